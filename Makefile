@@ -1,0 +1,139 @@
+# vcprr build.  `make` builds build/vcprr, build/libvcprr.a and every guest
+# under tests/guests/ as build/guests/NAME.elf.  `make test` runs the suite.
+# Dependencies (liburcu, libzstd, cmocka) come from pkg-config; `make deps`
+# installs the Debian packages, and `make test` / `make demo` do so by
+# themselves when one is missing.
+
+BUILD    ?= build
+CC       ?= gcc
+PKGS     := liburcu libzstd
+DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+WARN     := -Wall -Wextra -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -I. -D_GNU_SOURCE -pthread
+LDFLAGS  += -pthread
+SAN      ?=
+CFLAGS   += $(SAN)
+LDFLAGS  += $(SAN)
+
+# Only probe pkg-config for targets that compile something.
+NODEP_GOALS := deps clean help
+ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
+  HAVE_PKGCONFIG := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
+  MISSING := $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config)
+endif
+DEP_CFLAGS := $(if $(MISSING),,$(shell pkg-config --cflags $(PKGS)))
+DEP_LIBS   := $(if $(MISSING),,$(shell pkg-config --libs $(PKGS)))
+CMOCKA_LIBS := $(if $(MISSING),,$(shell pkg-config --libs cmocka))
+CFLAGS  += $(DEP_CFLAGS)
+
+LIB_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c replay/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
+GUEST_SRCS := $(sort $(wildcard tests/guests/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+GUESTS    := $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/guests/%.elf)
+
+.PHONY: all deps check-deps test demo clean fuzz tsan check-asan help
+all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS)
+
+help:
+	@echo "make          build build/vcprr, build/libvcprr.a and the guests"
+	@echo "make demo     boot the hello guest on 4 VCPUs (installs deps if missing)"
+	@echo "make test     run the whole test suite (installs deps if missing)"
+	@echo "make deps     install the Debian packages: $(DEBPKGS)"
+	@echo "make fuzz     build the libFuzzer targets with clang"
+	@echo "make tsan     run the concurrency tests under ThreadSanitizer"
+	@echo "make check-asan  run the suite under ASan+UBSan"
+
+check-deps:
+ifneq ($(MISSING),)
+	@echo "vcprr: missing build dependencies: $(MISSING)" >&2
+	@echo "vcprr: install them with 'make deps' (apt-get install $(DEBPKGS))" >&2
+	@exit 1
+endif
+
+deps:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBPKGS)
+
+# test and demo install what is missing first, then re-enter make so that
+# pkg-config is probed again with the packages present.
+ifneq ($(MISSING),)
+test demo:
+	@echo "vcprr: installing missing dependencies ($(MISSING))"
+	$(MAKE) deps
+	$(MAKE) $@
+else
+test: all $(TEST_BINS)
+	@tests/run-tests.sh $(BUILD) $(TEST_BINS)
+
+demo: all
+	$(BUILD)/vcprr run $(BUILD)/guests/hello.elf --vcpus 4
+endif
+
+$(BUILD)/libvcprr.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/vcprr: $(TOOL_OBJS) $(BUILD)/libvcprr.a
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Tests link the library, the test helpers and the tool objects except main
+# (so CLI code is testable in-process).
+TOOL_LIB_OBJS := $(filter-out $(BUILD)/obj/tools/vcprr.o,$(TOOL_OBJS))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(CMOCKA_LIBS)
+
+# --- guests: freestanding x86-64 C, no SSE, linked at the runtime's address.
+GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-builtin \
+	-nostdlib -fno-pic -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -mcmodel=kernel \
+	-fcf-protection=none -Ivmm/guest
+GUEST_RT_SRCS := vmm/guest/entry.S vmm/guest/runtime.c
+GUEST_RT_OBJS := $(BUILD)/guest-rt/entry.o $(BUILD)/guest-rt/runtime.o
+
+$(BUILD)/guest-rt/%.o: vmm/guest/%.S
+	@mkdir -p $(@D)
+	gcc $(GUEST_CFLAGS) -c -o $@ $<
+$(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
+	@mkdir -p $(@D)
+	gcc $(GUEST_CFLAGS) -c -o $@ $<
+$(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
+	@mkdir -p $(@D)
+	gcc $(GUEST_CFLAGS) -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
+
+# --- sanitizer and fuzz tiers
+check-asan:
+	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+tsan:
+	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" TSAN=1 test
+
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LIB_SRCS := $(filter-out vmm/vcpu.c,$(LIB_SRCS))
+fuzz: check-deps
+	$(MAKE) CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz-objs/libvcprr.a
+	@mkdir -p $(BUILD)/fuzz
+	@for s in $(FUZZ_SRCS); do n=$$(basename $$s .c); \
+	  echo "  FUZZ $$n"; \
+	  clang $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s build/fuzz-objs/libvcprr.a $(DEP_LIBS) || exit 1; \
+	done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
