@@ -22,7 +22,7 @@ LDFLAGS  += $(SAN)
 NODEP_GOALS := deps clean help
 ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
   HAVE_PKGCONFIG := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
-  MISSING := $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config)
+  MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config))
 endif
 DEP_CFLAGS := $(if $(MISSING),,$(shell pkg-config --cflags $(PKGS)))
 DEP_LIBS   := $(if $(MISSING),,$(shell pkg-config --libs $(PKGS)))
@@ -100,7 +100,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(
 # --- guests: freestanding x86-64 C, no SSE, linked at the runtime's address.
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-builtin \
 	-nostdlib -fno-pic -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
-	-fno-stack-protector -fno-asynchronous-unwind-tables -mcmodel=kernel \
+	-fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fcf-protection=none -Ivmm/guest
 GUEST_RT_SRCS := vmm/guest/entry.S vmm/guest/runtime.c
 GUEST_RT_OBJS := $(BUILD)/guest-rt/entry.o $(BUILD)/guest-rt/runtime.o
@@ -111,6 +111,7 @@ $(BUILD)/guest-rt/%.o: vmm/guest/%.S
 $(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -c -o $@ $<
+.SECONDARY: $(GUEST_RT_OBJS)
 $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<

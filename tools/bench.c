@@ -1,0 +1,30 @@
+/* vcprr bench NAME [--json]: the measured interfaces.  Each benchmark prints
+ * one JSON object on stdout with --json, a readable table otherwise. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cli.h"
+
+struct bench {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct bench benches[] = {
+	{ NULL, NULL, NULL },
+};
+
+int cmd_bench(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--list") || !strcmp(argv[1], "--help")) {
+		printf("usage: vcprr bench NAME [--json]\n\nbenchmarks:\n");
+		for (const struct bench *b = benches; b->name; b++)
+			printf("  %-10s %s\n", b->name, b->summary);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	for (const struct bench *b = benches; b->name; b++)
+		if (!strcmp(argv[1], b->name))
+			return b->fn(argc - 1, argv + 1);
+	return cli_usage_error("bench", "unknown benchmark '%s'", argv[1]);
+}

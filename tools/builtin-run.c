@@ -1,0 +1,184 @@
+/* vcprr run: boot a guest on N VCPUs and run it to the end. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/cli.h"
+#include "tools/run.h"
+
+static const char run_usage[] =
+"usage: vcprr run GUEST.elf [options]\n"
+"\n"
+"Boots GUEST.elf (an ELF64 guest built with vmm/guest/) on N VCPUs and runs it\n"
+"to the end.  Every VCPU starts at the entry point in 64-bit mode and calls\n"
+"main(vcpu_id).  The console is line-buffered per VCPU and prefixed with the\n"
+"VCPU id when there is more than one.\n"
+"\n"
+"options:\n"
+"  -n, --vcpus N        number of VCPUs (default 1; at most KVM_CAP_MAX_VCPUS)\n"
+"  -m, --mem SIZE       guest memory, e.g. 64M, 1G (default 64M)\n"
+"  -t, --timeout DUR    stop the guest after DUR (e.g. 500ms, 2s) as a fault\n"
+"  -h, --help           show this help\n"
+"\n"
+"exit status:\n"
+"  the guest's exit code (exit() or the first non-zero return from main)\n"
+"  2    usage error\n"
+"  124  a guest assertion failed\n"
+"  125  guest fault: triple fault, unexpected exit, unmapped I/O, timeout\n"
+"  126  vcprr could not run the guest (/dev/kvm, bad ELF, bad option)\n"
+"  128+N  stopped by signal N (SIGINT, SIGTERM)\n"
+"\n"
+"environment:\n"
+"  VCPRR_KVM_DEV        KVM device path (default /dev/kvm)\n";
+
+int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "vcpus", required_argument, NULL, 'n' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->nr_vcpus = 1;
+	o->mem_size = VM_DEFAULT_MEM;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:m:t:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (cli_parse_u64(optarg, &v) || v == 0 || v > 65536)
+				return cli_usage_error(cmd, "--vcpus '%s': expected a "
+						       "number of VCPUs >= 1", optarg);
+			o->nr_vcpus = v;
+			break;
+		case 'm':
+			if (cli_parse_size(optarg, &o->mem_size))
+				return cli_usage_error(cmd, "--mem '%s': expected a size "
+						       "such as 64M or 1G", optarg);
+			break;
+		case 't':
+			if (cli_parse_duration(optarg, &o->timeout_ns) || !o->timeout_ns)
+				return cli_usage_error(cmd, "--timeout '%s': expected a "
+						       "duration such as 500ms or 2s",
+						       optarg);
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			exit(0);
+		default:
+			return cli_usage_error(cmd, "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error(cmd, optind == argc ? "missing GUEST.elf"
+					    : "too many arguments");
+	o->guest = argv[optind];
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Waits for the end of the run, turning SIGINT/SIGTERM and the timeout into
+ * a clean stop. */
+static void wait_for_end(struct vm *vm, int sig_fd, uint64_t timeout_ns)
+{
+	uint64_t deadline = timeout_ns ? now_ns() + timeout_ns : 0;
+	struct pollfd pfd[2] = {
+		{ .fd = vm_end_fd(vm), .events = POLLIN },
+		{ .fd = sig_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		int ms = -1;
+		struct signalfd_siginfo si;
+
+		if (deadline) {
+			uint64_t t = now_ns();
+			if (t >= deadline) {
+				char why[96];
+				snprintf(why, sizeof(why), "timed out after %llu ms "
+					 "(--timeout)", (unsigned long long)timeout_ns / 1000000);
+				vm_stop(vm, TEND_GUEST_FAULT, 1, why);
+				deadline = 0;
+				continue;
+			}
+			ms = (deadline - t + 999999) / 1000000;
+		}
+		if (poll(pfd, 2, ms) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN)
+			break;
+		if ((pfd[1].revents & POLLIN) &&
+		    read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			char why[64];
+			snprintf(why, sizeof(why), "stopped by %s",
+				 strsignal(si.ssi_signo));
+			vm_stop(vm, TEND_SIGNAL, si.ssi_signo, why);
+		}
+	}
+	vm_wait(vm, -1);
+}
+
+int run_guest(const struct run_opts *o)
+{
+	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size };
+	const struct vm_result *res;
+	char err[1024];
+	sigset_t sigs;
+	struct vm *vm;
+	int sig_fd, status;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);  /* VCPU threads inherit it */
+	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+
+	vm = vm_create(&cfg, o->guest, err, sizeof(err));
+	if (!vm) {
+		fprintf(stderr, "vcprr: %s\n", err);
+		status = EXIT_VMM_ERROR;
+		goto out;
+	}
+	if (vm_start(vm)) {
+		fprintf(stderr, "vcprr: cannot start VCPU threads\n");
+		status = EXIT_VMM_ERROR;
+		goto out;
+	}
+	wait_for_end(vm, sig_fd, o->timeout_ns);
+	res = vm_result(vm);
+	if (res->diag[0])
+		fprintf(stderr, "vcprr: %s\n", res->diag);
+	status = cli_exit_status(res);
+out:
+	vm_destroy(vm);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	int r = run_opts_parse("run", argc, argv, &o);
+
+	return r ? r : run_guest(&o);
+}

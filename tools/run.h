@@ -1,0 +1,24 @@
+/* `vcprr run` options and the run driver, shared with `vcprr record`. */
+#ifndef VCPRR_TOOLS_RUN_H
+#define VCPRR_TOOLS_RUN_H
+
+#include <stdint.h>
+
+#include "vmm/vm.h"
+
+struct run_opts {
+	const char *guest;
+	unsigned nr_vcpus;
+	uint64_t mem_size;
+	uint64_t timeout_ns;   /* 0: none */
+};
+
+/* Parses run options from argv (after the subcommand name).  Returns 0, or
+ * EXIT_USAGE after printing the problem. */
+int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o);
+
+/* Creates the VM, runs it to the end (SIGINT/SIGTERM and --timeout stop it
+ * cleanly), prints diagnostics, and returns the process exit status. */
+int run_guest(const struct run_opts *o);
+
+#endif

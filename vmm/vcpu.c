@@ -1,0 +1,328 @@
+/* VCPU threads: create, run loop, exit dispatch, fault diagnostics, kicks.
+ *
+ * Kicks: another thread sets a flag, then sends SIGRTMIN to the VCPU thread.
+ * The handler sets kvm_run->immediate_exit, so a signal that lands after the
+ * VCPU checked its flags but before it entered KVM_RUN makes KVM_RUN return
+ * EINTR at once instead of being lost.  The VCPU clears immediate_exit after
+ * every return from KVM_RUN and only then re-reads its flags. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/longmode.h"
+#include "vmm/vm_priv.h"
+
+static __thread struct vcpu *tls_vcpu __attribute__((tls_model("initial-exec")));
+
+static void kick_handler(int sig)
+{
+	struct vcpu *v = tls_vcpu;
+
+	(void)sig;
+	if (v)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+}
+
+static void install_handler_once(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGRTMIN, &sa, NULL);  /* no SA_RESTART: KVM_RUN gets EINTR */
+}
+
+void vcpu_kick_install_handler(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, install_handler_once);
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->thread_started)
+		pthread_kill(v->thread, SIGRTMIN);
+}
+
+static const char *exit_reason_name(uint32_t r)
+{
+	static const char *const names[] = {
+		[KVM_EXIT_UNKNOWN] = "KVM_EXIT_UNKNOWN",
+		[KVM_EXIT_EXCEPTION] = "KVM_EXIT_EXCEPTION",
+		[KVM_EXIT_IO] = "KVM_EXIT_IO",
+		[KVM_EXIT_HYPERCALL] = "KVM_EXIT_HYPERCALL",
+		[KVM_EXIT_DEBUG] = "KVM_EXIT_DEBUG",
+		[KVM_EXIT_HLT] = "KVM_EXIT_HLT",
+		[KVM_EXIT_MMIO] = "KVM_EXIT_MMIO",
+		[KVM_EXIT_IRQ_WINDOW_OPEN] = "KVM_EXIT_IRQ_WINDOW_OPEN",
+		[KVM_EXIT_SHUTDOWN] = "KVM_EXIT_SHUTDOWN",
+		[KVM_EXIT_FAIL_ENTRY] = "KVM_EXIT_FAIL_ENTRY",
+		[KVM_EXIT_INTR] = "KVM_EXIT_INTR",
+		[KVM_EXIT_SET_TPR] = "KVM_EXIT_SET_TPR",
+		[KVM_EXIT_TPR_ACCESS] = "KVM_EXIT_TPR_ACCESS",
+		[KVM_EXIT_NMI] = "KVM_EXIT_NMI",
+		[KVM_EXIT_INTERNAL_ERROR] = "KVM_EXIT_INTERNAL_ERROR",
+		[KVM_EXIT_SYSTEM_EVENT] = "KVM_EXIT_SYSTEM_EVENT",
+	};
+
+	if (r < sizeof(names) / sizeof(names[0]) && names[r])
+		return names[r];
+	return "unknown exit reason";
+}
+
+static int append(char *buf, size_t cap, int n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int append(char *buf, size_t cap, int n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (n < 0 || (size_t)n >= cap)
+		return n;
+	va_start(ap, fmt);
+	r = vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+	return r < 0 ? n : n + r;
+}
+
+static int dump_registers(struct vcpu *v, char *buf, size_t cap, int n)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		return append(buf, cap, n, "\n  (registers unavailable: %s)",
+			      strerror(errno));
+	n = append(buf, cap, n,
+		   " at rip=%#llx\n"
+		   "  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
+		   "  rsi=%016llx rdi=%016llx rbp=%016llx rsp=%016llx\n"
+		   "  r8 =%016llx r9 =%016llx r10=%016llx r11=%016llx\n"
+		   "  r12=%016llx r13=%016llx r14=%016llx r15=%016llx\n"
+		   "  rip=%016llx rflags=%08llx",
+		   r.rip, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp,
+		   r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip,
+		   r.rflags);
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+		n = append(buf, cap, n,
+			   "\n  cr0=%08llx cr2=%016llx cr3=%016llx cr4=%08llx efer=%llx",
+			   s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+	return n;
+}
+
+void vcpu_fault(struct vcpu *v, const char *fmt, ...)
+{
+	char msg[VM_DIAG_SIZE];
+	va_list ap;
+	int n = snprintf(msg, sizeof(msg), "vcpu %u: ", v->id);
+
+	va_start(ap, fmt);
+	n += vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	dump_registers(v, msg, sizeof(msg), n);
+	vm_stop(v->vm, TEND_GUEST_FAULT, 1, msg);
+	v->done = true;
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	struct bus_device *dev = bus_find(&v->vm->pio, run->io.port, run->io.size);
+
+	if (!dev) {
+		vcpu_fault(v, "PIO %s of size %u to unmapped port %#x",
+			   out ? "write" : "read", run->io.size, run->io.port);
+		return;
+	}
+	for (uint32_t i = 0; i < run->io.count && !v->done; i++)
+		if (dev->access(dev, v, run->io.port - dev->base,
+				data + i * run->io.size, run->io.size, out))
+			return;
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint64_t gpa = run->mmio.phys_addr;
+	struct bus_device *dev = bus_find(&v->vm->mmio, gpa, run->mmio.len);
+
+	if (!dev) {
+		vcpu_fault(v, "MMIO %s of size %u to unmapped address %#llx",
+			   run->mmio.is_write ? "write" : "read", run->mmio.len,
+			   (unsigned long long)gpa);
+		return;
+	}
+	dev->access(dev, v, gpa - dev->base, run->mmio.data, run->mmio.len,
+		    run->mmio.is_write);
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		break;
+	case KVM_EXIT_MMIO:
+		handle_mmio(v);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_HLT:
+		vcpu_fault(v, "halted (KVM_EXIT_HLT): nothing can wake it");
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_fault(v, "triple fault (KVM_EXIT_SHUTDOWN)");
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		vcpu_fault(v, "VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware "
+			   "reason %#llx)", (unsigned long long)
+			   run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_fault(v, "KVM internal error (KVM_EXIT_INTERNAL_ERROR, "
+			   "suberror %u)", run->internal.suberror);
+		break;
+	default:
+		vcpu_fault(v, "unexpected exit %u (%s)", run->exit_reason,
+			   exit_reason_name(run->exit_reason));
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+
+	tls_vcpu = v;
+	while (!v->done && !atomic_load(&vm->stopping)) {
+		int r = ioctl(v->fd, KVM_RUN, 0);
+
+		v->exit_seq++;
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vcpu_fault(v, "KVM_RUN failed: %s", strerror(errno));
+			break;
+		}
+		handle_exit(v);
+	}
+	console_flush(v);
+	tls_vcpu = NULL;
+	vm_vcpu_finished(vm);
+	return NULL;
+}
+
+int vcpu_spawn(struct vcpu *v)
+{
+	sigset_t set;
+	int r;
+
+	/* The thread inherits our mask: make sure the kick is not blocked. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (r)
+		return -r;
+	v->thread_started = true;
+	return 0;
+}
+
+static int set_cpuid(struct vcpu *v, char *err, size_t errlen)
+{
+	int nent = 256;
+	struct kvm_cpuid2 *c = NULL;
+	int r = -1;
+
+	for (;;) {
+		free(c);
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			goto out;
+		c->nent = nent;
+		if (ioctl(v->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			break;
+		if (errno != E2BIG || nent > 4096) {
+			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+			goto out;
+		}
+		nent *= 2;
+	}
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)  /* initial APIC id = VCPU id */
+			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffff) |
+					    (v->id << 24);
+	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0) {
+		snprintf(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	free(c);
+	return r;
+}
+
+static int set_initial_registers(struct vcpu *v, char *err, size_t errlen)
+{
+	struct vm *vm = v->vm;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = {
+		.rip = vm->entry,
+		.rsp = vm->mem_size - (uint64_t)v->id * VCPRR_STACK_SIZE,
+		.rdi = v->id,
+		.rsi = vm->nr_vcpus,
+		.rflags = 0x2,
+	};
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		goto fail;
+	longmode_setup_sregs(&sregs);
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "vcpu %u: setting initial registers: %s", v->id,
+		 strerror(errno));
+	return -1;
+}
+
+int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errlen)
+{
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0) {
+		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+		return -1;
+	}
+	v->run = mmap(NULL, vm->run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		snprintf(err, errlen, "vcpu %u: mmap kvm_run: %s", id, strerror(errno));
+		return -1;
+	}
+	if (set_cpuid(v, err, errlen))
+		return -1;
+	return set_initial_registers(v, err, errlen);
+}
+
+void vcpu_free(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->vm->run_mmap_size);
+	if (v->fd >= 0)
+		close(v->fd);
+}

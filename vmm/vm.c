@@ -1,0 +1,267 @@
+/* The VM: KVM VM fd, guest memory, VCPUs, devices, and how a run ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/elf.h"
+#include "vmm/kvm.h"
+#include "vmm/longmode.h"
+#include "vmm/vm_priv.h"
+
+#define TSS_ADDR 0xfffbd000ul
+
+void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
+		return NULL;
+	return vm->mem + gpa;
+}
+
+unsigned vm_nr_vcpus(const struct vm *vm) { return vm->nr_vcpus; }
+int vm_end_fd(const struct vm *vm) { return vm->end_fd; }
+const struct vm_result *vm_result(const struct vm *vm) { return &vm->result; }
+
+static int check_config(struct vm *vm, char *err, size_t errlen)
+{
+	uint64_t stacks;
+	int max = kvm_max_vcpus(vm->kvm_fd);
+
+	if (vm->nr_vcpus < 1 || vm->nr_vcpus > (unsigned)max) {
+		snprintf(err, errlen, "--vcpus %u: this host allows 1 to %d VCPUs "
+			 "per VM (KVM_CAP_MAX_VCPUS)", vm->nr_vcpus, max);
+		return -1;
+	}
+	if (vm->mem_size < VM_MIN_MEM || vm->mem_size > VM_MAX_MEM ||
+	    vm->mem_size % 4096) {
+		snprintf(err, errlen, "--mem %llu: guest memory must be a multiple "
+			 "of 4 KiB between %llu MiB and %llu MiB",
+			 (unsigned long long)vm->mem_size, VM_MIN_MEM >> 20,
+			 VM_MAX_MEM >> 20);
+		return -1;
+	}
+	stacks = (uint64_t)vm->nr_vcpus * VCPRR_STACK_SIZE;
+	if (stacks + VCPRR_IMAGE_MIN + (1 << 20) > vm->mem_size) {
+		snprintf(err, errlen, "--mem %llu MiB is too small for %u VCPU "
+			 "stacks of %llu KiB and a guest image",
+			 (unsigned long long)vm->mem_size >> 20, vm->nr_vcpus,
+			 VCPRR_STACK_SIZE >> 10);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_memory(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem_size,
+	};
+
+	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
+		snprintf(err, errlen, "cannot map %llu MiB of guest memory: %s",
+			 (unsigned long long)vm->mem_size >> 20, strerror(errno));
+		return -1;
+	}
+	region.userspace_addr = (uintptr_t)vm->mem;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+		return -1;
+	}
+	/* Needed on Intel hosts only; harmless elsewhere. */
+	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR);
+	longmode_setup_memory(vm->mem);
+	return 0;
+}
+
+static int load_guest(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+	struct elf_window win = {
+		.min = VCPRR_IMAGE_MIN,
+		.max = vm->mem_size - (uint64_t)vm->nr_vcpus * VCPRR_STACK_SIZE,
+		.mem_size = vm->mem_size,
+	};
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	if (elf_read_file(path, &buf, &len, err, errlen))
+		return -1;
+	r = elf_load_image(path, buf, len, vm->mem, &win, &vm->entry, err, errlen);
+	free(buf);
+	return r;
+}
+
+static int create_vcpus(struct vm *vm, char *err, size_t errlen)
+{
+	int sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	if (sz <= 0) {
+		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -1;
+	}
+	vm->run_mmap_size = sz;
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_init(vm, &vm->vcpus[i], i, err, errlen))
+			return -1;
+	return 0;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
+		     char *err, size_t errlen)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	vm->cfg = *cfg;
+	vm->cfg.console_fd = cfg->console_fd ? cfg->console_fd : STDOUT_FILENO;
+	vm->cfg.log_fd = cfg->log_fd ? cfg->log_fd : STDERR_FILENO;
+	vm->nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1;
+	vm->mem_size = cfg->mem_size ? cfg->mem_size : VM_DEFAULT_MEM;
+	vm->vm_fd = vm->end_fd = -1;
+	vm->pio.kind = "PIO";
+	vm->mmio.kind = "MMIO";
+	pthread_mutex_init(&vm->end_lock, NULL);
+	pthread_mutex_init(&vm->scratch_lock, NULL);
+	vm->kvm_fd = kvm_open(cfg->kvm_path, err, errlen);
+	if (vm->kvm_fd < 0)
+		goto fail;
+	if (check_config(vm, err, errlen))
+		goto fail;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		goto fail;
+	}
+	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->end_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (setup_memory(vm, err, errlen) || load_guest(vm, guest_path, err, errlen) ||
+	    create_vcpus(vm, err, errlen))
+		goto fail;
+	devices_register(vm);
+	return vm;
+fail:
+	vm_destroy(vm);
+	return NULL;
+}
+
+static void signal_end(struct vm *vm)
+{
+	uint64_t one = 1;
+
+	if (write(vm->end_fd, &one, sizeof(one)) < 0)
+		return;  /* the counter cannot overflow with one write */
+}
+
+void vm_vcpu_finished(struct vm *vm)
+{
+	if (atomic_fetch_sub(&vm->live_vcpus, 1) != 1)
+		return;
+	pthread_mutex_lock(&vm->end_lock);
+	if (!vm->ended) {
+		vm->ended = true;
+		if (!atomic_load(&vm->stopping)) {
+			vm->result.reason = TEND_GUEST_EXIT;
+			vm->result.exit_code = atomic_load(&vm->first_nonzero);
+		}
+	}
+	pthread_mutex_unlock(&vm->end_lock);
+	signal_end(vm);
+}
+
+void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
+{
+	pthread_mutex_lock(&vm->end_lock);
+	if (atomic_load(&vm->stopping) || vm->ended) {
+		pthread_mutex_unlock(&vm->end_lock);
+		return;
+	}
+	vm->result.reason = reason;
+	vm->result.exit_code = exit_code;
+	snprintf(vm->result.diag, sizeof(vm->result.diag), "%s", why ? why : "");
+	atomic_store(&vm->stopping, true);
+	pthread_mutex_unlock(&vm->end_lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+int vm_start(struct vm *vm)
+{
+	vcpu_kick_install_handler();
+	atomic_store(&vm->live_vcpus, vm->nr_vcpus);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int r = vcpu_spawn(&vm->vcpus[i]);
+		if (!r)
+			continue;
+		/* The threads that never started count as finished. */
+		vm_stop(vm, TEND_VMM_ERROR, 1, "cannot start VCPU threads");
+		for (unsigned j = i; j < vm->nr_vcpus; j++)
+			vm_vcpu_finished(vm);
+		return r;
+	}
+	return 0;
+}
+
+int vm_wait(struct vm *vm, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = vm->end_fd, .events = POLLIN };
+
+	if (!vm->joined) {
+		int r;
+		do
+			r = poll(&pfd, 1, timeout_ms);
+		while (r < 0 && errno == EINTR);
+		if (r == 0)
+			return -ETIMEDOUT;
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i].thread_started)
+				pthread_join(vm->vcpus[i].thread, NULL);
+		vm->joined = true;
+	}
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vcpus && vm->vcpus[0].thread_started && !vm->joined) {
+		vm_stop(vm, TEND_VMM_ERROR, 1, "VM destroyed while running");
+		vm_wait(vm, -1);
+	}
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_free(&vm->vcpus[i]);
+	free(vm->vcpus);
+	if (vm->mem)
+		munmap(vm->mem, vm->mem_size);
+	if (vm->end_fd >= 0)
+		close(vm->end_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	pthread_mutex_destroy(&vm->end_lock);
+	pthread_mutex_destroy(&vm->scratch_lock);
+	free(vm);
+}

@@ -1,0 +1,68 @@
+/* vcprr's VMM: a KVM virtual machine running one ELF64 guest on N VCPUs.
+ *
+ * Lifecycle: vm_create() -> vm_start() -> vm_wait() -> vm_destroy().
+ * vm_stop() may be called from any thread (and is what SIGINT handling,
+ * timeouts and the guest's exit hypercall use); everything else belongs to
+ * the thread that created the VM.  The VM owns all its memory. */
+#ifndef VCPRR_VMM_VM_H
+#define VCPRR_VMM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "traces/event.h"
+
+#define VM_DEFAULT_MEM   (64ull << 20)
+#define VM_MIN_MEM       (2ull << 20)
+#define VM_MAX_MEM       (3ull << 30)  /* below the MMIO hole at 3.25 GiB */
+#define VM_DIAG_SIZE     4096
+
+struct vm;
+
+struct vm_config {
+	unsigned nr_vcpus;     /* 0 means 1 */
+	uint64_t mem_size;     /* bytes; 0 means VM_DEFAULT_MEM */
+	const char *kvm_path;  /* NULL: $VCPRR_KVM_DEV or /dev/kvm */
+	int console_fd;        /* guest console output; 0 means stdout */
+	int log_fd;            /* guest log hypercalls; 0 means stderr */
+};
+
+/* How a run ended.  reason is an enum trace_end_reason; exit_code is the
+ * guest's code for TEND_GUEST_EXIT. diag explains faults and assertions. */
+struct vm_result {
+	int reason;
+	int exit_code;
+	char diag[VM_DIAG_SIZE];
+};
+
+/* Opens KVM, creates the VM and its VCPUs and loads the guest.  Returns NULL
+ * with a message in err (naming the file or option at fault). */
+struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
+		     char *err, size_t errlen);
+
+/* Starts every VCPU thread.  Returns 0 or -errno. */
+int vm_start(struct vm *vm);
+
+/* Waits until the run has ended or timeout_ms passed (-1: forever).
+ * Returns 0 when ended, -ETIMEDOUT otherwise.  Joins the VCPU threads. */
+int vm_wait(struct vm *vm, int timeout_ms);
+
+/* Ends the run (first caller wins): records reason, code and a message, and
+ * kicks every VCPU out of the guest.  Thread-safe, async-signal-unsafe. */
+void vm_stop(struct vm *vm, int reason, int exit_code, const char *why);
+
+/* A file descriptor that becomes readable when the run has ended (for poll). */
+int vm_end_fd(const struct vm *vm);
+
+const struct vm_result *vm_result(const struct vm *vm);
+unsigned vm_nr_vcpus(const struct vm *vm);
+
+/* Guest memory, for tests and replay: a host pointer to [gpa, gpa + len), or
+ * NULL when the range is not RAM. */
+void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* Stops the run if needed, joins the threads and frees everything. */
+void vm_destroy(struct vm *vm);
+
+#endif
