@@ -1,0 +1,29 @@
+/* Helpers shared by the cmocka tests. */
+#ifndef VCPRR_TESTS_TESTUTIL_H
+#define VCPRR_TESTS_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Path of build/guests/NAME.elf ($VCPRR_BUILD overrides "build").  The
+ * returned string is static and overwritten by the next call. */
+const char *guest_path(const char *name);
+
+/* True when /dev/kvm can be opened; otherwise prints why once. */
+int kvm_usable(void);
+
+/* Skips the calling cmocka test when KVM is not usable. */
+#define SKIP_WITHOUT_KVM() do { if (!kvm_usable()) { skip(); } } while (0)
+
+/* An anonymous in-memory file (memfd) and reading it back as a string
+ * (malloc'd, NUL-terminated). */
+int memfd_new(const char *name);
+char *fd_slurp(int fd);
+
+/* Number of lines of text equal to line (without its newline). */
+int count_lines(const char *text, const char *line);
+
+#endif

@@ -1,0 +1,127 @@
+/* The vcprr command end to end: exit statuses, messages, help. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "tests/helpers/testutil.h"
+
+/* Runs a shell command line with build/vcprr; returns its exit status and
+ * its combined output (malloc'd) in *out. */
+static int vcprr(char **out, const char *fmt, ...)
+{
+	char cmd[2048], *buf = NULL;
+	const char *build = getenv("VCPRR_BUILD");
+	size_t len = 0;
+	va_list ap;
+	FILE *f;
+	int n = snprintf(cmd, sizeof(cmd), "{ %s/vcprr ", build ? build : "build"), st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
+	va_end(ap);
+	strncat(cmd, "; } 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	for (;;) {
+		buf = realloc(buf, len + 4097);
+		size_t r = fread(buf + len, 1, 4096, f);
+		len += r;
+		if (!r)
+			break;
+	}
+	buf[len] = 0;
+	st = pclose(f);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_usage_errors(void **state)
+{
+	char *out;
+
+	assert_int_equal(vcprr(&out, ""), 2);
+	free(out);
+	assert_int_equal(vcprr(&out, "frobnicate"), 2);
+	assert_non_null(strstr(out, "unknown command 'frobnicate'"));
+	free(out);
+	assert_int_equal(vcprr(&out, "run"), 2);
+	assert_non_null(strstr(out, "missing GUEST.elf"));
+	free(out);
+	assert_int_equal(vcprr(&out, "run %s --vcpus zero", guest_path("hello")), 2);
+	assert_non_null(strstr(out, "--vcpus 'zero'"));
+	free(out);
+	assert_int_equal(vcprr(&out, "run %s --mem lots", guest_path("hello")), 2);
+	assert_non_null(strstr(out, "--mem 'lots'"));
+	free(out);
+}
+
+static void test_help_and_version(void **state)
+{
+	char *out;
+
+	assert_int_equal(vcprr(&out, "--version"), 0);
+	assert_non_null(strstr(out, "vcprr "));
+	free(out);
+	assert_int_equal(vcprr(&out, "run --help"), 0);
+	assert_non_null(strstr(out, "exit status:"));
+	assert_non_null(strstr(out, "125  guest fault"));
+	free(out);
+}
+
+static void test_run_statuses(void **state)
+{
+	char *out;
+
+	SKIP_WITHOUT_KVM();
+	assert_int_equal(vcprr(&out, "run %s --vcpus 8", guest_path("hello")), 0);
+	for (int i = 0; i < 8; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "[vcpu %d] hello from vcpu %d of 8", i, i);
+		assert_int_equal(count_lines(out, line), 1);
+	}
+	free(out);
+	assert_int_equal(vcprr(NULL, "run %s --vcpus 3", guest_path("exitcode")), 42);
+	assert_int_equal(vcprr(&out, "run %s", guest_path("triple")), 125);
+	assert_non_null(strstr(out, "triple fault"));
+	free(out);
+	assert_int_equal(vcprr(&out, "run %s", guest_path("assert")), 124);
+	free(out);
+	assert_int_equal(vcprr(&out, "run %s --timeout 200ms", guest_path("spin")), 125);
+	assert_non_null(strstr(out, "timed out after 200 ms"));
+	free(out);
+	assert_int_equal(vcprr(&out, "run /nonexistent.elf"), 126);
+	assert_non_null(strstr(out, "/nonexistent.elf: cannot open"));
+	free(out);
+	assert_int_equal(vcprr(&out, "run %s --vcpus 5000", guest_path("hello")), 126);
+	assert_non_null(strstr(out, "--vcpus 5000: this host allows 1 to"));
+	free(out);
+}
+
+static void test_sigint_stops_cleanly(void **state)
+{
+	char *out;
+
+	SKIP_WITHOUT_KVM();
+	/* SIGINT after 0.3 s: vcprr reports it and exits 128 + 2. */
+	int st = vcprr(&out, "run %s --vcpus 2 & p=$!; sleep 0.3; kill -INT $p; wait $p",
+		       guest_path("spin"));
+	assert_int_equal(st, 130);
+	assert_non_null(strstr(out, "stopped by Interrupt"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_run_statuses),
+		cmocka_unit_test(test_sigint_stops_cleanly),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
