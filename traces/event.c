@@ -1,0 +1,65 @@
+/* Names of trace event types and end reasons (see event.h for meanings). */
+#include <string.h>
+
+#include "traces/event.h"
+
+static const char *const event_names[TEV__COUNT] = {
+	[TEV_NONE]            = "NONE",
+	[TEV_VM_START]        = "VM_START",
+	[TEV_VM_END]          = "VM_END",
+	[TEV_VCPU_START]      = "VCPU_START",
+	[TEV_VCPU_EXIT]       = "VCPU_EXIT",
+	[TEV_VCPU_ERROR]      = "VCPU_ERROR",
+	[TEV_PAUSE_REQUEST]   = "PAUSE_REQUEST",
+	[TEV_SIGNAL_SENT]     = "SIGNAL_SENT",
+	[TEV_KICK]            = "KICK",
+	[TEV_PAUSE_TAKEN]     = "PAUSE_TAKEN",
+	[TEV_PAUSE_COALESCED] = "PAUSE_COALESCED",
+	[TEV_RESUME_REQUEST]  = "RESUME_REQUEST",
+	[TEV_RESUMED]         = "RESUMED",
+	[TEV_EXIT_PIO]        = "EXIT_PIO",
+	[TEV_EXIT_MMIO]       = "EXIT_MMIO",
+	[TEV_EXIT_HLT]        = "EXIT_HLT",
+	[TEV_EXIT_DEBUG]      = "EXIT_DEBUG",
+	[TEV_SCHED_SWITCH]    = "SCHED_SWITCH",
+	[TEV_HYPERCALL]       = "HYPERCALL",
+	[TEV_GUEST_LOG]       = "GUEST_LOG",
+	[TEV_GUEST_ASSERT]    = "GUEST_ASSERT",
+	[TEV_GUEST_EXIT]      = "GUEST_EXIT",
+	[TEV_CONSOLE]         = "CONSOLE",
+	[TEV_LOST]            = "LOST",
+};
+
+static const char *const end_reason_names[TEND__COUNT] = {
+	[TEND_GUEST_EXIT]   = "guest-exit",
+	[TEND_GUEST_ASSERT] = "guest-assert",
+	[TEND_GUEST_FAULT]  = "guest-fault",
+	[TEND_VMM_ERROR]    = "vmm-error",
+	[TEND_SIGNAL]       = "signal",
+};
+
+const char *trace_event_name(uint32_t type)
+{
+	if (type >= TEV__COUNT)
+		return NULL;
+	return event_names[type];
+}
+
+uint32_t trace_event_type_from_name(const char *name)
+{
+	uint32_t t;
+
+	if (!name)
+		return TEV_NONE;
+	for (t = TEV_NONE + 1; t < TEV__COUNT; t++)
+		if (event_names[t] && !strcasecmp(name, event_names[t]))
+			return t;
+	return TEV_NONE;
+}
+
+const char *trace_end_reason_name(uint32_t reason)
+{
+	if (reason >= TEND__COUNT)
+		return "unknown";
+	return end_reason_names[reason];
+}
