@@ -6,7 +6,7 @@
 
 BUILD    ?= build
 CC       ?= gcc
-PKGS     := liburcu libzstd
+PKGS     := liburcu-memb libzstd
 DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

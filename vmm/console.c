@@ -1,6 +1,7 @@
 /* The console: per-VCPU line buffers so output from several VCPUs never
- * interleaves mid-line; each line is one write(), prefixed with the VCPU id
- * when there is more than one VCPU. */
+ * interleaves mid-line; each line is one write() under a lock (concurrent
+ * writes to one regular file may overwrite each other), prefixed with the
+ * VCPU id when there is more than one VCPU. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,8 +23,10 @@ void console_flush(struct vcpu *v)
 		line[n++] = '\n';
 	v->con_len = 0;
 	/* Console output is best effort: a closed pipe must not stop the guest. */
+	pthread_mutex_lock(&v->vm->console_lock);
 	if (write(v->vm->cfg.console_fd, line, n) < 0)
-		return;
+		n = 0;
+	pthread_mutex_unlock(&v->vm->console_lock);
 }
 
 void console_write(struct vcpu *v, const char *buf, size_t len)

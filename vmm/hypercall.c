@@ -52,8 +52,10 @@ static void hc_log(struct vcpu *v, const struct vcprr_hc *hc)
 	}
 	n = snprintf(line, sizeof(line), "vcprr: vcpu %u: log: %.*s\n", v->id,
 		     (int)len, text);
+	pthread_mutex_lock(&v->vm->console_lock);
 	if (write(v->vm->cfg.log_fd, line, n) < 0)
-		return;  /* best effort, like the console */
+		n = 0;  /* best effort, like the console */
+	pthread_mutex_unlock(&v->vm->console_lock);
 }
 
 static void hc_write(struct vcpu *v, const struct vcprr_hc *hc)

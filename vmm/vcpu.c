@@ -4,7 +4,15 @@
  * The handler sets kvm_run->immediate_exit, so a signal that lands after the
  * VCPU checked its flags but before it entered KVM_RUN makes KVM_RUN return
  * EINTR at once instead of being lost.  The VCPU clears immediate_exit after
- * every return from KVM_RUN and only then re-reads its flags. */
+ * every return from KVM_RUN and only then re-reads its flags.
+ *
+ * With VM_KICK_SIGNAL_MASK (hosts without KVM_CAP_IMMEDIATE_EXIT) the signal
+ * stays blocked in the VCPU thread and KVM_SET_SIGNAL_MASK unblocks it only
+ * inside KVM_RUN: a kick sent outside KVM_RUN stays pending and makes the
+ * next KVM_RUN return EINTR on entry.
+ *
+ * exit_seq counts guest-caused exits only (KVM_RUN returning 0): EINTR
+ * returns depend on when signals land, which a replay cannot reproduce. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +50,15 @@ void vcpu_kick_install_handler(void)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, install_handler_once);
+}
+
+static void block_kick_signal(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -170,15 +187,18 @@ static void handle_exit(struct vcpu *v)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		v->io_pending = true;
+		vcpu_hook(v, VCPU_HOOK_IN_PIO);
 		handle_io(v);
 		break;
 	case KVM_EXIT_MMIO:
+		v->io_pending = true;
 		handle_mmio(v);
 		break;
 	case KVM_EXIT_INTR:
 		break;
 	case KVM_EXIT_HLT:
-		vcpu_fault(v, "halted (KVM_EXIT_HLT): nothing can wake it");
+		v->halted = true;
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		vcpu_fault(v, "triple fault (KVM_EXIT_SHUTDOWN)");
@@ -198,27 +218,132 @@ static void handle_exit(struct vcpu *v)
 	}
 }
 
+/* Re-enters KVM_RUN so that it finishes the pending PIO/MMIO instruction and
+ * returns at once without running the guest (KVM API: immediate_exit or a
+ * pending unmasked signal). */
+static void complete_pending_io(struct vcpu *v)
+{
+	if (v->vm->kick_mode == VM_KICK_SIGNAL_MASK)
+		pthread_kill(pthread_self(), SIGRTMIN);  /* blocked: stays pending */
+	else
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	ioctl(v->fd, KVM_RUN, 0);
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	v->io_pending = false;
+}
+
+/* Takes the latest pause request if there is one newer than the last taken:
+ * reports PAUSED and blocks until resumed. */
+static void pause_check(struct vcpu *v)
+{
+	struct vcpu_event ev = { .kind = VCPU_EVENT_PAUSED };
+
+	if (!pause_pending(&v->pause, v->last_taken, &ev.req_seq, &ev.data))
+		return;
+	if (v->io_pending)
+		complete_pending_io(v);
+	atomic_fetch_add(&v->stats.coalesced, ev.req_seq - v->last_taken - 1);
+	atomic_fetch_add(&v->stats.taken, 1);
+	v->last_taken = ev.req_seq;
+	v->halted = false;  /* a pause wakes a halted VCPU, like an interrupt */
+	vcpu_stop_with_event(v, &ev);
+}
+
+/* After HLT there are no interrupts to wake the VCPU: it sleeps until a
+ * pause request or the end of the run.  The kick signal is blocked while
+ * checking and sigsuspend() unblocks it atomically, so no kick is lost. */
+static void halt_wait(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	uint64_t seq, data;
+	sigset_t old, wait;
+
+	if (atomic_fetch_add(&vm->halted_vcpus, 1) + 1 == atomic_load(&vm->live_vcpus) &&
+	    !vm->cfg.controlled) {
+		atomic_fetch_sub(&vm->halted_vcpus, 1);
+		vcpu_fault(v, "every VCPU is halted (HLT) and nothing can wake them");
+		return;
+	}
+	block_kick_signal(&old);
+	wait = old;
+	sigdelset(&wait, SIGRTMIN);
+	while (!pause_pending(&v->pause, v->last_taken, &seq, &data) &&
+	       !atomic_load(&vm->stopping))
+		sigsuspend(&wait);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	atomic_fetch_sub(&vm->halted_vcpus, 1);
+}
+
+static int setup_kick_mode(struct vcpu *v)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];
+	} km;
+	sigset_t cur;
+
+	if (v->vm->kick_mode != VM_KICK_SIGNAL_MASK)
+		return 0;
+	block_kick_signal(&cur);
+	pthread_sigmask(SIG_SETMASK, NULL, &cur);
+	sigdelset(&cur, SIGRTMIN);
+	km.hdr.len = 8;  /* the kernel's sigset size on x86-64 */
+	memcpy(km.set, &cur, 8);
+	return ioctl(v->fd, KVM_SET_SIGNAL_MASK, &km);
+}
+
+static void run_loop(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	while (!v->done && !atomic_load(&vm->stopping)) {
+		int r;
+
+		pause_check(v);
+		if (v->done || atomic_load(&vm->stopping))
+			break;
+		if (v->halted) {
+			halt_wait(v);
+			continue;
+		}
+		vcpu_hook(v, VCPU_HOOK_BEFORE_RUN);
+		r = ioctl(v->fd, KVM_RUN, 0);
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		v->io_pending = false;
+		vcpu_hook(v, VCPU_HOOK_AFTER_RUN);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				atomic_fetch_add(&v->stats.eintr, 1);
+				continue;
+			}
+			vcpu_fault(v, "KVM_RUN failed: %s", strerror(errno));
+			break;
+		}
+		v->exit_seq++;
+		handle_exit(v);
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 
+	pause_rcu_thread_init();
 	tls_vcpu = v;
-	while (!v->done && !atomic_load(&vm->stopping)) {
-		int r = ioctl(v->fd, KVM_RUN, 0);
-
-		v->exit_seq++;
-		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			vcpu_fault(v, "KVM_RUN failed: %s", strerror(errno));
-			break;
+	if (setup_kick_mode(v) < 0) {
+		vcpu_fault(v, "KVM_SET_SIGNAL_MASK: %s", strerror(errno));
+	} else {
+		if (vm->cfg.init_event) {
+			struct vcpu_event ev = { .kind = VCPU_EVENT_INIT };
+			vcpu_stop_with_event(v, &ev);
 		}
-		handle_exit(v);
+		run_loop(v);
 	}
 	console_flush(v);
 	tls_vcpu = NULL;
+	atomic_store(&v->finished, true);
+	vcpu_ctl_wake_all(v);
 	vm_vcpu_finished(vm);
 	return NULL;
 }
@@ -302,6 +427,7 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errl
 {
 	v->vm = vm;
 	v->id = id;
+	vcpu_ctl_init(v);
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0) {
 		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
@@ -321,6 +447,8 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errl
 
 void vcpu_free(struct vcpu *v)
 {
+	if (v->vm)
+		vcpu_ctl_destroy(v);
 	if (v->run)
 		munmap(v->run, v->vm->run_mmap_size);
 	if (v->fd >= 0)

@@ -33,6 +33,8 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 	uint64_t stacks;
 	int max = kvm_max_vcpus(vm->kvm_fd);
 
+	if (max > VM_MAX_VCPUS)
+		max = VM_MAX_VCPUS;
 	if (vm->nr_vcpus < 1 || vm->nr_vcpus > (unsigned)max) {
 		snprintf(err, errlen, "--vcpus %u: this host allows 1 to %d VCPUs "
 			 "per VM (KVM_CAP_MAX_VCPUS)", vm->nr_vcpus, max);
@@ -44,6 +46,16 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 			 "of 4 KiB between %llu MiB and %llu MiB",
 			 (unsigned long long)vm->mem_size, VM_MIN_MEM >> 20,
 			 VM_MAX_MEM >> 20);
+		return -1;
+	}
+	vm->kick_mode = vm->cfg.kick_mode;
+	if (vm->kick_mode == VM_KICK_AUTO)
+		vm->kick_mode = kvm_cap(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT) ?
+				VM_KICK_IMMEDIATE_EXIT : VM_KICK_SIGNAL_MASK;
+	if (vm->kick_mode == VM_KICK_IMMEDIATE_EXIT &&
+	    !kvm_cap(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT)) {
+		snprintf(err, errlen, "missing capability KVM_CAP_IMMEDIATE_EXIT "
+			 "(use the signal-mask kick mode)");
 		return -1;
 	}
 	stacks = (uint64_t)vm->nr_vcpus * VCPRR_STACK_SIZE;
@@ -141,6 +153,7 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 	vm->mmio.kind = "MMIO";
 	pthread_mutex_init(&vm->end_lock, NULL);
 	pthread_mutex_init(&vm->scratch_lock, NULL);
+	pthread_mutex_init(&vm->console_lock, NULL);
 	vm->kvm_fd = kvm_open(cfg->kvm_path, err, errlen);
 	if (vm->kvm_fd < 0)
 		goto fail;
@@ -176,7 +189,12 @@ static void signal_end(struct vm *vm)
 
 void vm_vcpu_finished(struct vm *vm)
 {
-	if (atomic_fetch_sub(&vm->live_vcpus, 1) != 1)
+	unsigned left = atomic_fetch_sub(&vm->live_vcpus, 1) - 1;
+
+	if (left && left == atomic_load(&vm->halted_vcpus) && !vm->cfg.controlled)
+		vm_stop(vm, TEND_GUEST_FAULT, 1, "every remaining VCPU is halted "
+			"(HLT) and nothing can wake them");
+	if (left)
 		return;
 	pthread_mutex_lock(&vm->end_lock);
 	if (!vm->ended) {
@@ -202,8 +220,10 @@ void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
 	snprintf(vm->result.diag, sizeof(vm->result.diag), "%s", why ? why : "");
 	atomic_store(&vm->stopping, true);
 	pthread_mutex_unlock(&vm->end_lock);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_kick(&vm->vcpus[i]);
+		vcpu_ctl_wake_all(&vm->vcpus[i]);  /* stopped VCPUs and waiters */
+	}
 }
 
 int vm_start(struct vm *vm)
@@ -252,6 +272,8 @@ void vm_destroy(struct vm *vm)
 	}
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_free(&vm->vcpus[i]);
+	/* Let call_rcu free the requests this VM superseded. */
+	urcu_memb_barrier();
 	free(vm->vcpus);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
@@ -263,5 +285,6 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	pthread_mutex_destroy(&vm->end_lock);
 	pthread_mutex_destroy(&vm->scratch_lock);
+	pthread_mutex_destroy(&vm->console_lock);
 	free(vm);
 }

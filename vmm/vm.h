@@ -17,8 +17,27 @@
 #define VM_MIN_MEM       (2ull << 20)
 #define VM_MAX_MEM       (3ull << 30)  /* below the MMIO hole at 3.25 GiB */
 #define VM_DIAG_SIZE     4096
+#define VM_MAX_VCPUS     1024          /* vcprr's own limit; KVM's may be lower */
 
 struct vm;
+
+/* How a VCPU is kicked out of KVM_RUN. */
+enum vm_kick_mode {
+	VM_KICK_AUTO = 0,        /* immediate_exit when KVM has it */
+	VM_KICK_IMMEDIATE_EXIT,  /* signal handler sets kvm_run->immediate_exit */
+	VM_KICK_SIGNAL_MASK,     /* signal blocked outside KVM_RUN
+				    (KVM_SET_SIGNAL_MASK), for old hosts */
+};
+
+/* Test-only synchronisation points in the VCPU thread (vm_config.test_hook).
+ * The hook runs on the VCPU thread and may block to force an interleaving. */
+enum vcpu_hook_point {
+	VCPU_HOOK_BEFORE_RUN,    /* flags checked, about to enter KVM_RUN */
+	VCPU_HOOK_AFTER_RUN,     /* KVM_RUN returned, before any check */
+	VCPU_HOOK_IN_PIO,        /* handling a PIO exit, before the device */
+	VCPU_HOOK_STOPPED,       /* reported stopped, before waiting to resume */
+	VCPU_HOOK_RESUMED,       /* resumed, before the next pause check */
+};
 
 struct vm_config {
 	unsigned nr_vcpus;     /* 0 means 1 */
@@ -26,6 +45,13 @@ struct vm_config {
 	const char *kvm_path;  /* NULL: $VCPRR_KVM_DEV or /dev/kvm */
 	int console_fd;        /* guest console output; 0 means stdout */
 	int log_fd;            /* guest log hypercalls; 0 means stderr */
+	enum vm_kick_mode kick_mode;
+	bool controlled;       /* a controller may wake halted VCPUs; without
+				  one, all VCPUs halted ends the run */
+	bool init_event;       /* each VCPU stops with VCPU_EVENT_INIT first */
+	void (*test_hook)(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
+			  void *arg);
+	void *test_hook_arg;
 };
 
 /* How a run ended.  reason is an enum trace_end_reason; exit_code is the

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/controller.h"
+#include "vmm/pause.h"
 #include "vmm/guest/abi.h"
 #include "vmm/vm.h"
 
@@ -24,7 +26,36 @@ struct vcpu {
 	char con_buf[CONSOLE_LINE_MAX];
 	size_t con_len;
 	bool done;                  /* main returned or the VM is stopping */
+	bool halted;                /* executed HLT; waits for a pause or stop */
+	bool io_pending;            /* last exit was PIO/MMIO: completes on entry */
+
+	/* Pause requests: published by controllers, read after every exit. */
+	struct pause_slot pause;
+	uint64_t last_taken;        /* VCPU thread only */
+
+	/* Stop/resume handshake with controllers, under ctl_lock. */
+	pthread_mutex_t ctl_lock;
+	pthread_cond_t ctl_cond;
+	atomic_bool stopped;        /* also read lock-free by spinning waiters */
+	atomic_bool finished;       /* the thread left its loop */
+	bool event_returned;        /* vcpu_wait_event already returned it */
+	struct vcpu_event event;
+	uint64_t resume_gen;        /* bumped by each resume */
+	uint64_t resume_data;
+	unsigned dirty;             /* staged edits: REGS/SREGS/DEBUGREGS bits */
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_debugregs dregs;
+
+	struct {
+		atomic_uint_fast64_t requests, kicks, eintr, taken, coalesced,
+				     resumed;
+	} stats;
 };
+
+#define EDIT_REGS      1u
+#define EDIT_SREGS     2u
+#define EDIT_DEBUGREGS 4u
 
 struct vm {
 	struct vm_config cfg;
@@ -41,11 +72,14 @@ struct vm {
 	struct bus_device dev_console, dev_hypercall, dev_null, dev_random,
 			  dev_scratch;
 	pthread_mutex_t scratch_lock;
+	pthread_mutex_t console_lock; /* one whole line per write, in order */
 	uint64_t scratch[VCPRR_MMIO_SCRATCH_LEN / 8];
 
 	atomic_bool stopping;       /* set once; VCPUs leave their loops */
 	atomic_uint live_vcpus;     /* VCPU threads still running */
 	atomic_int first_nonzero;   /* first non-zero return from main */
+	atomic_uint halted_vcpus;   /* VCPU threads parked after HLT */
+	enum vm_kick_mode kick_mode;  /* resolved: never AUTO */
 	pthread_mutex_t end_lock;   /* guards result and ended */
 	bool ended, joined;
 	struct vm_result result;
@@ -61,6 +95,20 @@ void vcpu_kick_install_handler(void);
 void vcpu_fault(struct vcpu *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void vcpu_free(struct vcpu *v);
+
+/* controller.c: the VCPU side of the stop/resume handshake.  Blocks until
+ * resumed or the run ends; applies staged edits.  Returns the resume data. */
+uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev);
+void vcpu_ctl_init(struct vcpu *v);
+void vcpu_ctl_destroy(struct vcpu *v);
+/* Wakes stopped VCPUs and waiting controllers because the run is ending. */
+void vcpu_ctl_wake_all(struct vcpu *v);
+
+static inline void vcpu_hook(struct vcpu *v, enum vcpu_hook_point p)
+{
+	if (__builtin_expect(v->vm->cfg.test_hook != NULL, 0))
+		v->vm->cfg.test_hook(v->vm, v->id, p, v->vm->cfg.test_hook_arg);
+}
 
 /* console.c / hypercall.c / devices.c */
 void console_write(struct vcpu *v, const char *buf, size_t len);

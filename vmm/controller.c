@@ -1,0 +1,364 @@
+/* The controller API and the VCPU side of the stop/resume handshake.
+ *
+ * A stopped VCPU publishes its event and a snapshot of its registers under
+ * ctl_lock, sets `stopped`, and sleeps until resume_gen changes.  Controllers
+ * read and stage edits to the snapshot under the same lock; the VCPU thread
+ * applies staged edits itself when it wakes, so every KVM vcpu ioctl is
+ * issued from the VCPU's own thread.
+ *
+ * Waiting controllers first spin briefly on the lock-free `stopped` flag: a
+ * pause is usually reported within tens of microseconds, and a futex sleep
+ * plus wake-up would cost as much again. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "vmm/vm_priv.h"
+
+#define SPIN_NS 200000ull  /* spin this long before sleeping */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static struct timespec abs_deadline(int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
+uint64_t regs_digest(const struct kvm_regs *r)
+{
+	const uint64_t *w = (const uint64_t *)r;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+
+	/* Every field, RIP and RFLAGS included: a position is exact. */
+	for (size_t i = 0; i < sizeof(*r) / 8; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 33;
+	}
+	return h;
+}
+
+void vcpu_ctl_init(struct vcpu *v)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_mutex_init(&v->ctl_lock, NULL);
+	pthread_cond_init(&v->ctl_cond, &a);
+	pthread_condattr_destroy(&a);
+}
+
+void vcpu_ctl_destroy(struct vcpu *v)
+{
+	pthread_mutex_destroy(&v->ctl_lock);
+	pthread_cond_destroy(&v->ctl_cond);
+	pause_slot_free(&v->pause);
+}
+
+void vcpu_ctl_wake_all(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->ctl_lock);
+	pthread_cond_broadcast(&v->ctl_cond);
+	pthread_mutex_unlock(&v->ctl_lock);
+}
+
+static void snapshot_registers(struct vcpu *v)
+{
+	ioctl(v->fd, KVM_GET_REGS, &v->regs);
+	ioctl(v->fd, KVM_GET_SREGS, &v->sregs);
+	ioctl(v->fd, KVM_GET_DEBUGREGS, &v->dregs);
+}
+
+static void apply_edits(struct vcpu *v, unsigned dirty)
+{
+	if ((dirty & EDIT_SREGS) && ioctl(v->fd, KVM_SET_SREGS, &v->sregs) < 0)
+		vcpu_fault(v, "resume: KVM_SET_SREGS rejected the edited sregs");
+	if ((dirty & EDIT_REGS) && ioctl(v->fd, KVM_SET_REGS, &v->regs) < 0)
+		vcpu_fault(v, "resume: KVM_SET_REGS rejected the edited regs");
+	if ((dirty & EDIT_DEBUGREGS) &&
+	    ioctl(v->fd, KVM_SET_DEBUGREGS, &v->dregs) < 0)
+		vcpu_fault(v, "resume: KVM_SET_DEBUGREGS rejected the edit");
+}
+
+uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
+{
+	struct vm *vm = v->vm;
+	uint64_t gen, data;
+	unsigned dirty;
+
+	/* Snapshot outside the lock: controllers never wait on ioctls. */
+	snapshot_registers(v);
+	ev->pos = (struct vcpu_position){
+		.exit_seq = v->exit_seq, .rip = v->regs.rip,
+		.digest = regs_digest(&v->regs),
+	};
+	pthread_mutex_lock(&v->ctl_lock);
+	v->event = *ev;
+	v->event_returned = false;
+	v->dirty = 0;
+	gen = v->resume_gen;
+	atomic_store(&v->stopped, true);
+	pthread_cond_broadcast(&v->ctl_cond);
+	pthread_mutex_unlock(&v->ctl_lock);
+
+	vcpu_hook(v, VCPU_HOOK_STOPPED);
+
+	pthread_mutex_lock(&v->ctl_lock);
+	while (v->resume_gen == gen && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&v->ctl_cond, &v->ctl_lock);
+	dirty = v->resume_gen != gen ? v->dirty : 0;
+	data = v->resume_data;
+	atomic_store(&v->stopped, false);
+	pthread_mutex_unlock(&v->ctl_lock);
+
+	if (dirty)
+		apply_edits(v, dirty);
+	atomic_fetch_add(&v->stats.resumed, 1);
+	vcpu_hook(v, VCPU_HOOK_RESUMED);
+	return data;
+}
+
+/* --- controller side ------------------------------------------------- */
+
+static struct vcpu *lookup(struct vm *vm, unsigned id)
+{
+	return id < vm->nr_vcpus ? &vm->vcpus[id] : NULL;
+}
+
+int64_t vcpu_request_pause(struct vm *vm, unsigned id, uint64_t data)
+{
+	struct vcpu *v = lookup(vm, id);
+	uint64_t seq;
+
+	if (!v)
+		return -EINVAL;
+	seq = pause_publish(&v->pause, data);
+	if (!seq)
+		return -ENOMEM;
+	atomic_fetch_add(&v->stats.requests, 1);
+	return (int64_t)seq;
+}
+
+int vcpu_kick_thread(struct vm *vm, unsigned id)
+{
+	struct vcpu *v = lookup(vm, id);
+
+	if (!v)
+		return -EINVAL;
+	atomic_fetch_add(&v->stats.kicks, 1);
+	vcpu_kick(v);
+	return 0;
+}
+
+int vm_pause_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data)
+{
+	/* Publish every request first, then kick: VCPUs kicked early do not
+	 * wait for the requests of the others. */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int64_t r;
+		if (!vcpu_mask_test(mask, i))
+			continue;
+		r = vcpu_request_pause(vm, i, data);
+		if (r < 0)
+			return (int)r;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_mask_test(mask, i))
+			vcpu_kick_thread(vm, i);
+	return 0;
+}
+
+/* Waits for one VCPU to stop.  0, -ESRCH (finished), -ESHUTDOWN, -ETIMEDOUT. */
+static int wait_stopped(struct vm *vm, struct vcpu *v,
+			int timeout_ms, const struct timespec *deadline)
+{
+	uint64_t spin_end = mono_ns() + SPIN_NS;
+	int r = 0;
+
+	while (!atomic_load_explicit(&v->stopped, memory_order_acquire)) {
+		if (atomic_load(&v->finished))
+			return -ESRCH;
+		if (atomic_load(&vm->stopping))
+			return -ESHUTDOWN;
+		if (mono_ns() > spin_end)
+			break;
+		__builtin_ia32_pause();
+	}
+	pthread_mutex_lock(&v->ctl_lock);
+	while (!atomic_load(&v->stopped)) {
+		if (atomic_load(&v->finished)) {
+			r = -ESRCH;
+			break;
+		}
+		if (atomic_load(&vm->stopping)) {
+			r = -ESHUTDOWN;
+			break;
+		}
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&v->ctl_cond, &v->ctl_lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&v->ctl_cond, &v->ctl_lock, deadline) ==
+		    ETIMEDOUT && !atomic_load(&v->stopped)) {
+			r = -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&v->ctl_lock);
+	return r;
+}
+
+int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
+		   vcpu_mask_t *stopped)
+{
+	struct timespec deadline = abs_deadline(timeout_ms < 0 ? 0 : timeout_ms);
+	int result = 0;
+
+	if (stopped)
+		memset(stopped, 0, sizeof(*stopped));
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int r;
+		if (!vcpu_mask_test(mask, i))
+			continue;
+		r = wait_stopped(vm, &vm->vcpus[i], timeout_ms, &deadline);
+		if (r == 0 && stopped)
+			vcpu_mask_set(stopped, i);
+		if (r == -ETIMEDOUT || r == -ESHUTDOWN)
+			return r;
+		if (r == -ESRCH)
+			result = -ESRCH;
+	}
+	return result;
+}
+
+int vcpu_resume(struct vm *vm, unsigned id, uint64_t data)
+{
+	struct vcpu *v = lookup(vm, id);
+
+	if (!v)
+		return -EINVAL;
+	pthread_mutex_lock(&v->ctl_lock);
+	if (!atomic_load(&v->stopped)) {
+		pthread_mutex_unlock(&v->ctl_lock);
+		return -EBUSY;
+	}
+	v->resume_data = data;
+	v->resume_gen++;
+	/* Cleared here, not by the VCPU, so that a wait right after this
+	 * resume never sees the old stop. */
+	atomic_store(&v->stopped, false);
+	pthread_cond_broadcast(&v->ctl_cond);
+	pthread_mutex_unlock(&v->ctl_lock);
+	return 0;
+}
+
+int vm_resume_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_mask_test(mask, i) && vcpu_resume(vm, i, data) == 0)
+			n++;
+	return n;
+}
+
+int vcpu_wait_event(struct vm *vm, unsigned id, struct vcpu_event *ev,
+		    int timeout_ms)
+{
+	struct vcpu *v = lookup(vm, id);
+	struct timespec deadline = abs_deadline(timeout_ms < 0 ? 0 : timeout_ms);
+	int r;
+
+	if (!v)
+		return -EINVAL;
+	r = wait_stopped(vm, v, timeout_ms, &deadline);
+	if (r)
+		return r;
+	pthread_mutex_lock(&v->ctl_lock);
+	/* An event already returned must be resumed before the next wait. */
+	r = -EBUSY;
+	if (atomic_load(&v->stopped) && !v->event_returned) {
+		v->event_returned = true;
+		*ev = v->event;
+		r = 0;
+	}
+	pthread_mutex_unlock(&v->ctl_lock);
+	return r;
+}
+
+bool vcpu_is_stopped(struct vm *vm, unsigned id)
+{
+	struct vcpu *v = lookup(vm, id);
+
+	return v && atomic_load(&v->stopped);
+}
+
+/* Copies between the caller and a stopped VCPU's register snapshot. */
+static int reg_access(struct vm *vm, unsigned id, void *dst, size_t off,
+		      size_t len, const void *src, unsigned edit)
+{
+	struct vcpu *v = lookup(vm, id);
+
+	if (!v)
+		return -EINVAL;
+	pthread_mutex_lock(&v->ctl_lock);
+	if (!atomic_load(&v->stopped)) {
+		pthread_mutex_unlock(&v->ctl_lock);
+		return -EBUSY;
+	}
+	if (src) {
+		memcpy((char *)v + off, src, len);
+		v->dirty |= edit;
+	} else if (dst) {
+		memcpy(dst, (char *)v + off, len);
+	}
+	pthread_mutex_unlock(&v->ctl_lock);
+	return 0;
+}
+
+#define REG_GET(field, dst) \
+	reg_access(vm, id, dst, offsetof(struct vcpu, field), \
+		   sizeof(((struct vcpu *)0)->field), NULL, 0)
+#define REG_SET(field, src, edit) \
+	reg_access(vm, id, NULL, offsetof(struct vcpu, field), \
+		   sizeof(((struct vcpu *)0)->field), src, edit)
+
+int vcpu_get_regs(struct vm *vm, unsigned id, struct kvm_regs *r) { return REG_GET(regs, r); }
+int vcpu_set_regs(struct vm *vm, unsigned id, const struct kvm_regs *r) { return REG_SET(regs, r, EDIT_REGS); }
+int vcpu_get_sregs(struct vm *vm, unsigned id, struct kvm_sregs *s) { return REG_GET(sregs, s); }
+int vcpu_set_sregs(struct vm *vm, unsigned id, const struct kvm_sregs *s) { return REG_SET(sregs, s, EDIT_SREGS); }
+int vcpu_get_debugregs(struct vm *vm, unsigned id, struct kvm_debugregs *d) { return REG_GET(dregs, d); }
+int vcpu_set_debugregs(struct vm *vm, unsigned id, const struct kvm_debugregs *d) { return REG_SET(dregs, d, EDIT_DEBUGREGS); }
+
+int vcpu_get_stats(struct vm *vm, unsigned id, struct vcpu_pause_stats *st)
+{
+	struct vcpu *v = lookup(vm, id);
+
+	if (!v)
+		return -EINVAL;
+	st->requests = atomic_load(&v->stats.requests);
+	st->kicks = atomic_load(&v->stats.kicks);
+	st->eintr = atomic_load(&v->stats.eintr);
+	st->taken = atomic_load(&v->stats.taken);
+	st->coalesced = atomic_load(&v->stats.coalesced);
+	st->resumed = atomic_load(&v->stats.resumed);
+	return 0;
+}

@@ -1,0 +1,68 @@
+/* RCU publication of pause requests. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "vmm/pause.h"
+
+static pthread_key_t rcu_key;
+static pthread_once_t rcu_key_once = PTHREAD_ONCE_INIT;
+static __thread bool rcu_registered;
+
+static void rcu_thread_exit(void *unused)
+{
+	(void)unused;
+	urcu_memb_unregister_thread();
+}
+
+static void rcu_key_init(void)
+{
+	pthread_key_create(&rcu_key, rcu_thread_exit);
+}
+
+void pause_rcu_thread_init(void)
+{
+	if (rcu_registered)
+		return;
+	pthread_once(&rcu_key_once, rcu_key_init);
+	urcu_memb_register_thread();
+	/* A non-NULL value makes the key's destructor run at thread exit. */
+	pthread_setspecific(rcu_key, (void *)1);
+	rcu_registered = true;
+}
+
+static void free_req(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct pause_req, rcu));
+}
+
+uint64_t pause_publish(struct pause_slot *slot, uint64_t data)
+{
+	struct pause_req *new = malloc(sizeof(*new)), *old, *seen;
+	uint64_t seq;
+
+	if (!new)
+		return 0;
+	new->data = data;
+	pause_rcu_thread_init();
+	urcu_memb_read_lock();
+	old = rcu_dereference(slot->req);
+	for (;;) {
+		seq = (old ? old->req_seq : 0) + 1;
+		new->req_seq = seq;
+		seen = rcu_cmpxchg_pointer(&slot->req, old, new);
+		if (seen == old)
+			break;
+		old = seen;
+	}
+	urcu_memb_read_unlock();
+	if (old)
+		urcu_memb_call_rcu(&old->rcu, free_req);
+	/* Not new->req_seq: a later writer may already have replaced new. */
+	return seq;
+}
+
+void pause_slot_free(struct pause_slot *slot)
+{
+	free(slot->req);
+	slot->req = NULL;
+}
