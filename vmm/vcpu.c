@@ -9,7 +9,9 @@
  * With VM_KICK_SIGNAL_MASK (hosts without KVM_CAP_IMMEDIATE_EXIT) the signal
  * stays blocked in the VCPU thread and KVM_SET_SIGNAL_MASK unblocks it only
  * inside KVM_RUN: a kick sent outside KVM_RUN stays pending and makes the
- * next KVM_RUN return EINTR on entry.
+ * next KVM_RUN return EINTR on entry.  When KVM_RUN returns, the signal is
+ * blocked again and still pending, so the VCPU dequeues it with
+ * sigtimedwait() or every later KVM_RUN would return EINTR at once.
  *
  * exit_seq counts guest-caused exits only (KVM_RUN returning 0): EINTR
  * returns depend on when signals land, which a replay cannot reproduce. */
@@ -218,6 +220,20 @@ static void handle_exit(struct vcpu *v)
 	}
 }
 
+/* Signal-mask mode: consume pending kicks (see the comment at the top). */
+static void eat_kick_signals(struct vcpu *v)
+{
+	static const struct timespec zero;
+	sigset_t set;
+
+	if (v->vm->kick_mode != VM_KICK_SIGNAL_MASK)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
 /* Re-enters KVM_RUN so that it finishes the pending PIO/MMIO instruction and
  * returns at once without running the guest (KVM API: immediate_exit or a
  * pending unmasked signal). */
@@ -229,6 +245,7 @@ static void complete_pending_io(struct vcpu *v)
 		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	ioctl(v->fd, KVM_RUN, 0);
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	eat_kick_signals(v);
 	v->io_pending = false;
 }
 
@@ -313,6 +330,7 @@ static void run_loop(struct vcpu *v)
 		vcpu_hook(v, VCPU_HOOK_AFTER_RUN);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				eat_kick_signals(v);
 				atomic_fetch_add(&v->stats.eintr, 1);
 				continue;
 			}
