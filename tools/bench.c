@@ -5,6 +5,8 @@
 
 #include "tools/cli.h"
 
+int bench_pause_main(int argc, char **argv);
+
 struct bench {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -12,6 +14,7 @@ struct bench {
 };
 
 static const struct bench benches[] = {
+	{ "pause", bench_pause_main, "kick/pause/resume latencies, RCU vs mutex check" },
 	{ NULL, NULL, NULL },
 };
 

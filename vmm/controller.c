@@ -3,8 +3,8 @@
  * A stopped VCPU publishes its event and a snapshot of its registers under
  * ctl_lock, sets `stopped`, and sleeps until resume_gen changes.  Controllers
  * read and stage edits to the snapshot under the same lock; the VCPU thread
- * applies staged edits itself when it wakes, so every KVM vcpu ioctl is
- * issued from the VCPU's own thread.
+ * fetches what they ask for and applies staged edits itself when it wakes,
+ * so every KVM vcpu ioctl is issued from the VCPU's own thread.
  *
  * Waiting controllers first spin briefly on the lock-free `stopped` flag: a
  * pause is usually reported within tens of microseconds, and a futex sleep
@@ -80,37 +80,75 @@ void vcpu_ctl_wake_all(struct vcpu *v)
 	pthread_mutex_unlock(&v->ctl_lock);
 }
 
+/* The general registers are needed at every stop (position digest); with
+ * sync regs they are already in kvm_run.  sregs and debugregs cost an ioctl
+ * each, so they are fetched only when a controller asks (fetch_wanted). */
 static void snapshot_registers(struct vcpu *v)
 {
-	ioctl(v->fd, KVM_GET_REGS, &v->regs);
-	ioctl(v->fd, KVM_GET_SREGS, &v->sregs);
-	ioctl(v->fd, KVM_GET_DEBUGREGS, &v->dregs);
+	if (v->regs_synced)
+		v->regs = v->run->s.regs.regs;
+	else
+		ioctl(v->fd, KVM_GET_REGS, &v->regs);
+	v->fetched = EDIT_REGS;
+	v->fetch_wanted = 0;
+}
+
+static void fetch_registers(struct vcpu *v, unsigned what)
+{
+	if (what & EDIT_SREGS)
+		ioctl(v->fd, KVM_GET_SREGS, &v->sregs);
+	if (what & EDIT_DEBUGREGS)
+		ioctl(v->fd, KVM_GET_DEBUGREGS, &v->dregs);
 }
 
 static void apply_edits(struct vcpu *v, unsigned dirty)
 {
 	if ((dirty & EDIT_SREGS) && ioctl(v->fd, KVM_SET_SREGS, &v->sregs) < 0)
 		vcpu_fault(v, "resume: KVM_SET_SREGS rejected the edited sregs");
-	if ((dirty & EDIT_REGS) && ioctl(v->fd, KVM_SET_REGS, &v->regs) < 0)
-		vcpu_fault(v, "resume: KVM_SET_REGS rejected the edited regs");
 	if ((dirty & EDIT_DEBUGREGS) &&
 	    ioctl(v->fd, KVM_SET_DEBUGREGS, &v->dregs) < 0)
 		vcpu_fault(v, "resume: KVM_SET_DEBUGREGS rejected the edit");
+	if (!(dirty & EDIT_REGS))
+		return;
+	if (v->regs_synced) {
+		/* Applied by the next KVM_RUN, with no ioctl of its own. */
+		v->run->s.regs.regs = v->regs;
+		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	} else if (ioctl(v->fd, KVM_SET_REGS, &v->regs) < 0) {
+		vcpu_fault(v, "resume: KVM_SET_REGS rejected the edited regs");
+	}
+}
+
+/* Sleeps until resumed (or the run ends), fetching register sets that
+ * controllers ask for meanwhile.  Called and returns with ctl_lock held. */
+static void wait_for_resume(struct vcpu *v, uint64_t gen)
+{
+	while (v->resume_gen == gen && !atomic_load(&v->vm->stopping)) {
+		unsigned want = v->fetch_wanted & ~v->fetched;
+
+		if (!want) {
+			pthread_cond_wait(&v->ctl_cond, &v->ctl_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&v->ctl_lock);
+		fetch_registers(v, want);
+		pthread_mutex_lock(&v->ctl_lock);
+		v->fetched |= want;
+		pthread_cond_broadcast(&v->ctl_cond);
+	}
 }
 
 uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 {
-	struct vm *vm = v->vm;
 	uint64_t gen, data;
 	unsigned dirty;
 
-	/* Snapshot outside the lock: controllers never wait on ioctls. */
+	pthread_mutex_lock(&v->ctl_lock);
 	snapshot_registers(v);
 	ev->pos = (struct vcpu_position){
 		.exit_seq = v->exit_seq, .rip = v->regs.rip,
 		.digest = regs_digest(&v->regs),
 	};
-	pthread_mutex_lock(&v->ctl_lock);
 	v->event = *ev;
 	v->event_returned = false;
 	v->dirty = 0;
@@ -122,8 +160,7 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	vcpu_hook(v, VCPU_HOOK_STOPPED);
 
 	pthread_mutex_lock(&v->ctl_lock);
-	while (v->resume_gen == gen && !atomic_load(&vm->stopping))
-		pthread_cond_wait(&v->ctl_cond, &v->ctl_lock);
+	wait_for_resume(v, gen);
 	dirty = v->resume_gen != gen ? v->dirty : 0;
 	data = v->resume_data;
 	atomic_store(&v->stopped, false);
@@ -311,41 +348,59 @@ bool vcpu_is_stopped(struct vm *vm, unsigned id)
 	return v && atomic_load(&v->stopped);
 }
 
+/* Makes sure the snapshot holds `what`, asking the stopped VCPU thread to
+ * fetch it.  Called with ctl_lock held; -EBUSY if the VCPU left its stop. */
+static int need_fetched(struct vcpu *v, unsigned what)
+{
+	if (v->fetched & what)
+		return 0;
+	v->fetch_wanted |= what;
+	pthread_cond_broadcast(&v->ctl_cond);
+	while (!(v->fetched & what) && atomic_load(&v->stopped) &&
+	       !atomic_load(&v->vm->stopping))
+		pthread_cond_wait(&v->ctl_cond, &v->ctl_lock);
+	return v->fetched & what ? 0 : -EBUSY;
+}
+
 /* Copies between the caller and a stopped VCPU's register snapshot. */
 static int reg_access(struct vm *vm, unsigned id, void *dst, size_t off,
-		      size_t len, const void *src, unsigned edit)
+		      size_t len, const void *src, unsigned what)
 {
 	struct vcpu *v = lookup(vm, id);
+	int r = -EBUSY;
 
 	if (!v)
 		return -EINVAL;
 	pthread_mutex_lock(&v->ctl_lock);
-	if (!atomic_load(&v->stopped)) {
-		pthread_mutex_unlock(&v->ctl_lock);
-		return -EBUSY;
-	}
+	if (!atomic_load(&v->stopped))
+		goto out;
 	if (src) {
 		memcpy((char *)v + off, src, len);
-		v->dirty |= edit;
-	} else if (dst) {
-		memcpy(dst, (char *)v + off, len);
+		v->dirty |= what;
+		v->fetched |= what;
+		r = 0;
+		goto out;
 	}
+	r = need_fetched(v, what);
+	if (!r && dst)
+		memcpy(dst, (char *)v + off, len);
+out:
 	pthread_mutex_unlock(&v->ctl_lock);
-	return 0;
+	return r;
 }
 
-#define REG_GET(field, dst) \
+#define REG_GET(field, dst, what) \
 	reg_access(vm, id, dst, offsetof(struct vcpu, field), \
-		   sizeof(((struct vcpu *)0)->field), NULL, 0)
+		   sizeof(((struct vcpu *)0)->field), NULL, what)
 #define REG_SET(field, src, edit) \
 	reg_access(vm, id, NULL, offsetof(struct vcpu, field), \
 		   sizeof(((struct vcpu *)0)->field), src, edit)
 
-int vcpu_get_regs(struct vm *vm, unsigned id, struct kvm_regs *r) { return REG_GET(regs, r); }
+int vcpu_get_regs(struct vm *vm, unsigned id, struct kvm_regs *r) { return REG_GET(regs, r, EDIT_REGS); }
 int vcpu_set_regs(struct vm *vm, unsigned id, const struct kvm_regs *r) { return REG_SET(regs, r, EDIT_REGS); }
-int vcpu_get_sregs(struct vm *vm, unsigned id, struct kvm_sregs *s) { return REG_GET(sregs, s); }
+int vcpu_get_sregs(struct vm *vm, unsigned id, struct kvm_sregs *s) { return REG_GET(sregs, s, EDIT_SREGS); }
 int vcpu_set_sregs(struct vm *vm, unsigned id, const struct kvm_sregs *s) { return REG_SET(sregs, s, EDIT_SREGS); }
-int vcpu_get_debugregs(struct vm *vm, unsigned id, struct kvm_debugregs *d) { return REG_GET(dregs, d); }
+int vcpu_get_debugregs(struct vm *vm, unsigned id, struct kvm_debugregs *d) { return REG_GET(dregs, d, EDIT_DEBUGREGS); }
 int vcpu_set_debugregs(struct vm *vm, unsigned id, const struct kvm_debugregs *d) { return REG_SET(dregs, d, EDIT_DEBUGREGS); }
 
 int vcpu_get_stats(struct vm *vm, unsigned id, struct vcpu_pause_stats *st)

@@ -19,11 +19,25 @@ static void rcu_key_init(void)
 	pthread_key_create(&rcu_key, rcu_thread_exit);
 }
 
+static struct call_rcu_data *reclaimer;
+
+static void rcu_key_init(void);
+static void rcu_once(void)
+{
+	rcu_key_init();
+	/* A polling reclaimer (URCU_CALL_RCU_RT): call_rcu() then never wakes
+	 * a thread with a futex on the controller's pause path; superseded
+	 * requests are freed in batches every few milliseconds instead. */
+	reclaimer = urcu_memb_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
+}
+
 void pause_rcu_thread_init(void)
 {
 	if (rcu_registered)
 		return;
-	pthread_once(&rcu_key_once, rcu_key_init);
+	pthread_once(&rcu_key_once, rcu_once);
+	if (reclaimer)
+		urcu_memb_set_thread_call_rcu_data(reclaimer);
 	urcu_memb_register_thread();
 	/* A non-NULL value makes the key's destructor run at thread exit. */
 	pthread_setspecific(rcu_key, (void *)1);

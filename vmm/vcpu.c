@@ -327,6 +327,7 @@ static void run_loop(struct vcpu *v)
 		r = ioctl(v->fd, KVM_RUN, 0);
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 		v->io_pending = false;
+		v->regs_synced = vm->sync_regs;
 		vcpu_hook(v, VCPU_HOOK_AFTER_RUN);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -458,6 +459,8 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errl
 		snprintf(err, errlen, "vcpu %u: mmap kvm_run: %s", id, strerror(errno));
 		return -1;
 	}
+	if (vm->sync_regs)
+		v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	if (set_cpuid(v, err, errlen))
 		return -1;
 	return set_initial_registers(v, err, errlen);

@@ -58,6 +58,9 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 			 "(use the signal-mask kick mode)");
 		return -1;
 	}
+	/* Each vcpu ioctl costs microseconds (more under nested virtualisation);
+	 * with sync regs KVM fills the registers into kvm_run on every return. */
+	vm->sync_regs = kvm_cap(vm->kvm_fd, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS;
 	stacks = (uint64_t)vm->nr_vcpus * VCPRR_STACK_SIZE;
 	if (stacks + VCPRR_IMAGE_MIN + (1 << 20) > vm->mem_size) {
 		snprintf(err, errlen, "--mem %llu MiB is too small for %u VCPU "

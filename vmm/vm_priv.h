@@ -43,6 +43,9 @@ struct vcpu {
 	uint64_t resume_gen;        /* bumped by each resume */
 	uint64_t resume_data;
 	unsigned dirty;             /* staged edits: REGS/SREGS/DEBUGREGS bits */
+	unsigned fetched;           /* register sets present in the snapshot */
+	unsigned fetch_wanted;      /* sets a controller asked the VCPU to fetch */
+	bool regs_synced;           /* run->s.regs holds the registers */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_debugregs dregs;
@@ -80,6 +83,7 @@ struct vm {
 	atomic_int first_nonzero;   /* first non-zero return from main */
 	atomic_uint halted_vcpus;   /* VCPU threads parked after HLT */
 	enum vm_kick_mode kick_mode;  /* resolved: never AUTO */
+	bool sync_regs;             /* KVM_CAP_SYNC_REGS: regs in kvm_run */
 	pthread_mutex_t end_lock;   /* guards result and ended */
 	bool ended, joined;
 	struct vm_result result;

@@ -1,0 +1,90 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/bench-util.h"
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+uint64_t bench_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_percentile(uint64_t *s, size_t n, double p)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	qsort(s, n, sizeof(*s), cmp_u64);
+	i = (size_t)(p / 100.0 * (n - 1) + 0.5);
+	return (double)s[i < n ? i : n - 1];
+}
+
+bool bench_want_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
+			return true;
+	return false;
+}
+
+void bench_report_add(struct bench_report *r, const char *name, double v)
+{
+	if (r->n == (int)(sizeof(r->values) / sizeof(r->values[0])))
+		return;
+	snprintf(r->names[r->n], sizeof(r->names[0]), "%s", name);
+	r->values[r->n++] = v;
+}
+
+void bench_report_print(const struct bench_report *r)
+{
+	if (!r->json) {
+		for (int i = 0; i < r->n; i++)
+			printf("%-28s %14.3f\n", r->names[i], r->values[i]);
+		return;
+	}
+	printf("{");
+	for (int i = 0; i < r->n; i++)
+		printf("%s\"%s\": %.6g", i ? ", " : "", r->names[i], r->values[i]);
+	printf("}\n");
+}
+
+const char *bench_guest_path(const char *name)
+{
+	static char path[4096];
+	char exe[2048];
+	const char *dir = getenv("VCPRR_GUESTS");
+	ssize_t n;
+
+	if (dir) {
+		snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
+		return path;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(path, sizeof(path), "%s/guests/%s.elf", n > 0 ? exe : ".", name);
+	return path;
+}
