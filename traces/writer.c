@@ -221,6 +221,13 @@ static uint8_t *ring_reserve(struct trace_producer *p, size_t need,
 	return p->ring + off;
 }
 
+static uint8_t *ring_reserve_sc(struct trace_producer *p, size_t need,
+				uint64_t *newhead)
+{
+	p->tail_cache = atomic_load(&p->tail);
+	return ring_reserve(p, need, newhead);
+}
+
 static void ring_commit(struct trace_producer *p, uint64_t newhead)
 {
 	struct trace_writer *w = p->w;
@@ -279,10 +286,11 @@ static uint8_t *wait_room(struct trace_producer *p, size_t need,
 			cpu_relax();
 			continue;
 		}
+		/* Dekker with drain_run: seq_cst store waiting, then reload
+		 * tail (seq_cst in ring_reserve's slow path) */
 		wk = atomic_load(&p->wake);
 		atomic_store(&p->waiting, 1);
-		atomic_thread_fence(memory_order_seq_cst);
-		slot = ring_reserve(p, need, newhead);
+		slot = ring_reserve_sc(p, need, newhead);
 		if (slot) {
 			atomic_store(&p->waiting, 0);
 			return slot;
@@ -647,9 +655,8 @@ static uint64_t drain_run(struct trace_writer *w, struct trace_producer *p)
 	}
 	if (tail == start)
 		return 0;
-	atomic_store_explicit(&p->tail, tail, memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&p->waiting, memory_order_relaxed)) {
+	atomic_store(&p->tail, tail);  /* seq_cst: pairs with wait_room */
+	if (atomic_load(&p->waiting)) {
 		atomic_fetch_add(&p->wake, 1);
 		futex_wake(&p->wake);
 	}
@@ -717,8 +724,7 @@ static void writer_sleep(struct trace_writer *w, uint64_t now)
 	uint32_t b = atomic_load(&w->bell);
 	long ns = POLL_MS * 1000000L;
 
-	atomic_store(&w->sleeping, 1);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_store(&w->sleeping, 1);  /* seq_cst, then seq_cst loads */
 	if (must_run(w) && !atomic_load(&w->paused)) {
 		atomic_store(&w->sleeping, 0);
 		ns = 50000;  /* a seq is in flight: nap briefly */
