@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/helpers/testutil.h"
 
@@ -114,6 +115,56 @@ static void test_sigint_stops_cleanly(void **state)
 	free(out);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_pause_script_controller(void **state)
+{
+	char *out, path[] = "/tmp/vcprr-script-XXXXXX";
+	int fd = mkstemp(path);
+
+	SKIP_WITHOUT_KVM();
+	assert_true(fd >= 0);
+	close(fd);
+	/* Pause the spinning VCPU, read its registers, make it exit with 9. */
+	write_file(path, "sleep 20ms\npause 0 7\nwait 0\nprint 0\n"
+		   "set 0 rbx 9\nresume 0\n");
+	assert_int_equal(vcprr(&out, "run %s --pause-script %s",
+			       guest_path("regwait"), path), 9);
+	assert_non_null(strstr(out, "vcpu 0:"));
+	assert_non_null(strstr(out, "rip=0x10"));
+	free(out);
+	write_file(path, "pause 0 7\nfrob\n");
+	assert_int_equal(vcprr(&out, "run %s --pause-script %s",
+			       guest_path("regwait"), path), 2);
+	assert_non_null(strstr(out, ":2: unknown command 'frob'"));
+	free(out);
+	unlink(path);
+}
+
+static void test_random_pause_controller(void **state)
+{
+	char *out;
+
+	SKIP_WITHOUT_KVM();
+	/* Pauses must not disturb the guest: the counter stays exact. */
+	assert_int_equal(vcprr(&out, "run %s --vcpus 4 --pause-every 200us "
+			       "--hold 50us --seed 3", guest_path("counter")), 0);
+	assert_non_null(strstr(out, "counter = 400000 (expected 400000)"));
+	assert_non_null(strstr(out, "vcprr: controller: "));
+	assert_null(strstr(out, "controller: 0 pause rounds"));
+	free(out);
+	assert_int_equal(vcprr(&out, "run %s --hold 1ms", guest_path("counter")), 2);
+	assert_non_null(strstr(out, "--hold needs --pause-every"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +172,8 @@ int main(void)
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_run_statuses),
 		cmocka_unit_test(test_sigint_stops_cleanly),
+		cmocka_unit_test(test_pause_script_controller),
+		cmocka_unit_test(test_random_pause_controller),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

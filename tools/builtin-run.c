@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "tools/pause-random.h"
+#include "tools/pause-script.h"
 #include "tools/run.h"
 
 static const char run_usage[] =
@@ -25,6 +28,24 @@ static const char run_usage[] =
 "  -n, --vcpus N        number of VCPUs (default 1; at most KVM_CAP_MAX_VCPUS)\n"
 "  -m, --mem SIZE       guest memory, e.g. 64M, 1G (default 64M)\n"
 "  -t, --timeout DUR    stop the guest after DUR (e.g. 500ms, 2s) as a fault\n"
+"\n"
+"built-in pause controller (VCPUs take asynchronous pause requests; a signal\n"
+"kicks them out of the guest, they report paused and wait to be resumed):\n"
+"  --pause-every DUR    every DUR, pause a random set of VCPUs with random\n"
+"                       data, wait until they are paused, then resume them\n"
+"  --hold DUR           keep them paused for DUR first (default 0)\n"
+"  --seed N             seed of the random masks and data (default: time)\n"
+"  --pause-script FILE  run a pause script instead; its language:\n"
+"        # comment\n"
+"        pause MASK [DATA]      request a pause with DATA and kick each VCPU\n"
+"        request VCPU [DATA]    store a request without kicking\n"
+"        wait MASK [TIMEOUT]    wait until every VCPU of MASK is paused (5s)\n"
+"        set VCPU REG VALUE     set a register (rax..r15, rip, rflags)\n"
+"        print VCPU             print a paused VCPU's registers\n"
+"        resume MASK [DATA]     resume the paused VCPUs of MASK\n"
+"        sleep DUR\n"
+"      MASK is all, a list such as 0,2-5, or a bit mask such as 0x5.\n"
+"      VCPUs still paused when the script ends are resumed.\n"
 "  -h, --help           show this help\n"
 "\n"
 "exit status:\n"
@@ -44,6 +65,10 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "vcpus", required_argument, NULL, 'n' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "pause-every", required_argument, NULL, 'P' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "pause-script", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -53,6 +78,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->nr_vcpus = 1;
 	o->mem_size = VM_DEFAULT_MEM;
+	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:m:t:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -73,6 +99,25 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 						       "duration such as 500ms or 2s",
 						       optarg);
 			break;
+		case 'P':
+			if (cli_parse_duration(optarg, &o->pause_every_ns) ||
+			    !o->pause_every_ns)
+				return cli_usage_error(cmd, "--pause-every '%s': expected "
+						       "a duration such as 10ms", optarg);
+			break;
+		case 'H':
+			if (cli_parse_duration(optarg, &o->hold_ns))
+				return cli_usage_error(cmd, "--hold '%s': expected a "
+						       "duration such as 1ms", optarg);
+			break;
+		case 'S':
+			if (cli_parse_u64(optarg, &o->seed))
+				return cli_usage_error(cmd, "--seed '%s': expected a "
+						       "number", optarg);
+			break;
+		case 'C':
+			o->pause_script = optarg;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			exit(0);
@@ -84,6 +129,11 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		return cli_usage_error(cmd, optind == argc ? "missing GUEST.elf"
 					    : "too many arguments");
 	o->guest = argv[optind];
+	if (o->pause_script && o->pause_every_ns)
+		return cli_usage_error(cmd, "--pause-script and --pause-every "
+				       "cannot be combined");
+	if (o->hold_ns && !o->pause_every_ns)
+		return cli_usage_error(cmd, "--hold needs --pause-every");
 	return 0;
 }
 
@@ -136,9 +186,55 @@ static void wait_for_end(struct vm *vm, int sig_fd, uint64_t timeout_ns)
 	vm_wait(vm, -1);
 }
 
+/* The built-in controller runs on its own thread while the main thread
+ * waits for the end of the run. */
+struct controller {
+	const struct run_opts *o;
+	struct vm *vm;
+	pthread_t thread;
+	struct pause_script script;
+	struct pause_random random;
+	char err[512];
+	int failed;
+};
+
+static void *controller_thread(void *arg)
+{
+	struct controller *c = arg;
+	int r;
+
+	if (c->o->pause_script)
+		r = pause_script_run(&c->script, c->vm, stdout, c->err, sizeof(c->err));
+	else
+		r = pause_random_run(&c->random, c->vm, c->err, sizeof(c->err));
+	if (r < 0) {
+		c->failed = 1;
+		vm_stop(c->vm, TEND_VMM_ERROR, 1, c->err);
+	}
+	return NULL;
+}
+
+static bool wants_controller(const struct run_opts *o)
+{
+	return o->pause_script || o->pause_every_ns;
+}
+
+static void controller_summary(const struct controller *c)
+{
+	if (c->o->pause_every_ns)
+		fprintf(stderr, "vcprr: controller: %llu pause rounds, %llu VCPU "
+			"pauses (--seed %llu)\n",
+			(unsigned long long)c->random.rounds,
+			(unsigned long long)c->random.vcpu_pauses,
+			(unsigned long long)c->o->seed);
+}
+
 int run_guest(const struct run_opts *o)
 {
-	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size };
+	struct controller ctl = { .o = o };
+	bool ctl_started = false;
+	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size,
+				 .controlled = wants_controller(o) };
 	const struct vm_result *res;
 	char err[1024];
 	sigset_t sigs;
@@ -151,6 +247,15 @@ int run_guest(const struct run_opts *o)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);  /* VCPU threads inherit it */
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
+	if (o->pause_script &&
+	    pause_script_load(o->pause_script, &ctl.script, err, sizeof(err))) {
+		fprintf(stderr, "vcprr: %s\n", err);
+		status = EXIT_USAGE;
+		vm = NULL;
+		goto out;
+	}
+	ctl.random = (struct pause_random){ .every_ns = o->pause_every_ns,
+					    .hold_ns = o->hold_ns, .seed = o->seed };
 	vm = vm_create(&cfg, o->guest, err, sizeof(err));
 	if (!vm) {
 		fprintf(stderr, "vcprr: %s\n", err);
@@ -162,13 +267,22 @@ int run_guest(const struct run_opts *o)
 		status = EXIT_VMM_ERROR;
 		goto out;
 	}
+	ctl.vm = vm;
+	if (wants_controller(o) &&
+	    pthread_create(&ctl.thread, NULL, controller_thread, &ctl) == 0)
+		ctl_started = true;
 	wait_for_end(vm, sig_fd, o->timeout_ns);
+	if (ctl_started)
+		pthread_join(ctl.thread, NULL);
+	if (ctl_started)
+		controller_summary(&ctl);
 	res = vm_result(vm);
 	if (res->diag[0])
 		fprintf(stderr, "vcprr: %s\n", res->diag);
 	status = cli_exit_status(res);
 out:
 	vm_destroy(vm);
+	pause_script_free(&ctl.script);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);

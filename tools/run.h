@@ -11,6 +11,10 @@ struct run_opts {
 	unsigned nr_vcpus;
 	uint64_t mem_size;
 	uint64_t timeout_ns;   /* 0: none */
+	/* built-in controller */
+	uint64_t pause_every_ns, hold_ns;
+	uint64_t seed;
+	const char *pause_script;
 };
 
 /* Parses run options from argv (after the subcommand name).  Returns 0, or
