@@ -73,6 +73,9 @@ static inline void tt_payload(uint8_t *buf, uint32_t len, uint64_t key)
 		buf[i] = (uint8_t)tt_rand(&s);
 }
 
+/* Longest payload tt_random_event makes (tests with many passes lower it). */
+static uint32_t tt_payload_max = TRACE_MAX_PAYLOAD;
+
 /* Random event (seq not set) with payload in @pl (>= TRACE_MAX_PAYLOAD).
  * Mixes repetitive shapes (template hits) with wild values. */
 static inline void tt_random_event(uint64_t *s, struct trace_event *ev,
@@ -104,7 +107,7 @@ static inline void tt_random_event(uint64_t *s, struct trace_event *ev,
 	ev->a2 = (r >> 54) % 2 ? tt_rand(s) : 0;
 	ev->a3 = (r >> 55) % 2 ? UINT64_MAX : 0;
 	if ((r >> 56) % 4 == 0) {
-		ev->payload_len = 1 + (uint32_t)(tt_rand(s) % TRACE_MAX_PAYLOAD);
+		ev->payload_len = 1 + (uint32_t)(tt_rand(s) % tt_payload_max);
 		tt_payload(pl, ev->payload_len, r);
 	}
 }

@@ -325,14 +325,15 @@ static int decode_event(struct trace_reader *r, struct trace_event *ev,
 		p = decode_full(&r->st, p, op, ev, &bad);
 	else
 		p = decode_tpl(&r->st, p, op, ev, &bad);
-	if (__builtin_expect(bad, 0))
-		return bad_event(r, "is malformed");
+	/* overrun first: a cut event reads padding zeros, which may look bad */
 	if (__builtin_expect(p > end ||
 			     ev->payload_len > (size_t)(end - p), 0)) {
 		if (r->frame_done)
 			return bad_event(r, "runs past the end of the frame");
 		return 0;
 	}
+	if (__builtin_expect(bad, 0))
+		return bad_event(r, "is malformed");
 	*pl = p;
 	ev->seq = r->next_seq++;
 	r->pos = (size_t)(p - r->out) + ev->payload_len;
