@@ -11,12 +11,12 @@ DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 WARN     := -Wall -Wextra -Wno-unused-parameter
+# CFLAGS/LDFLAGS are the user's (optimisation, extra flags); the project's
+# own flags are added in ALL_CFLAGS so that `make CFLAGS=-O1` keeps them.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 $(WARN) -I. -D_GNU_SOURCE -pthread
-LDFLAGS  += -pthread
 SAN      ?=
-CFLAGS   += $(SAN)
-LDFLAGS  += $(SAN)
+ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -I. -D_GNU_SOURCE -pthread $(SAN) $(DEP_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) -pthread $(SAN)
 
 # Only probe pkg-config for targets that compile something.
 NODEP_GOALS := deps clean help
@@ -27,7 +27,6 @@ endif
 DEP_CFLAGS := $(if $(MISSING),,$(shell pkg-config --cflags $(PKGS)))
 DEP_LIBS   := $(if $(MISSING),,$(shell pkg-config --libs $(PKGS)))
 CMOCKA_LIBS := $(if $(MISSING),,$(shell pkg-config --libs cmocka))
-CFLAGS  += $(DEP_CFLAGS)
 
 LIB_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c replay/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
@@ -84,18 +83,18 @@ $(BUILD)/libvcprr.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/vcprr: $(TOOL_OBJS) $(BUILD)/libvcprr.a
-	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Tests link the library, the test helpers and the tool objects except main
 # (so CLI code is testable in-process).
 TOOL_LIB_OBJS := $(filter-out $(BUILD)/obj/tools/vcprr.o,$(TOOL_OBJS))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(CMOCKA_LIBS)
 
 # --- guests: freestanding x86-64 C, no SSE, linked at the runtime's address.
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-builtin \
@@ -120,8 +119,13 @@ $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/
 check-asan:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-tsan:
-	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" TSAN=1 test
+# The concurrency tests (pause protocol, trace writers) under TSan.
+TSAN_TESTS = test_pause $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
+tsan: check-deps
+	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" \
+		build/tsan/vcprr $(GUESTS) $(TSAN_TESTS:%=build/tsan/tests/%)
+	TSAN_OPTIONS="suppressions=tests/tsan.supp halt_on_error=1" VCPRR_BUILD=$(BUILD) \
+		tests/run-tests.sh build/tsan $(TSAN_TESTS:%=build/tsan/tests/%)
 
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -131,7 +135,7 @@ fuzz: check-deps
 	@mkdir -p $(BUILD)/fuzz
 	@for s in $(FUZZ_SRCS); do n=$$(basename $$s .c); \
 	  echo "  FUZZ $$n"; \
-	  clang $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s build/fuzz-objs/libvcprr.a $(DEP_LIBS) || exit 1; \
+	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s build/fuzz-objs/libvcprr.a $(DEP_LIBS) || exit 1; \
 	done
 
 clean:

@@ -2,6 +2,7 @@
  * in both kick modes, plus a stress test with an invariant checker. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,7 +425,7 @@ struct storm {
 	struct vm *vm;
 	unsigned first;      /* this controller owns VCPUs first, first+2, ... */
 	uint64_t seed;
-	volatile int *stop;
+	atomic_int *stop;
 	int errors;
 	uint64_t rounds;
 };
@@ -448,7 +449,7 @@ static void *storm_controller(void *arg)
 	struct storm *st = arg;
 	struct vm *vm = st->vm;
 
-	while (!*st->stop) {
+	while (!atomic_load(st->stop)) {
 		vcpu_mask_t mask = { { 0 } }, stopped;
 		uint64_t published[STRESS_VCPUS] = { 0 };
 
@@ -504,7 +505,7 @@ static void test_stress_storm(void **state)
 {
 	SKIP_WITHOUT_KVM();
 	struct vm *vm = boot("storm", STRESS_VCPUS, true);
-	volatile int stop = 0;
+	atomic_int stop = 0;
 	struct storm st[2];
 	pthread_t t[2];
 	vcpu_mask_t all = vcpu_mask_first(STRESS_VCPUS);
@@ -518,7 +519,7 @@ static void test_stress_storm(void **state)
 		pthread_create(&t[i], NULL, storm_controller, &st[i]);
 	}
 	msleep(duration_ms);
-	stop = 1;
+	atomic_store(&stop, 1);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(st[i].errors, 0);

@@ -63,9 +63,12 @@ static void block_kick_signal(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+/* Kickers store their flag (stopping, a request) before reading kickable;
+ * the VCPU stores kickable before reading the flags.  Both seq_cst: either
+ * the kick is sent or the VCPU sees the flag. */
 void vcpu_kick(struct vcpu *v)
 {
-	if (v->thread_started)
+	if (atomic_load(&v->kickable))
 		pthread_kill(v->thread, SIGRTMIN);
 }
 
@@ -350,6 +353,8 @@ static void *vcpu_thread(void *arg)
 
 	pause_rcu_thread_init();
 	tls_vcpu = v;
+	v->thread = pthread_self();
+	atomic_store(&v->kickable, true);
 	if (setup_kick_mode(v) < 0) {
 		vcpu_fault(v, "KVM_SET_SIGNAL_MASK: %s", strerror(errno));
 	} else {
@@ -360,6 +365,7 @@ static void *vcpu_thread(void *arg)
 		run_loop(v);
 	}
 	console_flush(v);
+	atomic_store(&v->kickable, false);  /* no signals once it may be joined */
 	tls_vcpu = NULL;
 	atomic_store(&v->finished, true);
 	vcpu_ctl_wake_all(v);
@@ -376,7 +382,7 @@ int vcpu_spawn(struct vcpu *v)
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	r = pthread_create(&v->join_handle, NULL, vcpu_thread, v);
 	if (r)
 		return -r;
 	v->thread_started = true;

@@ -259,7 +259,7 @@ int vm_wait(struct vm *vm, int timeout_ms)
 			return -ETIMEDOUT;
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			if (vm->vcpus[i].thread_started)
-				pthread_join(vm->vcpus[i].thread, NULL);
+				pthread_join(vm->vcpus[i].join_handle, NULL);
 		vm->joined = true;
 	}
 	return 0;

@@ -20,8 +20,11 @@ struct vcpu {
 	unsigned id;
 	int fd;
 	struct kvm_run *run;
-	pthread_t thread;
-	bool thread_started;
+	pthread_t thread;           /* written by the VCPU thread itself */
+	pthread_t join_handle;      /* the creator's, for pthread_join */
+	bool thread_started;        /* creator's view, for joining */
+	atomic_bool kickable;       /* set by the VCPU thread itself: its
+				       pthread_t is valid for pthread_kill */
 	uint64_t exit_seq;          /* returns from KVM_RUN: the position clock */
 	char con_buf[CONSOLE_LINE_MAX];
 	size_t con_len;
