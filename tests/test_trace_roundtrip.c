@@ -294,7 +294,10 @@ static int write_error_child(const char *path)
 		tt_payload(pl, sizeof(pl), tt_rand(&seed)); /* incompressible */
 		ev.payload_len = sizeof(pl);
 		ev.a0 = (uint64_t)i;
-		if (trace_emit(p, &ev, pl))
+		ret = trace_emit(p, &ev, pl);
+		if (ret == -EFBIG)
+			break;
+		if (ret)
 			return 12;
 		if (i % 100 == 99 && trace_writer_flush(w) == -EFBIG)
 			break;
@@ -304,7 +307,7 @@ static int write_error_child(const char *path)
 	if (!strstr(trace_writer_error(w), "offset"))
 		return 14;
 	for (int i = 0; i < 1000; i++)    /* must not block or crash */
-		if (trace_emit(p, &ev, pl))
+		if (trace_emit(p, &ev, pl) != -EFBIG)
 			return 15;
 	ret = trace_writer_close_err(w, 0, 0, 0, err, sizeof(err));
 	if (ret != -EFBIG || !strstr(err, "File too large") ||

@@ -90,8 +90,10 @@ struct trace_producer *trace_producer_new(struct trace_writer *w);
 /* Appends @ev (+ ev->payload_len bytes at @payload).  Fills ev->seq (global,
  * dense: every number is exactly one event in the file) and ev->time_ns
  * (CLOCK_MONOTONIC).  Returns 0, -EINVAL (bad type or NULL payload),
- * -EMSGSIZE (payload_len > TRACE_MAX_PAYLOAD), -EPIPE (writer closing), or
- * in lossy mode -ENOBUFS when the event was dropped (and counted). */
+ * -EMSGSIZE (payload_len > TRACE_MAX_PAYLOAD), -EPIPE (writer closing),
+ * in lossy mode -ENOBUFS when the event was dropped (and counted), or the
+ * writer's negative errno once a write failed (the event is discarded and
+ * counted; never blocks then). */
 int trace_emit(struct trace_producer *p, struct trace_event *ev,
 	       const void *payload);
 

@@ -152,12 +152,17 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void writer_kick(struct trace_writer *w)
+static void writer_wake(struct trace_writer *w)
 {
-	if (!atomic_exchange(&w->sleeping, 0))
-		return;
 	atomic_fetch_add(&w->bell, 1);
 	futex_wake(&w->bell);
+}
+
+/* Wakes the writer only if it sleeps: keeps the emit path syscall-free. */
+static void writer_kick(struct trace_writer *w)
+{
+	if (atomic_exchange(&w->sleeping, 0))
+		writer_wake(w);
 }
 
 /* ------------------------------------------------------------ producer side */
@@ -295,8 +300,7 @@ static uint8_t *wait_room(struct trace_producer *p, size_t need,
 			atomic_store(&p->waiting, 0);
 			return slot;
 		}
-		atomic_store(&w->sleeping, 1);
-		writer_kick(w);
+		writer_wake(w);
 		futex_wait(&p->wake, wk, 10 * 1000000L);
 		atomic_store(&p->waiting, 0);
 	}
@@ -343,6 +347,7 @@ static int emit(struct trace_producer *p, struct trace_event *ev,
 	size_t need = ENT_BYTES(ev->payload_len);
 	uint64_t newhead;
 	uint8_t *slot;
+	int ret;
 
 	if (ev->type == TEV_NONE || ev->type >= TEV__COUNT)
 		return -EINVAL;
@@ -352,6 +357,12 @@ static int emit(struct trace_producer *p, struct trace_event *ev,
 		return -EINVAL;
 	if (atomic_load_explicit(&w->seq, memory_order_relaxed) & SEQ_CLOSED)
 		return -EPIPE;
+	ret = atomic_load_explicit(&w->failed, memory_order_relaxed);
+	if (ret) {
+		/* nothing more reaches the file: count and report */
+		atomic_fetch_add(&w->st_discarded, 1);
+		return ret;
+	}
 	if (w->o.lossy)
 		return emit_lossy(p, ev, payload, timed, need);
 	slot = ring_reserve(p, need, &newhead);
@@ -1034,8 +1045,7 @@ int trace_writer_flush(struct trace_writer *w)
 	while (req < target &&
 	       !atomic_compare_exchange_weak(&w->flush_req, &req, target))
 		;
-	atomic_fetch_add(&w->bell, 1);
-	futex_wake(&w->bell);
+	writer_wake(w);
 	pthread_mutex_lock(&w->lock);
 	while (atomic_load(&w->flushed) < target && !atomic_load(&w->failed))
 		pthread_cond_wait(&w->flushed_cv, &w->lock);
@@ -1063,8 +1073,7 @@ void trace_writer_stats(struct trace_writer *w, struct trace_writer_stats *st)
 void trace_writer__pause(struct trace_writer *w, bool pause)
 {
 	atomic_store(&w->paused, pause);
-	atomic_fetch_add(&w->bell, 1);
-	futex_wake(&w->bell);
+	writer_wake(w);
 }
 
 int trace_writer_close_err(struct trace_writer *w, uint32_t end_reason,
@@ -1087,8 +1096,7 @@ int trace_writer_close_err(struct trace_writer *w, uint32_t end_reason,
 		atomic_fetch_add(&w->prod[i]->wake, 1);
 		futex_wake(&w->prod[i]->wake);
 	}
-	atomic_fetch_add(&w->bell, 1);
-	futex_wake(&w->bell);
+	writer_wake(w);
 	pthread_join(w->thread, NULL);
 
 	ret = atomic_load(&w->failed);
