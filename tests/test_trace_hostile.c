@@ -111,7 +111,7 @@ static void test_bit_flips(void **state)
 	int counts[4] = { 0 };
 	char msg[400];
 
-	for (size_t i = 0; i < good_len; i++) {
+	for (size_t i = 0; i < good_len; i += TT_SANITIZED ? 3 : 1) {
 		size_t bit = tt_rand(&seed) % 8;
 		enum outcome o;
 

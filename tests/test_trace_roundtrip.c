@@ -363,6 +363,8 @@ static void test_open_errors(void **state)
 	assert_null(trace_reader_open("/nonexistent-dir/x.trace", err,
 				      sizeof(err)));
 	assert_non_null(strstr(err, "cannot open"));
+	assert_null(trace_reader_open("/tmp", err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
 	struct trace_writer_opts o = { .zstd_level = 99 };
 	assert_null(trace_writer_open("/tmp/x", &h, &o, err, sizeof(err)));
 	assert_non_null(strstr(err, "zstd level"));

@@ -831,6 +831,13 @@ struct trace_reader *trace_reader_open(const char *path, char *err,
 		trace_reader_close(r);
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot read %s: not a regular "
+				 "file", path);
+		trace_reader_close(r);
+		return NULL;
+	}
 	r->size = (uint64_t)st.st_size;
 	return reader_init(r, err, errlen);
 }
