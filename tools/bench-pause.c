@@ -257,7 +257,7 @@ static void *check_writer(void *p)
 	while (!c->stop) {
 		int i = n++ % READERS;
 		if (c->use_rcu) {
-			pause_publish(&c->rcu[i], n);
+			pause_publish(&c->rcu[i], n, n);
 		} else {
 			pthread_mutex_lock(&c->locked[i].lock);
 			c->locked[i].req_seq++;

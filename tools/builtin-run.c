@@ -14,13 +14,16 @@
 #include "tools/cli.h"
 #include "tools/pause-random.h"
 #include "tools/pause-script.h"
+#include "tools/recording.h"
 #include "tools/run.h"
 
 static const char run_usage[] =
 "usage: vcprr run GUEST.elf [options]\n"
+"       vcprr record -o FILE GUEST.elf [options]\n"
 "\n"
 "Boots GUEST.elf (an ELF64 guest built with vmm/guest/) on N VCPUs and runs it\n"
-"to the end.  Every VCPU starts at the entry point in 64-bit mode and calls\n"
+"to the end; record also writes every event to a zstd-compressed trace\n"
+"that vcprr replay can re-drive.  Every VCPU starts at the entry point in 64-bit mode and calls\n"
 "main(vcpu_id).  The console is line-buffered per VCPU and prefixed with the\n"
 "VCPU id when there is more than one.\n"
 "\n"
@@ -48,6 +51,11 @@ static const char run_usage[] =
 "      VCPUs still paused when the script ends are resumed.\n"
 "  -h, --help           show this help\n"
 "\n"
+"vcprr record also takes:\n"
+"  -o, --output FILE    the trace to write (required)\n"
+"  --lossy              drop events (counted in LOST events) rather than\n"
+"                       slow the guest when the writer falls behind\n"
+"\n"
 "exit status:\n"
 "  the guest's exit code (exit() or the first non-zero return from main)\n"
 "  2    usage error\n"
@@ -69,6 +77,8 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "pause-script", required_argument, NULL, 'C' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "lossy", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -80,7 +90,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 	o->mem_size = VM_DEFAULT_MEM;
 	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:m:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:m:t:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_parse_u64(optarg, &v) || v == 0 || v > (1u << 20))
@@ -118,6 +128,16 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		case 'C':
 			o->pause_script = optarg;
 			break;
+		case 'o':
+		case 'L':
+			if (strcmp(cmd, "record"))
+				return cli_usage_error(cmd, "%s is an option of vcprr "
+						       "record", c == 'o' ? "-o" : "--lossy");
+			if (c == 'o')
+				o->output = optarg;
+			else
+				o->lossy = true;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			exit(0);
@@ -129,6 +149,8 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		return cli_usage_error(cmd, optind == argc ? "missing GUEST.elf"
 					    : "too many arguments");
 	o->guest = argv[optind];
+	if (!strcmp(cmd, "record") && !o->output)
+		return cli_usage_error(cmd, "missing -o FILE");
 	if (o->pause_script && o->pause_every_ns)
 		return cli_usage_error(cmd, "--pause-script and --pause-every "
 				       "cannot be combined");
@@ -229,16 +251,33 @@ static void controller_summary(const struct controller *c)
 			(unsigned long long)c->o->seed);
 }
 
+/* Runs the VM to its end: controller thread, signals, timeout. */
+static void drive(struct vm *vm, struct controller *ctl, int sig_fd)
+{
+	bool ctl_started = false;
+
+	ctl->vm = vm;
+	if (wants_controller(ctl->o) &&
+	    pthread_create(&ctl->thread, NULL, controller_thread, ctl) == 0)
+		ctl_started = true;
+	wait_for_end(vm, sig_fd, ctl->o->timeout_ns);
+	if (!ctl_started)
+		return;
+	pthread_join(ctl->thread, NULL);
+	controller_summary(ctl);
+}
+
 int run_guest(const struct run_opts *o)
 {
 	struct controller ctl = { .o = o };
-	bool ctl_started = false;
 	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size,
 				 .controlled = wants_controller(o) };
-	const struct vm_result *res;
+	struct vm_result res = { .reason = TEND_VMM_ERROR, .exit_code = 1 };
+	struct trace_writer *trace = NULL;
+	struct vm *vm = NULL;
+	uint64_t mem_digest = 0;
 	char err[1024];
 	sigset_t sigs;
-	struct vm *vm;
 	int sig_fd, status;
 
 	sigemptyset(&sigs);
@@ -251,37 +290,39 @@ int run_guest(const struct run_opts *o)
 	    pause_script_load(o->pause_script, &ctl.script, err, sizeof(err))) {
 		fprintf(stderr, "vcprr: %s\n", err);
 		status = EXIT_USAGE;
-		vm = NULL;
 		goto out;
 	}
 	ctl.random = (struct pause_random){ .every_ns = o->pause_every_ns,
 					    .hold_ns = o->hold_ns, .seed = o->seed };
+	if (o->output) {
+		trace = recording_open(o, err, sizeof(err));
+		if (!trace) {
+			fprintf(stderr, "vcprr: %s\n", err);
+			status = EXIT_VMM_ERROR;
+			goto out;
+		}
+	}
+	cfg.trace = trace;
 	vm = vm_create(&cfg, o->guest, err, sizeof(err));
 	if (!vm) {
-		fprintf(stderr, "vcprr: %s\n", err);
-		status = EXIT_VMM_ERROR;
-		goto out;
+		snprintf(res.diag, sizeof(res.diag), "%s", err);
+	} else if (vm_start(vm)) {
+		snprintf(res.diag, sizeof(res.diag), "cannot start VCPU threads");
+	} else {
+		drive(vm, &ctl, sig_fd);
+		res = *vm_result(vm);
+		if (trace)
+			mem_digest = vm_memory_digest(vm);
 	}
-	if (vm_start(vm)) {
-		fprintf(stderr, "vcprr: cannot start VCPU threads\n");
-		status = EXIT_VMM_ERROR;
-		goto out;
-	}
-	ctl.vm = vm;
-	if (wants_controller(o) &&
-	    pthread_create(&ctl.thread, NULL, controller_thread, &ctl) == 0)
-		ctl_started = true;
-	wait_for_end(vm, sig_fd, o->timeout_ns);
-	if (ctl_started)
-		pthread_join(ctl.thread, NULL);
-	if (ctl_started)
-		controller_summary(&ctl);
-	res = vm_result(vm);
-	if (res->diag[0])
-		fprintf(stderr, "vcprr: %s\n", res->diag);
-	status = cli_exit_status(res);
+	if (res.diag[0])
+		fprintf(stderr, "vcprr: %s\n", res.diag);
+	status = cli_exit_status(&res);
 out:
+	/* The VM first: its threads are the trace's producers. */
 	vm_destroy(vm);
+	if (trace && recording_close(trace, o->output, res.reason, res.exit_code,
+				     mem_digest) && status == 0)
+		status = EXIT_VMM_ERROR;
 	pause_script_free(&ctl.script);
 	if (sig_fd >= 0)
 		close(sig_fd);
@@ -293,6 +334,14 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	int r = run_opts_parse("run", argc, argv, &o);
+
+	return r ? r : run_guest(&o);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct run_opts o;
+	int r = run_opts_parse("record", argc, argv, &o);
 
 	return r ? r : run_guest(&o);
 }

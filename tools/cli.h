@@ -28,6 +28,7 @@ struct vm_result;
 int cli_exit_status(const struct vm_result *res);
 
 int cmd_run(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

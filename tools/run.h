@@ -2,6 +2,7 @@
 #ifndef VCPRR_TOOLS_RUN_H
 #define VCPRR_TOOLS_RUN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/vm.h"
@@ -15,6 +16,9 @@ struct run_opts {
 	uint64_t pause_every_ns, hold_ns;
 	uint64_t seed;
 	const char *pause_script;
+	/* vcprr record */
+	const char *output;    /* trace file; NULL for vcprr run */
+	bool lossy;
 };
 
 /* Parses run options from argv (after the subcommand name).  Returns 0, or

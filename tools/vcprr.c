@@ -15,6 +15,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "boot a guest on N VCPUs and run it" },
+	{ "record", cmd_record, "run a guest and write every event to a trace" },
 	{ "bench", cmd_bench, "run a benchmark (vcprr bench --list)" },
 };
 

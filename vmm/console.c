@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/vm_priv.h"
+#include "vmm/vtrace.h"
 
 void console_flush(struct vcpu *v)
 {
@@ -15,6 +15,8 @@ void console_flush(struct vcpu *v)
 
 	if (!v->con_len)
 		return;
+	if (vtrace_on(v->vm))
+		vtrace_vcpu_emit(v, TEV_CONSOLE, 0, 0, 0, 0, v->con_buf, v->con_len);
 	if (v->vm->nr_vcpus > 1)
 		n = snprintf(line, sizeof(line), "[vcpu %u] ", v->id);
 	memcpy(line + n, v->con_buf, v->con_len);

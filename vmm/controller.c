@@ -15,7 +15,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
-#include "vmm/vm_priv.h"
+#include "vmm/vtrace.h"
 
 #define SPIN_NS 200000ull  /* spin this long before sleeping */
 
@@ -149,6 +149,8 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 		.exit_seq = v->exit_seq, .rip = v->regs.rip,
 		.digest = regs_digest(&v->regs),
 	};
+	if (ev->kind == VCPU_EVENT_PAUSED)
+		vtrace_pause_taken(v, ev);
 	v->event = *ev;
 	v->event_returned = false;
 	v->dirty = 0;
@@ -169,6 +171,8 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	if (dirty)
 		apply_edits(v, dirty);
 	atomic_fetch_add(&v->stats.resumed, 1);
+	if (ev->kind == VCPU_EVENT_PAUSED)
+		VTRACE_VCPU(v, TEV_RESUMED, data, 0, 0);
 	vcpu_hook(v, VCPU_HOOK_RESUMED);
 	return data;
 }
@@ -187,10 +191,13 @@ int64_t vcpu_request_pause(struct vm *vm, unsigned id, uint64_t data)
 
 	if (!v)
 		return -EINVAL;
-	seq = pause_publish(&v->pause, data);
-	if (!seq)
-		return -ENOMEM;
+	/* Reserve the number and log the request before publishing it, so
+	 * the trace shows PAUSE_REQUEST before the PAUSE_TAKEN it causes. */
+	seq = atomic_fetch_add(&v->next_req_seq, 1) + 1;
 	atomic_fetch_add(&v->stats.requests, 1);
+	vtrace_ctl_emit(vm, id, TEV_PAUSE_REQUEST, data, seq, 0, NULL, 0);
+	if (pause_publish(&v->pause, seq, data))
+		return -ENOMEM;
 	return (int64_t)seq;
 }
 
@@ -201,6 +208,8 @@ int vcpu_kick_thread(struct vm *vm, unsigned id)
 	if (!v)
 		return -EINVAL;
 	atomic_fetch_add(&v->stats.kicks, 1);
+	vtrace_ctl_emit(vm, id, TEV_SIGNAL_SENT, atomic_load(&v->next_req_seq),
+			0, 0, NULL, 0);
 	vcpu_kick(v);
 	return 0;
 }
@@ -286,6 +295,30 @@ int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
 	return result;
 }
 
+/* RESUME_REQUEST carries the staged edits: the replay applies them too. */
+static void trace_resume_request(struct vcpu *v, uint64_t data)
+{
+	uint8_t buf[sizeof(v->regs) + sizeof(v->sregs) + sizeof(v->dregs)];
+	uint32_t len = 0;
+
+	if (!vtrace_on(v->vm))
+		return;
+	if (v->dirty & EDIT_REGS) {
+		memcpy(buf + len, &v->regs, sizeof(v->regs));
+		len += sizeof(v->regs);
+	}
+	if (v->dirty & EDIT_SREGS) {
+		memcpy(buf + len, &v->sregs, sizeof(v->sregs));
+		len += sizeof(v->sregs);
+	}
+	if (v->dirty & EDIT_DEBUGREGS) {
+		memcpy(buf + len, &v->dregs, sizeof(v->dregs));
+		len += sizeof(v->dregs);
+	}
+	vtrace_ctl_emit(v->vm, v->id, TEV_RESUME_REQUEST, data, v->dirty, 0,
+			buf, len);
+}
+
 int vcpu_resume(struct vm *vm, unsigned id, uint64_t data)
 {
 	struct vcpu *v = lookup(vm, id);
@@ -297,6 +330,7 @@ int vcpu_resume(struct vm *vm, unsigned id, uint64_t data)
 		pthread_mutex_unlock(&v->ctl_lock);
 		return -EBUSY;
 	}
+	trace_resume_request(v, data);
 	v->resume_data = data;
 	v->resume_gen++;
 	/* Cleared here, not by the VCPU, so that a wait right after this

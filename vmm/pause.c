@@ -1,4 +1,5 @@
 /* RCU publication of pause requests. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -49,13 +50,13 @@ static void free_req(struct rcu_head *head)
 	free(caa_container_of(head, struct pause_req, rcu));
 }
 
-uint64_t pause_publish(struct pause_slot *slot, uint64_t data)
+int pause_publish(struct pause_slot *slot, uint64_t seq, uint64_t data)
 {
 	struct pause_req *new = malloc(sizeof(*new)), *old;
-	uint64_t seq;
 
 	if (!new)
-		return 0;
+		return -ENOMEM;
+	new->req_seq = seq;
 	new->data = data;
 	pause_rcu_thread_init();
 	urcu_memb_read_lock();
@@ -64,15 +65,18 @@ uint64_t pause_publish(struct pause_slot *slot, uint64_t data)
 	 * visible to ThreadSanitizer. */
 	old = __atomic_load_n(&slot->req, __ATOMIC_ACQUIRE);
 	do {
-		seq = (old ? old->req_seq : 0) + 1;
-		new->req_seq = seq;
+		if (old && old->req_seq >= seq) {
+			/* Overtaken by a newer request: never visible. */
+			urcu_memb_read_unlock();
+			free(new);
+			return 0;
+		}
 	} while (!__atomic_compare_exchange_n(&slot->req, &old, new, false,
 					      __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE));
 	urcu_memb_read_unlock();
 	if (old)
 		urcu_memb_call_rcu(&old->rcu, free_req);
-	/* Not new->req_seq: a later writer may already have replaced new. */
-	return seq;
+	return 0;
 }
 
 void pause_slot_free(struct pause_slot *slot)

@@ -41,7 +41,7 @@ void pause_rcu_thread_init(void);
 /* Publishes a request with `data`; returns its req_seq, or 0 when out of
  * memory.  Lock-free; any
  * number of controller threads may call it concurrently for one slot. */
-uint64_t pause_publish(struct pause_slot *slot, uint64_t data);
+int pause_publish(struct pause_slot *slot, uint64_t seq, uint64_t data);
 
 /* The VCPU-side check: if the latest request is newer than `last_taken`,
  * returns true and its seq and data.  Wait-free, a few nanoseconds. */

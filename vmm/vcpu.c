@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "vmm/longmode.h"
-#include "vmm/vm_priv.h"
+#include "vmm/vtrace.h"
 
 static __thread struct vcpu *tls_vcpu __attribute__((tls_model("initial-exec")));
 
@@ -147,7 +147,10 @@ void vcpu_fault(struct vcpu *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	n += vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	va_end(ap);
-	dump_registers(v, msg, sizeof(msg), n);
+	n = dump_registers(v, msg, sizeof(msg), n);
+	if (vtrace_on(v->vm))
+		vtrace_vcpu_emit(v, TEV_VCPU_ERROR, v->run->exit_reason, 0, 0, 0,
+				 msg, n < (int)sizeof(msg) ? (uint32_t)n : sizeof(msg) - 1);
 	vm_stop(v->vm, TEND_GUEST_FAULT, 1, msg);
 	v->done = true;
 }
@@ -164,10 +167,21 @@ static void handle_io(struct vcpu *v)
 			   out ? "write" : "read", run->io.size, run->io.port);
 		return;
 	}
-	for (uint32_t i = 0; i < run->io.count && !v->done; i++)
-		if (dev->access(dev, v, run->io.port - dev->base,
-				data + i * run->io.size, run->io.size, out))
+	for (uint32_t i = 0; i < run->io.count && !v->done; i++) {
+		uint8_t *d = data + i * run->io.size;
+		uint64_t val = 0;
+
+		if (dev->access(dev, v, run->io.port - dev->base, d, run->io.size,
+				out))
 			return;
+		/* Reads are replay inputs: the value given to the guest. */
+		if (vtrace_on(v->vm)) {
+			memcpy(&val, d, run->io.size);
+			vtrace_vcpu_emit(v, TEV_EXIT_PIO, run->io.port,
+					 run->io.size | (uint64_t)out << 8, val, 0,
+					 NULL, 0);
+		}
+	}
 }
 
 static void handle_mmio(struct vcpu *v)
@@ -182,8 +196,16 @@ static void handle_mmio(struct vcpu *v)
 			   (unsigned long long)gpa);
 		return;
 	}
-	dev->access(dev, v, gpa - dev->base, run->mmio.data, run->mmio.len,
-		    run->mmio.is_write);
+	if (dev->access(dev, v, gpa - dev->base, run->mmio.data, run->mmio.len,
+			run->mmio.is_write))
+		return;
+	if (vtrace_on(v->vm)) {
+		uint64_t val = 0;
+		memcpy(&val, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
+		vtrace_vcpu_emit(v, TEV_EXIT_MMIO, gpa,
+				 run->mmio.len | (uint64_t)run->mmio.is_write << 8,
+				 val, 0, NULL, 0);
+	}
 }
 
 static void handle_exit(struct vcpu *v)
@@ -203,6 +225,7 @@ static void handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		break;
 	case KVM_EXIT_HLT:
+		VTRACE_VCPU(v, TEV_EXIT_HLT, 0, 0, 0);
 		v->halted = true;
 		break;
 	case KVM_EXIT_SHUTDOWN:
@@ -264,6 +287,10 @@ static void pause_check(struct vcpu *v)
 		complete_pending_io(v);
 	atomic_fetch_add(&v->stats.coalesced, ev.req_seq - v->last_taken - 1);
 	atomic_fetch_add(&v->stats.taken, 1);
+	if (vtrace_on(v->vm))
+		for (uint64_t s = v->last_taken + 1; s < ev.req_seq; s++)
+			vtrace_vcpu_emit(v, TEV_PAUSE_COALESCED, s, ev.req_seq, 0, 0,
+					 NULL, 0);
 	v->last_taken = ev.req_seq;
 	v->halted = false;  /* a pause wakes a halted VCPU, like an interrupt */
 	vcpu_stop_with_event(v, &ev);
@@ -336,6 +363,7 @@ static void run_loop(struct vcpu *v)
 			if (errno == EINTR || errno == EAGAIN) {
 				eat_kick_signals(v);
 				atomic_fetch_add(&v->stats.eintr, 1);
+				VTRACE_VCPU(v, TEV_KICK, 0, 0, 0);
 				continue;
 			}
 			vcpu_fault(v, "KVM_RUN failed: %s", strerror(errno));
@@ -358,6 +386,7 @@ static void *vcpu_thread(void *arg)
 	if (setup_kick_mode(v) < 0) {
 		vcpu_fault(v, "KVM_SET_SIGNAL_MASK: %s", strerror(errno));
 	} else {
+		VTRACE_VCPU(v, TEV_VCPU_START, 0, 0, 0);
 		if (vm->cfg.init_event) {
 			struct vcpu_event ev = { .kind = VCPU_EVENT_INIT };
 			vcpu_stop_with_event(v, &ev);
@@ -365,6 +394,7 @@ static void *vcpu_thread(void *arg)
 		run_loop(v);
 	}
 	console_flush(v);
+	VTRACE_VCPU(v, TEV_VCPU_EXIT, (uint64_t)(int64_t)v->exit_code, 0, 0);
 	atomic_store(&v->kickable, false);  /* no signals once it may be joined */
 	tls_vcpu = NULL;
 	atomic_store(&v->finished, true);

@@ -13,7 +13,7 @@
 #include "vmm/elf.h"
 #include "vmm/kvm.h"
 #include "vmm/longmode.h"
-#include "vmm/vm_priv.h"
+#include "vmm/vtrace.h"
 
 #define TSS_ADDR 0xfffbd000ul
 
@@ -176,6 +176,8 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 	    create_vcpus(vm, err, errlen))
 		goto fail;
 	devices_register(vm);
+	if (vtrace_init(vm, err, errlen))
+		goto fail;
 	return vm;
 fail:
 	vm_destroy(vm);
@@ -229,9 +231,23 @@ void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
 	}
 }
 
+uint64_t vm_memory_digest(const struct vm *vm)
+{
+	const uint64_t *w = (const uint64_t *)vm->mem;
+	uint64_t h = vm->mem_size;
+
+	for (uint64_t i = 0; i < vm->mem_size / 8; i++) {
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
 int vm_start(struct vm *vm)
 {
 	vcpu_kick_install_handler();
+	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_START, vm->nr_vcpus,
+			vm->mem_size, 0, NULL, 0);
 	atomic_store(&vm->live_vcpus, vm->nr_vcpus);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		int r = vcpu_spawn(&vm->vcpus[i]);
@@ -289,5 +305,7 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->end_lock);
 	pthread_mutex_destroy(&vm->scratch_lock);
 	pthread_mutex_destroy(&vm->console_lock);
+	if (vm->ctl_producer)
+		pthread_mutex_destroy(&vm->ctl_trace_lock);
 	free(vm);
 }

@@ -49,6 +49,8 @@ struct vm_config {
 	bool controlled;       /* a controller may wake halted VCPUs; without
 				  one, all VCPUs halted ends the run */
 	bool init_event;       /* each VCPU stops with VCPU_EVENT_INIT first */
+	struct trace_writer *trace;  /* record every event here (NULL: off);
+					the caller closes it after vm_wait */
 	void (*test_hook)(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
 			  void *arg);
 	void *test_hook_arg;
@@ -87,6 +89,9 @@ unsigned vm_nr_vcpus(const struct vm *vm);
 /* Guest memory, for tests and replay: a host pointer to [gpa, gpa + len), or
  * NULL when the range is not RAM. */
 void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* A 64-bit digest of all guest memory (the end state replay compares). */
+uint64_t vm_memory_digest(const struct vm *vm);
 
 /* Stops the run if needed, joins the threads and frees everything. */
 void vm_destroy(struct vm *vm);

@@ -53,6 +53,10 @@ struct vcpu {
 	struct kvm_sregs sregs;
 	struct kvm_debugregs dregs;
 
+	struct trace_producer *producer;  /* this VCPU thread's, when recording */
+	int exit_code;              /* main's return value (VCPU_EXIT) */
+	atomic_uint_fast64_t next_req_seq;  /* request numbers handed out */
+
 	struct {
 		atomic_uint_fast64_t requests, kicks, eintr, taken, coalesced,
 				     resumed;
@@ -88,6 +92,8 @@ struct vm {
 	enum vm_kick_mode kick_mode;  /* resolved: never AUTO */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: regs in kvm_run */
 	pthread_mutex_t end_lock;   /* guards result and ended */
+	struct trace_producer *ctl_producer;  /* controller events, under: */
+	pthread_mutex_t ctl_trace_lock;
 	bool ended, joined;
 	struct vm_result result;
 };

@@ -1,0 +1,72 @@
+/* Emitting the VMM's events into the trace. */
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/vtrace.h"
+
+int vtrace_init(struct vm *vm, char *err, size_t errlen)
+{
+	if (!vtrace_on(vm))
+		return 0;
+	pthread_mutex_init(&vm->ctl_trace_lock, NULL);
+	vm->ctl_producer = trace_producer_new(vm->cfg.trace);
+	for (unsigned i = 0; vm->ctl_producer && i < vm->nr_vcpus; i++) {
+		vm->vcpus[i].producer = trace_producer_new(vm->cfg.trace);
+		if (!vm->vcpus[i].producer)
+			break;
+	}
+	if (!vm->ctl_producer || !vm->vcpus[vm->nr_vcpus - 1].producer) {
+		snprintf(err, errlen, "cannot create trace producers");
+		return -1;
+	}
+	return 0;
+}
+
+/* The VCPU's RIP as of its last exit: free with sync regs, else unknown. */
+static uint64_t vcpu_rip(const struct vcpu *v)
+{
+	return v->regs_synced ? v->run->s.regs.regs.rip : 0;
+}
+
+void vtrace_vcpu_emit(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
+		      uint64_t a2, uint64_t a3, const void *payload, uint32_t len)
+{
+	struct trace_event ev = {
+		.type = type, .vcpu = v->id, .exit_seq = v->exit_seq,
+		.rip = vcpu_rip(v), .a0 = a0, .a1 = a1, .a2 = a2, .a3 = a3,
+		.payload_len = len < TRACE_MAX_PAYLOAD ? len : TRACE_MAX_PAYLOAD,
+	};
+
+	if (!vtrace_on(v->vm))
+		return;
+	/* Errors (writer failed, lossy drop) are counted by the writer and
+	 * reported when the trace is closed; the guest carries on. */
+	trace_emit(v->producer, &ev, payload ? payload : "");
+}
+
+void vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *e)
+{
+	struct trace_event ev = {
+		.type = TEV_PAUSE_TAKEN, .vcpu = v->id, .exit_seq = e->pos.exit_seq,
+		.rip = e->pos.rip, .digest = e->pos.digest, .a0 = e->data,
+		.a1 = e->req_seq,
+	};
+
+	if (vtrace_on(v->vm))
+		trace_emit(v->producer, &ev, "");
+}
+
+void vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
+		     uint64_t a1, uint64_t a2, const void *payload, uint32_t len)
+{
+	struct trace_event ev = {
+		.type = type, .vcpu = vcpu, .a0 = a0, .a1 = a1, .a2 = a2,
+		.payload_len = len < TRACE_MAX_PAYLOAD ? len : TRACE_MAX_PAYLOAD,
+	};
+
+	if (!vtrace_on(vm))
+		return;
+	pthread_mutex_lock(&vm->ctl_trace_lock);
+	trace_emit(vm->ctl_producer, &ev, payload ? payload : "");
+	pthread_mutex_unlock(&vm->ctl_trace_lock);
+}
