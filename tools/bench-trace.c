@@ -157,33 +157,45 @@ static uint64_t file_size(const char *path)
 	return stat(path, &st) ? 0 : (uint64_t)st.st_size;
 }
 
+int bench_writer_measure(uint64_t n, double *events_per_s,
+			 double *bytes_per_event, uint64_t *file_bytes)
+{
+	char path[512];
+	uint64_t ns, bytes;
+
+	if (tmp_path(path, sizeof(path)))
+		return -1;
+	ns = write_trace(path, n);
+	bytes = file_size(path);
+	unlink(path);
+	if (!ns)
+		return -1;
+	n += 1; /* + VM_END */
+	*events_per_s = (double)n * 1e9 / (double)ns;
+	*bytes_per_event = (double)bytes / (double)n;
+	if (file_bytes)
+		*file_bytes = bytes;
+	return 0;
+}
+
 int bench_writer_main(int argc, char **argv)
 {
-	uint64_t n = WRITER_EVENTS, ns, bytes;
-	char path[512];
+	uint64_t n = WRITER_EVENTS, bytes;
 	int json = 0;
 	double eps, bpe;
 
 	if (parse_args(argc, argv, &json, &n) || !n)
 		return 1;
-	if (tmp_path(path, sizeof(path))) {
-		perror("bench: temp file");
+	if (bench_writer_measure(n, &eps, &bpe, &bytes)) {
+		perror("bench: writer");
 		return 1;
 	}
-	ns = write_trace(path, n);
-	bytes = file_size(path);
-	unlink(path);
-	if (!ns)
-		return 1;
-	n += 1; /* + VM_END */
-	eps = (double)n * 1e9 / (double)ns;
-	bpe = (double)bytes / (double)n;
+	n += 1;
 	if (json) {
 		printf("{\"bench\":\"%s\",\"events\":%llu,"
 		       "\"writer_events_per_s\":%.0f,\"bytes_per_event\":%.3f,"
-		       "\"file_bytes\":%llu,\"seconds\":%.3f}\n", argv[0],
-		       (unsigned long long)n, eps, bpe,
-		       (unsigned long long)bytes, (double)ns / 1e9);
+		       "\"file_bytes\":%llu}\n", argv[0],
+		       (unsigned long long)n, eps, bpe, (unsigned long long)bytes);
 		return 0;
 	}
 	printf("%-22s %llu\n", "events", (unsigned long long)n);

@@ -4,7 +4,12 @@
 #ifndef VCPRR_TOOLS_BENCH_TRACE_H
 #define VCPRR_TOOLS_BENCH_TRACE_H
 
+#include <stdint.h>
+
 int bench_writer_main(int argc, char **argv);
+/* The writer alone on n synthetic events: throughput and size. */
+int bench_writer_measure(uint64_t n, double *events_per_s,
+			 double *bytes_per_event, uint64_t *file_bytes);
 int bench_reader_main(int argc, char **argv);
 
 #endif

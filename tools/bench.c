@@ -5,7 +5,10 @@
 
 #include "tools/cli.h"
 
+#include "tools/bench-trace.h"
+
 int bench_pause_main(int argc, char **argv);
+int bench_record_main(int argc, char **argv);
 
 struct bench {
 	const char *name;
@@ -15,6 +18,9 @@ struct bench {
 
 static const struct bench benches[] = {
 	{ "pause", bench_pause_main, "kick/pause/resume latencies, RCU vs mutex check" },
+	{ "record", bench_record_main, "recording overhead on the pio guest, trace size" },
+	{ "reader", bench_reader_main, "trace reader speed and memory on 10M events" },
+	{ "writer", bench_writer_main, "trace writer alone on synthetic events" },
 	{ NULL, NULL, NULL },
 };
 

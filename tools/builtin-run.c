@@ -31,6 +31,7 @@ static const char run_usage[] =
 "  -n, --vcpus N        number of VCPUs (default 1; at most KVM_CAP_MAX_VCPUS)\n"
 "  -m, --mem SIZE       guest memory, e.g. 64M, 1G (default 64M)\n"
 "  -t, --timeout DUR    stop the guest after DUR (e.g. 500ms, 2s) as a fault\n"
+"  -a, --arg N          a number for the guest (vcprr_arg()), e.g. a size\n"
 "\n"
 "built-in pause controller (VCPUs take asynchronous pause requests; a signal\n"
 "kicks them out of the guest, they report paused and wait to be resumed):\n"
@@ -78,6 +79,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "pause-script", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "arg", required_argument, NULL, 'a' },
 		{ "lossy", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -90,7 +92,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 	o->mem_size = VM_DEFAULT_MEM;
 	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:m:t:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:m:t:o:a:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_parse_u64(optarg, &v) || v == 0 || v > (1u << 20))
@@ -127,6 +129,11 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 			break;
 		case 'C':
 			o->pause_script = optarg;
+			break;
+		case 'a':
+			if (cli_parse_u64(optarg, &o->guest_arg))
+				return cli_usage_error(cmd, "--arg '%s': expected a "
+						       "number", optarg);
 			break;
 		case 'o':
 		case 'L':
@@ -271,7 +278,8 @@ int run_guest(const struct run_opts *o)
 {
 	struct controller ctl = { .o = o };
 	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size,
-				 .controlled = wants_controller(o) };
+				 .controlled = wants_controller(o),
+				 .guest_arg = o->guest_arg };
 	struct vm_result res = { .reason = TEND_VMM_ERROR, .exit_code = 1 };
 	struct trace_writer *trace = NULL;
 	struct vm *vm = NULL;

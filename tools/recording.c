@@ -28,12 +28,14 @@ static void describe_config(const struct run_opts *o, char *buf, size_t len)
 		 "hold_ns=%llu\n"
 		 "seed=%llu\n"
 		 "pause_script=%s\n"
-		 "lossy=%d\n",
+		 "lossy=%d\n"
+		 "arg=%llu\n",
 		 o->nr_vcpus, (unsigned long long)o->mem_size,
 		 (unsigned long long)o->timeout_ns,
 		 (unsigned long long)o->pause_every_ns,
 		 (unsigned long long)o->hold_ns, (unsigned long long)o->seed,
-		 o->pause_script ? o->pause_script : "", o->lossy);
+		 o->pause_script ? o->pause_script : "", o->lossy,
+		 (unsigned long long)o->guest_arg);
 }
 
 struct trace_writer *recording_open(const struct run_opts *o, char *err,

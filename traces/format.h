@@ -16,7 +16,8 @@
  *                 bit2 vcpu changed      -> varint vcpu
  *                 (always)               -> zigzag varint time delta
  *                 bit3 exit_seq delta!=1 -> zigzag varint exit_seq delta
- *                 bit4 a2 differs        -> varint a2
+ *                 bit4 a2 differs        -> zigzag varint a2 delta vs the
+ *                                           template, whose a2 becomes ev's
  *               bits 5,6 must be 0.
  *  op bit7 = 1  full event: type = op & 31 (31: varint type follows)
  *                 bit5 vcpu changed      -> varint vcpu

@@ -244,7 +244,9 @@ static const uint8_t *decode_tpl(struct tf_state *s, const uint8_t *p,
 	s->time += (uint64_t)tf_unzz(get_varint(&p, bad));
 	if (op & OPT_EXIT)
 		dx = (uint64_t)tf_unzz(get_varint(&p, bad));
-	ev->a2 = (op & OPT_A2) ? get_varint(&p, bad) : t->a2;
+	if (op & OPT_A2)
+		t->a2 += (uint64_t)tf_unzz(get_varint(&p, bad));
+	ev->a2 = t->a2;
 	if ((op & OPT_RESERVED) || t->type == TEV_NONE)
 		*bad = true;
 	sl->exit_seq += dx;

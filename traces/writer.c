@@ -238,6 +238,13 @@ static void ring_commit(struct trace_producer *p, uint64_t newhead)
 	struct trace_writer *w = p->w;
 
 	atomic_store_explicit(&p->head, newhead, memory_order_release);
+	if (newhead - p->tail_cache < (p->mask + 1) / 2)
+		return;
+	/* tail_cache is only refreshed when the ring looks full, so it goes
+	 * stale: re-read the writer's tail before deciding, or every commit
+	 * past half a ring would wake the writer (a syscall per event and a
+	 * context switch onto a VCPU's core). */
+	p->tail_cache = atomic_load_explicit(&p->tail, memory_order_acquire);
 	if (newhead - p->tail_cache >= (p->mask + 1) / 2 &&
 	    atomic_load_explicit(&w->sleeping, memory_order_relaxed))
 		writer_kick(w);
@@ -401,8 +408,12 @@ static uint8_t *encode_tpl(struct tf_slot *sl, uint8_t *p,
 	p = tf_put_varint(p, tf_zz(dt));
 	if (dx != 1)
 		p = tf_put_varint(p, tf_zz((int64_t)dx));
-	if (a2)
-		p = tf_put_varint(p, ev->a2);
+	if (a2) {
+		/* A delta against the template, which then follows: a counter
+		 * or address that moves by a little costs one byte. */
+		p = tf_put_varint(p, tf_zz((int64_t)(ev->a2 - sl->tpl[hit].a2)));
+		sl->tpl[hit].a2 = ev->a2;
+	}
 	sl->exit_seq = ev->exit_seq;
 	sl->rip = ev->rip;
 	return p;

@@ -94,6 +94,10 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 	/* Needed on Intel hosts only; harmless elsewhere. */
 	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR);
 	longmode_setup_memory(vm->mem);
+	*(struct vcprr_boot_info *)(vm->mem + VCPRR_BOOT_INFO_ADDR) =
+		(struct vcprr_boot_info){ .nr_vcpus = vm->nr_vcpus,
+					  .mem_size = vm->mem_size,
+					  .arg = vm->cfg.guest_arg };
 	return 0;
 }
 

@@ -45,6 +45,7 @@ struct vm_config {
 	const char *kvm_path;  /* NULL: $VCPRR_KVM_DEV or /dev/kvm */
 	int console_fd;        /* guest console output; 0 means stdout */
 	int log_fd;            /* guest log hypercalls; 0 means stderr */
+	uint64_t guest_arg;    /* vcprr_arg() in the guest */
 	enum vm_kick_mode kick_mode;
 	bool controlled;       /* a controller may wake halted VCPUs; without
 				  one, all VCPUs halted ends the run */

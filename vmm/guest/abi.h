@@ -22,6 +22,13 @@
 /* MMIO scratch device: 8 64-bit registers at VCPRR_MMIO_BASE. */
 #define VCPRR_MMIO_SCRATCH_LEN 64
 
+/* The boot info page, read-only for the guest. */
+struct vcprr_boot_info {
+	unsigned long long nr_vcpus;
+	unsigned long long mem_size;
+	unsigned long long arg;      /* vcprr run --arg N (0 by default) */
+};
+
 enum vcprr_hypercall {
 	VCPRR_HC_EXIT = 1,   /* arg0 = exit code: ends the whole VM */
 	VCPRR_HC_DONE,       /* arg0 = main's return value: this VCPU is done */

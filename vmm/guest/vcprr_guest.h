@@ -28,6 +28,11 @@ void vcprr_log(const char *msg);
 void vcprr_yield(void);
 int vcprr_vcpu_id(void);
 int vcprr_nr_vcpus(void);
+/* The number given with `vcprr run --arg N` (0 when absent). */
+static inline u64 vcprr_arg(void)
+{
+	return ((volatile struct vcprr_boot_info *)VCPRR_BOOT_INFO_ADDR)->arg;
+}
 
 #define vcprr_assert(e) \
 	((e) ? (void)0 : vcprr_assert_fail(#e, __FILE__, __LINE__))
