@@ -18,12 +18,15 @@
 
 /* The kick floor: signal -> KVM_RUN returns EINTR -> the VCPU thread tells
  * the controller, through the same spin-then-sleep wait and the same
- * lock/broadcast a pause report uses, so the two differ only by the pause
- * protocol itself.  The VCPU side runs in the AFTER_RUN hook. */
+ * lock/broadcast a pause report uses, and parks until released, as a paused
+ * VCPU would (so kicked VCPUs stop competing for the CPUs, like paused ones).
+ * The two then differ only by the pause protocol itself.  The VCPU side runs
+ * in the AFTER_RUN hook. */
 struct floor {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	atomic_int armed[64], returned[64];
+	int released;
 };
 
 static struct floor floor_state = { .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -40,6 +43,8 @@ static void floor_hook(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
 	pthread_mutex_lock(&f->lock);
 	atomic_store(&f->returned[vcpu], 1);
 	pthread_cond_broadcast(&f->cond);
+	while (!f->released)
+		pthread_cond_wait(&f->cond, &f->lock);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -81,6 +86,9 @@ static uint64_t kick_round_trip(struct vm *vm, unsigned n)
 	struct floor *f = &floor_state;
 	uint64_t t0;
 
+	uint64_t t;
+
+	f->released = 0;
 	for (unsigned i = 0; i < n; i++) {
 		atomic_store(&f->returned[i], 0);
 		atomic_store(&f->armed[i], 1);
@@ -90,7 +98,12 @@ static uint64_t kick_round_trip(struct vm *vm, unsigned n)
 		vcpu_kick_thread(vm, i);
 	for (unsigned i = 0; i < n; i++)
 		floor_wait(f, i);
-	return bench_now_ns() - t0;
+	t = bench_now_ns() - t0;
+	pthread_mutex_lock(&f->lock);
+	f->released = 1;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	return t;
 }
 
 static uint64_t resumed_of(struct vm *vm, unsigned id)
