@@ -428,6 +428,7 @@ struct storm {
 	atomic_int *stop;
 	int errors;
 	uint64_t rounds;
+	uint64_t last_taken[STRESS_VCPUS];
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -482,16 +483,24 @@ static void *storm_controller(void *arg)
 				st->errors++;
 				continue;
 			}
-			/* Latest request wins; its data is the one it carries. */
-			if (ev.req_seq < published[i] ||
+			/* Each pause carries its own request's data, and taken
+			 * requests only move forward.  (A request made without
+			 * a kick may be taken at the VCPU's next exit, before a
+			 * second one is published, and a leftover one in the
+			 * next round: "latest wins" is checked deterministically
+			 * in test_two_requests_coalesce.) */
+			if (ev.req_seq <= st->last_taken[i] ||
+			    ev.req_seq > published[i] ||
 			    ev.data != data_for(i, ev.req_seq)) {
-				fprintf(stderr, "storm: vcpu %u took seq %llu data %#llx, "
-					"published seq %llu\n", i,
+				fprintf(stderr, "storm: vcpu %u took seq %llu data %#llx "
+					"(last taken %llu, published up to %llu)\n", i,
 					(unsigned long long)ev.req_seq,
 					(unsigned long long)ev.data,
+					(unsigned long long)st->last_taken[i],
 					(unsigned long long)published[i]);
 				st->errors++;
 			}
+			st->last_taken[i] = ev.req_seq;
 		}
 		if (rnd(&st->seed) % 2)
 			usleep(rnd(&st->seed) % 200);
