@@ -66,10 +66,14 @@ deps:
 # test and demo install what is missing first, then re-enter make so that
 # pkg-config is probed again with the packages present.
 ifneq ($(MISSING),)
+ifneq ($(DEPS_TRIED),)
+test demo: check-deps
+else
 test demo:
 	@echo "vcprr: installing missing dependencies ($(MISSING))"
 	$(MAKE) deps
-	$(MAKE) $@
+	$(MAKE) DEPS_TRIED=1 $@
+endif
 else
 test: all $(TEST_BINS)
 	@tests/run-tests.sh $(BUILD) $(TEST_BINS)
