@@ -32,6 +32,14 @@ static const char run_usage[] =
 "  -m, --mem SIZE       guest memory, e.g. 64M, 1G (default 64M)\n"
 "  -t, --timeout DUR    stop the guest after DUR (e.g. 500ms, 2s) as a fault\n"
 "  -a, --arg N          a number for the guest (vcprr_arg()), e.g. a size\n"
+"  --sched MODE         parallel (default): VCPUs run concurrently;\n"
+"                       serial: one VCPU at a time, switching only at VM\n"
+"                       exits, so a run is a function of its inputs;\n"
+"                       step: serial, single-stepping every instruction\n"
+"  --policy P           serial/step scheduling policy: rr (default), random,\n"
+"                       or pct:D (probabilistic concurrency testing, depth D)\n"
+"  --watchdog DUR       serial/step: fault when the running VCPU makes no VM\n"
+"                       exit for DUR (default 2s); busy-waits need yield()\n"
 "\n"
 "built-in pause controller (VCPUs take asynchronous pause requests; a signal\n"
 "kicks them out of the guest, they report paused and wait to be resumed):\n"
@@ -80,6 +88,9 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "pause-script", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "arg", required_argument, NULL, 'a' },
+		{ "sched", required_argument, NULL, 'M' },
+		{ "policy", required_argument, NULL, 'Y' },
+		{ "watchdog", required_argument, NULL, 'W' },
 		{ "lossy", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -130,6 +141,27 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		case 'C':
 			o->pause_script = optarg;
 			break;
+		case 'M': {
+			int m = sched_mode_parse(optarg);
+			if (m < 0)
+				return cli_usage_error(cmd, "--sched '%s': expected "
+						       "parallel, serial or step", optarg);
+			o->sched.mode = m;
+			break;
+		}
+		case 'Y':
+			if (sched_policy_parse(optarg, &o->sched.policy,
+					       &o->sched.pct_depth))
+				return cli_usage_error(cmd, "--policy '%s': expected rr, "
+						       "random or pct:D (1 <= D <= %d)",
+						       optarg, SCHED_PCT_MAX_DEPTH);
+			break;
+		case 'W':
+			if (cli_parse_duration(optarg, &o->sched.watchdog_ns) ||
+			    !o->sched.watchdog_ns)
+				return cli_usage_error(cmd, "--watchdog '%s': expected a "
+						       "duration", optarg);
+			break;
 		case 'a':
 			if (cli_parse_u64(optarg, &o->guest_arg))
 				return cli_usage_error(cmd, "--arg '%s': expected a "
@@ -156,6 +188,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		return cli_usage_error(cmd, optind == argc ? "missing GUEST.elf"
 					    : "too many arguments");
 	o->guest = argv[optind];
+	o->sched.seed = o->seed;
 	if (!strcmp(cmd, "record") && !o->output)
 		return cli_usage_error(cmd, "missing -o FILE");
 	if (o->pause_script && o->pause_every_ns)
@@ -279,7 +312,7 @@ int run_guest(const struct run_opts *o)
 	struct controller ctl = { .o = o };
 	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size,
 				 .controlled = wants_controller(o),
-				 .guest_arg = o->guest_arg };
+				 .guest_arg = o->guest_arg, .sched = o->sched };
 	struct vm_result res = { .reason = TEND_VMM_ERROR, .exit_code = 1 };
 	struct trace_writer *trace = NULL;
 	struct vm *vm = NULL;

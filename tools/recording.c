@@ -19,8 +19,13 @@ static uint64_t mono_ns(void)
 
 static void describe_config(const struct run_opts *o, char *buf, size_t len)
 {
+	static const char *const policies[] = { "rr", "random", "pct" };
+
 	snprintf(buf, len,
-		 "sched=parallel\n"
+		 "sched=%s\n"
+		 "policy=%s\n"
+		 "pct_depth=%u\n"
+		 "watchdog_ns=%llu\n"
 		 "vcpus=%u\n"
 		 "mem=%llu\n"
 		 "timeout_ns=%llu\n"
@@ -30,6 +35,8 @@ static void describe_config(const struct run_opts *o, char *buf, size_t len)
 		 "pause_script=%s\n"
 		 "lossy=%d\n"
 		 "arg=%llu\n",
+		 sched_mode_name(o->sched.mode), policies[o->sched.policy],
+		 o->sched.pct_depth, (unsigned long long)o->sched.watchdog_ns,
 		 o->nr_vcpus, (unsigned long long)o->mem_size,
 		 (unsigned long long)o->timeout_ns,
 		 (unsigned long long)o->pause_every_ns,
@@ -49,7 +56,7 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 	uint8_t *image;
 	size_t len;
 
-	snprintf(h.mode, sizeof(h.mode), "parallel");
+	snprintf(h.mode, sizeof(h.mode), "%s", sched_mode_name(o->sched.mode));
 	if (!realpath(o->guest, abs))
 		snprintf(abs, sizeof(abs), "%s", o->guest);
 	if (strlen(abs) >= sizeof(h.guest_path)) {

@@ -13,6 +13,7 @@ struct run_opts {
 	uint64_t mem_size;
 	uint64_t timeout_ns;   /* 0: none */
 	uint64_t guest_arg;    /* --arg: vcprr_arg() in the guest */
+	struct sched_config sched;
 	/* built-in controller */
 	uint64_t pause_every_ns, hold_ns;
 	uint64_t seed;

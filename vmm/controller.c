@@ -184,21 +184,37 @@ static struct vcpu *lookup(struct vm *vm, unsigned id)
 	return id < vm->nr_vcpus ? &vm->vcpus[id] : NULL;
 }
 
-int64_t vcpu_request_pause(struct vm *vm, unsigned id, uint64_t data)
+/* PAUSE_REQUEST a2/a3: the scheduling step and place (enum sched_where) at
+ * which a serial-mode scheduler applied it; 0 in parallel mode. */
+int64_t ctl_request_now(struct vm *vm, unsigned id, uint64_t data,
+			uint64_t step, int where)
 {
-	struct vcpu *v = lookup(vm, id);
+	struct vcpu *v = &vm->vcpus[id];
 	uint64_t seq;
 
-	if (!v)
-		return -EINVAL;
 	/* Reserve the number and log the request before publishing it, so
 	 * the trace shows PAUSE_REQUEST before the PAUSE_TAKEN it causes. */
 	seq = atomic_fetch_add(&v->next_req_seq, 1) + 1;
 	atomic_fetch_add(&v->stats.requests, 1);
-	vtrace_ctl_emit(vm, id, TEV_PAUSE_REQUEST, data, seq, 0, NULL, 0);
+	vtrace_ctl_emit(vm, id, TEV_PAUSE_REQUEST, data, seq, step, where, NULL, 0);
 	if (pause_publish(&v->pause, seq, data))
 		return -ENOMEM;
+	if (vm->sched) {
+		/* Wakes it wherever it waits: for the token, or halted. */
+		vcpu_kick(v);
+		sched_wake_all_locked(vm);
+	}
 	return (int64_t)seq;
+}
+
+int64_t vcpu_request_pause(struct vm *vm, unsigned id, uint64_t data)
+{
+	if (!lookup(vm, id))
+		return -EINVAL;
+	/* Serial: queued until the next scheduling point; no number yet. */
+	if (vm->sched)
+		return sched_submit_pause(vm, id, data);
+	return ctl_request_now(vm, id, data, 0, 0);
 }
 
 int vcpu_kick_thread(struct vm *vm, unsigned id)
@@ -209,7 +225,7 @@ int vcpu_kick_thread(struct vm *vm, unsigned id)
 		return -EINVAL;
 	atomic_fetch_add(&v->stats.kicks, 1);
 	vtrace_ctl_emit(vm, id, TEV_SIGNAL_SENT, atomic_load(&v->next_req_seq),
-			0, 0, NULL, 0);
+			0, 0, 0, NULL, 0);
 	vcpu_kick(v);
 	return 0;
 }
@@ -226,6 +242,8 @@ int vm_pause_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data)
 		if (r < 0)
 			return (int)r;
 	}
+	if (vm->sched)
+		return 0;  /* the scheduler wakes them when it applies the requests */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_mask_test(mask, i))
 			vcpu_kick_thread(vm, i);
@@ -296,7 +314,8 @@ int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
 }
 
 /* RESUME_REQUEST carries the staged edits: the replay applies them too. */
-static void trace_resume_request(struct vcpu *v, uint64_t data)
+static void trace_resume_request(struct vcpu *v, uint64_t data, uint64_t step,
+				 int where)
 {
 	uint8_t buf[sizeof(v->regs) + sizeof(v->sregs) + sizeof(v->dregs)];
 	uint32_t len = 0;
@@ -315,8 +334,31 @@ static void trace_resume_request(struct vcpu *v, uint64_t data)
 		memcpy(buf + len, &v->dregs, sizeof(v->dregs));
 		len += sizeof(v->dregs);
 	}
-	vtrace_ctl_emit(v->vm, v->id, TEV_RESUME_REQUEST, data, v->dirty, 0,
-			buf, len);
+	vtrace_ctl_emit(v->vm, v->id, TEV_RESUME_REQUEST, data, v->dirty, step,
+			where, buf, len);
+}
+
+int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
+		   int where)
+{
+	struct vcpu *v = &vm->vcpus[id];
+
+	pthread_mutex_lock(&v->ctl_lock);
+	if (!atomic_load(&v->stopped)) {
+		pthread_mutex_unlock(&v->ctl_lock);
+		return -EBUSY;
+	}
+	trace_resume_request(v, data, step, where);
+	v->resume_data = data;
+	v->resume_gen++;
+	/* Cleared here, not by the VCPU, so that a wait right after this
+	 * resume never sees the old stop. */
+	atomic_store(&v->stopped, false);
+	pthread_cond_broadcast(&v->ctl_cond);
+	pthread_mutex_unlock(&v->ctl_lock);
+	if (vm->sched)
+		sched_make_runnable(vm, id);
+	return 0;
 }
 
 int vcpu_resume(struct vm *vm, unsigned id, uint64_t data)
@@ -325,20 +367,12 @@ int vcpu_resume(struct vm *vm, unsigned id, uint64_t data)
 
 	if (!v)
 		return -EINVAL;
-	pthread_mutex_lock(&v->ctl_lock);
-	if (!atomic_load(&v->stopped)) {
-		pthread_mutex_unlock(&v->ctl_lock);
+	if (!vm->sched)
+		return ctl_resume_now(vm, id, data, 0, 0);
+	/* Serial: the resume takes effect at the next scheduling point. */
+	if (!atomic_load(&v->stopped))
 		return -EBUSY;
-	}
-	trace_resume_request(v, data);
-	v->resume_data = data;
-	v->resume_gen++;
-	/* Cleared here, not by the VCPU, so that a wait right after this
-	 * resume never sees the old stop. */
-	atomic_store(&v->stopped, false);
-	pthread_cond_broadcast(&v->ctl_cond);
-	pthread_mutex_unlock(&v->ctl_lock);
-	return 0;
+	return sched_submit_resume(vm, id, data);
 }
 
 int vm_resume_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data)

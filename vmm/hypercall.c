@@ -111,6 +111,7 @@ static void hc_dispatch(struct vcpu *v, struct vcprr_hc *hc)
 		hc_write(v, hc);
 		break;
 	case VCPRR_HC_YIELD:
+		v->yielded = true;  /* PCT lowers the priority of a yielder */
 		break;
 	case VCPRR_HC_VCPU_ID:
 		hc->ret = v->id;

@@ -224,6 +224,12 @@ static void handle_exit(struct vcpu *v)
 		break;
 	case KVM_EXIT_INTR:
 		break;
+	case KVM_EXIT_DEBUG:
+		/* Single steps of --sched step are scheduling points, not events. */
+		if (v->vm->cfg.sched.mode != VM_SCHED_STEP)
+			VTRACE_VCPU(v, TEV_EXIT_DEBUG, run->debug.arch.dr6,
+				    run->debug.arch.exception, 0);
+		break;
 	case KVM_EXIT_HLT:
 		VTRACE_VCPU(v, TEV_EXIT_HLT, 0, 0, 0);
 		v->halted = true;
@@ -293,6 +299,8 @@ static void pause_check(struct vcpu *v)
 					 NULL, 0);
 	v->last_taken = ev.req_seq;
 	v->halted = false;  /* a pause wakes a halted VCPU, like an interrupt */
+	if (v->vm->sched)
+		sched_block(v);  /* others run while it is paused */
 	vcpu_stop_with_event(v, &ev);
 }
 
@@ -353,11 +361,19 @@ static void run_loop(struct vcpu *v)
 			halt_wait(v);
 			continue;
 		}
+		if (vm->sched) {
+			sched_wait_turn(v);
+			if (!sched_holds_token(v))
+				continue;  /* woken for a pause, or stopping */
+			sched_enter_guest(v, true);
+		}
 		vcpu_hook(v, VCPU_HOOK_BEFORE_RUN);
 		r = ioctl(v->fd, KVM_RUN, 0);
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 		v->io_pending = false;
 		v->regs_synced = vm->sync_regs;
+		if (vm->sched)
+			sched_enter_guest(v, false);
 		vcpu_hook(v, VCPU_HOOK_AFTER_RUN);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -371,7 +387,25 @@ static void run_loop(struct vcpu *v)
 		}
 		v->exit_seq++;
 		handle_exit(v);
+		if (vm->sched) {
+			sched_point(v, v->yielded);
+			v->yielded = false;
+		}
 	}
+	if (vm->sched)
+		sched_block(v);  /* done or stopping: pass the token on */
+}
+
+/* --sched step: every instruction exits (KVM_GUESTDBG_SINGLESTEP). */
+static int setup_single_step(struct vcpu *v)
+{
+	struct kvm_guest_debug dbg = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+	};
+
+	if (v->vm->cfg.sched.mode != VM_SCHED_STEP)
+		return 0;
+	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg);
 }
 
 static void *vcpu_thread(void *arg)
@@ -385,6 +419,8 @@ static void *vcpu_thread(void *arg)
 	atomic_store(&v->kickable, true);
 	if (setup_kick_mode(v) < 0) {
 		vcpu_fault(v, "KVM_SET_SIGNAL_MASK: %s", strerror(errno));
+	} else if (setup_single_step(v) < 0) {
+		vcpu_fault(v, "KVM_SET_GUEST_DEBUG (single-step): %s", strerror(errno));
 	} else {
 		VTRACE_VCPU(v, TEV_VCPU_START, 0, 0, 0);
 		if (vm->cfg.init_event) {

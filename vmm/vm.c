@@ -180,7 +180,8 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 	    create_vcpus(vm, err, errlen))
 		goto fail;
 	devices_register(vm);
-	if (vtrace_init(vm, err, errlen))
+	if (vtrace_init(vm, err, errlen) ||
+	    sched_create(vm, &vm->cfg.sched, err, errlen))
 		goto fail;
 	return vm;
 fail:
@@ -233,6 +234,7 @@ void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
 		vcpu_kick(&vm->vcpus[i]);
 		vcpu_ctl_wake_all(&vm->vcpus[i]);  /* stopped VCPUs and waiters */
 	}
+	sched_wake_all(vm);  /* VCPUs waiting for their turn */
 }
 
 uint64_t vm_memory_digest(const struct vm *vm)
@@ -251,8 +253,9 @@ int vm_start(struct vm *vm)
 {
 	vcpu_kick_install_handler();
 	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_START, vm->nr_vcpus,
-			vm->mem_size, 0, NULL, 0);
+			vm->mem_size, vm->cfg.sched.mode, 0, NULL, 0);
 	atomic_store(&vm->live_vcpus, vm->nr_vcpus);
+	sched_start(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		int r = vcpu_spawn(&vm->vcpus[i]);
 		if (!r)
@@ -295,6 +298,7 @@ void vm_destroy(struct vm *vm)
 	}
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_free(&vm->vcpus[i]);
+	sched_destroy(vm);
 	/* Let call_rcu free the requests this VM superseded. */
 	urcu_memb_barrier();
 	free(vm->vcpus);

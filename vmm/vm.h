@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "traces/event.h"
+#include "vmm/sched.h"
 
 #define VM_DEFAULT_MEM   (64ull << 20)
 #define VM_MIN_MEM       (2ull << 20)
@@ -20,6 +21,7 @@
 #define VM_MAX_VCPUS     1024          /* vcprr's own limit; KVM's may be lower */
 
 struct vm;
+struct replay_check;
 
 /* How a VCPU is kicked out of KVM_RUN. */
 enum vm_kick_mode {
@@ -50,6 +52,9 @@ struct vm_config {
 	bool controlled;       /* a controller may wake halted VCPUs; without
 				  one, all VCPUs halted ends the run */
 	bool init_event;       /* each VCPU stops with VCPU_EVENT_INIT first */
+	struct sched_config sched;   /* parallel (default), serial or step */
+	const struct sched_source *sched_source;  /* replay: the trace decides */
+	struct replay_check *replay; /* replay: check every event against it */
 	struct trace_writer *trace;  /* record every event here (NULL: off);
 					the caller closes it after vm_wait */
 	void (*test_hook)(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,

@@ -10,6 +10,8 @@
 #include "vmm/bus.h"
 #include "vmm/controller.h"
 #include "vmm/pause.h"
+#include "vmm/prng.h"
+#include "vmm/sched.h"
 #include "vmm/guest/abi.h"
 #include "vmm/vm.h"
 
@@ -31,6 +33,7 @@ struct vcpu {
 	bool done;                  /* main returned or the VM is stopping */
 	bool halted;                /* executed HLT; waits for a pause or stop */
 	bool io_pending;            /* last exit was PIO/MMIO: completes on entry */
+	bool yielded;               /* the last exit was a yield hypercall */
 
 	/* Pause requests: published by controllers, read after every exit. */
 	struct pause_slot pause;
@@ -91,6 +94,7 @@ struct vm {
 	atomic_uint halted_vcpus;   /* VCPU threads parked after HLT */
 	enum vm_kick_mode kick_mode;  /* resolved: never AUTO */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: regs in kvm_run */
+	struct sched *sched;        /* serial/step only */
 	pthread_mutex_t end_lock;   /* guards result and ended */
 	struct trace_producer *ctl_producer;  /* controller events, under: */
 	pthread_mutex_t ctl_trace_lock;
@@ -122,6 +126,29 @@ static inline void vcpu_hook(struct vcpu *v, enum vcpu_hook_point p)
 	if (__builtin_expect(v->vm->cfg.test_hook != NULL, 0))
 		v->vm->cfg.test_hook(v->vm, v->id, p, v->vm->cfg.test_hook_arg);
 }
+
+/* controller.c: the actions themselves, applied now (serial mode: by the
+ * scheduler at a scheduling point, with its lock held). */
+int64_t ctl_request_now(struct vm *vm, unsigned id, uint64_t data,
+			uint64_t step, int where);
+int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
+		   int where);
+
+/* sched.c */
+int sched_create(struct vm *vm, const struct sched_config *c, char *err,
+		 size_t errlen);
+void sched_start(struct vm *vm);
+void sched_destroy(struct vm *vm);
+void sched_wait_turn(struct vcpu *v);
+bool sched_holds_token(struct vcpu *v);
+void sched_enter_guest(struct vcpu *v, bool entering);
+void sched_point(struct vcpu *v, bool yielded);
+void sched_block(struct vcpu *v);
+void sched_wake_all(struct vm *vm);
+void sched_wake_all_locked(struct vm *vm);
+void sched_make_runnable(struct vm *vm, unsigned vcpu);
+int sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data);
+int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data);
 
 /* console.c / hypercall.c / devices.c */
 void console_write(struct vcpu *v, const char *buf, size_t len);

@@ -57,10 +57,11 @@ void vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *e)
 }
 
 void vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
-		     uint64_t a1, uint64_t a2, const void *payload, uint32_t len)
+		     uint64_t a1, uint64_t a2, uint64_t a3, const void *payload,
+		     uint32_t len)
 {
 	struct trace_event ev = {
-		.type = type, .vcpu = vcpu, .a0 = a0, .a1 = a1, .a2 = a2,
+		.type = type, .vcpu = vcpu, .a0 = a0, .a1 = a1, .a2 = a2, .a3 = a3,
 		.payload_len = len < TRACE_MAX_PAYLOAD ? len : TRACE_MAX_PAYLOAD,
 	};
 

@@ -13,7 +13,8 @@ int vtrace_init(struct vm *vm, char *err, size_t errlen);
 void vtrace_vcpu_emit(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
 		      uint64_t a2, uint64_t a3, const void *payload, uint32_t len);
 void vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
-		     uint64_t a1, uint64_t a2, const void *payload, uint32_t len);
+		     uint64_t a1, uint64_t a2, uint64_t a3, const void *payload,
+		     uint32_t len);
 /* PAUSE_TAKEN with the VCPU's position and register digest. */
 void vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *ev);
 

@@ -17,7 +17,7 @@ int main(int vcpu)
 	if (vcpu != 0)
 		return 0;
 	while (atomic_load(&finished) != (u32)n)
-		cpu_relax();
+		vcprr_yield();  /* lets the others run under --sched serial */
 	printf("counter = %llu (expected %llu)\n", atomic_load(&counter),
 	       (u64)n * ITERATIONS);
 	vcprr_assert(atomic_load(&counter) == (u64)n * ITERATIONS);

@@ -1,0 +1,231 @@
+/* Opening traces, positions, durations and guest symbols for the inspect
+ * tools. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/inspect-priv.h"
+#include "traces/sha256.h"
+#include "vmm/elf.h"
+
+int itrace_open(struct itrace *t, const char *path, const char *cmd)
+{
+	char err[512];
+	const uint8_t *pl;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->path = path;
+	t->cmd = cmd;
+	t->r = trace_reader_open(path, err, sizeof(err));
+	if (!t->r) {
+		fprintf(stderr, "vcprr %s: %s\n", cmd, err);
+		return INSPECT_BAD_INPUT;
+	}
+	t->h = trace_reader_header(t->r);
+	ret = trace_reader_next(t->r, &t->peek, &pl);
+	if (ret < 0) {
+		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path,
+			trace_reader_error(t->r));
+		itrace_close(t);
+		return INSPECT_BAD_INPUT;
+	}
+	if (ret == 1) {
+		memcpy(t->peek_pl, pl, t->peek.payload_len);
+		t->t0 = t->peek.time_ns;
+		t->have_peek = true;
+	}
+	return 0;
+}
+
+void itrace_close(struct itrace *t)
+{
+	if (t->r)
+		trace_reader_close(t->r);
+	t->r = NULL;
+}
+
+int itrace_next(struct itrace *t, struct trace_event *ev,
+		const uint8_t **payload)
+{
+	const uint8_t *pl;
+	int ret;
+
+	if (t->have_peek) {
+		*ev = t->peek;
+		if (payload)
+			*payload = t->peek_pl;
+		t->have_peek = false;
+		return 1;
+	}
+	ret = trace_reader_next(t->r, ev, &pl);
+	if (ret < 0) {
+		fprintf(stderr, "vcprr %s: %s: %s\n", t->cmd, t->path,
+			trace_reader_error(t->r));
+		return -1;
+	}
+	if (payload)
+		*payload = pl;
+	return ret;
+}
+
+int itrace_seek(struct itrace *t, bool by_time, uint64_t v)
+{
+	int ret;
+
+	t->have_peek = false;
+	ret = by_time ? trace_reader_seek_time(t->r, t->t0 + v)
+		      : trace_reader_seek_seq(t->r, v);
+	if (ret < 0) {
+		fprintf(stderr, "vcprr %s: %s: %s\n", t->cmd, t->path,
+			trace_reader_error(t->r) ?: strerror(-ret));
+		return -1;
+	}
+	return ret;
+}
+
+void itrace_state(const struct itrace *t, char *buf, size_t len)
+{
+	uint64_t n = trace_reader_nr_events(t->r);
+
+	if (!trace_reader_truncated(t->r))
+		snprintf(buf, len, "complete, %" PRIu64 " events", n);
+	else
+		snprintf(buf, len, "truncated (no end marker)");
+}
+
+void itrace_note_truncation(const struct itrace *t)
+{
+	const char *why = trace_reader_truncation(t->r);
+
+	if (why)
+		fprintf(stderr, "vcprr %s: %s: %s\n", t->cmd, t->path, why);
+}
+
+/* "1.5ms" -> ns; the unit is required (a bare number is a seq). */
+static int parse_time(const char *s, uint64_t *ns)
+{
+	static const struct { const char *unit; uint64_t scale; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 },
+		{ "s", 1000000000ull },
+	};
+	uint64_t whole = 0, frac = 0, fscale = 1;
+	const char *p = s;
+
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > UINT64_MAX / 10 - 1)
+			return -1;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s)
+		return -1;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			if (fscale < 1000000000ull) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				fscale *= 10;
+			}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t sc = units[i].scale;
+
+		if (strcmp(p, units[i].unit))
+			continue;
+		if (whole > UINT64_MAX / sc)
+			return -1;
+		*ns = whole * sc + frac * sc / fscale;
+		return 0;
+	}
+	return -1;
+}
+
+int ipos_parse(const char *s, struct ipos *p)
+{
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	p->v = strtoull(s, &end, 10);
+	p->set = true;
+	p->by_time = false;
+	if (!errno && !*end)
+		return 0;
+	p->by_time = true;
+	return parse_time(s, &p->v);
+}
+
+const char *fmt_dur(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
+	else if (ns < 1000000000ull)
+		snprintf(buf, len, "%.3fms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.3fs", (double)ns / 1e9);
+	return buf;
+}
+
+const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0)
+{
+	uint64_t d = t >= t0 ? t - t0 : t0 - t;
+
+	snprintf(buf, len, "%c%" PRIu64 ".%09" PRIu64, t >= t0 ? '+' : '-',
+		 d / 1000000000ull, d % 1000000000ull);
+	return buf;
+}
+
+static bool hash_matches(const char *path, const uint8_t want[32])
+{
+	static const uint8_t zero[32];
+	uint8_t *buf, got[32];
+	size_t len;
+	char err[256];
+
+	if (!memcmp(want, zero, sizeof(zero)))
+		return true;   /* not recorded */
+	if (elf_read_file(path, &buf, &len, err, sizeof(err)))
+		return false;
+	sha256(buf, len, got);
+	free(buf);
+	return !memcmp(got, want, sizeof(got));
+}
+
+int inspect_symbols(const struct trace_header *h, const char *guest,
+		    bool quiet, struct symtab **st)
+{
+	const char *path = guest ? guest : h->guest_path;
+	char err[512];
+
+	*st = NULL;
+	if (!guest && (!*path || access(path, R_OK))) {
+		if (!quiet && *path)
+			fprintf(stderr, "vcprr inspect: note: guest %s not "
+				"found; RIPs are not symbolised (use --guest "
+				"PATH)\n", path);
+		return 0;
+	}
+	if (!hash_matches(path, h->guest_hash)) {
+		if (!guest) {
+			if (!quiet)
+				fprintf(stderr, "vcprr inspect: note: %s is not "
+					"the recorded guest (SHA-256 differs); "
+					"RIPs are not symbolised (use --guest "
+					"PATH to force)\n", path);
+			return 0;
+		}
+		if (!quiet)
+			fprintf(stderr, "vcprr inspect: warning: %s is not the "
+				"recorded guest (SHA-256 differs); symbols may "
+				"be wrong\n", path);
+	}
+	*st = symtab_load(path, err, sizeof(err));
+	if (*st)
+		return 0;
+	fprintf(stderr, "vcprr inspect: %s\n", err);
+	return guest ? INSPECT_BAD_INPUT : 0;
+}

@@ -1,0 +1,94 @@
+/* Internals shared by the inspect and export tools (not a public API). */
+#ifndef VCPRR_TOOLS_INSPECT_PRIV_H
+#define VCPRR_TOOLS_INSPECT_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tools/symbols.h"
+#include "traces/trace.h"
+
+enum inspect_status {
+	INSPECT_OK = 0,
+	INSPECT_DIFFERENT = 1,
+	INSPECT_USAGE = 2,
+	INSPECT_BAD_INPUT = 3,
+};
+
+/* VCPU ids at or above this are not tracked per VCPU (hostile traces). */
+#define INSPECT_MAX_VCPUS 4096
+
+/* An open trace with one event of look-ahead: the first event's time is
+ * the origin every tool prints times against. */
+struct itrace {
+	const char *path;
+	const char *cmd;          /* "inspect dump", for messages */
+	struct trace_reader *r;
+	const struct trace_header *h;
+	uint64_t t0;
+	bool have_peek;
+	struct trace_event peek;
+	uint8_t peek_pl[TRACE_MAX_PAYLOAD];
+};
+
+/* 0, or prints "vcprr CMD: PATH: why" and returns INSPECT_BAD_INPUT. */
+int itrace_open(struct itrace *t, const char *path, const char *cmd);
+void itrace_close(struct itrace *t);
+/* 1 = event, 0 = end, -1 = corrupt (message printed). */
+int itrace_next(struct itrace *t, struct trace_event *ev,
+		const uint8_t **payload);
+/* Seek to the first event with seq >= @seq / time >= t0 + @rel_ns. */
+int itrace_seek(struct itrace *t, bool by_time, uint64_t v);
+/* "complete, 123 events" / "truncated after ..." into @buf. */
+void itrace_state(const struct itrace *t, char *buf, size_t len);
+/* Prints the truncation note to stderr when the trace was cut short. */
+void itrace_note_truncation(const struct itrace *t);
+
+/* A position on the command line: a sequence number ("1234") or a time
+ * since the first event with a unit ("1.5ms", "20us", "2s", "300ns"). */
+struct ipos {
+	bool set, by_time;
+	uint64_t v;
+};
+int ipos_parse(const char *s, struct ipos *p);
+
+/* "850ns", "12.3us", "1.234ms", "2.500s". */
+const char *fmt_dur(char *buf, size_t len, uint64_t ns);
+/* "+0.012345678" seconds since the origin (negative when before it). */
+const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
+
+/* Guest symbols for a trace: @guest (--guest) if given, else the header's
+ * guest_path when that file still has the recorded SHA-256.  Returns 0 with
+ * *st possibly NULL (not found: a note on stderr unless @quiet), or
+ * INSPECT_BAD_INPUT when an explicit @guest cannot be loaded. */
+int inspect_symbols(const struct trace_header *h, const char *guest,
+		    bool quiet, struct symtab **st);
+
+/* One event as one line of text (no newline) or one JSON object. */
+struct ifmt {
+	const struct symtab *syms;
+	uint64_t t0;
+};
+void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+	       const uint8_t *pl);
+void ifmt_json(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+	       const uint8_t *pl);
+/* JSON string body (without quotes) of @len bytes. */
+void json_str(FILE *f, const uint8_t *s, size_t len);
+/* "<sym+off>" for @rip into @buf, or "" */
+const char *ifmt_sym(char *buf, size_t len, const struct symtab *st,
+		     uint64_t rip);
+
+/* Subcommands. */
+int inspect_summary_main(int argc, char **argv);
+int inspect_dump_main(int argc, char **argv);
+int inspect_follow_main(int argc, char **argv);
+int inspect_diff_main(int argc, char **argv);
+int export_chrome(struct itrace *t, FILE *out);
+int export_html(struct itrace *t, FILE *out, const struct symtab *st);
+/* The summary of @path on @out; returns an inspect_status.  Events read
+ * are stored in *events (for the benchmark). */
+int inspect_summary_file(const char *path, FILE *out, uint64_t *events);
+
+#endif

@@ -1,0 +1,421 @@
+/* Serial and step scheduling: a token passed between VCPU threads at VM
+ * exits, chosen by a seeded policy or, in a replay, by the trace. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/vtrace.h"
+
+#define DEFAULT_PCT_STEPS   10000
+#define DEFAULT_WATCHDOG_NS 2000000000ull
+#define MAX_QUEUED          4096
+
+struct sched_action {
+	enum { ACT_PAUSE, ACT_RESUME } kind;
+	unsigned vcpu;
+	uint64_t data;
+};
+
+struct sched {
+	struct vm *vm;
+	struct sched_config cfg;
+	struct prng rng;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int current;               /* token holder, -1: none */
+	int running;               /* VCPU inside KVM_RUN, -1: none */
+	uint64_t step;             /* scheduling points so far */
+	bool *runnable;
+	int64_t *prio;             /* PCT: higher runs first */
+	int64_t low_water;         /* PCT: next lowered priority */
+	uint64_t change[SCHED_PCT_MAX_DEPTH];
+	unsigned nchange;
+	struct sched_action queue[MAX_QUEUED];
+	unsigned nqueued;
+	pthread_t watchdog;
+	bool watchdog_started;
+};
+
+const char *sched_mode_name(enum vm_sched_mode m)
+{
+	static const char *const names[] = { "parallel", "serial", "step" };
+
+	return (unsigned)m < 3 ? names[m] : "?";
+}
+
+int sched_mode_parse(const char *s)
+{
+	for (int m = 0; m < 3; m++)
+		if (!strcmp(s, sched_mode_name(m)))
+			return m;
+	return -1;
+}
+
+int sched_policy_parse(const char *s, enum vm_sched_policy *p, unsigned *depth)
+{
+	char *end;
+	unsigned long d;
+
+	*depth = 0;
+	if (!strcmp(s, "rr") || !strcmp(s, "round-robin")) {
+		*p = VM_POLICY_RR;
+		return 0;
+	}
+	if (!strcmp(s, "random")) {
+		*p = VM_POLICY_RANDOM;
+		return 0;
+	}
+	if (strncmp(s, "pct:", 4))
+		return -1;
+	d = strtoul(s + 4, &end, 10);
+	if (*end || d < 1 || d > SCHED_PCT_MAX_DEPTH)
+		return -1;
+	*p = VM_POLICY_PCT;
+	*depth = (unsigned)d;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* --- policies ------------------------------------------------------------ */
+
+static void pct_init(struct sched *s, unsigned n)
+{
+	unsigned d = s->cfg.pct_depth ? s->cfg.pct_depth : 1;
+	uint64_t k = s->cfg.pct_steps ? s->cfg.pct_steps : DEFAULT_PCT_STEPS;
+
+	/* Distinct initial priorities d .. d+n-1 in a random order. */
+	for (unsigned i = 0; i < n; i++)
+		s->prio[i] = d + i;
+	for (unsigned i = n - 1; i > 0; i--) {
+		unsigned j = prng_below(&s->rng, i + 1);
+		int64_t t = s->prio[i];
+		s->prio[i] = s->prio[j];
+		s->prio[j] = t;
+	}
+	s->nchange = d - 1;
+	for (unsigned i = 0; i < s->nchange; i++)
+		s->change[i] = 1 + prng_below(&s->rng, k);
+	s->low_water = 0;
+}
+
+static int choose_rr(struct sched *s)
+{
+	unsigned n = s->vm->nr_vcpus;
+
+	for (unsigned i = 1; i <= n; i++) {
+		unsigned c = (unsigned)(s->current + i) % n;
+		if (s->runnable[c])
+			return (int)c;
+	}
+	return -1;
+}
+
+static int choose_random(struct sched *s)
+{
+	unsigned n = s->vm->nr_vcpus, count = 0, pick;
+
+	for (unsigned i = 0; i < n; i++)
+		count += s->runnable[i];
+	if (!count)
+		return -1;
+	pick = prng_below(&s->rng, count);
+	for (unsigned i = 0; i < n; i++)
+		if (s->runnable[i] && pick-- == 0)
+			return (int)i;
+	return -1;
+}
+
+static int choose_pct(struct sched *s)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+		if (s->runnable[i] && (best < 0 || s->prio[i] > s->prio[best]))
+			best = (int)i;
+	return best;
+}
+
+static int choose(struct sched *s)
+{
+	const struct sched_source *src = s->vm->cfg.sched_source;
+
+	if (src) {
+		int next = src->switch_at(src->arg, s->step);
+		if (next == -2)
+			return s->current >= 0 && s->runnable[s->current] ?
+			       s->current : -1;
+		return next >= 0 && (unsigned)next < s->vm->nr_vcpus ? next : -1;
+	}
+	switch (s->cfg.policy) {
+	case VM_POLICY_RANDOM:
+		return choose_random(s);
+	case VM_POLICY_PCT:
+		return choose_pct(s);
+	default:
+		return choose_rr(s);
+	}
+}
+
+/* Hands the token to `next` (-1: nobody), logging the switch. */
+static void switch_to(struct sched *s, int next)
+{
+	if (next == s->current)
+		return;
+	vtrace_ctl_emit(s->vm, next < 0 ? TRACE_VCPU_NONE : (uint32_t)next,
+			TEV_SCHED_SWITCH, (uint64_t)(int64_t)s->current, s->step,
+			0, 0, NULL, 0);
+	s->current = next;
+	pthread_cond_broadcast(&s->cond);
+}
+
+/* --- controller actions ---------------------------------------------------- */
+
+static void apply_queued(struct sched *s, enum sched_where where)
+{
+	const struct sched_source *src = s->vm->cfg.sched_source;
+
+	if (src) {
+		src->apply_actions(src->arg, s->vm, s->step, where);
+		return;
+	}
+	for (unsigned i = 0; i < s->nqueued; i++) {
+		struct sched_action *a = &s->queue[i];
+		if (a->kind == ACT_PAUSE)
+			ctl_request_now(s->vm, a->vcpu, a->data, s->step, where);
+		else
+			ctl_resume_now(s->vm, a->vcpu, a->data, s->step, where);
+	}
+	s->nqueued = 0;
+}
+
+/* With nobody to run, apply what is waiting and pick someone.  Lock held. */
+static void settle_idle(struct sched *s)
+{
+	if (s->current >= 0)
+		return;
+	apply_queued(s, SCHED_AT_IDLE);
+	switch_to(s, choose(s));
+}
+
+static int submit(struct vm *vm, int kind, unsigned vcpu, uint64_t data)
+{
+	struct sched *s = vm->sched;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nqueued == MAX_QUEUED) {
+		r = -EAGAIN;
+	} else {
+		s->queue[s->nqueued++] = (struct sched_action){ kind, vcpu, data };
+		settle_idle(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data)
+{
+	return submit(vm, ACT_PAUSE, vcpu, data);
+}
+
+int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data)
+{
+	return submit(vm, ACT_RESUME, vcpu, data);
+}
+
+/* Called with the lock held by ctl_resume_now(): the VCPU may run again. */
+void sched_make_runnable(struct vm *vm, unsigned vcpu)
+{
+	vm->sched->runnable[vcpu] = true;
+	pthread_cond_broadcast(&vm->sched->cond);
+}
+
+/* --- the VCPU side -------------------------------------------------------- */
+
+void sched_wait_turn(struct vcpu *v)
+{
+	struct sched *s = v->vm->sched;
+	uint64_t seq, data;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->current != (int)v->id && !atomic_load(&v->vm->stopping) &&
+	       !pause_pending(&v->pause, v->last_taken, &seq, &data))
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_enter_guest(struct vcpu *v, bool entering)
+{
+	struct sched *s = v->vm->sched;
+
+	__atomic_store_n(&s->running, entering ? (int)v->id : -1, __ATOMIC_RELAXED);
+}
+
+bool sched_holds_token(struct vcpu *v)
+{
+	struct sched *s = v->vm->sched;
+	bool r;
+
+	pthread_mutex_lock(&s->lock);
+	r = s->current == (int)v->id;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void sched_point(struct vcpu *v, bool yielded)
+{
+	struct sched *s = v->vm->sched;
+
+	pthread_mutex_lock(&s->lock);
+	s->step++;
+	apply_queued(s, SCHED_AT_POINT);
+	s->runnable[v->id] = !v->done && !v->halted;
+	if (s->cfg.policy == VM_POLICY_PCT) {
+		for (unsigned i = 0; i < s->nchange; i++)
+			if (s->change[i] == s->step)
+				s->prio[v->id] = (int64_t)(s->cfg.pct_depth - 1 - i);
+		if (yielded)
+			s->prio[v->id] = --s->low_water - SCHED_PCT_MAX_DEPTH;
+	}
+	switch_to(s, choose(s));
+	settle_idle(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_block(struct vcpu *v)
+{
+	struct sched *s = v->vm->sched;
+
+	pthread_mutex_lock(&s->lock);
+	s->runnable[v->id] = false;
+	if (s->current == (int)v->id)
+		switch_to(s, choose(s));
+	settle_idle(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* With the scheduler lock held (while it applies actions). */
+void sched_wake_all_locked(struct vm *vm)
+{
+	pthread_cond_broadcast(&vm->sched->cond);
+}
+
+void sched_wake_all(struct vm *vm)
+{
+	struct sched *s = vm->sched;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* --- watchdog --------------------------------------------------------------- */
+
+static void *watchdog_thread(void *arg)
+{
+	struct sched *s = arg;
+	struct vm *vm = s->vm;
+	uint64_t limit = s->cfg.watchdog_ns ? s->cfg.watchdog_ns : DEFAULT_WATCHDOG_NS;
+	uint64_t last_step = ~0ull, since = mono_ns();
+
+	while (!atomic_load(&vm->stopping) && atomic_load(&vm->live_vcpus)) {
+		int running = __atomic_load_n(&s->running, __ATOMIC_RELAXED);
+		uint64_t step, now = mono_ns();
+
+		pthread_mutex_lock(&s->lock);
+		step = s->step;
+		pthread_mutex_unlock(&s->lock);
+		if (step != last_step || running < 0) {
+			last_step = step;
+			since = now;
+		} else if (now - since > limit) {
+			char why[512];
+			snprintf(why, sizeof(why), "vcpu %d ran %llu ms without a VM exit "
+				 "under --sched %s: only one VCPU runs at a time, so a "
+				 "busy-wait for another VCPU never ends. Call yield() in "
+				 "busy-wait loops, or use --sched step", running,
+				 (unsigned long long)(limit / 1000000),
+				 sched_mode_name(s->cfg.mode));
+			vm_stop(vm, TEND_GUEST_FAULT, 1, why);
+			break;
+		}
+		usleep(20000);
+	}
+	return NULL;
+}
+
+/* --- lifecycle ------------------------------------------------------------- */
+
+int sched_create(struct vm *vm, const struct sched_config *c, char *err,
+		 size_t errlen)
+{
+	struct sched *s;
+
+	if (c->mode == VM_SCHED_PARALLEL)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->runnable = calloc(vm->nr_vcpus, sizeof(bool))) ||
+	    !(s->prio = calloc(vm->nr_vcpus, sizeof(int64_t)))) {
+		if (s)
+			free(s->runnable);
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->vm = vm;
+	s->cfg = *c;
+	s->rng.state = c->seed;
+	s->current = s->running = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	if (c->policy == VM_POLICY_PCT)
+		pct_init(s, vm->nr_vcpus);
+	vm->sched = s;
+	return 0;
+}
+
+void sched_start(struct vm *vm)
+{
+	struct sched *s = vm->sched;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		s->runnable[i] = true;
+	s->current = -1;
+	/* Step 0: the first VCPU to run (round-robin starts with VCPU 0). */
+	switch_to(s, !vm->cfg.sched_source && s->cfg.policy == VM_POLICY_RR ?
+		  0 : choose(s));
+	pthread_mutex_unlock(&s->lock);
+	if (pthread_create(&s->watchdog, NULL, watchdog_thread, s) == 0)
+		s->watchdog_started = true;
+}
+
+void sched_destroy(struct vm *vm)
+{
+	struct sched *s = vm->sched;
+
+	if (!s)
+		return;
+	if (s->watchdog_started)
+		pthread_join(s->watchdog, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s->runnable);
+	free(s->prio);
+	free(s);
+	vm->sched = NULL;
+}
