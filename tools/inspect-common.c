@@ -175,7 +175,7 @@ const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0)
 	uint64_t d = t >= t0 ? t - t0 : t0 - t;
 
 	snprintf(buf, len, "%c%" PRIu64 ".%09" PRIu64, t >= t0 ? '+' : '-',
-		 d / 1000000000ull, d % 1000000000ull);
+		 d / 1000000000u, d % 1000000000u);
 	return buf;
 }
 
@@ -228,4 +228,95 @@ int inspect_symbols(const struct trace_header *h, const char *guest,
 		return 0;
 	fprintf(stderr, "vcprr inspect: %s\n", err);
 	return guest ? INSPECT_BAD_INPUT : 0;
+}
+
+const char *iopt(int argc, char **argv, int *i, const char *name, bool *bad)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, "--", 2) || strncmp(a + 2, name, n))
+		return NULL;
+	if (a[2 + n] == '=')
+		return a + 3 + n;
+	if (a[2 + n])
+		return NULL;
+	if (*i + 1 >= argc) {
+		*bad = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+int ivcpu_set_parse(const char *cmd, const char *opt, const char *s,
+		    struct ivcpu_set *set)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int ret = 0;
+
+	memset(set, 0, sizeof(*set));
+	set->any = true;
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint64_t id;
+		char *end;
+
+		if (!strcmp(tok, "vm") || !strcmp(tok, "none")) {
+			set->none = true;
+			continue;
+		}
+		errno = 0;
+		id = strtoull(tok, &end, 10);
+		if (!isdigit((unsigned char)*tok) || *end || errno ||
+		    id >= INSPECT_MAX_VCPUS) {
+			fprintf(stderr, "vcprr %s: --%s: '%s' is not a VCPU id "
+				"(0..%u) or 'vm'\n", cmd, opt, tok,
+				INSPECT_MAX_VCPUS - 1);
+			ret = -1;
+			break;
+		}
+		set->ids[id / 8] |= (uint8_t)(1u << (id % 8));
+	}
+	free(copy);
+	return ret;
+}
+
+bool ivcpu_set_has(const struct ivcpu_set *set, uint32_t vcpu)
+{
+	if (!set->any)
+		return true;
+	if (vcpu == TRACE_VCPU_NONE)
+		return set->none;
+	return vcpu < INSPECT_MAX_VCPUS && (set->ids[vcpu / 8] >> (vcpu % 8) & 1);
+}
+
+int itype_set_parse(const char *cmd, const char *opt, const char *s,
+		    bool types[TEV__COUNT])
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int ret = 0;
+
+	memset(types, 0, TEV__COUNT * sizeof(bool));
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint32_t t = trace_event_type_from_name(tok);
+
+		if (t != TEV_NONE) {
+			types[t] = true;
+			continue;
+		}
+		fprintf(stderr, "vcprr %s: --%s: unknown event type '%s'; "
+			"types are:", cmd, opt, tok);
+		for (t = 1; t < TEV__COUNT; t++)
+			fprintf(stderr, " %s", trace_event_name(t));
+		fputc('\n', stderr);
+		ret = -1;
+		break;
+	}
+	free(copy);
+	return ret;
 }

@@ -80,6 +80,22 @@ void json_str(FILE *f, const uint8_t *s, size_t len);
 const char *ifmt_sym(char *buf, size_t len, const struct symtab *st,
 		     uint64_t rip);
 
+/* Command-line helpers.  iopt: if argv[*i] is "--NAME VALUE" or
+ * "--NAME=VALUE", returns VALUE (advancing *i) and sets *bad when VALUE is
+ * missing; else NULL. */
+const char *iopt(int argc, char **argv, int *i, const char *name, bool *bad);
+/* Comma lists: VCPU ids (or "vm" for VM-wide events) and event type names.
+ * Return 0 or -1 (message printed, naming @opt). */
+struct ivcpu_set {
+	bool any, none;
+	uint8_t ids[INSPECT_MAX_VCPUS / 8];
+};
+int ivcpu_set_parse(const char *cmd, const char *opt, const char *s,
+		    struct ivcpu_set *set);
+bool ivcpu_set_has(const struct ivcpu_set *set, uint32_t vcpu);
+int itype_set_parse(const char *cmd, const char *opt, const char *s,
+		    bool types[TEV__COUNT]);
+
 /* Subcommands. */
 int inspect_summary_main(int argc, char **argv);
 int inspect_dump_main(int argc, char **argv);

@@ -1,0 +1,347 @@
+/* One trace event as a readable line or a JSON object.  The meaning of
+ * a0..a3 per type (event.h) is a table, so text and JSON agree. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "tools/inspect-priv.h"
+
+enum fkind {
+	F_NONE,
+	F_DEC,      /* unsigned decimal */
+	F_SDEC,     /* signed decimal (exit codes) */
+	F_HEX,      /* 0x... (a string in JSON: jq numbers are doubles) */
+	F_SIZEDIR,  /* size | dir<<8 -> "out size=1" */
+	F_REASON,   /* trace_end_reason */
+	F_EDITS,    /* resume edit mask */
+	F_VCPU,     /* a VCPU id or none */
+};
+
+enum pkind { P_NONE, P_TEXT, P_ASSERT, P_BYTES };
+
+struct field {
+	const char *name;
+	enum fkind kind;
+};
+
+struct type_fmt {
+	struct field a[4];
+	enum pkind payload;
+	const char *dir[2];   /* F_SIZEDIR: names of dir 0 and 1 */
+};
+
+static const struct type_fmt type_fmts[TEV__COUNT] = {
+	[TEV_VM_START]        = { { { "vcpus", F_DEC }, { "mem", F_DEC } } },
+	[TEV_VM_END]          = { { { "reason", F_REASON }, { "code", F_SDEC },
+				    { "mem_digest", F_HEX } } },
+	[TEV_VCPU_EXIT]       = { { { "rc", F_SDEC } } },
+	[TEV_VCPU_ERROR]      = { { { "kvm_exit", F_DEC } }, P_TEXT },
+	[TEV_PAUSE_REQUEST]   = { { { "data", F_HEX }, { "req", F_DEC } } },
+	[TEV_SIGNAL_SENT]     = { { { "req", F_DEC } } },
+	[TEV_PAUSE_TAKEN]     = { { { "data", F_HEX }, { "req", F_DEC } } },
+	[TEV_PAUSE_COALESCED] = { { { "req", F_DEC }, { "into", F_DEC } } },
+	[TEV_RESUME_REQUEST]  = { { { "data", F_HEX }, { "edits", F_EDITS } },
+				  P_BYTES },
+	[TEV_RESUMED]         = { { { "data", F_HEX } } },
+	[TEV_EXIT_PIO]        = { { { "port", F_HEX }, { "size", F_SIZEDIR },
+				    { "data", F_HEX } }, P_NONE,
+				  { "in", "out" } },
+	[TEV_EXIT_MMIO]       = { { { "gpa", F_HEX }, { "len", F_SIZEDIR },
+				    { "data", F_HEX } }, P_NONE,
+				  { "read", "write" } },
+	[TEV_EXIT_DEBUG]      = { { { "dr6", F_HEX }, { "exception", F_DEC } } },
+	[TEV_SCHED_SWITCH]    = { { { "from", F_VCPU } } },
+	[TEV_HYPERCALL]       = { { { "nr", F_DEC }, { "arg0", F_HEX },
+				    { "arg1", F_HEX }, { "arg2", F_HEX } } },
+	[TEV_GUEST_LOG]       = { { { 0 } }, P_TEXT },
+	[TEV_GUEST_ASSERT]    = { { { "line", F_DEC } }, P_ASSERT },
+	[TEV_GUEST_EXIT]      = { { { "code", F_SDEC } } },
+	[TEV_CONSOLE]         = { { { 0 } }, P_TEXT },
+	[TEV_LOST]            = { { { "dropped", F_DEC } } },
+};
+
+/* Unknown types show their raw arguments. */
+static const struct type_fmt raw_fmt = {
+	{ { "a0", F_HEX }, { "a1", F_HEX }, { "a2", F_HEX }, { "a3", F_HEX } },
+	P_BYTES, { NULL, NULL },
+};
+
+static const struct type_fmt *fmt_of(uint32_t type)
+{
+	if (type >= TEV__COUNT || type == TEV_NONE)
+		return &raw_fmt;
+	return &type_fmts[type];
+}
+
+static void edits_str(char *buf, size_t len, uint64_t mask)
+{
+	static const char *const names[] = { "regs", "sregs", "debugregs" };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 3 && n < len; i++)
+		if (mask & (1u << i))
+			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+				      names[i]);
+	if (mask >> 3 && n < len)
+		snprintf(buf + n, len - n, "%s0x%" PRIx64, n ? "," : "",
+			 mask & ~(uint64_t)7);
+	if (!mask)
+		snprintf(buf, len, "none");
+}
+
+const char *ifmt_sym(char *buf, size_t len, const struct symtab *st,
+		     uint64_t rip)
+{
+	uint64_t off;
+	const char *name = symtab_lookup(st, rip, &off);
+
+	if (!name)
+		buf[0] = '\0';
+	else if (off)
+		snprintf(buf, len, "%s+%" PRIu64, name, off);
+	else
+		snprintf(buf, len, "%s", name);
+	return buf;
+}
+
+/* Text: printable bytes as they are, the rest escaped; no trailing \n. */
+static void text_payload(FILE *f, const uint8_t *p, size_t len)
+{
+	while (len && (p[len - 1] == '\n' || p[len - 1] == '\0'))
+		len--;
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(f, "\\%c", p[i]);
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			fputc(p[i], f);
+		else if (p[i] == '\n')
+			fputs("\\n", f);
+		else
+			fprintf(f, "\\x%02x", p[i]);
+	}
+	fputc('"', f);
+}
+
+/* GUEST_ASSERT payload "file\0expr\0": splits it safely. */
+static void split_assert(const uint8_t *pl, size_t len, const uint8_t **file,
+			 size_t *flen, const uint8_t **expr, size_t *elen)
+{
+	const uint8_t *nul = memchr(pl, '\0', len);
+
+	*file = pl;
+	*flen = nul ? (size_t)(nul - pl) : len;
+	*expr = nul ? nul + 1 : pl + len;
+	*elen = len - (size_t)(*expr - pl);
+	if (*elen && (*expr)[*elen - 1] == '\0')
+		(*elen)--;
+}
+
+static void text_field(FILE *f, const struct type_fmt *tf,
+		       const struct field *fd, uint64_t v)
+{
+	char buf[64];
+
+	switch (fd->kind) {
+	case F_DEC:
+		fprintf(f, " %s=%" PRIu64, fd->name, v);
+		break;
+	case F_SDEC:
+		fprintf(f, " %s=%" PRId64, fd->name, (int64_t)v);
+		break;
+	case F_HEX:
+		fprintf(f, " %s=0x%" PRIx64, fd->name, v);
+		break;
+	case F_SIZEDIR:
+		fprintf(f, " %s %s=%" PRIu64, tf->dir[(v >> 8) & 1], fd->name,
+			v & 0xff);
+		break;
+	case F_REASON:
+		fprintf(f, " %s=%s", fd->name, trace_end_reason_name(v));
+		break;
+	case F_EDITS:
+		edits_str(buf, sizeof(buf), v);
+		fprintf(f, " %s=%s", fd->name, buf);
+		break;
+	case F_VCPU:
+		if (v == TRACE_VCPU_NONE)
+			fprintf(f, " %s=none", fd->name);
+		else
+			fprintf(f, " %s=%" PRIu64, fd->name, v);
+		break;
+	case F_NONE:
+		break;
+	}
+}
+
+static void text_payload_of(FILE *f, const struct type_fmt *tf,
+			    const struct trace_event *ev, const uint8_t *pl)
+{
+	const uint8_t *file, *expr;
+	size_t flen, elen;
+
+	if (!ev->payload_len)
+		return;
+	switch (tf->payload) {
+	case P_TEXT:
+		fputc(' ', f);
+		text_payload(f, pl, ev->payload_len);
+		break;
+	case P_ASSERT:
+		split_assert(pl, ev->payload_len, &file, &flen, &expr, &elen);
+		fputs(" file=", f);
+		text_payload(f, file, flen);
+		fputs(" expr=", f);
+		text_payload(f, expr, elen);
+		break;
+	case P_BYTES:
+	case P_NONE:
+		fprintf(f, " payload=%uB", ev->payload_len);
+		break;
+	}
+}
+
+void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+	       const uint8_t *pl)
+{
+	const struct type_fmt *tf = fmt_of(ev->type);
+	const char *name = trace_event_name(ev->type);
+	const uint64_t a[4] = { ev->a0, ev->a1, ev->a2, ev->a3 };
+	char tbuf[40], sbuf[160];
+
+	fprintf(f, "#%-7" PRIu64 " %s ", ev->seq,
+		fmt_reltime(tbuf, sizeof(tbuf), ev->time_ns, fmt->t0));
+	if (ev->vcpu == TRACE_VCPU_NONE)
+		fputs("vm     ", f);
+	else
+		fprintf(f, "vcpu %-2u", ev->vcpu);
+	if (name)
+		fprintf(f, " %-15s", name);
+	else
+		fprintf(f, " type%-11u", ev->type);
+	for (int i = 0; i < 4; i++)
+		if (tf->a[i].name)
+			text_field(f, tf, &tf->a[i], a[i]);
+	text_payload_of(f, tf, ev, pl);
+	if (ev->exit_seq)
+		fprintf(f, " exit=%" PRIu64, ev->exit_seq);
+	if (ev->rip) {
+		fprintf(f, " rip=0x%" PRIx64, ev->rip);
+		if (*ifmt_sym(sbuf, sizeof(sbuf), fmt->syms, ev->rip))
+			fprintf(f, " <%s>", sbuf);
+	}
+	if (ev->digest)
+		fprintf(f, " digest=0x%016" PRIx64, ev->digest);
+}
+
+void json_str(FILE *f, const uint8_t *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			fprintf(f, "\\%c", s[i]);
+		else if (s[i] == '\n')
+			fputs("\\n", f);
+		else if (s[i] < 0x20 || s[i] >= 0x7f)
+			fprintf(f, "\\u%04x", s[i]);  /* bytes, as Latin-1 */
+		else
+			fputc(s[i], f);
+	}
+}
+
+static void json_field(FILE *f, const struct type_fmt *tf,
+		       const struct field *fd, uint64_t v)
+{
+	char buf[64];
+
+	switch (fd->kind) {
+	case F_DEC:
+		fprintf(f, ",\"%s\":%" PRIu64, fd->name, v);
+		break;
+	case F_SDEC:
+		fprintf(f, ",\"%s\":%" PRId64, fd->name, (int64_t)v);
+		break;
+	case F_HEX:
+		fprintf(f, ",\"%s\":\"0x%" PRIx64 "\"", fd->name, v);
+		break;
+	case F_SIZEDIR:
+		fprintf(f, ",\"%s\":%" PRIu64 ",\"dir\":\"%s\"", fd->name,
+			v & 0xff, tf->dir[(v >> 8) & 1]);
+		break;
+	case F_REASON:
+		fprintf(f, ",\"%s\":\"%s\"", fd->name, trace_end_reason_name(v));
+		break;
+	case F_EDITS:
+		edits_str(buf, sizeof(buf), v);
+		fprintf(f, ",\"%s\":\"%s\"", fd->name, buf);
+		break;
+	case F_VCPU:
+		if (v == TRACE_VCPU_NONE)
+			fprintf(f, ",\"%s\":null", fd->name);
+		else
+			fprintf(f, ",\"%s\":%" PRIu64, fd->name, v);
+		break;
+	case F_NONE:
+		break;
+	}
+}
+
+static void json_payload(FILE *f, const struct type_fmt *tf,
+			 const struct trace_event *ev, const uint8_t *pl)
+{
+	const uint8_t *file, *expr;
+	size_t flen, elen;
+
+	if (!ev->payload_len)
+		return;
+	if (tf->payload == P_ASSERT) {
+		split_assert(pl, ev->payload_len, &file, &flen, &expr, &elen);
+		fputs(",\"file\":\"", f);
+		json_str(f, file, flen);
+		fputs("\",\"expr\":\"", f);
+		json_str(f, expr, elen);
+		fputc('"', f);
+		return;
+	}
+	if (tf->payload != P_TEXT) {
+		fprintf(f, ",\"payload_len\":%u", ev->payload_len);
+		return;
+	}
+	fputs(",\"text\":\"", f);
+	json_str(f, pl, ev->payload_len);
+	fputc('"', f);
+}
+
+void ifmt_json(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+	       const uint8_t *pl)
+{
+	const struct type_fmt *tf = fmt_of(ev->type);
+	const char *name = trace_event_name(ev->type);
+	const uint64_t a[4] = { ev->a0, ev->a1, ev->a2, ev->a3 };
+	char sbuf[160];
+
+	fprintf(f, "{\"seq\":%" PRIu64 ",\"t_ns\":%" PRId64
+		",\"time_ns\":%" PRIu64, ev->seq,
+		(int64_t)(ev->time_ns - fmt->t0), ev->time_ns);
+	if (name)
+		fprintf(f, ",\"type\":\"%s\"", name);
+	else
+		fprintf(f, ",\"type\":%u", ev->type);
+	if (ev->vcpu == TRACE_VCPU_NONE)
+		fputs(",\"vcpu\":null", f);
+	else
+		fprintf(f, ",\"vcpu\":%u", ev->vcpu);
+	for (int i = 0; i < 4; i++)
+		if (tf->a[i].name)
+			json_field(f, tf, &tf->a[i], a[i]);
+	json_payload(f, tf, ev, pl);
+	fprintf(f, ",\"exit_seq\":%" PRIu64 ",\"rip\":\"0x%" PRIx64 "\"",
+		ev->exit_seq, ev->rip);
+	if (ev->rip && *ifmt_sym(sbuf, sizeof(sbuf), fmt->syms, ev->rip)) {
+		fputs(",\"sym\":\"", f);
+		json_str(f, (const uint8_t *)sbuf, strlen(sbuf));
+		fputc('"', f);
+	}
+	if (ev->digest)
+		fprintf(f, ",\"digest\":\"0x%016" PRIx64 "\"", ev->digest);
+	fputc('}', f);
+}
