@@ -208,6 +208,8 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	const char *name = trace_event_name(ev->type);
 	const uint64_t a[4] = { ev->a0, ev->a1, ev->a2, ev->a3 };
 	char tbuf[40], sbuf[160];
+	bool more = ev->payload_len || ev->exit_seq || ev->rip || ev->digest ||
+		    tf->a[0].name;
 
 	fprintf(f, "#%-7" PRIu64 " %s ", ev->seq,
 		fmt_reltime(tbuf, sizeof(tbuf), ev->time_ns, fmt->t0));
@@ -216,9 +218,9 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	else
 		fprintf(f, "vcpu %-2u", ev->vcpu);
 	if (name)
-		fprintf(f, " %-15s", name);
+		fprintf(f, more ? " %-15s" : " %s", name);
 	else
-		fprintf(f, " type%-11u", ev->type);
+		fprintf(f, more ? " type%-11u" : " type%u", ev->type);
 	for (int i = 0; i < 4; i++)
 		if (tf->a[i].name)
 			text_field(f, tf, &tf->a[i], a[i]);
