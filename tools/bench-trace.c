@@ -150,6 +150,11 @@ static uint64_t write_trace(const char *path, uint64_t n)
 	return mono_ns() - t0 ?: 1;
 }
 
+int bench_trace_write(const char *path, uint64_t n)
+{
+	return write_trace(path, n) ? 0 : -1;
+}
+
 static uint64_t file_size(const char *path)
 {
 	struct stat st;

@@ -11,5 +11,8 @@ int bench_writer_main(int argc, char **argv);
 int bench_writer_measure(uint64_t n, double *events_per_s,
 			 double *bytes_per_event, uint64_t *file_bytes);
 int bench_reader_main(int argc, char **argv);
+/* Writes the synthetic stream (@n events + VM_END) to @path as a trace,
+ * for other benchmarks.  0, or -1 with a message on stderr. */
+int bench_trace_write(const char *path, uint64_t n);
 
 #endif
