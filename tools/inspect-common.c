@@ -22,7 +22,11 @@ int itrace_open(struct itrace *t, const char *path, const char *cmd)
 	t->cmd = cmd;
 	t->r = trace_reader_open(path, err, sizeof(err));
 	if (!t->r) {
-		fprintf(stderr, "vcprr %s: %s\n", cmd, err);
+		/* name the file once, whether or not the reader did */
+		if (strncmp(err, path, strlen(path)))
+			fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path, err);
+		else
+			fprintf(stderr, "vcprr %s: %s\n", cmd, err);
 		return INSPECT_BAD_INPUT;
 	}
 	t->h = trace_reader_header(t->r);

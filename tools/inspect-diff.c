@@ -24,7 +24,8 @@ static const char diff_usage[] =
 "and the VM-wide events must be the same in the same order (sequence\n"
 "numbers and times aside).  Prints the earliest divergence with the events before and after\n"
 "it, and where the other diverging VCPUs part.  The headers' mode, seed,\n"
-"VCPU count, memory size and guest hash are compared too.\n"
+"VCPU count, memory size and guest hash are compared too, and a truncated\n"
+"trace never equals a complete one.\n"
 "Exit status: 0 equal, 1 different, 2 usage error, 3 unreadable trace.\n"
 "\n"
 "options:\n"
@@ -351,6 +352,13 @@ static int run(struct diff *d, const char *guest)
 		printf("%c  %s (%s)\n", "AB"[s], d->t[s].path, state[s]);
 	}
 	hdr = headers_differ(d->t[0].h, d->t[1].h);
+	if (trace_reader_truncated(d->t[0].r) !=
+	    trace_reader_truncated(d->t[1].r)) {
+		printf("%c is truncated and %c is not\n",
+		       trace_reader_truncated(d->t[0].r) ? 'A' : 'B',
+		       trace_reader_truncated(d->t[0].r) ? 'B' : 'A');
+		hdr = true;
+	}
 	if (d->first.found)
 		print_first(d, fmt);
 	print_others(d);

@@ -180,7 +180,7 @@ static void text_payload_of(FILE *f, const struct type_fmt *tf,
 	const uint8_t *file, *expr;
 	size_t flen, elen;
 
-	if (!ev->payload_len)
+	if (!ev->payload_len || !pl)   /* NULL: the caller leaves it out */
 		return;
 	switch (tf->payload) {
 	case P_TEXT:
@@ -293,7 +293,7 @@ static void json_payload(FILE *f, const struct type_fmt *tf,
 	const uint8_t *file, *expr;
 	size_t flen, elen;
 
-	if (!ev->payload_len)
+	if (!ev->payload_len || !pl)
 		return;
 	if (tf->payload == P_ASSERT) {
 		split_assert(pl, ev->payload_len, &file, &flen, &expr, &elen);

@@ -65,7 +65,8 @@ const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
 int inspect_symbols(const struct trace_header *h, const char *guest,
 		    bool quiet, struct symtab **st);
 
-/* One event as one line of text (no newline) or one JSON object. */
+/* One event as one line of text (no newline) or one JSON object; @pl may
+ * be NULL to leave the payload out. */
 struct ifmt {
 	const struct symtab *syms;
 	uint64_t t0;

@@ -1,0 +1,672 @@
+/* vcprr inspect / export: goldens on a hand-written deterministic trace,
+ * filters, JSON checked by a real parser, follow, diff (equal, differing,
+ * truncated), guest symbols, hostile input, the HTML and Chrome exports and
+ * the benchmark's plumbing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/helpers/testutil.h"
+#include "tools/inspect.h"
+#include "tools/symbols.h"
+#include "traces/sha256.h"
+#include "traces/trace.h"
+
+#define T0 1000000000ull
+
+struct out {
+	int rc;
+	char *out, *err;
+};
+
+static void out_free(struct out *o)
+{
+	free(o->out);
+	free(o->err);
+}
+
+/* Runs fn(argv...) in-process with stdout and stderr captured. */
+static struct out run(int (*fn)(int, char **), ...)
+{
+	char *argv[32];
+	int argc = 0, fd1 = memfd_new("out"), fd2 = memfd_new("err");
+	int s1 = dup(1), s2 = dup(2);
+	struct out o;
+	va_list ap;
+
+	va_start(ap, fn);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fd1, 1);
+	dup2(fd2, 2);
+	o.rc = fn(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(s1, 1);
+	dup2(s2, 2);
+	close(s1);
+	close(s2);
+	o.out = fd_slurp(fd1);
+	o.err = fd_slurp(fd2);
+	close(fd1);
+	close(fd2);
+	return o;
+}
+
+static char *tmpfile_path(const char *tag)
+{
+	const char *dir = getenv("TMPDIR");
+	char *p;
+	int fd;
+
+	if (asprintf(&p, "%s/vcprr-inspect-%s-XXXXXX", dir ? dir : "/tmp",
+		     tag) < 0)
+		abort();
+	fd = mkstemp(p);
+	assert_true(fd >= 0);
+	close(fd);
+	return p;
+}
+
+struct ev_spec {
+	uint64_t dt;
+	uint32_t type, vcpu;
+	uint64_t exit_seq, rip, digest, a0, a1, a2;
+	const char *pl;
+	uint32_t pl_len;
+};
+
+#define NONE TRACE_VCPU_NONE
+#define EV(dt, ty, v, xs, rip, dg, a0, a1, a2, pl, pll) \
+	{ dt, ty, v, xs, rip, dg, a0, a1, a2, pl, pll }
+static const struct ev_spec events[] = {
+	EV(0, TEV_VM_START, NONE, 0, 0, 0, 2, 64 << 20, 0, NULL, 0),
+	EV(1000, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+	EV(1500, TEV_VCPU_START, 1, 0, 0, 0, 0, 0, 0, NULL, 0),
+	EV(5000, TEV_EXIT_PIO, 0, 1, 0x100a30, 0, 0x3f8, 1 | 1 << 8, 0x41, NULL, 0),
+	EV(10000, TEV_PAUSE_REQUEST, 0, 0, 0, 0, 0x42, 1, 0, NULL, 0),
+	EV(10500, TEV_SIGNAL_SENT, 0, 0, 0, 0, 1, 0, 0, NULL, 0),
+	EV(12000, TEV_KICK, 0, 1, 0x100a40, 0, 0, 0, 0, NULL, 0),
+	EV(12100, TEV_PAUSE_TAKEN, 0, 1, 0x100a40, 0xabc, 0x42, 1, 0, NULL, 0),
+	EV(20000, TEV_PAUSE_REQUEST, 1, 0, 0, 0, 0x7, 1, 0, NULL, 0),
+	EV(20100, TEV_PAUSE_REQUEST, 1, 0, 0, 0, 0x8, 2, 0, NULL, 0),
+	EV(20200, TEV_SIGNAL_SENT, 1, 0, 0, 0, 2, 0, 0, NULL, 0),
+	EV(30000, TEV_RESUME_REQUEST, 0, 0, 0, 0, 0x99, 1, 0, "REGSREGS", 8),
+	EV(30500, TEV_RESUMED, 0, 1, 0x100a40, 0, 0x99, 0, 0, NULL, 0),
+	EV(40000, TEV_PAUSE_COALESCED, 1, 3, 0x100b00, 0, 1, 2, 0, NULL, 0),
+	EV(40100, TEV_PAUSE_TAKEN, 1, 3, 0x100b00, 0xdef, 0x8, 2, 0, NULL, 0),
+	EV(50000, TEV_RESUME_REQUEST, 1, 0, 0, 0, 0, 0, 0, NULL, 0),
+	EV(50200, TEV_RESUMED, 1, 3, 0x100b00, 0, 0, 0, 0, NULL, 0),
+	EV(60000, TEV_CONSOLE, 0, 2, 0x100a50, 0, 0, 0, 0, "hi \"x\"\n", 7),
+	EV(61000, TEV_EXIT_HLT, 1, 4, 0x100b10, 0, 0, 0, 0, NULL, 0),
+	EV(62000, TEV_GUEST_ASSERT, 1, 5, 0x100b20, 0, 12, 0, 0, "a.c\0x < 1", 10),
+	EV(70000, TEV_VCPU_EXIT, 0, 2, 0, 0, 0, 0, 0, NULL, 0),
+	EV(71000, TEV_VCPU_EXIT, 1, 5, 0, 0, (uint64_t)-1, 0, 0, NULL, 0),
+};
+#define NR_EVENTS (sizeof(events) / sizeof(events[0]))
+
+struct variant {
+	const char *guest;        /* header guest_path (hash taken from it) */
+	int change;               /* index of an event whose a2 is changed */
+	uint32_t frame_events;
+	uint64_t rip_override;    /* rip of event 3, if set */
+};
+
+static void write_trace(const char *path, const struct variant *var)
+{
+	struct trace_writer_opts wo = { .frame_events = var->frame_events };
+	struct trace_header h = { .seed = 5, .nr_vcpus = 2,
+				  .mem_size = 64 << 20 };
+	struct trace_writer *w;
+	struct trace_producer *p;
+	char err[256];
+
+	strcpy(h.mode, "parallel");
+	if (var->guest) {
+		uint8_t *buf;
+		size_t len;
+		int fd = open(var->guest, O_RDONLY);
+		struct stat st;
+
+		assert_true(fd >= 0 && !fstat(fd, &st));
+		buf = malloc(st.st_size);
+		assert_int_equal(read(fd, buf, st.st_size), st.st_size);
+		len = st.st_size;
+		sha256(buf, len, h.guest_hash);
+		free(buf);
+		close(fd);
+		snprintf(h.guest_path, sizeof(h.guest_path), "%s", var->guest);
+	}
+	w = trace_writer_open(path, &h, &wo, err, sizeof(err));
+	assert_non_null(w);
+	p = trace_producer_new(w);
+	for (size_t i = 0; i < NR_EVENTS; i++) {
+		const struct ev_spec *s = &events[i];
+		struct trace_event ev = {
+			.time_ns = T0 + s->dt, .type = s->type, .vcpu = s->vcpu,
+			.exit_seq = s->exit_seq, .rip = s->rip,
+			.digest = s->digest, .a0 = s->a0, .a1 = s->a1,
+			.a2 = s->a2, .payload_len = s->pl_len,
+		};
+
+		if ((int)i == var->change)
+			ev.a2 ^= 3;
+		if (i == 3 && var->rip_override)
+			ev.rip = var->rip_override;
+		assert_int_equal(trace_emit_timed(p, &ev, s->pl ? s->pl : ""), 0);
+	}
+	assert_int_equal(trace_writer_close(w, TEND_GUEST_ASSERT, 124, 0x1234),
+			 0);
+}
+
+static char *trace_plain;
+
+static int setup(void **state)
+{
+	static const struct variant plain = { .change = -1 };
+
+	trace_plain = tmpfile_path("plain");
+	write_trace(trace_plain, &plain);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(trace_plain);
+	free(trace_plain);
+	return 0;
+}
+
+/* Replaces @what with @with everywhere (in place when not longer). */
+static char *replace_all(char *s, const char *what, const char *with)
+{
+	size_t wl = strlen(what), nl = strlen(with);
+	char *p;
+
+	assert_true(nl <= wl);
+	while ((p = strstr(s, what))) {
+		memcpy(p, with, nl);
+		memmove(p + nl, p + wl, strlen(p + wl) + 1);
+	}
+	return s;
+}
+
+/* The VM_END event's time is the writer's clock: masked for goldens. */
+static char *normalise(char *s)
+{
+	regex_t re;
+	regmatch_t m;
+	char *p = s;
+
+	replace_all(s, trace_plain, "TRACE");
+	assert_int_equal(regcomp(&re, "[+][0-9]+[.][0-9]{9} vm +VM_END|"
+				 "over [0-9.]+[a-z]+", REG_EXTENDED), 0);
+	while (!regexec(&re, p, 1, &m, 0)) {
+		for (regoff_t i = m.rm_so; i < m.rm_eo; i++)
+			if (p[i] >= '0' && p[i] <= '9')
+				p[i] = 'N';
+		p += m.rm_eo;
+	}
+	regfree(&re);
+	return s;
+}
+
+static void check_golden(const char *name, char *text)
+{
+	char path[256];
+	FILE *f;
+	char *want;
+	long len;
+
+	snprintf(path, sizeof(path), "tests/golden/%s", name);
+	if (getenv("VCPRR_UPDATE_GOLDEN")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(text, f);
+		fclose(f);
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "missing %s (run with VCPRR_UPDATE_GOLDEN=1 "
+			"from the top folder)\n", path);
+		fail();
+	}
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	want = calloc(1, len + 1);
+	assert_int_equal(fread(want, 1, len, f), (size_t)len);
+	fclose(f);
+	assert_string_equal(text, want);
+	free(want);
+}
+
+static void test_summary_golden(void **state)
+{
+	struct out o = run(cmd_inspect, "inspect", trace_plain, NULL);
+
+	assert_int_equal(o.rc, 0);
+	check_golden("inspect-summary.txt", normalise(o.out));
+	out_free(&o);
+}
+
+static void test_dump_golden(void **state)
+{
+	struct out o = run(cmd_inspect, "inspect", "dump", trace_plain, NULL);
+
+	assert_int_equal(o.rc, 0);
+	check_golden("inspect-dump.txt", normalise(o.out));
+	out_free(&o);
+}
+
+static int count_char(const char *s, char c)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == c;
+	return n;
+}
+
+static void test_dump_filters(void **state)
+{
+	struct out o;
+
+	o = run(cmd_inspect, "inspect", "dump", trace_plain, "--vcpu", "1",
+		"--type", "pause_taken,PAUSE_COALESCED", NULL);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(count_char(o.out, '\n'), 2);
+	assert_non_null(strstr(o.out, "#13      +0.000040000 vcpu 1  "
+			       "PAUSE_COALESCED req=1 into=2 exit=3"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "dump", trace_plain, "--from", "4",
+		"--to=7", NULL);
+	assert_int_equal(count_char(o.out, '\n'), 4);
+	assert_true(!strncmp(o.out, "#4 ", 3));
+	out_free(&o);
+	/* by time: 10us..12.05us holds events 4 (10.0) 5 (10.5) 6 (12.0) */
+	o = run(cmd_inspect, "inspect", "dump", trace_plain, "--from", "10us",
+		"--to", "12.05us", NULL);
+	assert_int_equal(count_char(o.out, '\n'), 3);
+	assert_true(!strncmp(o.out, "#4 ", 3));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "dump", trace_plain, "--vcpu", "vm",
+		NULL);
+	assert_int_equal(count_char(o.out, '\n'), 2);  /* VM_START, VM_END */
+	out_free(&o);
+}
+
+/* Every line of @text must parse as a JSON value (python3's parser). */
+static void check_json(const char *text, bool lines)
+{
+	char *path = tmpfile_path("json"), cmd[512];
+	FILE *f = fopen(path, "w");
+
+	if (system("python3 -c 'import json' 2>/dev/null")) {
+		unlink(path);
+		free(path);
+		print_message("python3 not available: JSON not parsed\n");
+		return;
+	}
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys\n"
+		 "t=open(sys.argv[1]).read()\n"
+		 "[json.loads(l) for l in t.splitlines()] if %d else json.loads(t)"
+		 "' %s", lines, path);
+	assert_int_equal(system(cmd), 0);
+	unlink(path);
+	free(path);
+}
+
+static void test_dump_json(void **state)
+{
+	struct out o = run(cmd_inspect, "inspect", "dump", "--json",
+			   trace_plain, NULL);
+
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(count_char(o.out, '\n'), NR_EVENTS + 1);
+	assert_non_null(strstr(o.out, "\"type\":\"CONSOLE\",\"vcpu\":0,"
+			       "\"text\":\"hi \\\"x\\\"\\n\""));
+	assert_non_null(strstr(o.out, "\"file\":\"a.c\",\"expr\":\"x < 1\""));
+	check_json(o.out, true);
+	out_free(&o);
+}
+
+static void test_follow(void **state)
+{
+	struct out o = run(cmd_inspect, "inspect", "follow", trace_plain, "1:1",
+			   NULL);
+
+	assert_int_equal(o.rc, 0);
+	check_golden("inspect-follow.txt", normalise(o.out));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "follow", trace_plain, "#4", NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "pause request 0:1 (data 0x42)"));
+	assert_non_null(strstr(o.out, "request -> taken 2.1us, paused for "
+			       "18.4us"));
+	out_free(&o);
+}
+
+static void test_bad_input(void **state)
+{
+	static const char *const bad[][6] = {
+		{ "inspect", "dump", "TRACE", "--vcpu", "x1", NULL },
+		{ "inspect", "dump", "TRACE", "--type", "NOPE", NULL },
+		{ "inspect", "dump", "TRACE", "--from", "12parsecs", NULL },
+		{ "inspect", "dump", "TRACE", "--from", "9", "--to=3" },
+		{ "inspect", "dump", "TRACE", "--to", NULL },
+		{ "inspect", "follow", "TRACE", "1:", NULL },
+		{ "inspect", "follow", "TRACE", "#5", NULL },   /* SIGNAL_SENT */
+		{ "inspect", "follow", "TRACE", "7:1", NULL },
+		{ "inspect", "follow", "TRACE", "#999", NULL },
+		{ "inspect", "diff", "TRACE", NULL },
+		{ "inspect", "diff", "TRACE", "TRACE", "--context", "99" },
+	};
+	char *argv[7];
+	struct out o;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int argc = 0;
+
+		for (; argc < 6 && bad[i][argc]; argc++)
+			argv[argc] = !strcmp(bad[i][argc], "TRACE") ?
+				     trace_plain : (char *)bad[i][argc];
+		argv[argc] = NULL;
+		o = run(cmd_inspect, argv[0], argv[1], argv[2],
+			argc > 3 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL,
+			argc > 5 ? argv[5] : NULL, NULL);
+		assert_int_equal(o.rc, 2);
+		assert_true(strlen(o.err) > 10);
+		out_free(&o);
+	}
+}
+
+static void test_bad_files(void **state)
+{
+	char *junk = tmpfile_path("junk");
+	FILE *f = fopen(junk, "w");
+	struct out o;
+
+	fputs("this is not a trace at all, just words", f);
+	fclose(f);
+	o = run(cmd_inspect, "inspect", "/nonexistent/x.trace", NULL);
+	assert_int_equal(o.rc, 3);
+	assert_non_null(strstr(o.err, "/nonexistent/x.trace"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "dump", junk, NULL);
+	assert_int_equal(o.rc, 3);
+	assert_non_null(strstr(o.err, junk));
+	out_free(&o);
+	o = run(cmd_export, "export", "--format", "chrome", junk, "-o",
+		"/dev/null", NULL);
+	assert_int_equal(o.rc, 3);
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "dump", trace_plain, "--guest", junk,
+		NULL);
+	assert_int_equal(o.rc, 3);
+	assert_non_null(strstr(o.err, "not an ELF"));
+	out_free(&o);
+	unlink(junk);
+	free(junk);
+}
+
+/* A trace cut in the middle of its data: reported, never a crash. */
+static void test_corrupt_trace(void **state)
+{
+	static const struct variant v = { .change = -1, .frame_events = 3 };
+	char *path = tmpfile_path("cut");
+	struct stat st;
+	struct out o;
+
+	write_trace(path, &v);
+	assert_int_equal(stat(path, &st), 0);
+	for (off_t cut = st.st_size - 1; cut > 0; cut -= 37) {
+		assert_int_equal(truncate(path, cut), 0);
+		o = run(cmd_inspect, "inspect", path, NULL);
+		assert_true(o.rc == 0 || o.rc == 3);
+		out_free(&o);
+		o = run(cmd_export, "export", "--format", "html", path, "-o",
+			"/dev/null", NULL);
+		assert_true(o.rc == 0 || o.rc == 3);
+		out_free(&o);
+	}
+	unlink(path);
+	free(path);
+}
+
+
+
+
+
+
+
+
+
+
+#define CUT 320  /* bytes: the tail and the last frames */
+static void test_diff(void **state)
+{
+	static const struct variant same = { .change = -1, .frame_events = 5 };
+	static const struct variant other = { .change = 3 };
+	char *a = tmpfile_path("same"), *b = tmpfile_path("other");
+	struct stat st;
+	struct out o;
+
+	write_trace(a, &same);
+	write_trace(b, &other);
+	o = run(cmd_inspect, "inspect", "diff", trace_plain, a, NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "equal: 23 events"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "diff", trace_plain, b, NULL);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "first divergence: vcpu 0, its event 1\n"
+			       "    #1       +0.000001000 vcpu 0  VCPU_START\n"
+			       "  A #3 "));
+	assert_non_null(strstr(o.out, "differs in: a2 (0x41 vs 0x42)"));
+	out_free(&o);
+	/* B without its tail: every event is there, but it is truncated */
+	write_trace(b, &same);
+	assert_int_equal(stat(b, &st), 0);
+	assert_int_equal(truncate(b, st.st_size - 20), 0);
+	o = run(cmd_inspect, "inspect", "diff", trace_plain, b, NULL);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "B is truncated and A is not"));
+	out_free(&o);
+	/* B cut short: the end marker and the last frames are gone */
+	assert_int_equal(stat(a, &st), 0);
+	assert_int_equal(truncate(a, st.st_size - CUT), 0);
+	o = run(cmd_inspect, "inspect", "diff", trace_plain, a, NULL);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "(truncated"));
+	assert_non_null(strstr(o.out, "ends here: the trace is truncated"));
+	out_free(&o);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+}
+
+static uint64_t nm_addr(const char *elf, const char *sym)
+{
+	char cmd[600], line[256];
+	uint64_t addr = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nm %s 2>/dev/null", elf);
+	p = popen(cmd, "r");
+	if (!p)
+		return 0;
+	while (fgets(line, sizeof(line), p)) {
+		char name[128], type;
+		unsigned long long a;
+
+		if (sscanf(line, "%llx %c %127s", &a, &type, name) == 3 &&
+		    !strcmp(name, sym))
+			addr = a;
+	}
+	pclose(p);
+	return addr;
+}
+
+static void test_symbols(void **state)
+{
+	const char *hello = guest_path("hello");
+	struct variant v = { .change = -1, .guest = hello };
+	uint64_t main_addr = nm_addr(hello, "main"), off;
+	char err[256], *path;
+	struct symtab *st;
+	struct out o;
+
+	if (access(hello, R_OK) || !main_addr) {
+		print_message("%s or nm missing: skipped\n", hello);
+		skip();
+	}
+	st = symtab_load(hello, err, sizeof(err));
+	assert_non_null(st);
+	assert_string_equal(symtab_lookup(st, main_addr, &off), "main");
+	assert_int_equal(off, 0);
+	assert_string_equal(symtab_lookup(st, main_addr + 3, &off), "main");
+	assert_int_equal(off, 3);
+	assert_null(symtab_lookup(st, 0x10, &off));
+	symtab_free(st);
+	/* through the trace header's guest path */
+	path = tmpfile_path("sym");
+	v.rip_override = main_addr + 4;
+	write_trace(path, &v);
+	o = run(cmd_inspect, "inspect", "dump", path, "--type", "EXIT_PIO",
+		NULL);
+	assert_int_equal(o.rc, 0);
+	snprintf(err, sizeof(err), "rip=0x%llx <main+4>",
+		 (unsigned long long)main_addr + 4);
+	assert_non_null(strstr(o.out, err));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "dump", path, "--json", "--type",
+		"EXIT_PIO", NULL);
+	assert_non_null(strstr(o.out, "\"sym\":\"main+4\""));
+	out_free(&o);
+	unlink(path);
+	free(path);
+}
+
+/* Hostile ELF images: every prefix and some flipped bytes load or fail
+ * cleanly (ASan checks the "cleanly"). */
+static void test_symbols_hostile(void **state)
+{
+	const char *hello = guest_path("hello");
+	int fd = open(hello, O_RDONLY);
+	uint8_t *buf, *copy;
+	struct stat st;
+	char err[256];
+
+	if (fd < 0)
+		skip();
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc(st.st_size);
+	copy = malloc(st.st_size);
+	assert_int_equal(read(fd, buf, st.st_size), st.st_size);
+	close(fd);
+	for (off_t len = 0; len < st.st_size; len += 61)
+		symtab_free(symtab_load_mem(buf, len, "cut", err, sizeof(err)));
+	srand(7);
+	for (int i = 0; i < 3000; i++) {
+		memcpy(copy, buf, st.st_size);
+		for (int k = 0; k < 4; k++)
+			copy[rand() % (64 + (i % 2 ? st.st_size - 64 : 0))] =
+				(uint8_t)rand();
+		symtab_free(symtab_load_mem(copy, st.st_size, "flip", err,
+					    sizeof(err)));
+	}
+	free(buf);
+	free(copy);
+}
+
+static void test_export_chrome(void **state)
+{
+	char *json = tmpfile_path("chrome");
+	struct out o = run(cmd_export, "export", "--format", "chrome",
+			   trace_plain, "-o", json, NULL);
+	int fd = open(json, O_RDONLY);
+	char *text = fd_slurp(fd);
+
+	close(fd);
+	assert_int_equal(o.rc, 0);
+	check_json(text, false);
+	assert_non_null(strstr(text, "\"name\":\"paused 1:2\""));
+	assert_non_null(strstr(text, "\"ph\":\"s\",\"pid\":2,\"tid\":2,"
+			       "\"cat\":\"pause\",\"name\":\"coalesced request\""));
+	assert_non_null(strstr(text, "\"ph\":\"f\""));
+	assert_non_null(strstr(text, "\"name\":\"KICK\""));
+	assert_non_null(strstr(text, "\"name\":\"PIO out 0x3f8\""));
+	free(text);
+	out_free(&o);
+	unlink(json);
+	free(json);
+}
+
+static void test_export_html(void **state)
+{
+	struct out o = run(cmd_export, "export", "--format", "html",
+			   trace_plain, "-o", "-", NULL);
+
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "<svg id=\"tl\""));
+	assert_non_null(strstr(o.out, "lanes:2,"));
+	assert_non_null(strstr(o.out, "[1,1,40100,50200,2,\"vcpu 1 paused"));
+	assert_null(strstr(o.out, "hi \"x\""));  /* payloads stay out */
+	out_free(&o);
+	o = run(cmd_export, "export", "--format", "svg", trace_plain, "-o",
+		"-", NULL);
+	assert_int_equal(o.rc, 2);
+	out_free(&o);
+}
+
+static void test_bench_plumbing(void **state)
+{
+	struct out o = run(bench_inspect_main, "inspect", "--json", "--events",
+			   "20000", NULL);
+
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "\"events\":20001,"));
+	assert_non_null(strstr(o.out, "\"peak_rss_mb\":"));
+	check_json(o.out, true);
+	out_free(&o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_summary_golden),
+		cmocka_unit_test(test_dump_golden),
+		cmocka_unit_test(test_dump_filters),
+		cmocka_unit_test(test_dump_json),
+		cmocka_unit_test(test_follow),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_corrupt_trace),
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_symbols),
+		cmocka_unit_test(test_symbols_hostile),
+		cmocka_unit_test(test_export_chrome),
+		cmocka_unit_test(test_export_html),
+		cmocka_unit_test(test_bench_plumbing),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
