@@ -32,15 +32,15 @@ static unsigned hist_index(uint64_t v)
 						     ((1u << HSUB) - 1));
 }
 
-static uint64_t hist_upper(unsigned idx)
+/* Smallest value of bucket @idx: exact for round numbers. */
+static uint64_t hist_lower(unsigned idx)
 {
 	unsigned e = (idx >> HSUB) + HSUB - 1;
 	uint64_t mant = idx & ((1u << HSUB) - 1);
 
 	if (idx < (1u << HSUB))
 		return idx;
-	return ((((1ull << HSUB) + mant) << (e - HSUB)) - 1) +
-	       (1ull << (e - HSUB));
+	return ((1ull << HSUB) + mant) << (e - HSUB);
 }
 
 static void hist_add(struct hist *h, uint64_t v)
@@ -61,10 +61,12 @@ static uint64_t hist_pct(const struct hist *h, double p)
 
 	if (!rank)
 		rank = 1;
+	if (rank >= h->count)
+		return h->max;   /* exact for the top sample */
 	for (unsigned i = 0; i < HBUCKETS; i++) {
 		cum += h->b[i];
 		if (cum >= rank)
-			return hist_upper(i) < h->max ? hist_upper(i) : h->max;
+			return hist_lower(i) < h->max ? hist_lower(i) : h->max;
 	}
 	return h->max;
 }
