@@ -6,6 +6,7 @@
 #include "tools/cli.h"
 
 #include "tools/bench-trace.h"
+#include "tools/inspect.h"
 
 int bench_pause_main(int argc, char **argv);
 int bench_record_main(int argc, char **argv);
@@ -21,6 +22,7 @@ static const struct bench benches[] = {
 	{ "record", bench_record_main, "recording overhead on the pio guest, trace size" },
 	{ "reader", bench_reader_main, "trace reader speed and memory on 10M events" },
 	{ "writer", bench_writer_main, "trace writer alone on synthetic events" },
+	{ "inspect", bench_inspect_main, "vcprr inspect summary speed and RSS on 10M events" },
 	{ NULL, NULL, NULL },
 };
 

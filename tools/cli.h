@@ -29,6 +29,7 @@ int cli_exit_status(const struct vm_result *res);
 
 int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

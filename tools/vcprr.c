@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/inspect.h"
 #include "traces/event.h"
 
 #define VCPRR_VERSION "0.1.0"
@@ -16,6 +17,9 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "boot a guest on N VCPUs and run it" },
 	{ "record", cmd_record, "run a guest and write every event to a trace" },
+	{ "replay", cmd_replay, "re-drive a trace and check every event (--check: CI)" },
+	{ "inspect", cmd_inspect, "summarise, dump, follow or diff traces" },
+	{ "export", cmd_export, "a trace as Perfetto/Chrome JSON or an HTML timeline" },
 	{ "bench", cmd_bench, "run a benchmark (vcprr bench --list)" },
 };
 

@@ -19,6 +19,8 @@
 
 #define SPIN_NS 200000ull  /* spin this long before sleeping */
 
+static void replay_self_resume(struct vcpu *v);
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -41,14 +43,22 @@ static struct timespec abs_deadline(int timeout_ms)
 	return ts;
 }
 
+#define RFLAGS_TF (1ull << 8)
+#define RFLAGS_RF (1ull << 16)
+
 uint64_t regs_digest(const struct kvm_regs *r)
 {
 	const uint64_t *w = (const uint64_t *)r;
 	uint64_t h = 0x9e3779b97f4a7c15ull;
 
-	/* Every field, RIP and RFLAGS included: a position is exact. */
+	/* Every field, RIP and RFLAGS included: a position is exact.  TF and
+	 * RF are left out: breakpoints and single steps set them, and a
+	 * replay lands pauses with those. */
 	for (size_t i = 0; i < sizeof(*r) / 8; i++) {
-		h ^= w[i];
+		uint64_t x = w[i];
+		if ((const void *)&w[i] == (const void *)&r->rflags)
+			x &= ~(RFLAGS_TF | RFLAGS_RF);
+		h ^= x;
 		h *= 0xff51afd7ed558ccdull;
 		h ^= h >> 33;
 	}
@@ -159,7 +169,14 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	pthread_cond_broadcast(&v->ctl_cond);
 	pthread_mutex_unlock(&v->ctl_lock);
 
+	/* Serial: others run while it is paused.  Only now that it is visibly
+	 * stopped, so that a resume applied at once (nobody else can run)
+	 * finds it stopped. */
+	if (v->vm->sched)
+		sched_block(v);
 	vcpu_hook(v, VCPU_HOOK_STOPPED);
+	if (v->vm->cfg.replay && !v->vm->sched && ev->kind == VCPU_EVENT_PAUSED)
+		replay_self_resume(v);
 
 	pthread_mutex_lock(&v->ctl_lock);
 	wait_for_resume(v, gen);
@@ -470,6 +487,76 @@ int vcpu_get_sregs(struct vm *vm, unsigned id, struct kvm_sregs *s) { return REG
 int vcpu_set_sregs(struct vm *vm, unsigned id, const struct kvm_sregs *s) { return REG_SET(sregs, s, EDIT_SREGS); }
 int vcpu_get_debugregs(struct vm *vm, unsigned id, struct kvm_debugregs *d) { return REG_GET(dregs, d, EDIT_DEBUGREGS); }
 int vcpu_set_debugregs(struct vm *vm, unsigned id, const struct kvm_debugregs *d) { return REG_SET(dregs, d, EDIT_DEBUGREGS); }
+
+int vcpu_stage_edits(struct vm *vm, unsigned id, unsigned mask,
+		     const uint8_t *blob, uint32_t len)
+{
+	struct vcpu *v = lookup(vm, id);
+	struct { unsigned bit; size_t off, size; } sets[] = {
+		{ EDIT_REGS, offsetof(struct vcpu, regs), sizeof(v->regs) },
+		{ EDIT_SREGS, offsetof(struct vcpu, sregs), sizeof(v->sregs) },
+		{ EDIT_DEBUGREGS, offsetof(struct vcpu, dregs), sizeof(v->dregs) },
+	};
+	uint32_t pos = 0;
+
+	if (!v)
+		return -EINVAL;
+	for (int i = 0; i < 3; i++) {
+		int r;
+		if (!(mask & sets[i].bit))
+			continue;
+		if (len - pos < sets[i].size)
+			return -EINVAL;
+		r = reg_access(vm, id, NULL, sets[i].off, sets[i].size, blob + pos,
+			       sets[i].bit);
+		if (r)
+			return r;
+		pos += sets[i].size;
+	}
+	return pos == len ? 0 : -EINVAL;
+}
+
+int vm_apply_recorded_pause(struct vm *vm, unsigned id, uint64_t data,
+			    uint64_t step, int where)
+{
+	if (id >= vm->nr_vcpus || !vm->sched)
+		return -EINVAL;
+	sched_apply_pause(vm, id, data, step, where);
+	return 0;
+}
+
+int vm_apply_recorded_resume(struct vm *vm, unsigned id, uint64_t data,
+			     unsigned mask, const uint8_t *blob, uint32_t len,
+			     uint64_t step, int where)
+{
+	int r;
+
+	if (id >= vm->nr_vcpus)
+		return -EINVAL;
+	if (mask && (r = vcpu_stage_edits(vm, id, mask, blob, len)))
+		return r;
+	return ctl_resume_now(vm, id, data, step, where);
+}
+
+/* Parallel replay: the VCPU resumes itself the way the recording did. */
+static void replay_self_resume(struct vcpu *v)
+{
+	const struct vm_replay_hooks *h = v->vm->cfg.replay;
+	const uint64_t *pending;
+	const uint8_t *edits;
+	unsigned mask, npending;
+	uint64_t data;
+	uint32_t len;
+
+	if (h->resume_for(h->arg, v->id, &data, &mask, &edits, &len, &pending,
+			  &npending))
+		return;  /* none recorded: the run ended with it paused */
+	for (unsigned i = 0; i < npending; i++)
+		ctl_request_now(v->vm, v->id, pending[i], 0, 0);
+	if (mask && vcpu_stage_edits(v->vm, v->id, mask, edits, len))
+		vcpu_fault(v, "replay: the recorded register edits do not apply");
+	ctl_resume_now(v->vm, v->id, data, 0, 0);
+}
 
 int vcpu_get_stats(struct vm *vm, unsigned id, struct vcpu_pause_stats *st)
 {

@@ -127,6 +127,20 @@ int vcpu_set_debugregs(struct vm *vm, unsigned vcpu,
 
 int vcpu_get_stats(struct vm *vm, unsigned vcpu, struct vcpu_pause_stats *st);
 
+/* Replay of serial/step traces, from a struct sched_source: apply a
+ * recorded pause request (waits until the VCPU has stopped) or resume
+ * (with its recorded edit blob) at a scheduling step. */
+int vm_apply_recorded_pause(struct vm *vm, unsigned vcpu, uint64_t data,
+			    uint64_t step, int where);
+int vm_apply_recorded_resume(struct vm *vm, unsigned vcpu, uint64_t data,
+			     unsigned edit_mask, const uint8_t *blob,
+			     uint32_t len, uint64_t step, int where);
+
+/* Stages a recorded edit blob (a RESUME_REQUEST payload: the register sets
+ * of edit_mask, in the order regs, sregs, debugregs) on a stopped VCPU. */
+int vcpu_stage_edits(struct vm *vm, unsigned vcpu, unsigned edit_mask,
+		     const uint8_t *blob, uint32_t len);
+
 /* The digest used in positions: a hash of the general registers. */
 uint64_t regs_digest(const struct kvm_regs *regs);
 

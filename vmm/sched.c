@@ -37,6 +37,8 @@ struct sched {
 	unsigned nqueued;
 	pthread_t watchdog;
 	bool watchdog_started;
+	bool applying;             /* an apply is in progress (lock dropped) */
+	int applier;               /* the VCPU thread applying, -1: other */
 };
 
 const char *sched_mode_name(enum vm_sched_mode m)
@@ -145,12 +147,12 @@ static int choose_pct(struct sched *s)
 	return best;
 }
 
-static int choose(struct sched *s)
+static int choose(struct sched *s, enum sched_where where)
 {
 	const struct sched_source *src = s->vm->cfg.sched_source;
 
 	if (src) {
-		int next = src->switch_at(src->arg, s->step);
+		int next = src->switch_at(src->arg, s->step, where);
 		if (next == -2)
 			return s->current >= 0 && s->runnable[s->current] ?
 			       s->current : -1;
@@ -167,44 +169,84 @@ static int choose(struct sched *s)
 }
 
 /* Hands the token to `next` (-1: nobody), logging the switch. */
-static void switch_to(struct sched *s, int next)
+static void switch_to(struct sched *s, int next, enum sched_where where)
 {
 	if (next == s->current)
 		return;
 	vtrace_ctl_emit(s->vm, next < 0 ? TRACE_VCPU_NONE : (uint32_t)next,
 			TEV_SCHED_SWITCH, (uint64_t)(int64_t)s->current, s->step,
-			0, 0, NULL, 0);
+			where, 0, NULL, 0);
 	s->current = next;
 	pthread_cond_broadcast(&s->cond);
 }
 
 /* --- controller actions ---------------------------------------------------- */
 
-static void apply_queued(struct sched *s, enum sched_where where)
+/* A pause applied to a VCPU that is not the applier takes effect on that
+ * VCPU's thread; wait until it has stopped (or cannot), so that the run
+ * stays a function of the steps.  Called with the lock held; drops it. */
+void sched_await_stop(struct vm *vm, unsigned id)
+{
+	struct sched *s = vm->sched;
+	struct vcpu *v = &vm->vcpus[id];
+
+	if ((int)id == s->applier)
+		return;  /* it takes the pause itself, right after this point */
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&v->ctl_lock);
+	while (!atomic_load(&v->stopped) && !atomic_load(&v->finished) &&
+	       !atomic_load(&vm->stopping))
+		pthread_cond_wait(&v->ctl_cond, &v->ctl_lock);
+	pthread_mutex_unlock(&v->ctl_lock);
+	pthread_mutex_lock(&s->lock);
+}
+
+static void apply_queued(struct sched *s, enum sched_where where, int applier)
 {
 	const struct sched_source *src = s->vm->cfg.sched_source;
 
+	if (s->applying)
+		return;
+	s->applying = true;
+	s->applier = applier;
 	if (src) {
 		src->apply_actions(src->arg, s->vm, s->step, where);
+	} else {
+		/* Actions may be queued while the lock is dropped: take one at
+		 * a time from the front. */
+		while (s->nqueued) {
+			struct sched_action a = s->queue[0];
+			memmove(s->queue, s->queue + 1, --s->nqueued * sizeof(a));
+			if (a.kind == ACT_PAUSE)
+				sched_apply_pause(s->vm, a.vcpu, a.data, s->step, where);
+			else
+				ctl_resume_now(s->vm, a.vcpu, a.data, s->step, where);
+		}
+	}
+	s->applying = false;
+	s->applier = -1;
+}
+
+/* A pause request applied now; the target is stopped when this returns
+ * (unless it is the applier, finished, or already stopped). */
+void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
+		       int where)
+{
+	bool was_stopped = atomic_load(&vm->vcpus[id].stopped);
+
+	if (ctl_request_now(vm, id, data, step, where) < 0 || was_stopped)
 		return;
-	}
-	for (unsigned i = 0; i < s->nqueued; i++) {
-		struct sched_action *a = &s->queue[i];
-		if (a->kind == ACT_PAUSE)
-			ctl_request_now(s->vm, a->vcpu, a->data, s->step, where);
-		else
-			ctl_resume_now(s->vm, a->vcpu, a->data, s->step, where);
-	}
-	s->nqueued = 0;
+	sched_await_stop(vm, id);
 }
 
 /* With nobody to run, apply what is waiting and pick someone.  Lock held. */
-static void settle_idle(struct sched *s)
+static void settle_idle(struct sched *s, int applier)
 {
-	if (s->current >= 0)
+	if (s->current >= 0 || s->applying)
 		return;
-	apply_queued(s, SCHED_AT_IDLE);
-	switch_to(s, choose(s));
+	apply_queued(s, SCHED_AT_IDLE, applier);
+	if (s->current < 0)
+		switch_to(s, choose(s, SCHED_AT_IDLE), SCHED_AT_IDLE);
 }
 
 static int submit(struct vm *vm, int kind, unsigned vcpu, uint64_t data)
@@ -217,7 +259,7 @@ static int submit(struct vm *vm, int kind, unsigned vcpu, uint64_t data)
 		r = -EAGAIN;
 	} else {
 		s->queue[s->nqueued++] = (struct sched_action){ kind, vcpu, data };
-		settle_idle(s);
+		settle_idle(s, -1);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -278,7 +320,7 @@ void sched_point(struct vcpu *v, bool yielded)
 
 	pthread_mutex_lock(&s->lock);
 	s->step++;
-	apply_queued(s, SCHED_AT_POINT);
+	apply_queued(s, SCHED_AT_POINT, (int)v->id);
 	s->runnable[v->id] = !v->done && !v->halted;
 	if (s->cfg.policy == VM_POLICY_PCT) {
 		for (unsigned i = 0; i < s->nchange; i++)
@@ -287,8 +329,8 @@ void sched_point(struct vcpu *v, bool yielded)
 		if (yielded)
 			s->prio[v->id] = --s->low_water - SCHED_PCT_MAX_DEPTH;
 	}
-	switch_to(s, choose(s));
-	settle_idle(s);
+	switch_to(s, choose(s, SCHED_AT_POINT), SCHED_AT_POINT);
+	settle_idle(s, (int)v->id);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -299,8 +341,8 @@ void sched_block(struct vcpu *v)
 	pthread_mutex_lock(&s->lock);
 	s->runnable[v->id] = false;
 	if (s->current == (int)v->id)
-		switch_to(s, choose(s));
-	settle_idle(s);
+		switch_to(s, choose(s, SCHED_AT_BLOCK), SCHED_AT_BLOCK);
+	settle_idle(s, (int)v->id);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -377,7 +419,7 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	s->vm = vm;
 	s->cfg = *c;
 	s->rng.state = c->seed;
-	s->current = s->running = -1;
+	s->current = s->running = s->applier = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	if (c->policy == VM_POLICY_PCT)
@@ -398,7 +440,7 @@ void sched_start(struct vm *vm)
 	s->current = -1;
 	/* Step 0: the first VCPU to run (round-robin starts with VCPU 0). */
 	switch_to(s, !vm->cfg.sched_source && s->cfg.policy == VM_POLICY_RR ?
-		  0 : choose(s));
+		  0 : choose(s, SCHED_AT_IDLE), SCHED_AT_IDLE);
 	pthread_mutex_unlock(&s->lock);
 	if (pthread_create(&s->watchdog, NULL, watchdog_thread, s) == 0)
 		s->watchdog_started = true;

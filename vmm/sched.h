@@ -34,8 +34,9 @@ struct sched_config {
 	uint64_t watchdog_ns;    /* no VM exit for this long: fault (0: 2 s) */
 };
 
-/* Where an action was applied (PAUSE_REQUEST/RESUME_REQUEST a3). */
-enum sched_where { SCHED_AT_POINT = 0, SCHED_AT_IDLE = 1 };
+/* Where an action was applied (PAUSE_REQUEST/RESUME_REQUEST a3), and which
+ * decision a switch was (SCHED_SWITCH a2): several can share a step. */
+enum sched_where { SCHED_AT_POINT = 0, SCHED_AT_IDLE = 1, SCHED_AT_BLOCK = 2 };
 
 struct vm;
 struct vcpu;
@@ -46,9 +47,9 @@ struct sched_source {
 	/* Applies the recorded actions of (step, where), in order. */
 	void (*apply_actions)(void *arg, struct vm *vm, uint64_t step,
 			      enum sched_where where);
-	/* The next recorded switch if it happened at `step`: the VCPU
-	 * switched to, or -1 for nobody; -2 when there is none at `step`. */
-	int (*switch_at)(void *arg, uint64_t step);
+	/* The next recorded switch if it was decision `where` at `step`: the
+	 * VCPU switched to, or -1 for nobody; -2 when there is none. */
+	int (*switch_at)(void *arg, uint64_t step, enum sched_where where);
 	void *arg;
 };
 

@@ -174,6 +174,9 @@ static void handle_io(struct vcpu *v)
 		if (dev->access(dev, v, run->io.port - dev->base, d, run->io.size,
 				out))
 			return;
+		if (!out)
+			vtrace_read_input(v, TEV_EXIT_PIO, run->io.port,
+					  run->io.size, d, run->io.size);
 		/* Reads are replay inputs: the value given to the guest. */
 		if (vtrace_on(v->vm)) {
 			memcpy(&val, d, run->io.size);
@@ -199,6 +202,9 @@ static void handle_mmio(struct vcpu *v)
 	if (dev->access(dev, v, gpa - dev->base, run->mmio.data, run->mmio.len,
 			run->mmio.is_write))
 		return;
+	if (!run->mmio.is_write)
+		vtrace_read_input(v, TEV_EXIT_MMIO, gpa, run->mmio.len,
+				  run->mmio.data, run->mmio.len);
 	if (vtrace_on(v->vm)) {
 		uint64_t val = 0;
 		memcpy(&val, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
@@ -282,13 +288,13 @@ static void complete_pending_io(struct vcpu *v)
 }
 
 /* Takes the latest pause request if there is one newer than the last taken:
- * reports PAUSED and blocks until resumed. */
-static void pause_check(struct vcpu *v)
+ * reports PAUSED and blocks until resumed.  True when it paused. */
+static bool pause_check(struct vcpu *v)
 {
 	struct vcpu_event ev = { .kind = VCPU_EVENT_PAUSED };
 
 	if (!pause_pending(&v->pause, v->last_taken, &ev.req_seq, &ev.data))
-		return;
+		return false;
 	if (v->io_pending)
 		complete_pending_io(v);
 	atomic_fetch_add(&v->stats.coalesced, ev.req_seq - v->last_taken - 1);
@@ -299,9 +305,8 @@ static void pause_check(struct vcpu *v)
 					 NULL, 0);
 	v->last_taken = ev.req_seq;
 	v->halted = false;  /* a pause wakes a halted VCPU, like an interrupt */
-	if (v->vm->sched)
-		sched_block(v);  /* others run while it is paused */
 	vcpu_stop_with_event(v, &ev);
+	return true;
 }
 
 /* After HLT there are no interrupts to wake the VCPU: it sleeps until a
@@ -347,6 +352,99 @@ static int setup_kick_mode(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_SIGNAL_MASK, &km);
 }
 
+/* --- parallel replay: landing recorded pauses ------------------------------ */
+
+#define LAND_MAX_HITS 200000  /* breakpoint hits before giving up */
+
+static int set_debug(struct vcpu *v, uint32_t control, uint64_t bp)
+{
+	struct kvm_guest_debug dbg = { .control = control };
+
+	dbg.arch.debugreg[0] = bp;
+	dbg.arch.debugreg[7] = bp ? 0x1 : 0;  /* L0: execute breakpoint */
+	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg);
+}
+
+static void land_stop(struct vcpu *v)
+{
+	if (v->landing)
+		set_debug(v, 0, 0);
+	v->landing = v->land_stepping = false;
+}
+
+static void land_diverged(struct vcpu *v, const char *fmt, uint64_t a, uint64_t b)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), fmt, (unsigned long long)a, (unsigned long long)b);
+	land_stop(v);
+	vcpu_fault(v, "replay diverged: %s", why);
+}
+
+/* Runs the VCPU to its next recorded pause: to the recorded exit count, then
+ * (a hardware breakpoint on the recorded RIP) to the instruction where the
+ * registers match, stepping over other hits; then publishes the recorded
+ * requests so that pause_check() takes the pause here. */
+static void replay_land(struct vcpu *v)
+{
+	const struct vm_replay_hooks *h = v->vm->cfg.replay;
+	const struct vm_replay_pause *p;
+	struct kvm_regs regs;
+
+	if (!h || v->vm->sched || !(p = h->next_pause(h->arg, v->id)))
+		return;
+	if (p->exit_seq < v->exit_seq)
+		return land_diverged(v, "the recorded pause at exit %llu was not "
+				     "reached: the VCPU is already at exit %llu",
+				     p->exit_seq, v->exit_seq);
+	if (p->exit_seq > v->exit_seq)
+		return;
+	if (v->io_pending)
+		complete_pending_io(v);
+	if (v->regs_synced)
+		regs = v->run->s.regs.regs;
+	else if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return;
+	if (regs.rip == p->rip && regs_digest(&regs) == p->digest) {
+		land_stop(v);
+		for (unsigned i = 0; i < p->nreq; i++)
+			ctl_request_now(v->vm, v->id, p->data[i], 0, 0);
+		return;
+	}
+	if (!v->landing) {
+		v->landing = true;
+		v->land_hits = 0;
+		set_debug(v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, p->rip);
+		return;
+	}
+	if (regs.rip != p->rip)
+		return;  /* just stepped over the breakpoint: run on to it */
+	if (++v->land_hits > LAND_MAX_HITS)
+		return land_diverged(v, "the recorded pause at rip %#llx was hit "
+				     "%llu times without the recorded registers",
+				     p->rip, v->land_hits);
+	/* Step over this instance, then re-arm.  (Setting RFLAGS.RF through
+	 * sync regs does not suppress the breakpoint on every host.) */
+	v->land_stepping = true;
+	set_debug(v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0);
+}
+
+/* A debug exit that belongs to landing: not a guest exit.  True if so. */
+static bool landing_exit(struct vcpu *v)
+{
+	const struct vm_replay_pause *p;
+
+	if (!v->landing || v->run->exit_reason != KVM_EXIT_DEBUG)
+		return false;
+	if (v->land_stepping) {
+		v->land_stepping = false;
+		p = v->vm->cfg.replay->next_pause(v->vm->cfg.replay->arg, v->id);
+		set_debug(v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+			  p ? p->rip : 0);
+	}
+	return true;
+}
+
 static void run_loop(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -354,7 +452,10 @@ static void run_loop(struct vcpu *v)
 	while (!v->done && !atomic_load(&vm->stopping)) {
 		int r;
 
-		pause_check(v);
+		replay_land(v);
+		/* After a pause, check again: another may be due right here. */
+		if (pause_check(v))
+			continue;
 		if (v->done || atomic_load(&vm->stopping))
 			break;
 		if (v->halted) {
@@ -385,6 +486,8 @@ static void run_loop(struct vcpu *v)
 			vcpu_fault(v, "KVM_RUN failed: %s", strerror(errno));
 			break;
 		}
+		if (landing_exit(v))
+			continue;
 		v->exit_seq++;
 		handle_exit(v);
 		if (vm->sched) {

@@ -21,7 +21,7 @@
 #define VM_MAX_VCPUS     1024          /* vcprr's own limit; KVM's may be lower */
 
 struct vm;
-struct replay_check;
+struct vm_replay_hooks;
 
 /* How a VCPU is kicked out of KVM_RUN. */
 enum vm_kick_mode {
@@ -54,7 +54,7 @@ struct vm_config {
 	bool init_event;       /* each VCPU stops with VCPU_EVENT_INIT first */
 	struct sched_config sched;   /* parallel (default), serial or step */
 	const struct sched_source *sched_source;  /* replay: the trace decides */
-	struct replay_check *replay; /* replay: check every event against it */
+	const struct vm_replay_hooks *replay;  /* replay: inputs and checks */
 	struct trace_writer *trace;  /* record every event here (NULL: off);
 					the caller closes it after vm_wait */
 	void (*test_hook)(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
@@ -68,6 +68,37 @@ struct vm_result {
 	int reason;
 	int exit_code;
 	char diag[VM_DIAG_SIZE];
+};
+
+/* A recorded pause a parallel replay must land: the VCPU runs to exit_seq,
+ * then to rip with matching registers (hardware breakpoint), publishes the
+ * recorded requests and takes the last. */
+struct vm_replay_pause {
+	uint64_t exit_seq, rip, digest;
+	unsigned nreq;
+	const uint64_t *data;       /* the data of each request to publish */
+};
+
+/* How replay/ drives and checks a VM (vm_config.replay).  The VMM calls
+ * these on VCPU threads and on the thread applying controller actions. */
+struct vm_replay_hooks {
+	void *arg;
+	/* Every event the run produces.  Returns 0, or -1 with a message in
+	 * why (the run then stops as diverged). */
+	int (*event)(void *arg, const struct trace_event *ev, const void *payload,
+		     char *why, size_t whylen);
+	/* The recorded value of the read this VCPU is doing (PIO or MMIO). */
+	void (*read_input)(void *arg, unsigned vcpu, uint32_t type, uint64_t addr,
+			   uint64_t sizedir, uint64_t *val);
+	/* Parallel mode: the VCPU's next recorded pause, or NULL. */
+	const struct vm_replay_pause *(*next_pause)(void *arg, unsigned vcpu);
+	/* Parallel mode: the recorded resume of the pause just taken; requests
+	 * made while it was paused are published first (their data in
+	 * *pending, *npending).  Returns 0, or -1 when the trace has none. */
+	int (*resume_for)(void *arg, unsigned vcpu, uint64_t *data,
+			  unsigned *edit_mask, const uint8_t **edits,
+			  uint32_t *len, const uint64_t **pending,
+			  unsigned *npending);
 };
 
 /* Opens KVM, creates the VM and its VCPUs and loads the guest.  Returns NULL

@@ -34,6 +34,8 @@ struct vcpu {
 	bool halted;                /* executed HLT; waits for a pause or stop */
 	bool io_pending;            /* last exit was PIO/MMIO: completes on entry */
 	bool yielded;               /* the last exit was a yield hypercall */
+	bool landing, land_stepping; /* parallel replay: breakpoint armed */
+	uint64_t land_hits;
 
 	/* Pause requests: published by controllers, read after every exit. */
 	struct pause_slot pause;
@@ -147,6 +149,9 @@ void sched_block(struct vcpu *v);
 void sched_wake_all(struct vm *vm);
 void sched_wake_all_locked(struct vm *vm);
 void sched_make_runnable(struct vm *vm, unsigned vcpu);
+void sched_await_stop(struct vm *vm, unsigned id);
+void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
+		       int where);
 int sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data);
 int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data);
 

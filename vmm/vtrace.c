@@ -6,7 +6,7 @@
 
 int vtrace_init(struct vm *vm, char *err, size_t errlen)
 {
-	if (!vtrace_on(vm))
+	if (!vm->cfg.trace)
 		return 0;
 	pthread_mutex_init(&vm->ctl_trace_lock, NULL);
 	vm->ctl_producer = trace_producer_new(vm->cfg.trace);
@@ -20,6 +20,30 @@ int vtrace_init(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Replay: checks the event; the first difference stops the run. */
+static void check_vcpu(struct vcpu *v, const struct trace_event *ev,
+		       const void *payload)
+{
+	const struct vm_replay_hooks *h = v->vm->cfg.replay;
+	char why[2048];
+
+	if (h && h->event(h->arg, ev, payload, why, sizeof(why)))
+		vcpu_fault(v, "replay diverged: %s", why);
+}
+
+void vtrace_read_input(struct vcpu *v, uint32_t type, uint64_t addr,
+		       uint64_t sizedir, uint8_t *data, uint32_t size)
+{
+	const struct vm_replay_hooks *h = v->vm->cfg.replay;
+	uint64_t val = 0;
+
+	if (!h)
+		return;
+	memcpy(&val, data, size <= 8 ? size : 8);
+	h->read_input(h->arg, v->id, type, addr, sizedir, &val);
+	memcpy(data, &val, size <= 8 ? size : 8);
 }
 
 /* The VCPU's RIP as of its last exit: free with sync regs, else unknown. */
@@ -41,7 +65,9 @@ void vtrace_vcpu_emit(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
 		return;
 	/* Errors (writer failed, lossy drop) are counted by the writer and
 	 * reported when the trace is closed; the guest carries on. */
-	trace_emit(v->producer, &ev, payload ? payload : "");
+	if (v->producer)
+		trace_emit(v->producer, &ev, payload ? payload : "");
+	check_vcpu(v, &ev, payload ? payload : "");
 }
 
 void vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *e)
@@ -52,8 +78,11 @@ void vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *e)
 		.a1 = e->req_seq,
 	};
 
-	if (vtrace_on(v->vm))
+	if (!vtrace_on(v->vm))
+		return;
+	if (v->producer)
 		trace_emit(v->producer, &ev, "");
+	check_vcpu(v, &ev, "");
 }
 
 void vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
@@ -67,7 +96,15 @@ void vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
 
 	if (!vtrace_on(vm))
 		return;
-	pthread_mutex_lock(&vm->ctl_trace_lock);
-	trace_emit(vm->ctl_producer, &ev, payload ? payload : "");
-	pthread_mutex_unlock(&vm->ctl_trace_lock);
+	if (vm->ctl_producer) {
+		pthread_mutex_lock(&vm->ctl_trace_lock);
+		trace_emit(vm->ctl_producer, &ev, payload ? payload : "");
+		pthread_mutex_unlock(&vm->ctl_trace_lock);
+	}
+	if (vm->cfg.replay) {
+		char why[2048];
+		const struct vm_replay_hooks *h = vm->cfg.replay;
+		if (h->event(h->arg, &ev, payload ? payload : "", why, sizeof(why)))
+			vm_stop(vm, TEND_GUEST_FAULT, 1, why);
+	}
 }

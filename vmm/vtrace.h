@@ -18,10 +18,15 @@ void vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
 /* PAUSE_TAKEN with the VCPU's position and register digest. */
 void vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *ev);
 
+/* Events are wanted when recording, and when a replay checks them. */
 static inline bool vtrace_on(const struct vm *vm)
 {
-	return __builtin_expect(vm->cfg.trace != NULL, 0);
+	return __builtin_expect(vm->cfg.trace != NULL || vm->cfg.replay != NULL, 0);
 }
+
+/* Replay: the value a read returns is the recorded one. */
+void vtrace_read_input(struct vcpu *v, uint32_t type, uint64_t addr,
+		       uint64_t sizedir, uint8_t *data, uint32_t size);
 
 #define VTRACE_VCPU(v, type, a0, a1, a2) \
 	do { if (vtrace_on((v)->vm)) \

@@ -1,0 +1,635 @@
+/* The replay engine: trace -> VM configuration, recorded inputs -> VMM
+ * hooks, every produced event -> checked against the trace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "replay/replay.h"
+#include "traces/sha256.h"
+#include "traces/trace.h"
+#include "vmm/controller.h"
+#include "vmm/elf.h"
+#include "vmm/vm.h"
+
+#define CONTEXT_EVENTS 6
+
+struct rec {
+	struct trace_event ev;
+	uint8_t *payload;
+};
+
+/* Events in the order one thread produced them. */
+struct stream {
+	struct rec *v;
+	size_t n, cap, pos;
+};
+
+struct vcpu_state {
+	struct stream own;          /* the VCPU's own events */
+	struct stream ctl;          /* requests and resumes aimed at it */
+	size_t next_taken;          /* index in own of the next PAUSE_TAKEN */
+	struct vm_replay_pause pause;
+	uint64_t *req_data;         /* scratch for pause.data / pending */
+	size_t req_cap;
+};
+
+struct replay {
+	struct trace_header h;
+	unsigned nr_vcpus;
+	struct vcpu_state *vcpus;
+	struct stream sched;        /* SCHED_SWITCH, in order */
+	struct stream actions;      /* serial: requests and resumes, in order */
+	struct trace_event end;
+	bool has_end, has_error_event, truncated, prefix_only;
+	uint64_t cfg_arg, cfg_watchdog, cfg_pause_every;
+	char cfg_policy[16], cfg_script[256];
+	unsigned cfg_depth;
+	struct vm *vm;
+	atomic_bool diverged, prefix_done;
+	atomic_uint_fast64_t checked;
+	pthread_mutex_t msg_lock;
+	char message[4096];
+};
+
+/* --- loading --------------------------------------------------------------- */
+
+static int push(struct stream *s, const struct trace_event *ev,
+		const uint8_t *payload)
+{
+	struct rec *r;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct rec *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	r = &s->v[s->n++];
+	r->ev = *ev;
+	r->payload = NULL;
+	if (ev->payload_len) {
+		r->payload = malloc(ev->payload_len);
+		if (!r->payload)
+			return -ENOMEM;
+		memcpy(r->payload, payload, ev->payload_len);
+	}
+	return 0;
+}
+
+static void free_stream(struct stream *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].payload);
+	free(s->v);
+}
+
+static bool is_ctl_type(uint32_t t)
+{
+	return t == TEV_PAUSE_REQUEST || t == TEV_RESUME_REQUEST;
+}
+
+/* Events that depend on when signals land, not on the guest. */
+static bool is_timing_type(uint32_t t)
+{
+	return t == TEV_KICK || t == TEV_SIGNAL_SENT || t == TEV_VM_START;
+}
+
+static int place(struct replay *rp, const struct trace_event *ev,
+		 const uint8_t *payload, char *err, size_t errlen)
+{
+	if (ev->type == TEV_LOST) {
+		snprintf(err, errlen, "the trace lost %llu events (recorded with "
+			 "--lossy): it cannot be replayed", (unsigned long long)ev->a0);
+		return -1;
+	}
+	if (ev->type == TEV_VM_END) {
+		rp->end = *ev;
+		rp->has_end = true;
+		return 0;
+	}
+	if (is_timing_type(ev->type))
+		return 0;
+	if (ev->type == TEV_SCHED_SWITCH)
+		return push(&rp->sched, ev, payload);
+	if (ev->vcpu >= rp->nr_vcpus)
+		return 0;
+	if (ev->type == TEV_VCPU_ERROR)
+		rp->has_error_event = true;
+	if (!is_ctl_type(ev->type))
+		return push(&rp->vcpus[ev->vcpu].own, ev, payload);
+	if (push(&rp->vcpus[ev->vcpu].ctl, ev, payload))
+		return -ENOMEM;
+	return push(&rp->actions, ev, payload);
+}
+
+static void parse_config(struct replay *rp)
+{
+	char *save = NULL, *line, buf[TRACE_CONFIG_LEN];
+
+	snprintf(buf, sizeof(buf), "%s", rp->h.config);
+	snprintf(rp->cfg_policy, sizeof(rp->cfg_policy), "rr");
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq++ = 0;
+		if (!strcmp(line, "arg"))
+			rp->cfg_arg = strtoull(eq, NULL, 0);
+		else if (!strcmp(line, "watchdog_ns"))
+			rp->cfg_watchdog = strtoull(eq, NULL, 0);
+		else if (!strcmp(line, "pause_every_ns"))
+			rp->cfg_pause_every = strtoull(eq, NULL, 0);
+		else if (!strcmp(line, "pct_depth"))
+			rp->cfg_depth = (unsigned)strtoul(eq, NULL, 0);
+		else if (!strcmp(line, "policy"))
+			snprintf(rp->cfg_policy, sizeof(rp->cfg_policy), "%s", eq);
+		else if (!strcmp(line, "pause_script"))
+			snprintf(rp->cfg_script, sizeof(rp->cfg_script), "%s", eq);
+	}
+}
+
+static int load(struct replay *rp, const char *path, char *err, size_t errlen)
+{
+	struct trace_reader *r = trace_reader_open(path, err, errlen);
+	struct trace_event ev;
+	const uint8_t *payload;
+	uint64_t n = 0;
+	int rc;
+
+	if (!r)
+		return -1;
+	rp->h = *trace_reader_header(r);
+	rp->nr_vcpus = rp->h.nr_vcpus;
+	if (rp->nr_vcpus == 0 || rp->nr_vcpus > VM_MAX_VCPUS) {
+		snprintf(err, errlen, "%s: header says %u VCPUs", path, rp->nr_vcpus);
+		goto fail;
+	}
+	rp->vcpus = calloc(rp->nr_vcpus, sizeof(*rp->vcpus));
+	if (!rp->vcpus)
+		goto nomem;
+	while ((rc = trace_reader_next(r, &ev, &payload)) == 1) {
+		if (++n > REPLAY_MAX_EVENTS) {
+			snprintf(err, errlen, "%s: more than %u events: too long to "
+				 "replay", path, REPLAY_MAX_EVENTS);
+			goto fail;
+		}
+		if (place(rp, &ev, payload, err, errlen))
+			goto fail;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, trace_reader_error(r));
+		goto fail;
+	}
+	rp->truncated = trace_reader_truncated(r) || !rp->has_end;
+	trace_reader_close(r);
+	parse_config(rp);
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	trace_reader_close(r);
+	return -1;
+}
+
+/* --- checking ------------------------------------------------------------- */
+
+static int fmt_event(char *buf, size_t len, const struct trace_event *ev,
+		     const void *payload)
+{
+	const char *name = trace_event_name(ev->type);
+	int n = snprintf(buf, len, "%s vcpu=%d exit=%llu rip=%#llx a0=%#llx "
+			 "a1=%#llx a2=%#llx a3=%#llx", name ? name : "?",
+			 (int)ev->vcpu, (unsigned long long)ev->exit_seq,
+			 (unsigned long long)ev->rip, (unsigned long long)ev->a0,
+			 (unsigned long long)ev->a1, (unsigned long long)ev->a2,
+			 (unsigned long long)ev->a3);
+
+	if (ev->digest && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, " digest=%016llx",
+			      (unsigned long long)ev->digest);
+	if ((ev->type == TEV_CONSOLE || ev->type == TEV_GUEST_LOG) && n >= 0 &&
+	    (size_t)n < len)
+		n += snprintf(buf + n, len - n, " \"%.*s\"",
+			      (int)(ev->payload_len > 80 ? 80 : ev->payload_len),
+			      (const char *)payload);
+	return n;
+}
+
+static bool same_event(const struct rec *want, const struct trace_event *got,
+		       const void *payload)
+{
+	const struct trace_event *w = &want->ev;
+
+	return w->type == got->type && w->vcpu == got->vcpu &&
+	       w->exit_seq == got->exit_seq && w->rip == got->rip &&
+	       w->digest == got->digest && w->a0 == got->a0 && w->a1 == got->a1 &&
+	       w->a2 == got->a2 && w->a3 == got->a3 &&
+	       w->payload_len == got->payload_len &&
+	       (!w->payload_len || !memcmp(want->payload, payload, w->payload_len));
+}
+
+static void describe(struct replay *rp, const struct stream *s,
+		     const struct trace_event *got, const void *payload,
+		     const char *what, char *why, size_t len)
+{
+	char e[512], a[512];
+	int n;
+
+	if (s->pos < s->n)
+		fmt_event(e, sizeof(e), &s->v[s->pos].ev, s->v[s->pos].payload);
+	else
+		snprintf(e, sizeof(e), "nothing more (the trace ends here)");
+	fmt_event(a, sizeof(a), got, payload);
+	n = snprintf(why, len, "vcpu %d, %s event #%zu%s:\n  expected: %s\n"
+		     "  actual:   %s\n  last events of vcpu %d in the trace:",
+		     (int)got->vcpu, what, s->pos,
+		     s->pos < s->n ? "" : " (past its end)", e, a, (int)got->vcpu);
+	for (size_t i = s->pos > CONTEXT_EVENTS ? s->pos - CONTEXT_EVENTS : 0;
+	     i < s->pos && n >= 0 && (size_t)n < len; i++) {
+		fmt_event(e, sizeof(e), &s->v[i].ev, s->v[i].payload);
+		n += snprintf(why + n, len - n, "\n    seq %llu: %s",
+			      (unsigned long long)s->v[i].ev.seq, e);
+	}
+	(void)rp;
+}
+
+static void find_next_taken(struct vcpu_state *vs)
+{
+	size_t i = vs->next_taken > vs->own.pos ? vs->next_taken : vs->own.pos;
+
+	while (i < vs->own.n && vs->own.v[i].ev.type != TEV_PAUSE_TAKEN)
+		i++;
+	vs->next_taken = i;
+}
+
+static int hook_event(void *arg, const struct trace_event *ev,
+		      const void *payload, char *why, size_t whylen)
+{
+	struct replay *rp = arg;
+	struct vcpu_state *vs;
+	struct stream *s;
+
+	if (atomic_load(&rp->diverged) || atomic_load(&rp->prefix_done) ||
+	    is_timing_type(ev->type) || ev->type == TEV_SCHED_SWITCH ||
+	    ev->vcpu >= rp->nr_vcpus)
+		return 0;
+	vs = &rp->vcpus[ev->vcpu];
+	s = is_ctl_type(ev->type) ? &vs->ctl : &vs->own;
+	if (s->pos == s->n && rp->prefix_only) {
+		/* The recording stops here: so does the replay. */
+		atomic_store(&rp->prefix_done, true);
+		vm_stop(rp->vm, TEND_SIGNAL, 0, "end of the recorded events");
+		return 0;
+	}
+	if (s->pos < s->n && same_event(&s->v[s->pos], ev, payload)) {
+		s->pos++;
+		atomic_fetch_add(&rp->checked, 1);
+		if (ev->type == TEV_PAUSE_TAKEN)
+			find_next_taken(vs);
+		return 0;
+	}
+	describe(rp, s, ev, payload, is_ctl_type(ev->type) ? "controller" : "its",
+		 why, whylen);
+	atomic_store(&rp->diverged, true);
+	pthread_mutex_lock(&rp->msg_lock);
+	if (!rp->message[0])
+		snprintf(rp->message, sizeof(rp->message), "%s", why);
+	pthread_mutex_unlock(&rp->msg_lock);
+	return -1;
+}
+
+static void hook_read_input(void *arg, unsigned vcpu, uint32_t type,
+			    uint64_t addr, uint64_t size, uint64_t *val)
+{
+	struct replay *rp = arg;
+	struct stream *s = &rp->vcpus[vcpu].own;
+	const struct trace_event *w;
+
+	if (s->pos >= s->n)
+		return;
+	w = &s->v[s->pos].ev;
+	/* A mismatch is reported by the check of the event itself. */
+	if (w->type == type && w->a0 == addr && w->a1 == size)
+		*val = w->a2;
+}
+
+static uint64_t *req_scratch(struct vcpu_state *vs, size_t n)
+{
+	if (n > vs->req_cap) {
+		uint64_t *p = realloc(vs->req_data, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		vs->req_data = p;
+		vs->req_cap = n;
+	}
+	return vs->req_data;
+}
+
+static const struct vm_replay_pause *hook_next_pause(void *arg, unsigned vcpu)
+{
+	struct replay *rp = arg;
+	struct vcpu_state *vs = &rp->vcpus[vcpu];
+	const struct trace_event *t;
+	uint64_t *data;
+	size_t i, n = 0;
+
+	find_next_taken(vs);
+	if (vs->next_taken >= vs->own.n)
+		return NULL;
+	t = &vs->own.v[vs->next_taken].ev;
+	/* The requests up to the taken one, in the order they were made. */
+	for (i = vs->ctl.pos; i < vs->ctl.n; i++) {
+		const struct trace_event *c = &vs->ctl.v[i].ev;
+		if (c->type != TEV_PAUSE_REQUEST)
+			break;
+		n++;
+		if (c->a1 == t->a1)
+			break;
+	}
+	data = req_scratch(vs, n ? n : 1);
+	if (!data)
+		return NULL;
+	for (i = 0; i < n; i++)
+		data[i] = vs->ctl.v[vs->ctl.pos + i].ev.a0;
+	vs->pause = (struct vm_replay_pause){
+		.exit_seq = t->exit_seq, .rip = t->rip, .digest = t->digest,
+		.nreq = (unsigned)n, .data = data,
+	};
+	return &vs->pause;
+}
+
+static int hook_resume_for(void *arg, unsigned vcpu, uint64_t *data,
+			   unsigned *mask, const uint8_t **edits, uint32_t *len,
+			   const uint64_t **pending, unsigned *npending)
+{
+	struct replay *rp = arg;
+	struct vcpu_state *vs = &rp->vcpus[vcpu];
+	size_t i, n = 0;
+	uint64_t *p;
+
+	for (i = vs->ctl.pos; i < vs->ctl.n; i++) {
+		if (vs->ctl.v[i].ev.type == TEV_RESUME_REQUEST)
+			break;
+		n++;
+	}
+	if (i == vs->ctl.n)
+		return -1;
+	p = req_scratch(vs, n ? n : 1);
+	if (!p)
+		return -1;
+	for (size_t j = 0; j < n; j++)
+		p[j] = vs->ctl.v[vs->ctl.pos + j].ev.a0;
+	*pending = p;
+	*npending = (unsigned)n;
+	*data = vs->ctl.v[i].ev.a0;
+	*mask = (unsigned)vs->ctl.v[i].ev.a1;
+	*edits = vs->ctl.v[i].payload;
+	*len = vs->ctl.v[i].ev.payload_len;
+	return 0;
+}
+
+/* --- serial and step: the trace stands in for policy and controller ----- */
+
+static void source_apply(void *arg, struct vm *vm, uint64_t step,
+			 enum sched_where where)
+{
+	struct replay *rp = arg;
+	struct stream *a = &rp->actions;
+
+	while (a->pos < a->n && a->v[a->pos].ev.a2 == step &&
+	       a->v[a->pos].ev.a3 == (uint64_t)where) {
+		const struct rec *r = &a->v[a->pos++];
+		if (r->ev.type == TEV_PAUSE_REQUEST)
+			vm_apply_recorded_pause(vm, r->ev.vcpu, r->ev.a0, step, where);
+		else
+			vm_apply_recorded_resume(vm, r->ev.vcpu, r->ev.a0,
+						 (unsigned)r->ev.a1, r->payload,
+						 r->ev.payload_len, step, where);
+	}
+}
+
+static int source_switch(void *arg, uint64_t step, enum sched_where where)
+{
+	struct replay *rp = arg;
+	struct stream *s = &rp->sched;
+	const struct trace_event *e;
+
+	if (s->pos >= s->n || s->v[s->pos].ev.a1 != step ||
+	    s->v[s->pos].ev.a2 != (uint64_t)where)
+		return -2;
+	e = &s->v[s->pos++].ev;
+	return e->vcpu == TRACE_VCPU_NONE ? -1 : (int)e->vcpu;
+}
+
+/* --- driving -------------------------------------------------------------- */
+
+static int check_guest(struct replay *rp, const char *guest, bool force,
+		       char *err, size_t errlen)
+{
+	static const uint8_t zero[32];
+	uint8_t *img, hash[32];
+	char want[65], got[65];
+	size_t len;
+
+	if (elf_read_file(guest, &img, &len, err, errlen))
+		return -1;
+	sha256(img, len, hash);
+	free(img);
+	if (!memcmp(hash, rp->h.guest_hash, 32) || force ||
+	    !memcmp(rp->h.guest_hash, zero, 32))
+		return 0;
+	sha256_hex(rp->h.guest_hash, want);
+	sha256_hex(hash, got);
+	snprintf(err, errlen, "%s is not the guest image this trace was recorded "
+		 "with (sha256 %.16s..., recorded %.16s...); give the right one "
+		 "with --guest PATH, or --force to replay anyway", guest, got, want);
+	return -1;
+}
+
+static void build_config(struct replay *rp, struct vm_config *cfg,
+			 const struct replay_opts *o)
+{
+	static const struct vm_replay_hooks hooks_template = {
+		.event = hook_event, .read_input = hook_read_input,
+		.next_pause = hook_next_pause, .resume_for = hook_resume_for,
+	};
+	struct vm_replay_hooks *hooks = malloc(sizeof(*hooks));
+	struct sched_source *src = malloc(sizeof(*src));
+	enum vm_sched_policy policy = VM_POLICY_RR;
+	unsigned depth = 0;
+	char pol[32];
+	int mode = sched_mode_parse(rp->h.mode);
+
+	*hooks = hooks_template;
+	hooks->arg = rp;
+	*src = (struct sched_source){ source_apply, source_switch, rp };
+	snprintf(pol, sizeof(pol), rp->cfg_depth ? "%s:%u" : "%s", rp->cfg_policy,
+		 rp->cfg_depth);
+	sched_policy_parse(pol, &policy, &depth);
+	*cfg = (struct vm_config){
+		.nr_vcpus = rp->nr_vcpus, .mem_size = rp->h.mem_size,
+		.guest_arg = rp->cfg_arg, .replay = hooks,
+		.controlled = rp->cfg_pause_every || rp->cfg_script[0] ||
+			      rp->actions.n,
+		.sched = { .mode = mode < 0 ? VM_SCHED_PARALLEL : mode,
+			   .policy = policy, .pct_depth = depth,
+			   .seed = rp->h.seed, .watchdog_ns = rp->cfg_watchdog },
+	};
+	if (cfg->sched.mode != VM_SCHED_PARALLEL)
+		cfg->sched_source = src;
+	else
+		free(src);
+	cfg->console_fd = o->console_fd >= 0 ? o->console_fd : open("/dev/null", O_WRONLY);
+	cfg->log_fd = cfg->console_fd;
+}
+
+/* Leftover recorded events of a VCPU after the run: the first one. */
+static bool leftover(struct replay *rp, char *why, size_t len)
+{
+	for (unsigned i = 0; i < rp->nr_vcpus; i++) {
+		struct stream *s = &rp->vcpus[i].own;
+		char e[512];
+
+		if (s->pos >= s->n)
+			continue;
+		fmt_event(e, sizeof(e), &s->v[s->pos].ev, s->v[s->pos].payload);
+		snprintf(why, len, "the run ended before vcpu %u's event #%zu "
+			 "(trace seq %llu): %s", i, s->pos,
+			 (unsigned long long)s->v[s->pos].ev.seq, e);
+		return true;
+	}
+	return false;
+}
+
+static void judge_end(struct replay *rp, const struct vm_result *res,
+		      uint64_t digest, struct replay_result *r)
+{
+	if (atomic_load(&rp->diverged)) {
+		r->status = REPLAY_DIVERGED;
+		snprintf(r->message, sizeof(r->message), "%s",
+			 res->diag[0] ? res->diag : rp->message);
+		return;
+	}
+	if (rp->prefix_only) {
+		r->status = REPLAY_SAME;
+		if (!atomic_load(&rp->prefix_done) && leftover(rp, r->message,
+							       sizeof(r->message)))
+			r->status = REPLAY_DIVERGED;
+		return;
+	}
+	if (leftover(rp, r->message, sizeof(r->message))) {
+		r->status = REPLAY_DIVERGED;
+		return;
+	}
+	if ((uint64_t)res->reason != rp->end.a0 ||
+	    (uint64_t)(int64_t)res->exit_code != rp->end.a1) {
+		r->status = REPLAY_DIVERGED;
+		snprintf(r->message, sizeof(r->message), "the run ended as %s with "
+			 "code %d; the recording ended as %s with code %lld%s%s",
+			 trace_end_reason_name(res->reason), res->exit_code,
+			 trace_end_reason_name((uint32_t)rp->end.a0),
+			 (long long)rp->end.a1, res->diag[0] ? ": " : "", res->diag);
+		return;
+	}
+	if (rp->end.a2 && digest != rp->end.a2) {
+		r->status = REPLAY_DIVERGED;
+		snprintf(r->message, sizeof(r->message), "every event matched but "
+			 "the final guest memory differs (digest %016llx, recorded "
+			 "%016llx)%s", (unsigned long long)digest,
+			 (unsigned long long)rp->end.a2,
+			 strcmp(rp->h.mode, "parallel") ? "" :
+			 ": in a parallel trace, VCPUs racing on memory do this");
+		return;
+	}
+	r->status = REPLAY_SAME;
+}
+
+static void free_replay(struct replay *rp)
+{
+	for (unsigned i = 0; rp->vcpus && i < rp->nr_vcpus; i++) {
+		free_stream(&rp->vcpus[i].own);
+		free_stream(&rp->vcpus[i].ctl);
+		free(rp->vcpus[i].req_data);
+	}
+	free(rp->vcpus);
+	free_stream(&rp->sched);
+	/* actions share payloads with ctl: free only the array */
+	free(rp->actions.v);
+	pthread_mutex_destroy(&rp->msg_lock);
+	free(rp);
+}
+
+int replay_trace(const char *path, const struct replay_opts *o,
+		 struct replay_result *r)
+{
+	struct replay *rp = calloc(1, sizeof(*rp));
+	struct vm_config cfg;
+	const char *guest;
+	struct vm *vm = NULL;
+	uint64_t digest = 0;
+	char err[2048];
+
+	memset(r, 0, sizeof(*r));
+	r->status = REPLAY_ERROR;
+	if (!rp) {
+		snprintf(r->message, sizeof(r->message), "out of memory");
+		return r->status;
+	}
+	pthread_mutex_init(&rp->msg_lock, NULL);
+	if (load(rp, path, err, sizeof(err)))
+		goto error;
+	snprintf(r->mode, sizeof(r->mode), "%s", rp->h.mode);
+	r->truncated = rp->truncated;
+	/* Runs the recording cut short (signal, timeout) replay as a prefix. */
+	rp->prefix_only = rp->truncated || rp->end.a0 == TEND_SIGNAL ||
+			  (rp->end.a0 == TEND_GUEST_FAULT && !rp->has_error_event);
+	guest = o->guest ? o->guest : rp->h.guest_path;
+	if (check_guest(rp, guest, o->force, err, sizeof(err)))
+		goto error;
+	build_config(rp, &cfg, o);
+	vm = vm_create(&cfg, guest, err, sizeof(err));
+	if (!vm)
+		goto error_cfg;
+	rp->vm = vm;
+	if (vm_start(vm)) {
+		snprintf(err, sizeof(err), "cannot start VCPU threads");
+		goto error_cfg;
+	}
+	if (vm_wait(vm, o->timeout_ns ? (int)(o->timeout_ns / 1000000) : -1)) {
+		vm_stop(vm, TEND_VMM_ERROR, 1, "replay timed out");
+		vm_wait(vm, -1);
+		if (!atomic_load(&rp->diverged)) {
+			snprintf(err, sizeof(err), "replay timed out after %llu ms",
+				 (unsigned long long)o->timeout_ns / 1000000);
+			goto error_cfg;
+		}
+	}
+	digest = vm_memory_digest(vm);
+	judge_end(rp, vm_result(vm), digest, r);
+	r->events = atomic_load(&rp->checked);
+	goto out;
+error_cfg:
+	snprintf(r->message, sizeof(r->message), "%s", err);
+	r->status = REPLAY_ERROR;
+	goto out;
+error:
+	snprintf(r->message, sizeof(r->message), "%s", err);
+	free_replay(rp);
+	return r->status;
+out:
+	vm_destroy(vm);
+	if (cfg.console_fd >= 0 && cfg.console_fd != o->console_fd)
+		close(cfg.console_fd);
+	free((void *)cfg.replay);
+	free((void *)cfg.sched_source);
+	free_replay(rp);
+	return r->status;
+}

@@ -1,0 +1,46 @@
+/* Replay: rebuild the VM a trace was recorded on, feed it the recorded
+ * inputs (read data, pauses, resumes and register edits, scheduling
+ * decisions) and check every event it produces against the trace.
+ *
+ * serial and step traces replay bit-exactly: every event and the final
+ * guest memory digest.  parallel traces replay each VCPU's own event
+ * sequence, with every pause landed at its recorded position; where
+ * cross-VCPU timing makes the guest differ, the first difference is
+ * reported.  Not thread-safe per call; calls on different traces may run
+ * concurrently in different processes. */
+#ifndef VCPRR_REPLAY_REPLAY_H
+#define VCPRR_REPLAY_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REPLAY_MAX_EVENTS 20000000u  /* traces are loaded per VCPU */
+
+struct replay_opts {
+	const char *guest;       /* NULL: the path recorded in the header */
+	bool force;              /* replay on a guest image with another hash */
+	int console_fd;          /* guest console during replay; -1: discard */
+	uint64_t timeout_ns;     /* 0: none */
+};
+
+enum replay_status {
+	REPLAY_SAME = 0,         /* every event and the end state matched */
+	REPLAY_DIVERGED = 1,     /* the run differs: message says where */
+	REPLAY_ERROR = 2,        /* could not replay: bad trace, guest ... */
+};
+
+struct replay_result {
+	enum replay_status status;
+	uint64_t events;         /* events checked */
+	bool truncated;          /* the trace was cut; its prefix replayed */
+	char mode[16];
+	char message[8192];      /* divergence (expected vs actual, context,
+				    registers) or error */
+};
+
+/* Replays one trace.  Returns the status (also in r->status). */
+int replay_trace(const char *path, const struct replay_opts *o,
+		 struct replay_result *r);
+
+#endif
