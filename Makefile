@@ -77,6 +77,8 @@ endif
 else
 test: all $(TEST_BINS)
 	@tests/run-tests.sh $(BUILD) $(TEST_BINS)
+	@echo "=== regression corpus: $(BUILD)/vcprr replay --check tests/corpus"
+	@$(BUILD)/vcprr replay --check tests/corpus --timeout 60s
 
 demo: all
 	$(BUILD)/vcprr run $(BUILD)/guests/hello.elf --vcpus 4
@@ -104,7 +106,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-builtin \
 	-nostdlib -fno-pic -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
 	-fno-stack-protector -fno-asynchronous-unwind-tables \
-	-fcf-protection=none -Ivmm/guest
+	-fcf-protection=none -Ivmm/guest -ffile-prefix-map=$(CURDIR)=.
 GUEST_RT_SRCS := vmm/guest/entry.S vmm/guest/runtime.c
 GUEST_RT_OBJS := $(BUILD)/guest-rt/entry.o $(BUILD)/guest-rt/runtime.o
 

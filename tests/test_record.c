@@ -117,7 +117,7 @@ static void test_hello_trace(void **state)
 	assert_int_equal(r->h.nr_vcpus, 4);
 	assert_int_equal(r->h.mem_size, 64 << 20);
 	assert_non_null(strstr(r->h.config, "vcpus=4\n"));
-	assert_non_null(strstr(r->h.guest_path, "/guests/hello.elf"));
+	assert_string_equal(r->h.guest_path, guest_path("hello"));
 	assert_int_equal(elf_read_file(guest_path("hello"), &img, &len, err, sizeof(err)), 0);
 	sha256(img, len, hash);
 	free(img);

@@ -52,19 +52,18 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 				  .mem_size = o->mem_size,
 				  .start_time_ns = mono_ns() };
 	struct trace_writer_opts wo = { .lossy = o->lossy };
-	char abs[PATH_MAX];
 	uint8_t *image;
 	size_t len;
 
 	snprintf(h.mode, sizeof(h.mode), "%s", sched_mode_name(o->sched.mode));
-	if (!realpath(o->guest, abs))
-		snprintf(abs, sizeof(abs), "%s", o->guest);
-	if (strlen(abs) >= sizeof(h.guest_path)) {
+	/* The path as given: a relative one keeps a trace replayable from
+	 * another checkout (replay looks it up from its working folder). */
+	if (strlen(o->guest) >= sizeof(h.guest_path)) {
 		snprintf(err, errlen, "%s: path longer than %zu bytes cannot be "
 			 "recorded", o->guest, sizeof(h.guest_path) - 1);
 		return NULL;
 	}
-	memcpy(h.guest_path, abs, strlen(abs) + 1);
+	memcpy(h.guest_path, o->guest, strlen(o->guest) + 1);
 	/* An unreadable guest still gets a trace saying why the run failed. */
 	if (elf_read_file(o->guest, &image, &len, err, errlen) == 0) {
 		sha256(image, len, h.guest_hash);

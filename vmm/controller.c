@@ -153,6 +153,10 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	uint64_t gen, data;
 	unsigned dirty;
 
+	/* Serial: out of the schedule before anyone can see it stopped, so
+	 * that a quick resume cannot be undone by a late block. */
+	if (v->vm->sched)
+		sched_block(v);
 	pthread_mutex_lock(&v->ctl_lock);
 	snapshot_registers(v);
 	ev->pos = (struct vcpu_position){
@@ -169,11 +173,10 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	pthread_cond_broadcast(&v->ctl_cond);
 	pthread_mutex_unlock(&v->ctl_lock);
 
-	/* Serial: others run while it is paused.  Only now that it is visibly
-	 * stopped, so that a resume applied at once (nobody else can run)
-	 * finds it stopped. */
+	/* Serial: a replay may have held back an idle-time resume until it
+	 * is stopped (see sched_block above). */
 	if (v->vm->sched)
-		sched_block(v);
+		sched_settle(v->vm);
 	vcpu_hook(v, VCPU_HOOK_STOPPED);
 	if (v->vm->cfg.replay && !v->vm->sched && ev->kind == VCPU_EVENT_PAUSED)
 		replay_self_resume(v);

@@ -199,18 +199,25 @@ void sched_await_stop(struct vm *vm, unsigned id)
 		pthread_cond_wait(&v->ctl_cond, &v->ctl_lock);
 	pthread_mutex_unlock(&v->ctl_lock);
 	pthread_mutex_lock(&s->lock);
+	/* It stops first, then leaves the schedule (sched_block): wait for
+	 * that too, or the next decision could still pick it. */
+	while (s->runnable[id] && !atomic_load(&v->finished) &&
+	       !atomic_load(&vm->stopping))
+		pthread_cond_wait(&s->cond, &s->lock);
 }
 
-static void apply_queued(struct sched *s, enum sched_where where, int applier)
+/* Applies the actions due now.  False when the replay must wait. */
+static bool apply_queued(struct sched *s, enum sched_where where, int applier)
 {
 	const struct sched_source *src = s->vm->cfg.sched_source;
+	bool done = true;
 
 	if (s->applying)
-		return;
+		return false;
 	s->applying = true;
 	s->applier = applier;
 	if (src) {
-		src->apply_actions(src->arg, s->vm, s->step, where);
+		done = src->apply_actions(src->arg, s->vm, s->step, where);
 	} else {
 		/* Actions may be queued while the lock is dropped: take one at
 		 * a time from the front. */
@@ -225,6 +232,7 @@ static void apply_queued(struct sched *s, enum sched_where where, int applier)
 	}
 	s->applying = false;
 	s->applier = -1;
+	return done;
 }
 
 /* A pause request applied now; the target is stopped when this returns
@@ -234,9 +242,14 @@ void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
 {
 	bool was_stopped = atomic_load(&vm->vcpus[id].stopped);
 
-	if (ctl_request_now(vm, id, data, step, where) < 0 || was_stopped)
+	if (ctl_request_now(vm, id, data, step, where) < 0)
 		return;
-	sched_await_stop(vm, id);
+	/* It will stop: out of the runnable set now, so that no decision
+	 * depends on when its thread gets round to it.  Its resume puts it
+	 * back. */
+	vm->sched->runnable[id] = false;
+	if (!was_stopped)
+		sched_await_stop(vm, id);
 }
 
 /* With nobody to run, apply what is waiting and pick someone.  Lock held. */
@@ -244,7 +257,8 @@ static void settle_idle(struct sched *s, int applier)
 {
 	if (s->current >= 0 || s->applying)
 		return;
-	apply_queued(s, SCHED_AT_IDLE, applier);
+	if (!apply_queued(s, SCHED_AT_IDLE, applier))
+		return;
 	if (s->current < 0)
 		switch_to(s, choose(s, SCHED_AT_IDLE), SCHED_AT_IDLE);
 }
@@ -320,8 +334,9 @@ void sched_point(struct vcpu *v, bool yielded)
 
 	pthread_mutex_lock(&s->lock);
 	s->step++;
-	apply_queued(s, SCHED_AT_POINT, (int)v->id);
+	/* Before the actions: a pause applied now takes the VCPU out. */
 	s->runnable[v->id] = !v->done && !v->halted;
+	apply_queued(s, SCHED_AT_POINT, (int)v->id);
 	if (s->cfg.policy == VM_POLICY_PCT) {
 		for (unsigned i = 0; i < s->nchange; i++)
 			if (s->change[i] == s->step)
@@ -334,12 +349,23 @@ void sched_point(struct vcpu *v, bool yielded)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Applies idle-time actions that had to wait (see sched_source). */
+void sched_settle(struct vm *vm)
+{
+	struct sched *s = vm->sched;
+
+	pthread_mutex_lock(&s->lock);
+	settle_idle(s, -1);
+	pthread_mutex_unlock(&s->lock);
+}
+
 void sched_block(struct vcpu *v)
 {
 	struct sched *s = v->vm->sched;
 
 	pthread_mutex_lock(&s->lock);
 	s->runnable[v->id] = false;
+	pthread_cond_broadcast(&s->cond);  /* sched_await_stop() */
 	if (s->current == (int)v->id)
 		switch_to(s, choose(s, SCHED_AT_BLOCK), SCHED_AT_BLOCK);
 	settle_idle(s, (int)v->id);

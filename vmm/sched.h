@@ -44,8 +44,10 @@ struct sched;
 
 /* A replay's stand-in for the policy and the controller. */
 struct sched_source {
-	/* Applies the recorded actions of (step, where), in order. */
-	void (*apply_actions)(void *arg, struct vm *vm, uint64_t step,
+	/* Applies the recorded actions of (step, where), in order.  False
+	 * when one must wait (a resume whose VCPU has not stopped yet): the
+	 * decision that follows waits too. */
+	bool (*apply_actions)(void *arg, struct vm *vm, uint64_t step,
 			      enum sched_where where);
 	/* The next recorded switch if it was decision `where` at `step`: the
 	 * VCPU switched to, or -1 for nobody; -2 when there is none. */

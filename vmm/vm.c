@@ -26,6 +26,7 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
 
 unsigned vm_nr_vcpus(const struct vm *vm) { return vm->nr_vcpus; }
 int vm_end_fd(const struct vm *vm) { return vm->end_fd; }
+bool vm_stopping(const struct vm *vm) { return atomic_load(&vm->stopping); }
 const struct vm_result *vm_result(const struct vm *vm) { return &vm->result; }
 
 static int check_config(struct vm *vm, char *err, size_t errlen)

@@ -117,6 +117,9 @@ int vm_wait(struct vm *vm, int timeout_ms);
  * kicks every VCPU out of the guest.  Thread-safe, async-signal-unsafe. */
 void vm_stop(struct vm *vm, int reason, int exit_code, const char *why);
 
+/* True once vm_stop() was called: the run is ending.  Thread-safe. */
+bool vm_stopping(const struct vm *vm);
+
 /* A file descriptor that becomes readable when the run has ended (for poll). */
 int vm_end_fd(const struct vm *vm);
 

@@ -146,6 +146,7 @@ bool sched_holds_token(struct vcpu *v);
 void sched_enter_guest(struct vcpu *v, bool entering);
 void sched_point(struct vcpu *v, bool yielded);
 void sched_block(struct vcpu *v);
+void sched_settle(struct vm *vm);
 void sched_wake_all(struct vm *vm);
 void sched_wake_all_locked(struct vm *vm);
 void sched_make_runnable(struct vm *vm, unsigned vcpu);
