@@ -1,0 +1,237 @@
+/* vcprr replay end to end: record, replay, tamper, detect. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "replay/replay.h"
+#include "tests/helpers/testutil.h"
+#include "traces/trace.h"
+
+static char dir[64], trace[128];
+
+static int sh(char **out, const char *fmt, ...)
+{
+	char cmd[4096], *buf = NULL;
+	const char *build = getenv("VCPRR_BUILD");
+	size_t len = 0, r;
+	va_list ap;
+	FILE *f;
+	int n = snprintf(cmd, sizeof(cmd), "V=%s/vcprr; { ", build ? build : "build"), st;
+
+	va_start(ap, fmt);
+	n += vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
+	va_end(ap);
+	snprintf(cmd + n, sizeof(cmd) - n, "; } 2>&1");
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	do {
+		buf = realloc(buf, len + 4097);
+		r = fread(buf + len, 1, 4096, f);
+		len += r;
+	} while (r);
+	buf[len] = 0;
+	st = pclose(f);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vcprr-replay-%d", getpid());
+	snprintf(trace, sizeof(trace), "%s/t.trace", dir);
+	mkdir(dir, 0700);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void record_and_replay(const char *guest, const char *opts)
+{
+	char *out;
+
+	sh(NULL, "$V record -o %s %s %s >/dev/null", trace, guest_path(guest), opts);
+	if (sh(&out, "$V replay %s", trace) != 0)
+		fail_msg("%s %s: %s", guest, opts, out);
+	assert_non_null(strstr(out, ": same ("));
+	free(out);
+}
+
+static void test_every_mode(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	static const char *const modes[] = {
+		"--vcpus 3", "--vcpus 3 --sched serial",
+		"--vcpus 3 --sched serial --policy random --seed 4",
+		"--vcpus 3 --sched serial --policy pct:2 --seed 4",
+		"--vcpus 2 --sched step",
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		record_and_replay("hello", modes[i]);
+		record_and_replay("rng", modes[i]);  /* recorded inputs fed back */
+	}
+	/* Pauses with the built-in controller, serial and parallel. */
+	record_and_replay("counter", "--vcpus 4 --sched serial --pause-every 1ms "
+			  "--hold 100us --seed 3");
+	record_and_replay("pio", "--vcpus 2 --arg 20000 --pause-every 2ms --hold "
+			  "200us --seed 4");
+}
+
+/* A serial trace replays identically every time. */
+static void test_twenty_replays_identical(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct replay_opts o = { .console_fd = -1, .timeout_ns = 30000000000ull };
+	struct replay_result r, first;
+
+	assert_int_equal(sh(NULL, "$V record -o %s %s --vcpus 3 --sched serial "
+			    "--policy random --seed 11 >/dev/null", trace,
+			    guest_path("rng")) > 0, 1);  /* rng exits non-zero */
+	replay_trace(trace, &o, &first);
+	assert_int_equal(first.status, REPLAY_SAME);
+	for (int i = 0; i < 19; i++) {
+		replay_trace(trace, &o, &r);
+		assert_int_equal(r.status, REPLAY_SAME);
+		assert_int_equal(r.events, first.events);
+	}
+}
+
+static void test_modified_guest_refused(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	char *out, copy[192];
+
+	snprintf(copy, sizeof(copy), "%s/hello.elf", dir);
+	sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
+	   guest_path("hello"));
+	/* Same size, one byte of padding changed: a different image. */
+	sh(NULL, "cp %s %s && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc "
+	   "2>/dev/null", guest_path("hello"), copy, copy);
+	assert_int_equal(sh(&out, "$V replay %s --guest %s", trace, copy), 126);
+	assert_non_null(strstr(out, "is not the guest image this trace was recorded"));
+	assert_non_null(strstr(out, "--force"));
+	free(out);
+	assert_int_equal(sh(&out, "$V replay %s --guest /nonexistent.elf", trace), 126);
+	assert_non_null(strstr(out, "/nonexistent.elf: cannot open"));
+	free(out);
+}
+
+/* Rewrites a trace changing the data of the n-th read of `port`. */
+static void tamper(const char *in, const char *out, uint64_t port, int nth)
+{
+	char err[512];
+	struct trace_reader *r = trace_reader_open(in, err, sizeof(err));
+	struct trace_writer *w;
+	struct trace_producer *p;
+	struct trace_event ev;
+	const uint8_t *payload;
+	int seen = 0;
+
+	assert_non_null(r);
+	w = trace_writer_open(out, trace_reader_header(r), NULL, err, sizeof(err));
+	assert_non_null(w);
+	p = trace_producer_new(w);
+	while (trace_reader_next(r, &ev, &payload) == 1) {
+		if (ev.type == TEV_VM_END)
+			break;
+		if (ev.type == TEV_EXIT_PIO && ev.a0 == port && seen++ == nth)
+			ev.a2 ^= 0x5;
+		assert_int_equal(trace_emit_timed(p, &ev, payload), 0);
+	}
+	assert_int_equal(ev.type, TEV_VM_END);
+	assert_int_equal(trace_writer_close(w, ev.a0, ev.a1, ev.a2), 0);
+	trace_reader_close(r);
+}
+
+static void test_tampered_trace_detected(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	char *out, bad[192];
+
+	snprintf(bad, sizeof(bad), "%s/bad.trace", dir);
+	sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
+	   guest_path("rng"));
+	tamper(trace, bad, 0x520, 2);
+	/* The guest is fed the tampered value; its first effect is the MMIO
+	 * write of that value, right after the third read, on VCPU 0. */
+	assert_int_equal(sh(&out, "$V replay %s", bad), 1);
+	assert_non_null(strstr(out, "DIVERGED"));
+	assert_non_null(strstr(out, "vcpu 0, its event #"));
+	assert_non_null(strstr(out, "expected: EXIT_MMIO vcpu=0"));
+	assert_non_null(strstr(out, "actual:   EXIT_MMIO vcpu=0"));
+	assert_non_null(strstr(out, "rflags="));  /* registers follow */
+	free(out);
+}
+
+static void test_old_version_refused(void **state)
+{
+	char *out, old[192];
+
+	snprintf(old, sizeof(old), "%s/old.trace", dir);
+	assert_int_equal(sh(NULL, "cp tests/corpus/hello-serial.trace %s && "
+			    "printf '\\000' | dd of=%s bs=1 seek=16 conv=notrunc "
+			    "2>/dev/null", old, old), 0);
+	assert_int_equal(sh(&out, "$V replay %s", old), 126);
+	assert_non_null(strstr(out, "unsupported trace format version 0"));
+	assert_non_null(strstr(out, "re-record"));
+	free(out);
+}
+
+/* Shards partition the corpus exactly; JUnit XML parses. */
+static void test_shards_and_junit(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	char *all, *part, junit[192];
+	int total = 0, sum = 0;
+
+	snprintf(junit, sizeof(junit), "%s/j.xml", dir);
+	assert_int_equal(sh(&all, "$V replay --check tests/corpus -j 2 --junit %s", junit), 0);
+	for (char *p = all; (p = strstr(p, "tests/corpus/")); p++)
+		total++;
+	assert_true(total >= 8);
+	for (int k = 1; k <= 3; k++) {
+		assert_int_equal(sh(&part, "$V replay --check tests/corpus --shard %d/3", k), 0);
+		for (char *p = part; (p = strstr(p, "tests/corpus/")); p++) {
+			char name[128];
+			sscanf(p, "%127s", name);
+			assert_non_null(strstr(all, name));
+			sum++;
+		}
+		free(part);
+	}
+	assert_int_equal(sum, total);  /* every trace in exactly one shard */
+	assert_int_equal(sh(NULL, "python3 -c 'import sys, xml.dom.minidom as m; "
+			    "d = m.parse(sys.argv[1]); "
+			    "assert len(d.getElementsByTagName(\"testcase\")) == %d' %s",
+			    total, junit), 0);
+	free(all);
+	assert_int_equal(sh(NULL, "$V replay --check tests/corpus --shard 4/3"), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_mode),
+		cmocka_unit_test(test_twenty_replays_identical),
+		cmocka_unit_test(test_modified_guest_refused),
+		cmocka_unit_test(test_tampered_trace_detected),
+		cmocka_unit_test(test_old_version_refused),
+		cmocka_unit_test(test_shards_and_junit),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
