@@ -55,6 +55,9 @@ struct replay {
 	struct vm *vm;
 	atomic_bool diverged, prefix_done;
 	atomic_uint_fast64_t checked;
+	pthread_mutex_t land_lock;
+	uint64_t *land_ns;
+	size_t nland, land_cap;
 	pthread_mutex_t msg_lock;
 	char message[4096];
 };
@@ -406,6 +409,32 @@ static int hook_resume_for(void *arg, unsigned vcpu, uint64_t *data,
 	return 0;
 }
 
+static void hook_landed(void *arg, unsigned vcpu, uint64_t ns)
+{
+	struct replay *rp = arg;
+
+	pthread_mutex_lock(&rp->land_lock);
+	if (rp->nland == rp->land_cap) {
+		size_t cap = rp->land_cap ? rp->land_cap * 2 : 64;
+		uint64_t *p = realloc(rp->land_ns, cap * sizeof(*p));
+		if (p) {
+			rp->land_ns = p;
+			rp->land_cap = cap;
+		}
+	}
+	if (rp->nland < rp->land_cap)
+		rp->land_ns[rp->nland++] = ns;
+	pthread_mutex_unlock(&rp->land_lock);
+	(void)vcpu;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* --- serial and step: the trace stands in for policy and controller ----- */
 
 static bool source_apply(void *arg, struct vm *vm, uint64_t step,
@@ -478,6 +507,7 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 	static const struct vm_replay_hooks hooks_template = {
 		.event = hook_event, .read_input = hook_read_input,
 		.next_pause = hook_next_pause, .resume_for = hook_resume_for,
+		.landed = hook_landed,
 	};
 	struct vm_replay_hooks *hooks = malloc(sizeof(*hooks));
 	struct sched_source *src = malloc(sizeof(*src));
@@ -616,6 +646,8 @@ static void free_replay(struct replay *rp)
 	/* actions share payloads with ctl: free only the array */
 	free(rp->actions.v);
 	pthread_mutex_destroy(&rp->msg_lock);
+	pthread_mutex_destroy(&rp->land_lock);
+	free(rp->land_ns);
 	free(rp);
 }
 
@@ -636,6 +668,7 @@ int replay_trace(const char *path, const struct replay_opts *o,
 		return r->status;
 	}
 	pthread_mutex_init(&rp->msg_lock, NULL);
+	pthread_mutex_init(&rp->land_lock, NULL);
 	if (load(rp, path, err, sizeof(err)))
 		goto error;
 	snprintf(r->mode, sizeof(r->mode), "%s", rp->h.mode);
@@ -672,6 +705,11 @@ int replay_trace(const char *path, const struct replay_opts *o,
 	digest = vm_memory_digest(vm);
 	judge_end(rp, vm_result(vm), digest, r);
 	r->events = atomic_load(&rp->checked);
+	r->landed = rp->nland;
+	if (rp->nland) {
+		qsort(rp->land_ns, rp->nland, sizeof(uint64_t), cmp_u64);
+		r->land_p50_ns = rp->land_ns[rp->nland / 2];
+	}
 	goto out;
 error_cfg:
 	snprintf(r->message, sizeof(r->message), "%s", err);

@@ -35,6 +35,8 @@ struct replay_result {
 	uint64_t events;         /* events checked */
 	bool truncated;          /* the trace was cut; its prefix replayed */
 	char mode[16];
+	uint64_t landed;         /* parallel: pauses landed ... */
+	uint64_t land_p50_ns;    /* ... and the median cost of landing one */
 	char message[8192];      /* divergence (expected vs actual, context,
 				    registers) or error */
 };

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/longmode.h"
@@ -399,6 +400,11 @@ static void replay_land(struct vcpu *v)
 				     p->exit_seq, v->exit_seq);
 	if (p->exit_seq > v->exit_seq)
 		return;
+	if (!v->land_start_ns) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v->land_start_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
 	if (v->io_pending)
 		complete_pending_io(v);
 	if (v->regs_synced)
@@ -406,7 +412,13 @@ static void replay_land(struct vcpu *v)
 	else if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
 		return;
 	if (regs.rip == p->rip && regs_digest(&regs) == p->digest) {
+		struct timespec ts;
 		land_stop(v);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (h->landed)
+			h->landed(h->arg, v->id, ts.tv_sec * 1000000000ull +
+				  ts.tv_nsec - v->land_start_ns);
+		v->land_start_ns = 0;
 		for (unsigned i = 0; i < p->nreq; i++)
 			ctl_request_now(v->vm, v->id, p->data[i], 0, 0);
 		return;

@@ -99,6 +99,9 @@ struct vm_replay_hooks {
 			  unsigned *edit_mask, const uint8_t **edits,
 			  uint32_t *len, const uint64_t **pending,
 			  unsigned *npending);
+	/* Parallel mode, optional: a pause landed, ns after the VCPU reached
+	 * its recorded exit count. */
+	void (*landed)(void *arg, unsigned vcpu, uint64_t ns);
 };
 
 /* Opens KVM, creates the VM and its VCPUs and loads the guest.  Returns NULL
