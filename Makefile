@@ -45,7 +45,7 @@ all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS)
 
 help:
 	@echo "make          build build/vcprr, build/libvcprr.a and the guests"
-	@echo "make demo     boot the hello guest on 4 VCPUs (installs deps if missing)"
+	@echo "make demo     run, record, replay and inspect (installs deps if missing)"
 	@echo "make test     run the whole test suite (installs deps if missing)"
 	@echo "make deps     install the Debian packages: $(DEBPKGS)"
 	@echo "make fuzz     build the libFuzzer targets with clang"
@@ -82,6 +82,10 @@ test: all $(TEST_BINS)
 
 demo: all
 	$(BUILD)/vcprr run $(BUILD)/guests/hello.elf --vcpus 4
+	$(BUILD)/vcprr record -o $(BUILD)/demo.trace $(BUILD)/guests/counter.elf \
+		--vcpus 4 --sched serial --policy pct:3 --pause-every 1ms --seed 5
+	$(BUILD)/vcprr replay $(BUILD)/demo.trace
+	$(BUILD)/vcprr inspect $(BUILD)/demo.trace
 endif
 
 $(BUILD)/libvcprr.a: $(LIB_OBJS)
