@@ -7,55 +7,22 @@
 
 #include "tests/helpers/testutil.h"
 
-/* Runs a shell command line with build/vcprr; returns its exit status and
- * its combined output (malloc'd) in *out. */
-static int vcprr(char **out, const char *fmt, ...)
-{
-	char cmd[2048], *buf = NULL;
-	const char *build = getenv("VCPRR_BUILD");
-	size_t len = 0;
-	va_list ap;
-	FILE *f;
-	int n = snprintf(cmd, sizeof(cmd), "{ %s/vcprr ", build ? build : "build"), st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
-	va_end(ap);
-	strncat(cmd, "; } 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	for (;;) {
-		buf = realloc(buf, len + 4097);
-		size_t r = fread(buf + len, 1, 4096, f);
-		len += r;
-		if (!r)
-			break;
-	}
-	buf[len] = 0;
-	st = pclose(f);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void test_usage_errors(void **state)
 {
 	char *out;
 
-	assert_int_equal(vcprr(&out, ""), 2);
+	assert_int_equal(vcprr_sh(&out, "$V "), 2);
 	free(out);
-	assert_int_equal(vcprr(&out, "frobnicate"), 2);
+	assert_int_equal(vcprr_sh(&out, "$V frobnicate"), 2);
 	assert_non_null(strstr(out, "unknown command 'frobnicate'"));
 	free(out);
-	assert_int_equal(vcprr(&out, "run"), 2);
+	assert_int_equal(vcprr_sh(&out, "$V run"), 2);
 	assert_non_null(strstr(out, "missing GUEST.elf"));
 	free(out);
-	assert_int_equal(vcprr(&out, "run %s --vcpus zero", guest_path("hello")), 2);
+	assert_int_equal(vcprr_sh(&out, "$V run %s --vcpus zero", guest_path("hello")), 2);
 	assert_non_null(strstr(out, "--vcpus 'zero'"));
 	free(out);
-	assert_int_equal(vcprr(&out, "run %s --mem lots", guest_path("hello")), 2);
+	assert_int_equal(vcprr_sh(&out, "$V run %s --mem lots", guest_path("hello")), 2);
 	assert_non_null(strstr(out, "--mem 'lots'"));
 	free(out);
 }
@@ -64,10 +31,10 @@ static void test_help_and_version(void **state)
 {
 	char *out;
 
-	assert_int_equal(vcprr(&out, "--version"), 0);
+	assert_int_equal(vcprr_sh(&out, "$V --version"), 0);
 	assert_non_null(strstr(out, "vcprr "));
 	free(out);
-	assert_int_equal(vcprr(&out, "run --help"), 0);
+	assert_int_equal(vcprr_sh(&out, "$V run --help"), 0);
 	assert_non_null(strstr(out, "exit status:"));
 	assert_non_null(strstr(out, "125  guest fault"));
 	free(out);
@@ -78,26 +45,26 @@ static void test_run_statuses(void **state)
 	char *out;
 
 	SKIP_WITHOUT_KVM();
-	assert_int_equal(vcprr(&out, "run %s --vcpus 8", guest_path("hello")), 0);
+	assert_int_equal(vcprr_sh(&out, "$V run %s --vcpus 8", guest_path("hello")), 0);
 	for (int i = 0; i < 8; i++) {
 		char line[64];
 		snprintf(line, sizeof(line), "[vcpu %d] hello from vcpu %d of 8", i, i);
 		assert_int_equal(count_lines(out, line), 1);
 	}
 	free(out);
-	assert_int_equal(vcprr(NULL, "run %s --vcpus 3", guest_path("exitcode")), 42);
-	assert_int_equal(vcprr(&out, "run %s", guest_path("triple")), 125);
+	assert_int_equal(vcprr_sh(NULL, "$V run %s --vcpus 3", guest_path("exitcode")), 42);
+	assert_int_equal(vcprr_sh(&out, "$V run %s", guest_path("triple")), 125);
 	assert_non_null(strstr(out, "triple fault"));
 	free(out);
-	assert_int_equal(vcprr(&out, "run %s", guest_path("assert")), 124);
+	assert_int_equal(vcprr_sh(&out, "$V run %s", guest_path("assert")), 124);
 	free(out);
-	assert_int_equal(vcprr(&out, "run %s --timeout 200ms", guest_path("spin")), 125);
+	assert_int_equal(vcprr_sh(&out, "$V run %s --timeout 200ms", guest_path("spin")), 125);
 	assert_non_null(strstr(out, "timed out after 200 ms"));
 	free(out);
-	assert_int_equal(vcprr(&out, "run /nonexistent.elf"), 126);
+	assert_int_equal(vcprr_sh(&out, "$V run /nonexistent.elf"), 126);
 	assert_non_null(strstr(out, "/nonexistent.elf: cannot open"));
 	free(out);
-	assert_int_equal(vcprr(&out, "run %s --vcpus 5000", guest_path("hello")), 126);
+	assert_int_equal(vcprr_sh(&out, "$V run %s --vcpus 5000", guest_path("hello")), 126);
 	assert_non_null(strstr(out, "--vcpus 5000: this host allows 1 to"));
 	free(out);
 }
@@ -108,7 +75,7 @@ static void test_sigint_stops_cleanly(void **state)
 
 	SKIP_WITHOUT_KVM();
 	/* SIGINT after 0.3 s: vcprr reports it and exits 128 + 2. */
-	int st = vcprr(&out, "run %s --vcpus 2 & p=$!; sleep 0.3; kill -INT $p; wait $p",
+	int st = vcprr_sh(&out, "$V run %s --vcpus 2 & p=$!; sleep 0.3; kill -INT $p; wait $p",
 		       guest_path("spin"));
 	assert_int_equal(st, 130);
 	assert_non_null(strstr(out, "stopped by Interrupt"));
@@ -135,13 +102,13 @@ static void test_pause_script_controller(void **state)
 	/* Pause the spinning VCPU, read its registers, make it exit with 9. */
 	write_file(path, "sleep 20ms\npause 0 7\nwait 0\nprint 0\n"
 		   "set 0 rbx 9\nresume 0\n");
-	assert_int_equal(vcprr(&out, "run %s --pause-script %s",
+	assert_int_equal(vcprr_sh(&out, "$V run %s --pause-script %s",
 			       guest_path("regwait"), path), 9);
 	assert_non_null(strstr(out, "vcpu 0:"));
 	assert_non_null(strstr(out, "rip=0x10"));
 	free(out);
 	write_file(path, "pause 0 7\nfrob\n");
-	assert_int_equal(vcprr(&out, "run %s --pause-script %s",
+	assert_int_equal(vcprr_sh(&out, "$V run %s --pause-script %s",
 			       guest_path("regwait"), path), 2);
 	assert_non_null(strstr(out, ":2: unknown command 'frob'"));
 	free(out);
@@ -154,13 +121,13 @@ static void test_random_pause_controller(void **state)
 
 	SKIP_WITHOUT_KVM();
 	/* Pauses must not disturb the guest: the counter stays exact. */
-	assert_int_equal(vcprr(&out, "run %s --vcpus 4 --pause-every 200us "
+	assert_int_equal(vcprr_sh(&out, "$V run %s --vcpus 4 --pause-every 200us "
 			       "--hold 50us --seed 3", guest_path("counter")), 0);
 	assert_non_null(strstr(out, "counter = 400000 (expected 400000)"));
 	assert_non_null(strstr(out, "vcprr: controller: "));
 	assert_null(strstr(out, "controller: 0 pause rounds"));
 	free(out);
-	assert_int_equal(vcprr(&out, "run %s --hold 1ms", guest_path("counter")), 2);
+	assert_int_equal(vcprr_sh(&out, "$V run %s --hold 1ms", guest_path("counter")), 2);
 	assert_non_null(strstr(out, "--hold needs --pause-every"));
 	free(out);
 }

@@ -25,21 +25,6 @@ struct rec {
 
 static char trace_path[64];
 
-static int vcprr_cmd(const char *fmt, ...)
-{
-	char cmd[2048];
-	const char *build = getenv("VCPRR_BUILD");
-	va_list ap;
-	int n = snprintf(cmd, sizeof(cmd), "%s/vcprr ", build ? build : "build");
-
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
-	va_end(ap);
-	strncat(cmd, " >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static struct rec *load(const char *path)
 {
 	struct rec *r = calloc(1, sizeof(*r));
@@ -108,7 +93,7 @@ static void test_hello_trace(void **state)
 	size_t len;
 	char err[256], line[64];
 
-	assert_int_equal(vcprr_cmd("record -o %s %s --vcpus 4", trace_path,
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 4 >/dev/null", trace_path,
 				   guest_path("hello")), 0);
 	struct rec *r = load(trace_path);
 
@@ -152,8 +137,8 @@ static void test_hello_trace(void **state)
 static void test_pause_events(void **state)
 {
 	SKIP_WITHOUT_KVM();
-	assert_int_equal(vcprr_cmd("record -o %s %s --vcpus 4 --pause-every 300us "
-				   "--hold 50us --seed 11", trace_path,
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 4 --pause-every 300us "
+				   "--hold 50us --seed 11 >/dev/null", trace_path,
 				   guest_path("counter")), 0);
 	struct rec *r = load(trace_path);
 	int taken = 0, coalesced = 0, requests = count(r, TEV_PAUSE_REQUEST, ANY);
@@ -196,7 +181,7 @@ static void test_pause_events(void **state)
 static void test_inputs_recorded(void **state)
 {
 	SKIP_WITHOUT_KVM();
-	int code = vcprr_cmd("record -o %s %s", trace_path, guest_path("rng"));
+	int code = vcprr_sh(NULL, "$V record -o %s %s >/dev/null", trace_path, guest_path("rng"));
 	struct rec *r = load(trace_path);
 	uint32_t sum = 0;
 	int reads = 0;
@@ -223,7 +208,7 @@ static void test_endings(void **state)
 	SKIP_WITHOUT_KVM();
 	struct rec *r;
 
-	assert_int_equal(vcprr_cmd("record -o %s %s", trace_path, guest_path("triple")), 125);
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s >/dev/null", trace_path, guest_path("triple")), 125);
 	r = load(trace_path);
 	assert_int_equal(last(r)->a0, TEND_GUEST_FAULT);
 	assert_int_equal(count(r, TEV_VCPU_ERROR, 0), 1);
@@ -232,13 +217,13 @@ static void test_endings(void **state)
 			assert_non_null(strstr(r->payload[i], "triple fault"));
 	free_rec(r);
 
-	assert_int_equal(vcprr_cmd("record -o %s %s", trace_path, guest_path("assert")), 124);
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s >/dev/null", trace_path, guest_path("assert")), 124);
 	r = load(trace_path);
 	assert_int_equal(last(r)->a0, TEND_GUEST_ASSERT);
 	assert_int_equal(count(r, TEV_GUEST_ASSERT, 0), 1);
 	free_rec(r);
 
-	assert_int_equal(vcprr_cmd("record -o %s %s --vcpus 3", trace_path,
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 3 >/dev/null", trace_path,
 				   guest_path("exitcode")), 42);
 	r = load(trace_path);
 	assert_int_equal(last(r)->a0, TEND_GUEST_EXIT);
@@ -246,7 +231,7 @@ static void test_endings(void **state)
 	assert_int_equal(count(r, TEV_GUEST_EXIT, 2), 1);
 	free_rec(r);
 
-	assert_int_equal(vcprr_cmd("record -o %s %s --timeout 100ms", trace_path,
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --timeout 100ms >/dev/null", trace_path,
 				   guest_path("spin")), 125);
 	r = load(trace_path);
 	assert_false(r->truncated);
@@ -254,7 +239,7 @@ static void test_endings(void **state)
 	free_rec(r);
 
 	/* A guest vcprr cannot load still leaves a trace saying so. */
-	assert_int_equal(vcprr_cmd("record -o %s /etc/hostname", trace_path), 126);
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s /etc/hostname >/dev/null", trace_path), 126);
 	r = load(trace_path);
 	assert_int_equal(r->n, 1);
 	assert_int_equal(last(r)->a0, TEND_VMM_ERROR);

@@ -14,35 +14,6 @@
 
 static char dir[64], trace[128];
 
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[4096], *buf = NULL;
-	const char *build = getenv("VCPRR_BUILD");
-	size_t len = 0, r;
-	va_list ap;
-	FILE *f;
-	int n = snprintf(cmd, sizeof(cmd), "V=%s/vcprr; { ", build ? build : "build"), st;
-
-	va_start(ap, fmt);
-	n += vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
-	va_end(ap);
-	snprintf(cmd + n, sizeof(cmd) - n, "; } 2>&1");
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	do {
-		buf = realloc(buf, len + 4097);
-		r = fread(buf + len, 1, 4096, f);
-		len += r;
-	} while (r);
-	buf[len] = 0;
-	st = pclose(f);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/vcprr-replay-%d", getpid());
@@ -63,8 +34,8 @@ static void record_and_replay(const char *guest, const char *opts)
 {
 	char *out;
 
-	sh(NULL, "$V record -o %s %s %s >/dev/null", trace, guest_path(guest), opts);
-	if (sh(&out, "$V replay %s", trace) != 0)
+	vcprr_sh(NULL, "$V record -o %s %s %s >/dev/null", trace, guest_path(guest), opts);
+	if (vcprr_sh(&out, "$V replay %s", trace) != 0)
 		fail_msg("%s %s: %s", guest, opts, out);
 	assert_non_null(strstr(out, ": same ("));
 	free(out);
@@ -98,7 +69,7 @@ static void test_twenty_replays_identical(void **state)
 	struct replay_opts o = { .console_fd = -1, .timeout_ns = 30000000000ull };
 	struct replay_result r, first;
 
-	assert_int_equal(sh(NULL, "$V record -o %s %s --vcpus 3 --sched serial "
+	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 3 --sched serial "
 			    "--policy random --seed 11 >/dev/null", trace,
 			    guest_path("rng")) > 0, 1);  /* rng exits non-zero */
 	replay_trace(trace, &o, &first);
@@ -116,16 +87,16 @@ static void test_modified_guest_refused(void **state)
 	char *out, copy[192];
 
 	snprintf(copy, sizeof(copy), "%s/hello.elf", dir);
-	sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
+	vcprr_sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
 	   guest_path("hello"));
 	/* Same size, one byte of padding changed: a different image. */
-	sh(NULL, "cp %s %s && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc "
+	vcprr_sh(NULL, "cp %s %s && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc "
 	   "2>/dev/null", guest_path("hello"), copy, copy);
-	assert_int_equal(sh(&out, "$V replay %s --guest %s", trace, copy), 126);
+	assert_int_equal(vcprr_sh(&out, "$V replay %s --guest %s", trace, copy), 126);
 	assert_non_null(strstr(out, "is not the guest image this trace was recorded"));
 	assert_non_null(strstr(out, "--force"));
 	free(out);
-	assert_int_equal(sh(&out, "$V replay %s --guest /nonexistent.elf", trace), 126);
+	assert_int_equal(vcprr_sh(&out, "$V replay %s --guest /nonexistent.elf", trace), 126);
 	assert_non_null(strstr(out, "/nonexistent.elf: cannot open"));
 	free(out);
 }
@@ -163,12 +134,12 @@ static void test_tampered_trace_detected(void **state)
 	char *out, bad[192];
 
 	snprintf(bad, sizeof(bad), "%s/bad.trace", dir);
-	sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
+	vcprr_sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
 	   guest_path("rng"));
 	tamper(trace, bad, 0x520, 2);
 	/* The guest is fed the tampered value; its first effect is the MMIO
 	 * write of that value, right after the third read, on VCPU 0. */
-	assert_int_equal(sh(&out, "$V replay %s", bad), 1);
+	assert_int_equal(vcprr_sh(&out, "$V replay %s", bad), 1);
 	assert_non_null(strstr(out, "DIVERGED"));
 	assert_non_null(strstr(out, "vcpu 0, its event #"));
 	assert_non_null(strstr(out, "expected: EXIT_MMIO vcpu=0"));
@@ -182,10 +153,10 @@ static void test_old_version_refused(void **state)
 	char *out, old[192];
 
 	snprintf(old, sizeof(old), "%s/old.trace", dir);
-	assert_int_equal(sh(NULL, "cp tests/corpus/hello-serial.trace %s && "
+	assert_int_equal(vcprr_sh(NULL, "cp tests/corpus/hello-serial.trace %s && "
 			    "printf '\\000' | dd of=%s bs=1 seek=16 conv=notrunc "
 			    "2>/dev/null", old, old), 0);
-	assert_int_equal(sh(&out, "$V replay %s", old), 126);
+	assert_int_equal(vcprr_sh(&out, "$V replay %s", old), 126);
 	assert_non_null(strstr(out, "unsupported trace format version 0"));
 	assert_non_null(strstr(out, "re-record"));
 	free(out);
@@ -199,12 +170,12 @@ static void test_shards_and_junit(void **state)
 	int total = 0, sum = 0;
 
 	snprintf(junit, sizeof(junit), "%s/j.xml", dir);
-	assert_int_equal(sh(&all, "$V replay --check tests/corpus -j 2 --junit %s", junit), 0);
+	assert_int_equal(vcprr_sh(&all, "$V replay --check tests/corpus -j 2 --junit %s", junit), 0);
 	for (char *p = all; (p = strstr(p, "tests/corpus/")); p++)
 		total++;
 	assert_true(total >= 8);
 	for (int k = 1; k <= 3; k++) {
-		assert_int_equal(sh(&part, "$V replay --check tests/corpus --shard %d/3", k), 0);
+		assert_int_equal(vcprr_sh(&part, "$V replay --check tests/corpus --shard %d/3", k), 0);
 		for (char *p = part; (p = strstr(p, "tests/corpus/")); p++) {
 			char name[128];
 			sscanf(p, "%127s", name);
@@ -214,12 +185,12 @@ static void test_shards_and_junit(void **state)
 		free(part);
 	}
 	assert_int_equal(sum, total);  /* every trace in exactly one shard */
-	assert_int_equal(sh(NULL, "python3 -c 'import sys, xml.dom.minidom as m; "
+	assert_int_equal(vcprr_sh(NULL, "python3 -c 'import sys, xml.dom.minidom as m; "
 			    "d = m.parse(sys.argv[1]); "
 			    "assert len(d.getElementsByTagName(\"testcase\")) == %d' %s",
 			    total, junit), 0);
 	free(all);
-	assert_int_equal(sh(NULL, "$V replay --check tests/corpus --shard 4/3"), 2);
+	assert_int_equal(vcprr_sh(NULL, "$V replay --check tests/corpus --shard 4/3"), 2);
 }
 
 int main(void)

@@ -1,4 +1,6 @@
 #include <fcntl.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,4 +66,39 @@ int count_lines(const char *text, const char *line)
 		p = nl ? nl + 1 : NULL;
 	}
 	return count;
+}
+
+int vcprr_sh(char **out, const char *fmt, ...)
+{
+	char cmd[4096], *buf = NULL;
+	const char *build = getenv("VCPRR_BUILD");
+	size_t len = 0, r;
+	va_list ap;
+	FILE *f;
+	int n = snprintf(cmd, sizeof(cmd), "V=%s/vcprr; { ", build ? build : "build");
+	int st;
+
+	va_start(ap, fmt);
+	n += vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
+	va_end(ap);
+	snprintf(cmd + n, sizeof(cmd) - n, "; } 2>&1");
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	do {
+		char *b = realloc(buf, len + 4097);
+		if (!b)
+			break;
+		buf = b;
+		r = fread(buf + len, 1, 4096, f);
+		len += r;
+	} while (r);
+	if (buf)
+		buf[len] = 0;
+	st = pclose(f);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

@@ -23,6 +23,12 @@ int kvm_usable(void);
 int memfd_new(const char *name);
 char *fd_slurp(int fd);
 
+/* Runs a shell command line in which $V is the vcprr binary under test
+ * ($VCPRR_BUILD/vcprr).  Returns its exit status (128+N for signal N) and,
+ * when out is not NULL, its combined stdout and stderr (malloc'd). */
+int vcprr_sh(char **out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Number of lines of text equal to line (without its newline). */
 int count_lines(const char *text, const char *line);
 
