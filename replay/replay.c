@@ -447,10 +447,12 @@ static bool source_apply(void *arg, struct vm *vm, uint64_t step,
 	       a->v[a->pos].ev.a3 == (uint64_t)where) {
 		const struct rec *r = &a->v[a->pos];
 		/* A recorded resume found its VCPU stopped (a controller cannot
-		 * resume one that is not); the stop may still be on its way:
-		 * the settle after it retries. */
+		 * resume one that is not).  Its stop may still be on its way:
+		 * wait for it, or, when that VCPU is the one applying (it stops
+		 * after this), let the settle after its stop retry. */
 		if (r->ev.type == TEV_RESUME_REQUEST &&
-		    !vcpu_is_stopped(vm, r->ev.vcpu))
+		    !vcpu_is_stopped(vm, r->ev.vcpu) &&
+		    !vm_await_recorded_stop(vm, r->ev.vcpu))
 			return false;
 		a->pos++;
 		if (r->ev.type == TEV_PAUSE_REQUEST)

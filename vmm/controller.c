@@ -528,6 +528,14 @@ int vm_apply_recorded_pause(struct vm *vm, unsigned id, uint64_t data,
 	return 0;
 }
 
+bool vm_await_recorded_stop(struct vm *vm, unsigned id)
+{
+	if (id >= vm->nr_vcpus || !vm->sched || sched_is_applier(vm, id))
+		return false;
+	sched_await_stop(vm, id);
+	return atomic_load(&vm->vcpus[id].stopped);
+}
+
 int vm_apply_recorded_resume(struct vm *vm, unsigned id, uint64_t data,
 			     unsigned mask, const uint8_t *blob, uint32_t len,
 			     uint64_t step, int where)

@@ -136,6 +136,11 @@ int vm_apply_recorded_resume(struct vm *vm, unsigned vcpu, uint64_t data,
 			     unsigned edit_mask, const uint8_t *blob,
 			     uint32_t len, uint64_t step, int where);
 
+/* Replay, from a struct sched_source: waits until `vcpu` has stopped.  False
+ * (without waiting) when it is the VCPU applying the actions itself: it can
+ * only stop after this returns. */
+bool vm_await_recorded_stop(struct vm *vm, unsigned vcpu);
+
 /* Stages a recorded edit blob (a RESUME_REQUEST payload: the register sets
  * of edit_mask, in the order regs, sregs, debugregs) on a stopped VCPU. */
 int vcpu_stage_edits(struct vm *vm, unsigned vcpu, unsigned edit_mask,

@@ -182,6 +182,12 @@ static void switch_to(struct sched *s, int next, enum sched_where where)
 
 /* --- controller actions ---------------------------------------------------- */
 
+/* With the lock held: is `id` the VCPU whose thread applies actions now? */
+bool sched_is_applier(struct vm *vm, unsigned id)
+{
+	return vm->sched->applier == (int)id;
+}
+
 /* A pause applied to a VCPU that is not the applier takes effect on that
  * VCPU's thread; wait until it has stopped (or cannot), so that the run
  * stays a function of the steps.  Called with the lock held; drops it. */

@@ -152,6 +152,7 @@ void sched_wake_all(struct vm *vm);
 void sched_wake_all_locked(struct vm *vm);
 void sched_make_runnable(struct vm *vm, unsigned vcpu);
 void sched_await_stop(struct vm *vm, unsigned id);
+bool sched_is_applier(struct vm *vm, unsigned id);
 void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
 		       int where);
 int sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data);

@@ -23,6 +23,7 @@ rec rng-parallel      $g/rng.elf --vcpus 2
 rec rng-serial        $g/rng.elf --vcpus 2 --sched serial --policy random --seed 7
 rec counter-serial-rr $g/counter.elf --vcpus 4 --sched serial --pause-every 1ms --hold 100us --seed 3
 rec counter-serial-pct $g/counter.elf --vcpus 4 --sched serial --policy pct:3 --pause-every 1ms --seed 5
+rec pio-serial-random $g/pio.elf --vcpus 2 --arg 3000 --sched serial --policy random --pause-every 1ms --hold 200us --seed 9
 rec pio-parallel      $g/pio.elf --vcpus 2 --arg 20000 --pause-every 2ms --hold 200us --seed 4
 rec triple-parallel   $g/triple.elf --vcpus 2
 rec assert-step       $g/assert.elf --sched step
