@@ -140,12 +140,14 @@ tsan: check-deps
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_SRCS := $(filter-out vmm/vcpu.c,$(LIB_SRCS))
+# CLI parsers with fuzz targets of their own live in tools/.
+FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c
 fuzz: check-deps
 	$(MAKE) CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz-objs/libvcprr.a
 	@mkdir -p $(BUILD)/fuzz
 	@for s in $(FUZZ_SRCS); do n=$$(basename $$s .c); \
 	  echo "  FUZZ $$n"; \
-	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s build/fuzz-objs/libvcprr.a $(DEP_LIBS) || exit 1; \
+	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s $(FUZZ_TOOL_SRCS) build/fuzz-objs/libvcprr.a $(DEP_LIBS) || exit 1; \
 	done
 
 clean:
