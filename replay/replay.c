@@ -562,6 +562,12 @@ static bool leftover(struct replay *rp, char *why, size_t len)
 static void judge_end(struct replay *rp, const struct vm_result *res,
 		      uint64_t digest, struct replay_result *r)
 {
+	/* The VMM itself found the divergence (a pause it could not land). */
+	if (!atomic_load(&rp->diverged) && strstr(res->diag, "replay diverged")) {
+		r->status = REPLAY_DIVERGED;
+		snprintf(r->message, sizeof(r->message), "%s", res->diag);
+		return;
+	}
 	if (atomic_load(&rp->diverged)) {
 		r->status = REPLAY_DIVERGED;
 		/* The checker's account; the VM's diagnostic adds registers

@@ -375,10 +375,11 @@ static void land_stop(struct vcpu *v)
 
 static void land_diverged(struct vcpu *v, const char *fmt, uint64_t a, uint64_t b)
 {
-	char why[256];
+	char why[512];
 
 	snprintf(why, sizeof(why), fmt, (unsigned long long)a, (unsigned long long)b);
 	land_stop(v);
+	v->replay_diverged = true;  /* its own report, not the checker's */
 	vcpu_fault(v, "replay diverged: %s", why);
 }
 
@@ -394,6 +395,14 @@ static void replay_land(struct vcpu *v)
 
 	if (!h || v->vm->sched || !(p = h->next_pause(h->arg, v->id)))
 		return;
+	if (p->exit_seq < v->exit_seq && v->land_hits)
+		return land_diverged(v, "the recorded pause at rip %#llx was never "
+				     "reached with the recorded registers (%llu visits "
+				     "before the next exit). In a parallel trace a value "
+				     "read from memory that other VCPUs write, or flags "
+				     "set by an atomic on it, does this: a cross-VCPU "
+				     "race; --sched serial or step records such runs "
+				     "exactly", p->rip, v->land_hits);
 	if (p->exit_seq < v->exit_seq)
 		return land_diverged(v, "the recorded pause at exit %llu was not "
 				     "reached: the VCPU is already at exit %llu",
@@ -501,6 +510,8 @@ static void run_loop(struct vcpu *v)
 		if (landing_exit(v))
 			continue;
 		v->exit_seq++;
+		if (v->landing)
+			replay_land(v);  /* passed the pause's exit: say why first */
 		handle_exit(v);
 		if (vm->sched) {
 			sched_point(v, v->yielded);

@@ -36,6 +36,7 @@ struct vcpu {
 	bool yielded;               /* the last exit was a yield hypercall */
 	bool landing, land_stepping; /* parallel replay: breakpoint armed */
 	uint64_t land_hits;
+	bool replay_diverged;       /* landing failed: events no longer checked */
 	uint64_t land_start_ns;     /* 0: not at a recorded pause's exit yet */
 
 	/* Pause requests: published by controllers, read after every exit. */
