@@ -243,7 +243,7 @@ static bool same_event(const struct rec *want, const struct trace_event *got,
 	       (!w->payload_len || !memcmp(want->payload, payload, w->payload_len));
 }
 
-static void describe(struct replay *rp, const struct stream *s,
+static void describe(const struct stream *s,
 		     const struct trace_event *got, const void *payload,
 		     const char *what, char *why, size_t len)
 {
@@ -265,7 +265,6 @@ static void describe(struct replay *rp, const struct stream *s,
 		n += snprintf(why + n, len - n, "\n    seq %llu: %s",
 			      (unsigned long long)s->v[i].ev.seq, e);
 	}
-	(void)rp;
 }
 
 static void find_next_taken(struct vcpu_state *vs)
@@ -309,7 +308,7 @@ static int hook_event(void *arg, const struct trace_event *ev,
 			find_next_taken(vs);
 		return 0;
 	}
-	describe(rp, s, ev, payload, is_ctl_type(ev->type) ? "controller" : "its",
+	describe(s, ev, payload, is_ctl_type(ev->type) ? "controller" : "its",
 		 why, whylen);
 	atomic_store(&rp->diverged, true);
 	pthread_mutex_lock(&rp->msg_lock);

@@ -6,7 +6,7 @@
 #include "vmm/pause.h"
 
 static pthread_key_t rcu_key;
-static pthread_once_t rcu_key_once = PTHREAD_ONCE_INIT;
+static pthread_once_t rcu_once_flag = PTHREAD_ONCE_INIT;
 static __thread bool rcu_registered;
 
 static void rcu_thread_exit(void *unused)
@@ -15,17 +15,11 @@ static void rcu_thread_exit(void *unused)
 	urcu_memb_unregister_thread();
 }
 
-static void rcu_key_init(void)
-{
-	pthread_key_create(&rcu_key, rcu_thread_exit);
-}
-
 static struct call_rcu_data *reclaimer;
 
-static void rcu_key_init(void);
 static void rcu_once(void)
 {
-	rcu_key_init();
+	pthread_key_create(&rcu_key, rcu_thread_exit);
 	/* A polling reclaimer (URCU_CALL_RCU_RT): call_rcu() then never wakes
 	 * a thread with a futex on the controller's pause path; superseded
 	 * requests are freed in batches every few milliseconds instead. */
@@ -36,7 +30,7 @@ void pause_rcu_thread_init(void)
 {
 	if (rcu_registered)
 		return;
-	pthread_once(&rcu_key_once, rcu_once);
+	pthread_once(&rcu_once_flag, rcu_once);
 	if (reclaimer)
 		urcu_memb_set_thread_call_rcu_data(reclaimer);
 	urcu_memb_register_thread();
