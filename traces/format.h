@@ -178,4 +178,19 @@ static inline uint64_t tf_le64(const uint8_t *p)
 #error "trace format helpers assume a little-endian host"
 #endif
 
+/* A full event without payload becomes the slot's next template.  Writer
+ * and reader both call this, so their template state cannot drift apart. */
+static inline void tf_tpl_learn(struct tf_slot *sl, const struct trace_event *ev)
+{
+	struct tf_tpl *t = &sl->tpl[sl->next_tpl++ % TF_NTPL];
+
+	t->type = ev->type;
+	t->rip = ev->rip;
+	t->digest = ev->digest;
+	t->a0 = ev->a0;
+	t->a1 = ev->a1;
+	t->a2 = ev->a2;
+	t->a3 = ev->a3;
+}
+
 #endif

@@ -269,7 +269,6 @@ static const uint8_t *decode_full(struct tf_state *s, const uint8_t *p,
 				  bool *bad)
 {
 	struct tf_slot *sl;
-	struct tf_tpl *t;
 	uint8_t fl;
 
 	ev->type = op & TF_TYPE_ESC;
@@ -302,16 +301,8 @@ static const uint8_t *decode_full(struct tf_state *s, const uint8_t *p,
 	ev->time_ns = s->time;
 	ev->rip = sl->rip;
 	ev->exit_seq = sl->exit_seq;
-	if (ev->payload_len)
-		return p;
-	t = &sl->tpl[sl->next_tpl++ % TF_NTPL];
-	t->type = ev->type;
-	t->rip = ev->rip;
-	t->digest = ev->digest;
-	t->a0 = ev->a0;
-	t->a1 = ev->a1;
-	t->a2 = ev->a2;
-	t->a3 = ev->a3;
+	if (!ev->payload_len)
+		tf_tpl_learn(sl, ev);
 	return p;
 }
 

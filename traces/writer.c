@@ -424,7 +424,6 @@ static uint8_t *encode_full(struct tf_slot *sl, uint8_t *p,
 			    bool vchg, int64_t dt)
 {
 	uint8_t flags = 0;
-	struct tf_tpl *t;
 
 	*p++ = OP_FULL | (ev->type < TF_TYPE_ESC ? ev->type : TF_TYPE_ESC) |
 	       (vchg ? OPF_VCPU : 0) | (ev->payload_len ? OPF_PAYLOAD : 0);
@@ -464,16 +463,8 @@ static uint8_t *encode_full(struct tf_slot *sl, uint8_t *p,
 	}
 	sl->rip = ev->rip;
 	sl->exit_seq = ev->exit_seq;
-	if (ev->payload_len)
-		return p;
-	t = &sl->tpl[sl->next_tpl++ % TF_NTPL];
-	t->type = ev->type;
-	t->rip = ev->rip;
-	t->digest = ev->digest;
-	t->a0 = ev->a0;
-	t->a1 = ev->a1;
-	t->a2 = ev->a2;
-	t->a3 = ev->a3;
+	if (!ev->payload_len)
+		tf_tpl_learn(sl, ev);
 	return p;
 }
 

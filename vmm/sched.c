@@ -304,16 +304,21 @@ void sched_make_runnable(struct vm *vm, unsigned vcpu)
 
 /* --- the VCPU side -------------------------------------------------------- */
 
-void sched_wait_turn(struct vcpu *v)
+/* Waits for the token, a pause for this VCPU, or the end of the run.
+ * True when it holds the token. */
+bool sched_wait_turn(struct vcpu *v)
 {
 	struct sched *s = v->vm->sched;
 	uint64_t seq, data;
+	bool mine;
 
 	pthread_mutex_lock(&s->lock);
 	while (s->current != (int)v->id && !atomic_load(&v->vm->stopping) &&
 	       !pause_pending(&v->pause, v->last_taken, &seq, &data))
 		pthread_cond_wait(&s->cond, &s->lock);
+	mine = s->current == (int)v->id;
 	pthread_mutex_unlock(&s->lock);
+	return mine;
 }
 
 void sched_enter_guest(struct vcpu *v, bool entering)
@@ -321,17 +326,6 @@ void sched_enter_guest(struct vcpu *v, bool entering)
 	struct sched *s = v->vm->sched;
 
 	__atomic_store_n(&s->running, entering ? (int)v->id : -1, __ATOMIC_RELAXED);
-}
-
-bool sched_holds_token(struct vcpu *v)
-{
-	struct sched *s = v->vm->sched;
-	bool r;
-
-	pthread_mutex_lock(&s->lock);
-	r = s->current == (int)v->id;
-	pthread_mutex_unlock(&s->lock);
-	return r;
 }
 
 void sched_point(struct vcpu *v, bool yielded)

@@ -484,8 +484,7 @@ static void run_loop(struct vcpu *v)
 			continue;
 		}
 		if (vm->sched) {
-			sched_wait_turn(v);
-			if (!sched_holds_token(v))
+			if (!sched_wait_turn(v))
 				continue;  /* woken for a pause, or stopping */
 			sched_enter_guest(v, true);
 		}

@@ -143,8 +143,7 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 		 size_t errlen);
 void sched_start(struct vm *vm);
 void sched_destroy(struct vm *vm);
-void sched_wait_turn(struct vcpu *v);
-bool sched_holds_token(struct vcpu *v);
+bool sched_wait_turn(struct vcpu *v);
 void sched_enter_guest(struct vcpu *v, bool entering);
 void sched_point(struct vcpu *v, bool yielded);
 void sched_block(struct vcpu *v);
