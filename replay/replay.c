@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "replay/replay.h"
@@ -650,16 +651,35 @@ static void free_replay(struct replay *rp)
 	}
 	free(rp->vcpus);
 	free_stream(&rp->sched);
-	/* actions share payloads with ctl: free only the array */
-	free(rp->actions.v);
+	free_stream(&rp->actions);  /* its own copies of the ctl events */
 	pthread_mutex_destroy(&rp->msg_lock);
 	pthread_mutex_destroy(&rp->land_lock);
 	free(rp->land_ns);
 	free(rp);
 }
 
+static int replay_run(const char *path, const struct replay_opts *o,
+		      struct replay_result *r);
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 int replay_trace(const char *path, const struct replay_opts *o,
 		 struct replay_result *r)
+{
+	int status = replay_run(path, o, r);
+
+	r->duration_ns = mono_ns() - r->duration_ns;
+	return status;
+}
+
+static int replay_run(const char *path, const struct replay_opts *o,
+		      struct replay_result *r)
 {
 	struct replay *rp = calloc(1, sizeof(*rp));
 	struct vm_config cfg;
@@ -670,6 +690,7 @@ int replay_trace(const char *path, const struct replay_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	r->status = REPLAY_ERROR;
+	r->duration_ns = mono_ns();
 	if (!rp) {
 		snprintf(r->message, sizeof(r->message), "out of memory");
 		return r->status;

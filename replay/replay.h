@@ -33,6 +33,7 @@ enum replay_status {
 struct replay_result {
 	enum replay_status status;
 	uint64_t events;         /* events checked */
+	uint64_t duration_ns;    /* how long replay_trace() took */
 	bool truncated;          /* the trace was cut; its prefix replayed */
 	char mode[16];
 	uint64_t landed;         /* parallel: pauses landed ... */

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "replay/replay.h"
@@ -82,21 +81,11 @@ static int replay_one(const char *path, const struct replay_cli *c)
 
 struct job {
 	char *path;
-	pid_t pid;
+	pid_t pid;               /* 0: not running */
 	int fd;                  /* the child's result */
 	struct replay_result r;
-	size_t got;
-	double seconds;
-	uint64_t start;
+	bool done;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -153,10 +142,9 @@ static void start_job(struct job *j, const struct replay_cli *c)
 {
 	int p[2];
 
-	j->start = now_ns();
 	if (pipe(p) || (j->pid = fork()) < 0) {
 		j->pid = 0;
-		j->seconds = 1e-9;
+		j->done = true;
 		j->r.status = REPLAY_ERROR;
 		snprintf(j->r.message, sizeof(j->r.message), "cannot start a replay "
 			 "process: %s", strerror(errno));
@@ -172,24 +160,23 @@ static void start_job(struct job *j, const struct replay_cli *c)
 	}
 	close(p[1]);
 	j->fd = p[0];
-	j->got = 0;
 }
 
-/* Reads the child's result; a child that died says so. */
-static void finish_job(struct job *j)
+/* Reads the result of a child that exited; a child that died says so. */
+static void finish_job(struct job *j, int st)
 {
-	int st;
+	size_t got = 0;
 
-	while (j->got < sizeof(j->r)) {
-		ssize_t n = read(j->fd, (char *)&j->r + j->got, sizeof(j->r) - j->got);
+	while (got < sizeof(j->r)) {
+		ssize_t n = read(j->fd, (char *)&j->r + got, sizeof(j->r) - got);
 		if (n <= 0)
 			break;
-		j->got += n;
+		got += n;
 	}
 	close(j->fd);
-	waitpid(j->pid, &st, 0);
-	j->seconds = (now_ns() - j->start) / 1e9;
-	if (j->got == sizeof(j->r))
+	j->pid = 0;
+	j->done = true;
+	if (got == sizeof(j->r))
 		return;
 	memset(&j->r, 0, sizeof(j->r));
 	j->r.status = REPLAY_ERROR;
@@ -205,7 +192,7 @@ static void report_line(const struct job *j)
 
 	printf("%s %s (%s, %llu events, %.2fs)%s%.*s\n", word[j->r.status], j->path,
 	       j->r.mode[0] ? j->r.mode : "?", (unsigned long long)j->r.events,
-	       j->seconds, j->r.status ? ": " : "",
+	       j->r.duration_ns / 1e9, j->r.status ? ": " : "",
 	       j->r.status ? (int)(nl ? nl - j->r.message : (long)strlen(j->r.message)) : 0,
 	       j->r.message);
 	fflush(stdout);
@@ -239,7 +226,7 @@ static int write_junit(const char *path, struct job *jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		fails += jobs[i].r.status == REPLAY_DIVERGED;
 		errors += jobs[i].r.status == REPLAY_ERROR;
-		total += jobs[i].seconds;
+		total += jobs[i].r.duration_ns / 1e9;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<testsuites><testsuite name=\"vcprr replay\" tests=\"%zu\" "
@@ -248,7 +235,7 @@ static int write_junit(const char *path, struct job *jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "  <testcase classname=\"replay\" name=\"");
 		xml_escape(f, jobs[i].path);
-		fprintf(f, "\" time=\"%.3f\">", jobs[i].seconds);
+		fprintf(f, "\" time=\"%.3f\">", jobs[i].r.duration_ns / 1e9);
 		if (jobs[i].r.status) {
 			fprintf(f, "<%s message=\"%s\">",
 				jobs[i].r.status == REPLAY_DIVERGED ? "failure" : "error",
@@ -280,25 +267,32 @@ static int check_corpus(int argc, char **argv, const struct replay_cli *c)
 			continue;
 		jobs[njobs++].path = paths[i];
 	}
-	/* Run up to c->jobs children at a time, reporting in list order. */
+	/* Up to c->jobs children at a time; each is reported as it ends. */
 	while (next < njobs || running) {
+		int st;
+		pid_t pid;
+
 		while (next < njobs && running < c->jobs) {
-			start_job(&jobs[next], c);
-			if (jobs[next].pid > 0)
+			struct job *j = &jobs[next++];
+			start_job(j, c);
+			if (j->pid > 0)
 				running++;
 			else
-				report_line(&jobs[next]);
-			next++;
+				report_line(j);
 		}
+		if (!running)
+			continue;
+		pid = waitpid(-1, &st, 0);
+		if (pid < 0)
+			break;
 		for (size_t i = 0; i < next; i++) {
-			if (jobs[i].pid <= 0 || jobs[i].seconds > 0)
+			if (jobs[i].pid != pid)
 				continue;
-			finish_job(&jobs[i]);
+			finish_job(&jobs[i], st);
 			running--;
 			report_line(&jobs[i]);
 			same += jobs[i].r.status == REPLAY_SAME;
 			div += jobs[i].r.status == REPLAY_DIVERGED;
-			break;
 		}
 	}
 	printf("%zu traces: %zu same, %zu diverged, %zu could not be replayed\n",
