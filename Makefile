@@ -123,7 +123,8 @@ $(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
 .SECONDARY: $(GUEST_RT_OBJS)
 $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
-	gcc $(GUEST_CFLAGS) -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
+	gcc $(GUEST_CFLAGS) -MMD -MP -MF $@.d -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
+-include $(GUESTS:%=%.d)
 
 # --- sanitizer and fuzz tiers
 check-asan:

@@ -31,5 +31,7 @@ int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
+int cmd_minimize(int argc, char **argv);
 
 #endif

@@ -19,7 +19,7 @@ static uint64_t mono_ns(void)
 
 static void describe_config(const struct run_opts *o, char *buf, size_t len)
 {
-	static const char *const policies[] = { "rr", "random", "pct" };
+	static const char *const policies[] = { "rr", "random", "pct", "plan" };
 
 	snprintf(buf, len,
 		 "sched=%s\n"
@@ -34,7 +34,10 @@ static void describe_config(const struct run_opts *o, char *buf, size_t len)
 		 "seed=%llu\n"
 		 "pause_script=%s\n"
 		 "lossy=%d\n"
-		 "arg=%llu\n",
+		 "arg=%llu\n"
+		 "pause_ppm=%u\n"
+		 "max_hold=%u\n"
+		 "step_budget=%llu\n",
 		 sched_mode_name(o->sched.mode), policies[o->sched.policy],
 		 o->sched.pct_depth, (unsigned long long)o->sched.watchdog_ns,
 		 o->nr_vcpus, (unsigned long long)o->mem_size,
@@ -42,7 +45,8 @@ static void describe_config(const struct run_opts *o, char *buf, size_t len)
 		 (unsigned long long)o->pause_every_ns,
 		 (unsigned long long)o->hold_ns, (unsigned long long)o->seed,
 		 o->pause_script ? o->pause_script : "", o->lossy,
-		 (unsigned long long)o->guest_arg);
+		 (unsigned long long)o->guest_arg, o->sched.pause_ppm,
+		 o->sched.max_hold, (unsigned long long)o->sched.step_budget);
 }
 
 struct trace_writer *recording_open(const struct run_opts *o, char *err,

@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "boot a guest on N VCPUs and run it" },
 	{ "record", cmd_record, "run a guest and write every event to a trace" },
 	{ "replay", cmd_replay, "re-drive a trace and check every event (--check: CI)" },
+	{ "explore", cmd_explore, "run many seeded schedules with injected pauses; keep failures" },
 	{ "inspect", cmd_inspect, "summarise, dump, follow or diff traces" },
 	{ "export", cmd_export, "a trace as Perfetto/Chrome JSON or an HTML timeline" },
 	{ "bench", cmd_bench, "run a benchmark (vcprr bench --list)" },

@@ -7,16 +7,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/sched-plan.h"
 #include "vmm/vtrace.h"
 
 #define DEFAULT_PCT_STEPS   10000
 #define DEFAULT_WATCHDOG_NS 2000000000ull
 #define MAX_QUEUED          4096
+#define DEFAULT_MAX_HOLD    256
 
 struct sched_action {
 	enum { ACT_PAUSE, ACT_RESUME } kind;
 	unsigned vcpu;
 	uint64_t data;
+	bool await_stop;           /* an injected resume: its pause may still
+				      be on its way to being taken */
+};
+
+/* An injected pause, resumed at step `until` (or when nobody can run). */
+struct held_pause {
+	unsigned vcpu;
+	uint64_t until;
 };
 
 struct sched {
@@ -39,6 +49,17 @@ struct sched {
 	bool watchdog_started;
 	bool applying;             /* an apply is in progress (lock dropped) */
 	int applier;               /* the VCPU thread applying, -1: other */
+	int last;                  /* the last VCPU that held the token */
+	uint64_t *own;             /* each VCPU's scheduling points */
+	bool *gone;                /* returned from main (seen at its point) */
+	struct sched_stats stats;
+	/* exploration */
+	struct prng inject_rng;    /* its own stream: pauses do not shift the
+				      policy's choices */
+	struct held_pause *held;   /* oldest first */
+	unsigned nheld;
+	struct plan_index *plan;
+	bool over_budget;
 };
 
 const char *sched_mode_name(enum vm_sched_mode m)
@@ -147,6 +168,22 @@ static int choose_pct(struct sched *s)
 	return best;
 }
 
+/* A written-down schedule: its decision, else keep the running VCPU, else
+ * round-robin. */
+static int choose_plan(struct sched *s, enum sched_where where)
+{
+	unsigned n = s->vm->nr_vcpus;
+	int key = where == SCHED_AT_IDLE ? s->last : s->current;
+	uint32_t vcpu = key < 0 ? SCHED_NOBODY : (uint32_t)key;
+	int to = plan_decision(s->plan, vcpu, key < 0 ? 0 : s->own[key], where);
+
+	if (to >= 0 && (unsigned)to < n && s->runnable[to])
+		return to;
+	if (where == SCHED_AT_POINT && s->current >= 0 && s->runnable[s->current])
+		return s->current;
+	return choose_rr(s);
+}
+
 static int choose(struct sched *s, enum sched_where where)
 {
 	const struct sched_source *src = s->vm->cfg.sched_source;
@@ -163,6 +200,8 @@ static int choose(struct sched *s, enum sched_where where)
 		return choose_random(s);
 	case VM_POLICY_PCT:
 		return choose_pct(s);
+	case VM_POLICY_PLAN:
+		return choose_plan(s, where);
 	default:
 		return choose_rr(s);
 	}
@@ -176,6 +215,10 @@ static void switch_to(struct sched *s, int next, enum sched_where where)
 	vtrace_ctl_emit(s->vm, next < 0 ? TRACE_VCPU_NONE : (uint32_t)next,
 			TEV_SCHED_SWITCH, (uint64_t)(int64_t)s->current, s->step,
 			where, 0, NULL, 0);
+	if (s->current >= 0) {
+		s->last = s->current;
+		s->stats.switches += next >= 0;
+	}
 	s->current = next;
 	pthread_cond_broadcast(&s->cond);
 }
@@ -230,10 +273,13 @@ static bool apply_queued(struct sched *s, enum sched_where where, int applier)
 		while (s->nqueued) {
 			struct sched_action a = s->queue[0];
 			memmove(s->queue, s->queue + 1, --s->nqueued * sizeof(a));
-			if (a.kind == ACT_PAUSE)
+			if (a.kind == ACT_PAUSE) {
 				sched_apply_pause(s->vm, a.vcpu, a.data, s->step, where);
-			else
-				ctl_resume_now(s->vm, a.vcpu, a.data, s->step, where);
+				continue;
+			}
+			if (a.await_stop)
+				sched_await_stop(s->vm, a.vcpu);
+			ctl_resume_now(s->vm, a.vcpu, a.data, s->step, where);
 		}
 	}
 	s->applying = false;
@@ -258,11 +304,103 @@ void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
 		sched_await_stop(vm, id);
 }
 
+/* --- exploration: injected pauses ------------------------------------------ */
+
+static bool queue_action(struct sched *s, struct sched_action a)
+{
+	if (s->nqueued == MAX_QUEUED)
+		return false;
+	s->queue[s->nqueued++] = a;
+	return true;
+}
+
+static bool is_held(const struct sched *s, unsigned vcpu)
+{
+	for (unsigned i = 0; i < s->nheld; i++)
+		if (s->held[i].vcpu == vcpu)
+			return true;
+	return false;
+}
+
+static void release_held(struct sched *s, unsigned i)
+{
+	queue_action(s, (struct sched_action){ ACT_RESUME, s->held[i].vcpu, 0,
+					       true });
+	memmove(s->held + i, s->held + i + 1, (--s->nheld - i) * sizeof(*s->held));
+}
+
+static void hold_pause(struct sched *s, unsigned target, uint64_t data,
+		       uint64_t hold)
+{
+	if (target >= s->vm->nr_vcpus || s->gone[target] || is_held(s, target) ||
+	    !queue_action(s, (struct sched_action){ ACT_PAUSE, target, data, false }))
+		return;
+	s->held[s->nheld++] = (struct held_pause){ target, s->step + (hold ? hold : 1) };
+	s->stats.injected++;
+}
+
+/* A random VCPU that can take a pause, or -1. */
+static int random_target(struct sched *s)
+{
+	unsigned n = s->vm->nr_vcpus, count = 0, pick;
+
+	for (unsigned i = 0; i < n; i++)
+		count += !s->gone[i] && !is_held(s, i);
+	if (!count)
+		return -1;
+	pick = prng_below(&s->inject_rng, count);
+	for (unsigned i = 0; i < n; i++)
+		if (!s->gone[i] && !is_held(s, i) && pick-- == 0)
+			return (int)i;
+	return -1;
+}
+
+/* At `vcpu`'s point: resume the pauses whose hold is over, then maybe
+ * inject one (the plan's, or a random one at pause_ppm). */
+static void inject_at_point(struct sched *s, unsigned vcpu)
+{
+	const struct sched_injection *inj;
+
+	for (unsigned i = 0; i < s->nheld;)
+		if (s->held[i].until <= s->step)
+			release_held(s, i);
+		else
+			i++;
+	if (s->plan) {
+		while ((inj = plan_injection(s->plan, vcpu, s->own[vcpu])))
+			hold_pause(s, inj->target, inj->data, inj->hold);
+		return;
+	}
+	if (s->cfg.pause_ppm &&
+	    prng_below(&s->inject_rng, 1000000) < s->cfg.pause_ppm) {
+		int t = random_target(s);
+		uint32_t max = s->cfg.max_hold ? s->cfg.max_hold : DEFAULT_MAX_HOLD;
+		uint64_t data = prng_next(&s->inject_rng);
+		if (t >= 0)
+			hold_pause(s, (unsigned)t, data,
+				   1 + prng_below(&s->inject_rng, max));
+	}
+}
+
+/* Nobody can run: the oldest injected pause ends now, once its VCPU has
+ * stopped (a VCPU paused at its own point stops after it; the stop calls
+ * sched_settle). */
+static void release_when_idle(struct sched *s)
+{
+	for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+		if (s->runnable[i])
+			return;
+	if (s->nheld && atomic_load(&s->vm->vcpus[s->held[0].vcpu].stopped))
+		release_held(s, 0);
+}
+
 /* With nobody to run, apply what is waiting and pick someone.  Lock held. */
 static void settle_idle(struct sched *s, int applier)
 {
 	if (s->current >= 0 || s->applying)
 		return;
+	if (!s->vm->cfg.sched_source)
+		release_when_idle(s);
 	if (!apply_queued(s, SCHED_AT_IDLE, applier))
 		return;
 	if (s->current < 0)
@@ -275,12 +413,10 @@ static int submit(struct vm *vm, int kind, unsigned vcpu, uint64_t data)
 	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->nqueued == MAX_QUEUED) {
+	if (!queue_action(s, (struct sched_action){ kind, vcpu, data, false }))
 		r = -EAGAIN;
-	} else {
-		s->queue[s->nqueued++] = (struct sched_action){ kind, vcpu, data };
+	else
 		settle_idle(s, -1);
-	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -331,11 +467,17 @@ void sched_enter_guest(struct vcpu *v, bool entering)
 void sched_point(struct vcpu *v, bool yielded)
 {
 	struct sched *s = v->vm->sched;
+	bool over_budget = false;
+	int next;
 
 	pthread_mutex_lock(&s->lock);
 	s->step++;
+	s->own[v->id]++;
+	s->gone[v->id] = v->done;
 	/* Before the actions: a pause applied now takes the VCPU out. */
 	s->runnable[v->id] = !v->done && !v->halted;
+	if (!v->vm->cfg.sched_source)
+		inject_at_point(s, v->id);
 	apply_queued(s, SCHED_AT_POINT, (int)v->id);
 	if (s->cfg.policy == VM_POLICY_PCT) {
 		for (unsigned i = 0; i < s->nchange; i++)
@@ -344,9 +486,22 @@ void sched_point(struct vcpu *v, bool yielded)
 		if (yielded)
 			s->prio[v->id] = --s->low_water - SCHED_PCT_MAX_DEPTH;
 	}
-	switch_to(s, choose(s, SCHED_AT_POINT), SCHED_AT_POINT);
+	next = choose(s, SCHED_AT_POINT);
+	if (next >= 0 && next != (int)v->id && s->runnable[v->id])
+		s->stats.preemptions++;
+	switch_to(s, next, SCHED_AT_POINT);
 	settle_idle(s, (int)v->id);
+	if (s->cfg.step_budget && s->step > s->cfg.step_budget && !s->over_budget)
+		over_budget = s->over_budget = true;
 	pthread_mutex_unlock(&s->lock);
+	if (over_budget) {
+		char why[160];
+		snprintf(why, sizeof(why), "hang: %llu scheduling points without "
+			 "an end (the step budget): a livelock, or VCPUs waiting "
+			 "for each other forever",
+			 (unsigned long long)s->cfg.step_budget);
+		vm_stop(v->vm, TEND_GUEST_FAULT, 1, why);
+	}
 }
 
 /* Applies idle-time actions that had to wait (see sched_source). */
@@ -433,24 +588,32 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 
 	if (c->mode == VM_SCHED_PARALLEL)
 		return 0;
+	if (c->policy == VM_POLICY_PLAN && !c->plan) {
+		snprintf(err, errlen, "the plan policy needs a plan");
+		return -1;
+	}
 	s = calloc(1, sizeof(*s));
+	vm->sched = s;
 	if (!s || !(s->runnable = calloc(vm->nr_vcpus, sizeof(bool))) ||
-	    !(s->prio = calloc(vm->nr_vcpus, sizeof(int64_t)))) {
-		if (s)
-			free(s->runnable);
-		free(s);
+	    !(s->prio = calloc(vm->nr_vcpus, sizeof(int64_t))) ||
+	    !(s->own = calloc(vm->nr_vcpus, sizeof(uint64_t))) ||
+	    !(s->gone = calloc(vm->nr_vcpus, sizeof(bool))) ||
+	    !(s->held = calloc(vm->nr_vcpus, sizeof(*s->held))) ||
+	    (c->policy == VM_POLICY_PLAN &&
+	     !(s->plan = plan_index_new(c->plan, vm->nr_vcpus)))) {
+		sched_destroy(vm);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	s->vm = vm;
 	s->cfg = *c;
 	s->rng.state = c->seed;
-	s->current = s->running = s->applier = -1;
+	s->inject_rng.state = c->seed ^ 0x5bd1e9955bd1e995ull;
+	s->current = s->running = s->applier = s->last = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	if (c->policy == VM_POLICY_PCT)
 		pct_init(s, vm->nr_vcpus);
-	vm->sched = s;
 	return 0;
 }
 
@@ -480,10 +643,29 @@ void sched_destroy(struct vm *vm)
 		return;
 	if (s->watchdog_started)
 		pthread_join(s->watchdog, NULL);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->cond);
+	if (s->vm) {  /* fully created */
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->cond);
+	}
+	plan_index_free(s->plan);
 	free(s->runnable);
 	free(s->prio);
+	free(s->own);
+	free(s->gone);
+	free(s->held);
 	free(s);
 	vm->sched = NULL;
+}
+
+int vm_sched_stats(const struct vm *vm, struct sched_stats *st)
+{
+	struct sched *s = vm->sched;
+
+	if (!s)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	*st = s->stats;
+	st->steps = s->step;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

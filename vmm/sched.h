@@ -21,9 +21,12 @@
 #include <stdint.h>
 
 enum vm_sched_mode { VM_SCHED_PARALLEL = 0, VM_SCHED_SERIAL, VM_SCHED_STEP };
-enum vm_sched_policy { VM_POLICY_RR = 0, VM_POLICY_RANDOM, VM_POLICY_PCT };
+enum vm_sched_policy { VM_POLICY_RR = 0, VM_POLICY_RANDOM, VM_POLICY_PCT,
+		      VM_POLICY_PLAN };
 
 #define SCHED_PCT_MAX_DEPTH 64
+
+struct sched_plan;
 
 struct sched_config {
 	enum vm_sched_mode mode;
@@ -32,6 +35,48 @@ struct sched_config {
 	uint64_t pct_steps;      /* expected run length in steps (0: 10000) */
 	uint64_t seed;
 	uint64_t watchdog_ns;    /* no VM exit for this long: fault (0: 2 s) */
+	/* Exploration (vcprr explore and minimize): */
+	uint32_t pause_ppm;      /* at each point, inject a pause of a random
+				    VCPU with this chance per million */
+	uint32_t max_hold;       /* it lasts 1..max_hold points (0: 256) */
+	uint64_t step_budget;    /* more points than this: a hang (0: none) */
+	const struct sched_plan *plan;  /* VM_POLICY_PLAN: the schedule */
+};
+
+/* A schedule written down (vcprr minimize).  Decisions and injections are
+ * keyed by a VCPU's own count of scheduling points, which does not shift
+ * when another VCPU's schedule changes.
+ *  - decision: when `vcpu` makes its own_step-th point (where = POINT), or
+ *    blocks after it (BLOCK), or was the last to run when nobody can (IDLE;
+ *    vcpu = SCHED_NOBODY before anyone ran), switch to `to`.  Elsewhere the
+ *    running VCPU keeps running, or the next runnable one round-robin.
+ *  - injection: at `vcpu`'s own_step-th point, pause `target` with `data`
+ *    and resume it `hold` points later (or when nobody else can run). */
+#define SCHED_NOBODY 0xffffffffu
+
+struct sched_decision {
+	uint32_t vcpu, where, to;
+	uint64_t own_step;
+};
+
+struct sched_injection {
+	uint32_t vcpu, target;
+	uint64_t own_step, data, hold;
+};
+
+struct sched_plan {
+	const struct sched_decision *decisions;
+	size_t ndecisions;
+	const struct sched_injection *injections;
+	size_t ninjections;
+};
+
+/* What the scheduler did in a run (vm_sched_stats). */
+struct sched_stats {
+	uint64_t steps;          /* scheduling points */
+	uint64_t switches;       /* token changes between VCPUs */
+	uint64_t preemptions;    /* switches away from a VCPU that could run */
+	uint64_t injected;       /* pauses injected (pause_ppm or plan) */
 };
 
 /* Where an action was applied (PAUSE_REQUEST/RESUME_REQUEST a3), and which
@@ -54,6 +99,9 @@ struct sched_source {
 	int (*switch_at)(void *arg, uint64_t step, enum sched_where where);
 	void *arg;
 };
+
+/* The counters of a serial or step run; -EINVAL in parallel mode. */
+int vm_sched_stats(const struct vm *vm, struct sched_stats *st);
 
 const char *sched_mode_name(enum vm_sched_mode m);
 /* "parallel", "serial", "step" -> mode; -1 if unknown. */

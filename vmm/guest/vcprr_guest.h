@@ -36,7 +36,7 @@ static inline u64 vcprr_arg(void)
 
 #define vcprr_assert(e) \
 	((e) ? (void)0 : vcprr_assert_fail(#e, __FILE__, __LINE__))
-#define assert(e) vcprr_assert(e)
+#define assert(e) ((e) ? (void)0 : vcprr_assert_fail(#e, __FILE__, __LINE__))
 
 /* Console output: buffered per call, one exit per printf. */
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

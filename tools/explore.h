@@ -1,0 +1,51 @@
+/* Exploring schedules: one seeded run of a guest under a serial or step
+ * scheduler, with injected pauses, judged as passed or failed.  Shared by
+ * vcprr explore, vcprr minimize and vcprr bench explore.
+ *
+ * A run fails on a guest assertion, a non-zero exit, a fault, or a hang
+ * (the step budget, the no-exit watchdog, all VCPUs halted, the wall-clock
+ * timeout).  Its signature names the failure without what varies from run
+ * to run (the VCPU that hit it), so that runs failing the same way group. */
+#ifndef VCPRR_TOOLS_EXPLORE_H
+#define VCPRR_TOOLS_EXPLORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/sched.h"
+
+#define EXPLORE_SIG_MAX 256
+
+struct explore_config {
+	const char *guest;
+	unsigned nr_vcpus;
+	uint64_t mem_size;
+	uint64_t guest_arg;
+	struct sched_config sched;  /* mode serial or step; seed set per run */
+	uint64_t timeout_ns;        /* wall clock per run (0: 30 s) */
+};
+
+struct explore_result {
+	uint64_t seed;
+	bool failed;
+	int reason;                 /* enum trace_end_reason */
+	int exit_code;
+	char signature[EXPLORE_SIG_MAX];  /* "" when it passed */
+	struct sched_stats stats;
+	double seconds;
+};
+
+/* Runs the guest once with `seed`, recording to trace_path when it is not
+ * NULL.  Returns 0, or -1 with a message in err when the guest could not be
+ * run at all (bad ELF, no /dev/kvm): that is no verdict on the guest.
+ * Uses KVM and liburcu: call it in the process that will keep using them
+ * (not before a fork). */
+int explore_run(const struct explore_config *cfg, uint64_t seed,
+		const char *trace_path, struct explore_result *res,
+		char *err, size_t errlen);
+
+/* The signature of a run's end: "" for a pass. */
+void explore_signature(int reason, int exit_code, const char *diag,
+		       char *out, size_t len);
+
+#endif
