@@ -559,9 +559,23 @@ static bool leftover(struct replay *rp, char *why, size_t len)
 	return false;
 }
 
+/* How the replayed run ended, on one line: "guest-assert: ...". */
+static void describe_end(const struct vm_result *res, struct replay_result *r)
+{
+	int n = (int)strcspn(res->diag, "\n");
+
+	if (res->reason == TEND_GUEST_EXIT)
+		snprintf(r->end, sizeof(r->end), "guest-exit, code %d", res->exit_code);
+	else
+		snprintf(r->end, sizeof(r->end), "%s%s%.*s",
+			 trace_end_reason_name(res->reason), n ? ": " : "", n,
+			 res->diag);
+}
+
 static void judge_end(struct replay *rp, const struct vm_result *res,
 		      uint64_t digest, struct replay_result *r)
 {
+	describe_end(res, r);
 	/* The VMM itself found the divergence (a pause it could not land). */
 	if (!atomic_load(&rp->diverged) && strstr(res->diag, "replay diverged")) {
 		r->status = REPLAY_DIVERGED;

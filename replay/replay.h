@@ -38,6 +38,7 @@ struct replay_result {
 	char mode[16];
 	uint64_t landed;         /* parallel: pauses landed ... */
 	uint64_t land_p50_ns;    /* ... and the median cost of landing one */
+	char end[512];           /* how the replayed run ended, one line */
 	char message[8192];      /* divergence (expected vs actual, context,
 				    registers) or error */
 };

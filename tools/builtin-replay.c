@@ -64,9 +64,10 @@ static int replay_one(const char *path, const struct replay_cli *c)
 		return EXIT_VMM_ERROR;
 	replay_trace(path, &c->o, r);
 	if (r->status == REPLAY_SAME)
-		printf("replay: %s: same (%s, %llu events%s)\n", path, r->mode,
+		printf("replay: %s: same (%s, %llu events%s)%s%s\n", path, r->mode,
 		       (unsigned long long)r->events,
-		       r->truncated ? "; the trace is truncated, its prefix replayed" : "");
+		       r->truncated ? "; the trace is truncated, its prefix replayed" : "",
+		       r->end[0] ? "\n  ends as recorded: " : "", r->end);
 	else if (r->status == REPLAY_DIVERGED)
 		printf("replay: %s: DIVERGED (%s) after %llu matching events\n%s\n",
 		       path, r->mode, (unsigned long long)r->events, r->message);

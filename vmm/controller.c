@@ -163,8 +163,15 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 		.exit_seq = v->exit_seq, .rip = v->regs.rip,
 		.digest = regs_digest(&v->regs),
 	};
-	if (ev->kind == VCPU_EVENT_PAUSED)
+	/* Logged before it shows as stopped (its resume comes after it in
+	 * the trace), without the lock: a replay that finds a difference
+	 * here stops the VM, which takes every VCPU's ctl_lock.  Controllers
+	 * leave the snapshot alone until `stopped`. */
+	if (ev->kind == VCPU_EVENT_PAUSED) {
+		pthread_mutex_unlock(&v->ctl_lock);
 		vtrace_pause_taken(v, ev);
+		pthread_mutex_lock(&v->ctl_lock);
+	}
 	v->event = *ev;
 	v->event_returned = false;
 	v->dirty = 0;

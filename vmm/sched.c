@@ -60,6 +60,7 @@ struct sched {
 	unsigned nheld;
 	struct plan_index *plan;
 	bool over_budget;
+	bool yielded;              /* the point being decided is a yield */
 };
 
 const char *sched_mode_name(enum vm_sched_mode m)
@@ -168,8 +169,8 @@ static int choose_pct(struct sched *s)
 	return best;
 }
 
-/* A written-down schedule: its decision, else keep the running VCPU, else
- * round-robin. */
+/* A written-down schedule: its decision, else keep the running VCPU (unless
+ * it yields), else round-robin. */
 static int choose_plan(struct sched *s, enum sched_where where)
 {
 	unsigned n = s->vm->nr_vcpus;
@@ -179,7 +180,8 @@ static int choose_plan(struct sched *s, enum sched_where where)
 
 	if (to >= 0 && (unsigned)to < n && s->runnable[to])
 		return to;
-	if (where == SCHED_AT_POINT && s->current >= 0 && s->runnable[s->current])
+	if (where == SCHED_AT_POINT && s->current >= 0 && s->runnable[s->current] &&
+	    !s->yielded)
 		return s->current;
 	return choose_rr(s);
 }
@@ -361,6 +363,10 @@ static void inject_at_point(struct sched *s, unsigned vcpu)
 {
 	const struct sched_injection *inj;
 
+	/* A run that is ending (an assertion) takes no more pauses: whether
+	 * a VCPU would still take one is a race with its stop. */
+	if (atomic_load(&s->vm->stopping))
+		return;
 	for (unsigned i = 0; i < s->nheld;)
 		if (s->held[i].until <= s->step)
 			release_held(s, i);
@@ -476,6 +482,7 @@ void sched_point(struct vcpu *v, bool yielded)
 	s->gone[v->id] = v->done;
 	/* Before the actions: a pause applied now takes the VCPU out. */
 	s->runnable[v->id] = !v->done && !v->halted;
+	s->yielded = yielded;
 	if (!v->vm->cfg.sched_source)
 		inject_at_point(s, v->id);
 	apply_queued(s, SCHED_AT_POINT, (int)v->id);
@@ -487,7 +494,8 @@ void sched_point(struct vcpu *v, bool yielded)
 			s->prio[v->id] = --s->low_water - SCHED_PCT_MAX_DEPTH;
 	}
 	next = choose(s, SCHED_AT_POINT);
-	if (next >= 0 && next != (int)v->id && s->runnable[v->id])
+	/* A switch away from a VCPU that could go on and did not yield. */
+	if (next >= 0 && next != (int)v->id && s->runnable[v->id] && !yielded)
 		s->stats.preemptions++;
 	switch_to(s, next, SCHED_AT_POINT);
 	settle_idle(s, (int)v->id);

@@ -1,0 +1,486 @@
+/* Minimizing a failing run's schedule.
+ *
+ * The trace's SCHED_SWITCH and injected PAUSE_REQUEST/RESUME_REQUEST events
+ * are turned into a plan keyed by each VCPU's own count of scheduling
+ * points: a VCPU's points are the steps taken while it held the token, so
+ * they follow from the switches alone.  The plan is run once as recorded
+ * (it must fail the same way: that checks the translation), then entries
+ * are dropped a chunk at a time — halves, then quarters, down to single
+ * entries — keeping each drop after which the run still fails with the
+ * same signature and no more preemptions or injected pauses.  A dropped
+ * decision falls back to "the running VCPU goes on", a dropped injection
+ * to no pause. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/minimize.h"
+#include "traces/sha256.h"
+#include "traces/trace.h"
+#include "vmm/elf.h"
+#include "vmm/vm.h"
+
+#define DEFAULT_MAX_RUNS 500
+#define NEVER            (UINT64_MAX / 4)  /* a pause never resumed */
+
+struct recorded {
+	struct explore_config cfg;
+	char guest[TRACE_PATH_LEN];
+	struct sched_decision *dec;
+	size_t ndec;
+	struct sched_injection *inj;
+	size_t ninj;
+	int end_reason, end_code;   /* -1: no VM_END */
+	char assert_sig[EXPLORE_SIG_MAX];  /* from GUEST_ASSERT, or "" */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --- reading the trace --------------------------------------------------- */
+
+static void parse_config(struct recorded *rec, const struct trace_header *h)
+{
+	char buf[TRACE_CONFIG_LEN], *save = NULL, *line;
+	struct explore_config *c = &rec->cfg;
+
+	snprintf(buf, sizeof(buf), "%s", h->config);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq++ = 0;
+		if (!strcmp(line, "arg"))
+			c->guest_arg = strtoull(eq, NULL, 0);
+		else if (!strcmp(line, "watchdog_ns"))
+			c->sched.watchdog_ns = strtoull(eq, NULL, 0);
+		else if (!strcmp(line, "step_budget"))
+			c->sched.step_budget = strtoull(eq, NULL, 0);
+		else if (!strcmp(line, "timeout_ns"))
+			c->timeout_ns = strtoull(eq, NULL, 0);
+	}
+}
+
+static int push_decision(struct recorded *rec, size_t *cap,
+			 struct sched_decision d)
+{
+	if (rec->ndec == *cap) {
+		size_t n = *cap ? *cap * 2 : 64;
+		void *p = realloc(rec->dec, n * sizeof(*rec->dec));
+		if (!p)
+			return -1;
+		rec->dec = p;
+		*cap = n;
+	}
+	rec->dec[rec->ndec++] = d;
+	return 0;
+}
+
+static int push_injection(struct recorded *rec, size_t *cap,
+			  struct sched_injection in)
+{
+	if (rec->ninj == *cap) {
+		size_t n = *cap ? *cap * 2 : 16;
+		void *p = realloc(rec->inj, n * sizeof(*rec->inj));
+		if (!p)
+			return -1;
+		rec->inj = p;
+		*cap = n;
+	}
+	rec->inj[rec->ninj++] = in;
+	return 0;
+}
+
+/* Follows the token through the trace: who holds it, since which step, and
+ * how many points each VCPU has made. */
+struct token {
+	unsigned n;
+	int cur, last;
+	uint64_t *own, *since;
+	size_t *pending;            /* per target: injection index + 1, or 0 */
+	uint64_t *pending_step;
+	size_t cap_dec, cap_inj;
+};
+
+static uint64_t own_now(const struct token *t, int v, uint64_t step)
+{
+	return t->own[v] + (step - t->since[v]);
+}
+
+static int on_switch(struct recorded *rec, struct token *t,
+		     const struct trace_event *ev)
+{
+	int prev = (int)(int64_t)ev->a0;
+	int to = ev->vcpu == TRACE_VCPU_NONE ? -1 : (int)ev->vcpu;
+	uint64_t step = ev->a1;
+	uint32_t where = (uint32_t)ev->a2;
+	int key;
+
+	if (prev >= (int)t->n || to >= (int)t->n)
+		return 0;  /* not ours to judge: the baseline run checks */
+	if (prev >= 0) {
+		t->own[prev] = own_now(t, prev, step);
+		t->since[prev] = step;
+		t->last = prev;
+	}
+	key = where == SCHED_AT_IDLE ? t->last : prev;
+	t->cur = to;
+	if (to < 0)
+		return 0;
+	t->since[to] = step;
+	return push_decision(rec, &t->cap_dec, (struct sched_decision){
+		.vcpu = key < 0 ? SCHED_NOBODY : (uint32_t)key, .where = where,
+		.to = (uint32_t)to, .own_step = key < 0 ? 0 : t->own[key] });
+}
+
+static int on_pause(struct recorded *rec, struct token *t,
+		    const struct trace_event *ev)
+{
+	if (ev->a3 != SCHED_AT_POINT || t->cur < 0 || ev->vcpu >= t->n)
+		return 0;  /* a controller's pause, not an injected one */
+	if (push_injection(rec, &t->cap_inj, (struct sched_injection){
+		.vcpu = (uint32_t)t->cur, .target = ev->vcpu,
+		.own_step = own_now(t, t->cur, ev->a2), .data = ev->a0,
+		.hold = NEVER }))
+		return -1;
+	t->pending[ev->vcpu] = rec->ninj;
+	t->pending_step[ev->vcpu] = ev->a2;
+	return 0;
+}
+
+static void on_resume(struct recorded *rec, struct token *t,
+		      const struct trace_event *ev)
+{
+	size_t i;
+
+	if (ev->vcpu >= t->n || !(i = t->pending[ev->vcpu]))
+		return;
+	/* A resume at idle came before any point of its step could end the
+	 * hold: one more, so that the replayed hold does not end earlier. */
+	rec->inj[i - 1].hold = ev->a2 - t->pending_step[ev->vcpu] +
+			       (ev->a3 == SCHED_AT_IDLE);
+	t->pending[ev->vcpu] = 0;
+}
+
+static void on_assert(struct recorded *rec, const struct trace_event *ev,
+		      const uint8_t *payload)
+{
+	char file[256] = "?", expr[256] = "?";
+
+	if (payload && ev->payload_len) {
+		size_t fl = strnlen((const char *)payload, ev->payload_len);
+		snprintf(file, sizeof(file), "%.*s", (int)fl, payload);
+		if (fl + 1 < ev->payload_len)
+			snprintf(expr, sizeof(expr), "%.*s",
+				 (int)strnlen((const char *)payload + fl + 1,
+					      ev->payload_len - fl - 1),
+				 payload + fl + 1);
+	}
+	snprintf(rec->assert_sig, sizeof(rec->assert_sig),
+		 "guest assertion failed: %s at %s:%llu", expr, file,
+		 (unsigned long long)ev->a0);
+}
+
+static int read_events(struct trace_reader *r, struct recorded *rec,
+		       struct token *t, const char *path, char *err,
+		       size_t errlen)
+{
+	struct trace_event ev;
+	const uint8_t *payload;
+	int rc;
+
+	while ((rc = trace_reader_next(r, &ev, &payload)) == 1) {
+		int bad = 0;
+		switch (ev.type) {
+		case TEV_SCHED_SWITCH:
+			bad = on_switch(rec, t, &ev);
+			break;
+		case TEV_PAUSE_REQUEST:
+			bad = on_pause(rec, t, &ev);
+			break;
+		case TEV_RESUME_REQUEST:
+			on_resume(rec, t, &ev);
+			break;
+		case TEV_GUEST_ASSERT:
+			if (!rec->assert_sig[0])
+				on_assert(rec, &ev, payload);
+			break;
+		case TEV_VM_END:
+			rec->end_reason = (int)ev.a0;
+			rec->end_code = (int)ev.a1;
+			break;
+		}
+		if (bad) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, trace_reader_error(r));
+		return -1;
+	}
+	return 0;
+}
+
+static int check_guest(const struct recorded *rec, const struct trace_header *h,
+		       bool force, char *err, size_t errlen)
+{
+	uint8_t *image, hash[32];
+	size_t len;
+
+	if (elf_read_file(rec->guest, &image, &len, err, errlen))
+		return -1;
+	sha256(image, len, hash);
+	free(image);
+	if (force || !memcmp(hash, h->guest_hash, sizeof(hash)))
+		return 0;
+	snprintf(err, errlen, "%s is not the guest image the trace was recorded "
+		 "with; give the right one with --guest PATH, or --force",
+		 rec->guest);
+	return -1;
+}
+
+static int load(const char *path, const struct minimize_opts *o,
+		struct recorded *rec, char *err, size_t errlen)
+{
+	struct trace_reader *r = trace_reader_open(path, err, errlen);
+	const struct trace_header *h;
+	struct token t = { 0 };
+	int mode, ret = -1;
+
+	if (!r)
+		return -1;
+	h = trace_reader_header(r);
+	mode = sched_mode_parse(h->mode);
+	if (mode != VM_SCHED_SERIAL && mode != VM_SCHED_STEP) {
+		snprintf(err, errlen, "%s: a %s trace has no schedule to shrink: "
+			 "minimize needs a serial or step trace (vcprr explore "
+			 "records those)", path, h->mode);
+		goto out;
+	}
+	if (h->nr_vcpus == 0 || h->nr_vcpus > VM_MAX_VCPUS) {
+		snprintf(err, errlen, "%s: header says %u VCPUs", path, h->nr_vcpus);
+		goto out;
+	}
+	snprintf(rec->guest, sizeof(rec->guest), "%s", o->guest ? o->guest :
+		 h->guest_path);
+	rec->cfg.guest = rec->guest;
+	rec->cfg.nr_vcpus = h->nr_vcpus;
+	rec->cfg.mem_size = h->mem_size;
+	rec->cfg.sched.mode = mode;
+	rec->cfg.sched.seed = h->seed;
+	rec->end_reason = -1;
+	parse_config(rec, h);
+	if (check_guest(rec, h, o->force, err, errlen))
+		goto out;
+	t.n = h->nr_vcpus;
+	t.cur = t.last = -1;
+	t.own = calloc(t.n, sizeof(*t.own));
+	t.since = calloc(t.n, sizeof(*t.since));
+	t.pending = calloc(t.n, sizeof(*t.pending));
+	t.pending_step = calloc(t.n, sizeof(*t.pending_step));
+	if (!t.own || !t.since || !t.pending || !t.pending_step) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	ret = read_events(r, rec, &t, path, err, errlen);
+out:
+	free(t.own);
+	free(t.since);
+	free(t.pending);
+	free(t.pending_step);
+	trace_reader_close(r);
+	return ret;
+}
+
+/* --- shrinking ------------------------------------------------------------ */
+
+struct shrink {
+	const struct recorded *rec;
+	struct explore_config cfg;
+	bool *on;                  /* decisions first, then injections */
+	size_t n;
+	struct sched_decision *dec;
+	struct sched_injection *inj;
+	struct sched_plan plan;
+	const char *target;        /* the signature to keep */
+	struct explore_result best;
+	unsigned runs, max_runs;
+	bool progress;
+};
+
+/* The plan of the entries that are on (or of all, plus `off` turned off). */
+static void build_plan(struct shrink *s, size_t off_from, size_t off_to)
+{
+	size_t nd = 0, ni = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->on[i] || (i >= off_from && i < off_to))
+			continue;
+		if (i < s->rec->ndec)
+			s->dec[nd++] = s->rec->dec[i];
+		else
+			s->inj[ni++] = s->rec->inj[i - s->rec->ndec];
+	}
+	s->plan = (struct sched_plan){ s->dec, nd, s->inj, ni };
+}
+
+static void size_of(const struct shrink *s, const struct explore_result *r,
+		    struct schedule_size *z)
+{
+	z->steps = r->stats.steps;
+	z->preemptions = r->stats.preemptions;
+	z->switches = r->stats.switches;
+	z->injected = r->stats.injected;
+	z->decisions = s->plan.ndecisions;
+	z->injections = s->plan.ninjections;
+}
+
+/* Runs the current plan.  1: it fails as wanted and is no bigger. */
+static int try_plan(struct shrink *s, const char *trace, struct explore_result *r,
+		    char *err, size_t errlen)
+{
+	s->runs++;
+	if (explore_run(&s->cfg, s->cfg.sched.seed, trace, r, err, errlen))
+		return -1;
+	if (s->progress)
+		fprintf(stderr, "\rminimize: %u runs, %llu preemptions, %llu "
+			"injected pauses, %zu entries \033[K", s->runs,
+			(unsigned long long)s->best.stats.preemptions,
+			(unsigned long long)s->best.stats.injected,
+			s->plan.ndecisions + s->plan.ninjections);
+	return r->failed && !strcmp(r->signature, s->target) &&
+	       r->stats.preemptions <= s->best.stats.preemptions &&
+	       r->stats.injected <= s->best.stats.injected;
+}
+
+static int shrink_chunks(struct shrink *s, char *err, size_t errlen)
+{
+	for (size_t chunk = s->n / 2 ? s->n / 2 : 1; chunk >= 1; chunk /= 2) {
+		for (size_t from = 0; from < s->n; from += chunk) {
+			struct explore_result r;
+			size_t to = from + chunk < s->n ? from + chunk : s->n, on = 0;
+			int ok;
+
+			for (size_t i = from; i < to; i++)
+				on += s->on[i];
+			if (!on)
+				continue;
+			if (s->runs >= s->max_runs)
+				return 0;
+			build_plan(s, from, to);
+			ok = try_plan(s, NULL, &r, err, errlen);
+			if (ok < 0)
+				return -1;
+			if (!ok)
+				continue;
+			for (size_t i = from; i < to; i++)
+				s->on[i] = false;
+			s->best = r;
+		}
+		if (chunk == 1)
+			break;
+	}
+	return 0;
+}
+
+static int baseline(struct shrink *s, struct minimize_report *rep,
+		    const char *path, char *err, size_t errlen)
+{
+	const struct recorded *rec = s->rec;
+	struct explore_result r;
+
+	build_plan(s, 0, 0);
+	s->runs++;
+	if (explore_run(&s->cfg, s->cfg.sched.seed, NULL, &r, err, errlen))
+		return MINIMIZE_ERROR;
+	if (!r.failed) {
+		snprintf(err, errlen, "%s: %s", path, rec->end_reason < 0 ?
+			 "the trace has no end and its schedule does not fail" :
+			 "its schedule, run again, does not fail: nothing to "
+			 "minimize (does the trace come from a failing run?)");
+		return MINIMIZE_NO_FAILURE;
+	}
+	if ((rec->end_reason >= 0 && r.reason != rec->end_reason) ||
+	    (rec->assert_sig[0] && strcmp(rec->assert_sig, r.signature))) {
+		snprintf(err, errlen, "%s: its schedule, run again, fails otherwise "
+			 "(%s) than the trace recorded (%s); was the guest "
+			 "rebuilt?", path, r.signature,
+			 rec->assert_sig[0] ? rec->assert_sig :
+			 trace_end_reason_name((uint32_t)rec->end_reason));
+		return MINIMIZE_NO_FAILURE;
+	}
+	s->best = r;
+	snprintf(rep->signature, sizeof(rep->signature), "%s", r.signature);
+	s->target = rep->signature;
+	size_of(s, &r, &rep->before);
+	return MINIMIZE_OK;
+}
+
+int minimize_trace(const char *path, const char *out,
+		   const struct minimize_opts *o, struct minimize_report *rep,
+		   char *err, size_t errlen)
+{
+	struct recorded rec = { 0 };
+	struct shrink s = { .rec = &rec };
+	struct explore_result r;
+	double t0 = now_s();
+	int status = MINIMIZE_ERROR;
+
+	memset(rep, 0, sizeof(*rep));
+	err[0] = 0;
+	if (load(path, o, &rec, err, errlen))
+		goto out;
+	s.cfg = rec.cfg;
+	s.cfg.sched.policy = VM_POLICY_PLAN;
+	s.cfg.sched.plan = &s.plan;
+	s.n = rec.ndec + rec.ninj;
+	s.max_runs = o->max_runs ? o->max_runs : DEFAULT_MAX_RUNS;
+	s.progress = o->progress;
+	s.on = malloc(s.n + 1);
+	s.dec = malloc((rec.ndec + 1) * sizeof(*s.dec));
+	s.inj = malloc((rec.ninj + 1) * sizeof(*s.inj));
+	if (!s.on || !s.dec || !s.inj) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	memset(s.on, 1, s.n + 1);
+	status = baseline(&s, rep, path, err, errlen);
+	if (status != MINIMIZE_OK)
+		goto out;
+	if (shrink_chunks(&s, err, errlen)) {
+		status = MINIMIZE_ERROR;
+		goto out;
+	}
+	/* The smallest schedule once more, recorded. */
+	build_plan(&s, 0, 0);
+	status = try_plan(&s, out, &r, err, errlen);
+	if (status != 1) {
+		if (status == 0)
+			snprintf(err, errlen, "%s: the minimized schedule did not fail "
+				 "the same way when recorded (%s): a nondeterministic "
+				 "run?", out, r.signature[0] ? r.signature : "it passed");
+		status = MINIMIZE_ERROR;
+		goto out;
+	}
+	size_of(&s, &r, &rep->after);
+	status = MINIMIZE_OK;
+out:
+	if (s.progress && s.runs)
+		fputc('\n', stderr);
+	rep->runs = s.runs;
+	rep->seconds = now_s() - t0;
+	free(s.on);
+	free(s.dec);
+	free(s.inj);
+	free(rec.dec);
+	free(rec.inj);
+	return status;
+}
