@@ -361,34 +361,50 @@ static int try_plan(struct shrink *s, const char *trace, struct explore_result *
 	       r->stats.injected <= s->best.stats.injected;
 }
 
+/* One pass over the entries in chunks of `chunk`.  Returns how many
+ * chunks were dropped, or -1. */
+static int shrink_pass(struct shrink *s, size_t chunk, char *err, size_t errlen)
+{
+	int dropped = 0;
+
+	for (size_t from = 0; from < s->n; from += chunk) {
+		struct explore_result r;
+		size_t to = from + chunk < s->n ? from + chunk : s->n, on = 0;
+		int ok;
+
+		for (size_t i = from; i < to; i++)
+			on += s->on[i];
+		if (!on)
+			continue;
+		if (s->runs >= s->max_runs)
+			return dropped;
+		build_plan(s, from, to);
+		ok = try_plan(s, NULL, &r, err, errlen);
+		if (ok < 0)
+			return -1;
+		if (!ok)
+			continue;
+		for (size_t i = from; i < to; i++)
+			s->on[i] = false;
+		s->best = r;
+		dropped++;
+	}
+	return dropped;
+}
+
+/* Halves, quarters ... single entries; then single entries again while a
+ * drop makes room for another. */
 static int shrink_chunks(struct shrink *s, char *err, size_t errlen)
 {
-	for (size_t chunk = s->n / 2 ? s->n / 2 : 1; chunk >= 1; chunk /= 2) {
-		for (size_t from = 0; from < s->n; from += chunk) {
-			struct explore_result r;
-			size_t to = from + chunk < s->n ? from + chunk : s->n, on = 0;
-			int ok;
+	int r;
 
-			for (size_t i = from; i < to; i++)
-				on += s->on[i];
-			if (!on)
-				continue;
-			if (s->runs >= s->max_runs)
-				return 0;
-			build_plan(s, from, to);
-			ok = try_plan(s, NULL, &r, err, errlen);
-			if (ok < 0)
-				return -1;
-			if (!ok)
-				continue;
-			for (size_t i = from; i < to; i++)
-				s->on[i] = false;
-			s->best = r;
-		}
-		if (chunk == 1)
-			break;
-	}
-	return 0;
+	for (size_t chunk = s->n / 2; chunk > 1; chunk /= 2)
+		if (shrink_pass(s, chunk, err, errlen) < 0)
+			return -1;
+	do {
+		r = shrink_pass(s, 1, err, errlen);
+	} while (r > 0 && s->runs < s->max_runs);
+	return r < 0 ? -1 : 0;
 }
 
 static int baseline(struct shrink *s, struct minimize_report *rep,

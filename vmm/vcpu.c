@@ -517,6 +517,11 @@ static void run_loop(struct vcpu *v)
 			v->yielded = false;
 		}
 	}
+	/* Serial: a pause applied at a scheduling point is taken even if the
+	 * run ended meanwhile; whether this thread got to it before the end
+	 * would be a race, and a replay would differ. */
+	if (vm->sched && !v->done)
+		pause_check(v);
 	if (vm->sched)
 		sched_block(v);  /* done or stopping: pass the token on */
 }
