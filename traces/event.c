@@ -28,6 +28,9 @@ static const char *const event_names[TEV__COUNT] = {
 	[TEV_GUEST_EXIT]      = "GUEST_EXIT",
 	[TEV_CONSOLE]         = "CONSOLE",
 	[TEV_LOST]            = "LOST",
+	[TEV_IO_ACCESS]       = "IO_ACCESS",
+	[TEV_MEM_REGION]      = "MEM_REGION",
+	[TEV_MEM_DATA]        = "MEM_DATA",
 };
 
 static const char *const end_reason_names[TEND__COUNT] = {

@@ -178,7 +178,11 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	if (v->vm->sched)
 		sched_settle(v->vm);
 	vcpu_hook(v, VCPU_HOOK_STOPPED);
-	if (v->vm->cfg.replay && !v->vm->sched && ev->kind == VCPU_EVENT_PAUSED)
+	if (v->vm->cfg.raw_hooks && v->vm->cfg.raw_hooks->stopped)
+		v->vm->cfg.raw_hooks->stopped(v->vm->cfg.raw_hooks->arg, v->id);
+	/* Raw mode also replays the plugin's answers to INIT and IO stops. */
+	if (v->vm->cfg.replay && !v->vm->sched &&
+	    (ev->kind == VCPU_EVENT_PAUSED || v->vm->cfg.raw))
 		replay_self_resume(v);
 
 	pthread_mutex_lock(&v->ctl_lock);
@@ -191,7 +195,7 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	if (dirty)
 		apply_edits(v, dirty);
 	atomic_fetch_add(&v->stats.resumed, 1);
-	if (ev->kind == VCPU_EVENT_PAUSED)
+	if (ev->kind == VCPU_EVENT_PAUSED || ev->kind == VCPU_EVENT_IO)
 		VTRACE_VCPU(v, TEV_RESUMED, data, 0, 0);
 	vcpu_hook(v, VCPU_HOOK_RESUMED);
 	return data;
