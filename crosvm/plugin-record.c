@@ -28,18 +28,21 @@ int plugin_record_open(struct plugin *p, char *err, size_t errlen)
 	const char *path = getenv("VCPRR_RECORD");
 	struct trace_header h = { .nr_vcpus = p->nr_vcpus,
 				  .start_time_ns = mono_ns() };
+	char exe[1024];
 	ssize_t n;
 
 	if (!path || !*path)
 		return 0;
 	snprintf(p->trace_path, sizeof(p->trace_path), "%s", path);
 	snprintf(h.mode, sizeof(h.mode), "parallel");
-	/* For people reading the trace: replay does not need the program. */
-	n = readlink("/proc/self/exe", h.guest_path, sizeof(h.guest_path) - 1);
-	h.guest_path[n > 0 ? n : 0] = '\0';
+	/* No guest image: the guest is the memory the plugin set up, logged
+	 * at start.  The program is named for people reading the trace. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
 	snprintf(h.config, sizeof(h.config),
-		 "plugin=crosvm\nsched=parallel\nvcpus=%u\nmem_limit=%llu\n",
-		 p->nr_vcpus, (unsigned long long)p->mem_limit);
+		 "plugin=crosvm\nsched=parallel\nvcpus=%u\nmem_limit=%llu\n"
+		 "program=%s\n", p->nr_vcpus, (unsigned long long)p->mem_limit,
+		 exe);
 	p->trace = trace_writer_open(path, &h, NULL, err, errlen);
 	return p->trace ? 0 : -1;
 }

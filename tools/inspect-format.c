@@ -62,6 +62,8 @@ static const struct type_fmt type_fmts[TEV__COUNT] = {
 	[TEV_MEM_REGION]      = { { { "slot", F_DEC }, { "gpa", F_HEX },
 				    { "len", F_HEX }, { "flags", F_HEX } } },
 	[TEV_MEM_DATA]        = { { { "gpa", F_HEX } }, P_BYTES },
+	[TEV_VM_IOCTL]        = { { { "request", F_HEX } }, P_BYTES },
+	[TEV_VM_STOP]         = { { { "reason", F_REASON }, { "code", F_SDEC } } },
 };
 
 /* Unknown types show their raw arguments. */

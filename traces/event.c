@@ -31,6 +31,8 @@ static const char *const event_names[TEV__COUNT] = {
 	[TEV_IO_ACCESS]       = "IO_ACCESS",
 	[TEV_MEM_REGION]      = "MEM_REGION",
 	[TEV_MEM_DATA]        = "MEM_DATA",
+	[TEV_VM_IOCTL]        = "VM_IOCTL",
+	[TEV_VM_STOP]         = "VM_STOP",
 };
 
 static const char *const end_reason_names[TEND__COUNT] = {

@@ -61,6 +61,12 @@ enum trace_event_type {
 	                        (1 read-only, 2 dirty log) */
 	TEV_MEM_DATA,        /* a0 = gpa, payload = initial contents of the
 	                        page(s) there (all-zero pages are left out) */
+	TEV_VM_IOCTL,        /* raw mode: a VM-wide setting the plugin made
+	                        (irqchip, routing, ioeventfd ...): a0 = ioctl
+	                        request, payload = its argument */
+	TEV_VM_STOP,         /* raw mode: the run is being stopped (the plugin
+	                        exited, a fault): a0 = reason, a1 = code.  What
+	                        VCPUs log after it is their way out */
 	TEV__COUNT
 };
 

@@ -35,11 +35,38 @@ int raw_setup(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* The size of a VM-wide setting's argument, or 0 for ioctls that set
+ * nothing a replay needs (queries). */
+static uint32_t setting_size(unsigned long req, const void *arg)
+{
+	switch (req) {
+	case KVM_SET_GSI_ROUTING:
+		return sizeof(struct kvm_irq_routing) +
+		       ((const struct kvm_irq_routing *)arg)->nr *
+		       sizeof(struct kvm_irq_routing_entry);
+	case KVM_IOEVENTFD: case KVM_IRQFD: case KVM_IRQ_LINE:
+	case KVM_SET_IRQCHIP: case KVM_SET_PIT2: case KVM_SET_CLOCK:
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		return _IOC_SIZE(req);
+	default:
+		return 0;
+	}
+}
+
 int vm_ioctl(struct vm *vm, unsigned long req, void *arg)
 {
 	int r = ioctl(vm->vm_fd, req, arg);
+	uint32_t n;
 
-	return r < 0 ? -errno : r;
+	if (r < 0)
+		return -errno;
+	/* Settings are replay inputs (those made before the start are
+	 * applied again; see replay/). */
+	n = vm->cfg.trace ? setting_size(req, arg) : 0;
+	if (n && n <= TRACE_MAX_PAYLOAD)
+		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_IOCTL, req, 0, 0, 0,
+				arg, n);
+	return r;
 }
 
 int vm_kvm_ioctl(struct vm *vm, unsigned long req, void *arg)

@@ -240,6 +240,10 @@ void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
 	snprintf(vm->result.diag, sizeof(vm->result.diag), "%s", why ? why : "");
 	atomic_store(&vm->stopping, true);
 	pthread_mutex_unlock(&vm->end_lock);
+	/* Raw mode: replay must tell the VCPUs' way out from their run. */
+	if (vm->cfg.raw)
+		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_STOP, reason,
+				(uint64_t)(int64_t)exit_code, 0, 0, NULL, 0);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_kick(&vm->vcpus[i]);
 		vcpu_ctl_wake_all(&vm->vcpus[i]);  /* stopped VCPUs and waiters */
