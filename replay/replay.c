@@ -37,6 +37,8 @@ struct stream {
 struct vcpu_state {
 	struct stream own;          /* the VCPU's own events */
 	struct stream ctl;          /* requests and resumes aimed at it */
+	struct stream ioctls;       /* plugin traces: VCPU_IOCTL, applied
+				       before the resume that follows them */
 	size_t next_taken;          /* index in own of the next PAUSE_TAKEN */
 	struct vm_replay_pause pause;
 	uint64_t *req_data;         /* scratch for pause.data / pending */
@@ -128,6 +130,8 @@ static int place_raw(struct replay *rp, const struct trace_event *ev,
 	if (ev->type == TEV_MEM_REGION || ev->type == TEV_MEM_DATA ||
 	    (ev->type == TEV_VM_IOCTL && !rp->raw_started))
 		return push(&rp->memory, ev, payload);
+	if (ev->type == TEV_VCPU_IOCTL && ev->vcpu < rp->nr_vcpus)
+		return push(&rp->vcpus[ev->vcpu].ioctls, ev, payload);
 	return 0;
 }
 
@@ -135,7 +139,8 @@ static int place(struct replay *rp, const struct trace_event *ev,
 		 const uint8_t *payload, char *err, size_t errlen)
 {
 	if (rp->raw && ev->type != TEV_VM_END &&
-	    (place_raw(rp, ev, payload) || ev->seq > rp->raw_stop_seq))
+	    (place_raw(rp, ev, payload) || ev->seq > rp->raw_stop_seq ||
+	     ev->type == TEV_VCPU_IOCTL))
 		return 0;  /* (out of memory shows as a short replay) */
 	if (ev->type == TEV_LOST) {
 		snprintf(err, errlen, "the trace lost %llu events (recorded with "
@@ -468,6 +473,12 @@ static int hook_resume_for(void *arg, unsigned vcpu, uint64_t *data,
 	}
 	if (i == vs->ctl.n)
 		return -1;
+	/* Plugin traces: the state the plugin set during this stop. */
+	while (vs->ioctls.pos < vs->ioctls.n &&
+	       vs->ioctls.v[vs->ioctls.pos].ev.seq < vs->ctl.v[i].ev.seq) {
+		struct rec *c = &vs->ioctls.v[vs->ioctls.pos++];
+		vcpu_ioctl_stopped(rp->vm, vcpu, c->ev.a0, c->payload);
+	}
 	p = req_scratch(vs, n ? n : 1);
 	if (!p)
 		return -1;
@@ -810,6 +821,7 @@ static void free_replay(struct replay *rp)
 	for (unsigned i = 0; rp->vcpus && i < rp->nr_vcpus; i++) {
 		free_stream(&rp->vcpus[i].own);
 		free_stream(&rp->vcpus[i].ctl);
+		free_stream(&rp->vcpus[i].ioctls);
 		free(rp->vcpus[i].req_data);
 	}
 	free(rp->vcpus);

@@ -63,6 +63,7 @@ static const struct type_fmt type_fmts[TEV__COUNT] = {
 				    { "len", F_HEX }, { "flags", F_HEX } } },
 	[TEV_MEM_DATA]        = { { { "gpa", F_HEX } }, P_BYTES },
 	[TEV_VM_IOCTL]        = { { { "request", F_HEX } }, P_BYTES },
+	[TEV_VCPU_IOCTL]      = { { { "request", F_HEX } }, P_BYTES },
 	[TEV_VM_STOP]         = { { { "reason", F_REASON }, { "code", F_SDEC } } },
 };
 

@@ -32,6 +32,7 @@ static const char *const event_names[TEV__COUNT] = {
 	[TEV_MEM_REGION]      = "MEM_REGION",
 	[TEV_MEM_DATA]        = "MEM_DATA",
 	[TEV_VM_IOCTL]        = "VM_IOCTL",
+	[TEV_VCPU_IOCTL]      = "VCPU_IOCTL",
 	[TEV_VM_STOP]         = "VM_STOP",
 };
 

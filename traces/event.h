@@ -64,6 +64,10 @@ enum trace_event_type {
 	TEV_VM_IOCTL,        /* raw mode: a VM-wide setting the plugin made
 	                        (irqchip, routing, ioeventfd ...): a0 = ioctl
 	                        request, payload = its argument */
+	TEV_VCPU_IOCTL,      /* raw mode: VCPU state set by the plugin while
+	                        the VCPU was stopped (FPU, MSRs, LAPIC, CPUID
+	                        ...): vcpu, a0 = ioctl request, payload = its
+	                        argument; replay applies it before the resume */
 	TEV_VM_STOP,         /* raw mode: the run is being stopped (the plugin
 	                        exited, a fault): a0 = reason, a1 = code.  What
 	                        VCPUs log after it is their way out */

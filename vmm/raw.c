@@ -76,8 +76,28 @@ int vm_kvm_ioctl(struct vm *vm, unsigned long req, void *arg)
 	return r < 0 ? -errno : r;
 }
 
+/* The argument size of a VCPU state setting (replay input), else 0. */
+static uint32_t vcpu_setting_size(unsigned long req, const void *arg)
+{
+	switch (req) {
+	case KVM_SET_MSRS:
+		return sizeof(struct kvm_msrs) + ((const struct kvm_msrs *)arg)->nmsrs *
+		       sizeof(struct kvm_msr_entry);
+	case KVM_SET_CPUID2:
+		return sizeof(struct kvm_cpuid2) + ((const struct kvm_cpuid2 *)arg)->nent *
+		       sizeof(struct kvm_cpuid_entry2);
+	case KVM_SET_FPU: case KVM_SET_XCRS: case KVM_SET_LAPIC:
+	case KVM_SET_MP_STATE: case KVM_SET_VCPU_EVENTS: case KVM_ENABLE_CAP:
+		return _IOC_SIZE(req);
+	default:
+		return 0;
+	}
+}
+
 int vcpu_ioctl_stopped(struct vm *vm, unsigned id, unsigned long req, void *arg)
 {
+	uint32_t n;
+
 	struct vcpu *v;
 	int r = -EBUSY;
 
@@ -91,6 +111,9 @@ int vcpu_ioctl_stopped(struct vm *vm, unsigned id, unsigned long req, void *arg)
 		r = ioctl(v->fd, req, arg);
 		if (r < 0)
 			r = -errno;
+		n = r >= 0 && vm->cfg.trace ? vcpu_setting_size(req, arg) : 0;
+		if (n && n <= TRACE_MAX_PAYLOAD)
+			vtrace_ctl_emit(vm, id, TEV_VCPU_IOCTL, req, 0, 0, 0, arg, n);
 	}
 	pthread_mutex_unlock(&v->ctl_lock);
 	return r;
