@@ -439,7 +439,9 @@ static const struct vm_replay_pause *hook_next_pause(void *arg, unsigned vcpu)
 	/* The requests up to the taken one, in the order they were made. */
 	for (i = vs->ctl.pos; i < vs->ctl.n; i++) {
 		const struct trace_event *c = &vs->ctl.v[i].ev;
-		if (c->type != TEV_PAUSE_REQUEST)
+		/* A later request is not this pause's (the taken one may have
+		 * been published already, by the resume before it). */
+		if (c->type != TEV_PAUSE_REQUEST || c->a1 > t->a1)
 			break;
 		n++;
 		if (c->a1 == t->a1)

@@ -95,10 +95,17 @@ void vcpu_ctl_wake_all(struct vcpu *v)
  * each, so they are fetched only when a controller asks (fetch_wanted). */
 static void snapshot_registers(struct vcpu *v)
 {
-	if (v->regs_synced)
+	if (v->regs_synced) {
 		v->regs = v->run->s.regs.regs;
-	else
+	} else {
 		ioctl(v->fd, KVM_GET_REGS, &v->regs);
+		/* Raw mode: a stop before the first KVM_RUN (INIT, a pause
+		 * right after it) must log the same RIP as any other. */
+		if (v->vm->cfg.raw && v->vm->sync_regs) {
+			v->run->s.regs.regs = v->regs;
+			v->regs_synced = true;
+		}
+	}
 	v->fetched = EDIT_REGS;
 	v->fetch_wanted = 0;
 }
