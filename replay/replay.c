@@ -752,6 +752,11 @@ static int raw_apply_ioctl(struct replay *rp, const struct rec *m)
 
 	memset(&a, 0, sizeof(a));
 	memcpy(&a, m->payload, m->ev.payload_len);
+	/* The eventfds given to KVM here are already closed: nothing to
+	 * deassign (KVM lets an irqfd go with its eventfd). */
+	if ((m->ev.a0 == KVM_IOEVENTFD && (a.io.flags & KVM_IOEVENTFD_FLAG_DEASSIGN)) ||
+	    (m->ev.a0 == KVM_IRQFD && (a.irq.flags & KVM_IRQFD_FLAG_DEASSIGN)))
+		return 0;
 	if (m->ev.a0 == KVM_IOEVENTFD && !(a.io.flags & KVM_IOEVENTFD_FLAG_DEASSIGN))
 		a.io.fd = fd = eventfd(0, EFD_CLOEXEC);
 	if (m->ev.a0 == KVM_IRQFD && !(a.irq.flags & KVM_IRQFD_FLAG_DEASSIGN)) {
