@@ -1,5 +1,8 @@
-# vcprr build.  `make` builds build/vcprr, build/libvcprr.a and every guest
-# under tests/guests/ as build/guests/NAME.elf.  `make test` runs the suite.
+# vcprr build.  `make` builds build/vcprr, build/libvcprr.a, every guest
+# under tests/guests/ as build/guests/NAME.elf, the crosvm plugin library
+# (build/libcrosvm_plugin.{a,so}, header build/include/crosvm.h) and the
+# plugin programs of tests/plugins/ as build/plugins/NAME.  `make test` runs
+# the suite.
 # Dependencies (liburcu, libzstd, cmocka) come from pkg-config; `make deps`
 # installs the Debian packages, and `make test` / `make demo` do so by
 # themselves when one is missing.
@@ -33,15 +36,24 @@ TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 GUEST_SRCS := $(sort $(wildcard tests/guests/*.c))
+CROSVM_SRCS := $(sort $(wildcard crosvm/*.c))
+PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 GUESTS    := $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/guests/%.elf)
+# The plugin library is position-independent code of its own: the crosvm
+# API over the VMM and the trace writer (not replay/).
+PIC_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c) $(CROSVM_SRCS))
+PIC_OBJS  := $(PIC_SRCS:%.c=$(BUILD)/pic/%.o)
+PLUGINS   := $(PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/plugins/%)
+CROSVM_LIBS := $(BUILD)/libcrosvm_plugin.a $(BUILD)/libcrosvm_plugin.so \
+	$(BUILD)/include/crosvm.h
 
 .PHONY: all deps check-deps test demo clean fuzz tsan check-asan help
-all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS)
+all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(CROSVM_LIBS) $(PLUGINS)
 
 help:
 	@echo "make          build build/vcprr, build/libvcprr.a and the guests"
@@ -99,6 +111,30 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# --- crosvm plugin compatibility library (crosvm/crosvm.h)
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+
+$(BUILD)/libcrosvm_plugin.a: $(PIC_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# Only the crosvm_* API is exported (crosvm/plugin.map).
+$(BUILD)/libcrosvm_plugin.so: $(PIC_OBJS) crosvm/plugin.map
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=crosvm/plugin.map \
+		-Wl,-soname,libcrosvm_plugin.so -o $@ $(PIC_OBJS) $(DEP_LIBS)
+
+$(BUILD)/include/crosvm.h: crosvm/crosvm.h
+	@mkdir -p $(@D)
+	cp $< $@
+
+# Plugin programs build like any crosvm plugin: the header and -lcrosvm_plugin.
+$(BUILD)/plugins/%: tests/plugins/%.c $(CROSVM_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Wall -Wextra -I$(BUILD)/include -o $@ $< \
+		-L$(BUILD) -lcrosvm_plugin -pthread -Wl,-rpath,$(abspath $(BUILD))
+
 # Tests link the library, the test helpers and the tool objects except main
 # (so CLI code is testable in-process).
 TOOL_LIB_OBJS := $(filter-out $(BUILD)/obj/tools/vcprr.o,$(TOOL_OBJS))
@@ -154,4 +190,4 @@ fuzz: check-deps
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,8 @@ struct stream {
 struct vcpu_state {
 	struct stream own;          /* the VCPU's own events */
 	struct stream ctl;          /* requests and resumes aimed at it */
+	struct stream ioctls;       /* plugin traces: VCPU_IOCTL, applied
+				       before the resume that follows them */
 	size_t next_taken;          /* index in own of the next PAUSE_TAKEN */
 	struct vm_replay_pause pause;
 	uint64_t *req_data;         /* scratch for pause.data / pending */
@@ -53,6 +58,12 @@ struct replay {
 	uint64_t cfg_arg, cfg_watchdog, cfg_pause_every;
 	char cfg_policy[16], cfg_script[256];
 	unsigned cfg_depth;
+	/* crosvm plugin runs (raw-mode VMs, header config plugin=crosvm) */
+	bool raw, raw_started, raw_done;
+	uint64_t raw_stop_seq;      /* VM_STOP: later events are the way out */
+	struct stream memory;       /* MEM_REGION and MEM_DATA, in order */
+	struct { void *host; uint64_t len; } maps[64];
+	unsigned nmaps;
 	struct vm *vm;
 	atomic_bool diverged, prefix_done;
 	atomic_uint_fast64_t checked;
@@ -108,9 +119,29 @@ static bool is_timing_type(uint32_t t)
 	return t == TEV_KICK || t == TEV_SIGNAL_SENT || t == TEV_VM_START;
 }
 
+/* Plugin traces: the memory to rebuild, and where the run was stopped. */
+static int place_raw(struct replay *rp, const struct trace_event *ev,
+		     const uint8_t *payload)
+{
+	if (ev->type == TEV_VM_START)
+		rp->raw_started = true;
+	if (ev->type == TEV_VM_STOP && rp->raw_stop_seq == UINT64_MAX)
+		rp->raw_stop_seq = ev->seq;
+	if (ev->type == TEV_MEM_REGION || ev->type == TEV_MEM_DATA ||
+	    (ev->type == TEV_VM_IOCTL && !rp->raw_started))
+		return push(&rp->memory, ev, payload);
+	if (ev->type == TEV_VCPU_IOCTL && ev->vcpu < rp->nr_vcpus)
+		return push(&rp->vcpus[ev->vcpu].ioctls, ev, payload);
+	return 0;
+}
+
 static int place(struct replay *rp, const struct trace_event *ev,
 		 const uint8_t *payload, char *err, size_t errlen)
 {
+	if (rp->raw && ev->type != TEV_VM_END &&
+	    (place_raw(rp, ev, payload) || ev->seq > rp->raw_stop_seq ||
+	     ev->type == TEV_VCPU_IOCTL))
+		return 0;  /* (out of memory shows as a short replay) */
 	if (ev->type == TEV_LOST) {
 		snprintf(err, errlen, "the trace lost %llu events (recorded with "
 			 "--lossy): it cannot be replayed", (unsigned long long)ev->a0);
@@ -161,6 +192,8 @@ static void parse_config(struct replay *rp)
 			snprintf(rp->cfg_policy, sizeof(rp->cfg_policy), "%s", eq);
 		else if (!strcmp(line, "pause_script"))
 			snprintf(rp->cfg_script, sizeof(rp->cfg_script), "%s", eq);
+		else if (!strcmp(line, "plugin"))
+			rp->raw = !strcmp(eq, "crosvm");
 	}
 }
 
@@ -183,6 +216,8 @@ static int load(struct replay *rp, const char *path, char *err, size_t errlen)
 	rp->vcpus = calloc(rp->nr_vcpus, sizeof(*rp->vcpus));
 	if (!rp->vcpus)
 		goto nomem;
+	parse_config(rp);
+	rp->raw_stop_seq = UINT64_MAX;
 	while ((rc = trace_reader_next(r, &ev, &payload)) == 1) {
 		if (++n > REPLAY_MAX_EVENTS) {
 			snprintf(err, errlen, "%s: more than %u events: too long to "
@@ -198,7 +233,6 @@ static int load(struct replay *rp, const char *path, char *err, size_t errlen)
 	}
 	rp->truncated = trace_reader_truncated(r) || !rp->has_end;
 	trace_reader_close(r);
-	parse_config(rp);
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -277,6 +311,31 @@ static void find_next_taken(struct vcpu_state *vs)
 	vs->next_taken = i;
 }
 
+/* Plugin traces: the recording ended when the program exited, wherever
+ * the VCPUs were.  Once every recorded event is replayed (requests never
+ * taken aside), the replay ends the same way. */
+static bool raw_all_replayed(struct replay *rp)
+{
+	for (unsigned i = 0; i < rp->nr_vcpus; i++) {
+		const struct stream *c = &rp->vcpus[i].ctl;
+		if (rp->vcpus[i].own.pos < rp->vcpus[i].own.n)
+			return false;
+		for (size_t j = c->pos; j < c->n; j++)
+			if (c->v[j].ev.type == TEV_RESUME_REQUEST)
+				return false;
+	}
+	return true;
+}
+
+static void raw_check_done(struct replay *rp)
+{
+	if (!rp->raw || rp->raw_done || !raw_all_replayed(rp))
+		return;
+	rp->raw_done = true;
+	vm_stop(rp->vm, (int)rp->end.a0, (int)(int64_t)rp->end.a1,
+		"every recorded event was replayed");
+}
+
 static int hook_event(void *arg, const struct trace_event *ev,
 		      const void *payload, char *why, size_t whylen)
 {
@@ -307,6 +366,7 @@ static int hook_event(void *arg, const struct trace_event *ev,
 		atomic_fetch_add(&rp->checked, 1);
 		if (ev->type == TEV_PAUSE_TAKEN)
 			find_next_taken(vs);
+		raw_check_done(rp);
 		return 0;
 	}
 	describe(s, ev, payload, is_ctl_type(ev->type) ? "controller" : "its",
@@ -332,6 +392,24 @@ static void hook_read_input(void *arg, unsigned vcpu, uint32_t type,
 	/* A mismatch is reported by the check of the event itself. */
 	if (w->type == type && w->a0 == addr && w->a1 == size)
 		*val = w->a2;
+}
+
+/* Plugin traces: the recorded IO_ACCESS says the plugin claimed this access
+ * (and whether the VCPU stopped for it). */
+static enum vm_io_claim hook_claim_io(void *arg, unsigned vcpu, unsigned space,
+				      uint64_t addr, uint32_t len, bool is_write,
+				      const uint8_t *data)
+{
+	struct replay *rp = arg;
+	struct stream *s = &rp->vcpus[vcpu].own;
+	const struct trace_event *w;
+
+	if (s->pos >= s->n)
+		return VM_IO_IGNORE;
+	w = &s->v[s->pos].ev;
+	if (w->type != TEV_IO_ACCESS || w->a0 != space || w->a1 != addr)
+		return VM_IO_IGNORE;
+	return (w->a2 >> 9) & 1 ? VM_IO_NOTIFY : VM_IO_STOP;
 }
 
 static uint64_t *req_scratch(struct vcpu_state *vs, size_t n)
@@ -361,7 +439,9 @@ static const struct vm_replay_pause *hook_next_pause(void *arg, unsigned vcpu)
 	/* The requests up to the taken one, in the order they were made. */
 	for (i = vs->ctl.pos; i < vs->ctl.n; i++) {
 		const struct trace_event *c = &vs->ctl.v[i].ev;
-		if (c->type != TEV_PAUSE_REQUEST)
+		/* A later request is not this pause's (the taken one may have
+		 * been published already, by the resume before it). */
+		if (c->type != TEV_PAUSE_REQUEST || c->a1 > t->a1)
 			break;
 		n++;
 		if (c->a1 == t->a1)
@@ -395,6 +475,12 @@ static int hook_resume_for(void *arg, unsigned vcpu, uint64_t *data,
 	}
 	if (i == vs->ctl.n)
 		return -1;
+	/* Plugin traces: the state the plugin set during this stop. */
+	while (vs->ioctls.pos < vs->ioctls.n &&
+	       vs->ioctls.v[vs->ioctls.pos].ev.seq < vs->ctl.v[i].ev.seq) {
+		struct rec *c = &vs->ioctls.v[vs->ioctls.pos++];
+		vcpu_ioctl_stopped(rp->vm, vcpu, c->ev.a0, c->payload);
+	}
 	p = req_scratch(vs, n ? n : 1);
 	if (!p)
 		return -1;
@@ -511,7 +597,13 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 		.next_pause = hook_next_pause, .resume_for = hook_resume_for,
 		.landed = hook_landed,
 	};
-	struct vm_replay_hooks *hooks = malloc(sizeof(*hooks));
+	/* One allocation (freed through cfg.replay): the replay hooks and,
+	 * for plugin traces, the raw-mode ones. */
+	struct replay_hooks {
+		struct vm_replay_hooks h;
+		struct vm_raw_hooks raw;
+	} *rh = malloc(sizeof(*rh));
+	struct vm_replay_hooks *hooks = &rh->h;
 	struct sched_source *src = malloc(sizeof(*src));
 	enum vm_sched_policy policy = VM_POLICY_RR;
 	unsigned depth = 0;
@@ -521,6 +613,7 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 	*hooks = hooks_template;
 	hooks->arg = rp;
 	*src = (struct sched_source){ source_apply, source_switch, rp };
+	rh->raw = (struct vm_raw_hooks){ .arg = rp, .claim_io = hook_claim_io };
 	snprintf(pol, sizeof(pol), rp->cfg_depth ? "%s:%u" : "%s", rp->cfg_policy,
 		 rp->cfg_depth);
 	sched_policy_parse(pol, &policy, &depth);
@@ -533,6 +626,10 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 			   .policy = policy, .pct_depth = depth,
 			   .seed = rp->h.seed, .watchdog_ns = rp->cfg_watchdog },
 	};
+	if (rp->raw) {
+		cfg->raw = cfg->init_event = cfg->controlled = true;
+		cfg->raw_hooks = &rh->raw;
+	}
 	if (cfg->sched.mode != VM_SCHED_PARALLEL)
 		cfg->sched_source = src;
 	else
@@ -656,16 +753,104 @@ static void describe_stuck(struct replay *rp, char *buf, size_t len)
 	}
 }
 
+/* A VM setting made before the start.  eventfds are the plugin's: the
+ * replay gives KVM fresh ones (nobody signals them). */
+static int raw_apply_ioctl(struct replay *rp, const struct rec *m)
+{
+	union {
+		struct kvm_ioeventfd io;
+		struct kvm_irqfd irq;
+		uint8_t raw[TRACE_MAX_PAYLOAD];
+	} a;
+	int r, fd = -1, fd2 = -1;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, m->payload, m->ev.payload_len);
+	/* The eventfds given to KVM here are already closed: nothing to
+	 * deassign (KVM lets an irqfd go with its eventfd). */
+	if ((m->ev.a0 == KVM_IOEVENTFD && (a.io.flags & KVM_IOEVENTFD_FLAG_DEASSIGN)) ||
+	    (m->ev.a0 == KVM_IRQFD && (a.irq.flags & KVM_IRQFD_FLAG_DEASSIGN)))
+		return 0;
+	if (m->ev.a0 == KVM_IOEVENTFD && !(a.io.flags & KVM_IOEVENTFD_FLAG_DEASSIGN))
+		a.io.fd = fd = eventfd(0, EFD_CLOEXEC);
+	if (m->ev.a0 == KVM_IRQFD && !(a.irq.flags & KVM_IRQFD_FLAG_DEASSIGN)) {
+		a.irq.fd = fd = eventfd(0, EFD_CLOEXEC);
+		a.irq.resamplefd = fd2 = eventfd(0, EFD_CLOEXEC);
+	}
+	r = vm_ioctl(rp->vm, m->ev.a0, &a);
+	/* KVM holds its own references. */
+	if (fd >= 0)
+		close(fd);
+	if (fd2 >= 0)
+		close(fd2);
+	return r < 0 ? r : 0;
+}
+
+/* Plugin traces: the guest memory and VM settings as the plugin set them
+ * up before the start. */
+static int raw_build_memory(struct replay *rp, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < rp->memory.n; i++) {
+		const struct rec *m = &rp->memory.v[i];
+		void *host;
+		int r;
+
+		if (m->ev.type == TEV_VM_IOCTL) {
+			r = raw_apply_ioctl(rp, m);
+			if (r < 0) {
+				snprintf(err, errlen, "the recorded VM setting "
+					 "(ioctl %#llx) fails here: %s",
+					 (unsigned long long)m->ev.a0, strerror(-r));
+				return -1;
+			}
+			continue;
+		}
+		if (m->ev.type == TEV_MEM_DATA) {
+			host = vm_guest_ptr(rp->vm, m->ev.a0, m->ev.payload_len);
+			if (!host)
+				goto bad;
+			memcpy(host, m->payload, m->ev.payload_len);
+			continue;
+		}
+		if (rp->nmaps == sizeof(rp->maps) / sizeof(rp->maps[0]) ||
+		    m->ev.a2 == 0 || m->ev.a2 > VM_MAX_MEM)
+			goto bad;
+		host = mmap(NULL, m->ev.a2, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (host == MAP_FAILED)
+			goto bad;
+		rp->maps[rp->nmaps].host = host;
+		rp->maps[rp->nmaps++].len = m->ev.a2;
+		r = vm_add_memory(rp->vm, m->ev.a1, m->ev.a2, host,
+				  (unsigned)m->ev.a3);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot map the recorded memory at "
+				 "%#llx: %s", (unsigned long long)m->ev.a1,
+				 strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad recorded memory (event seq %llu)",
+		 (unsigned long long)rp->memory.v[0].ev.seq);
+	return -1;
+}
+
 static void free_replay(struct replay *rp)
 {
 	for (unsigned i = 0; rp->vcpus && i < rp->nr_vcpus; i++) {
 		free_stream(&rp->vcpus[i].own);
 		free_stream(&rp->vcpus[i].ctl);
+		free_stream(&rp->vcpus[i].ioctls);
 		free(rp->vcpus[i].req_data);
 	}
 	free(rp->vcpus);
 	free_stream(&rp->sched);
 	free_stream(&rp->actions);  /* its own copies of the ctl events */
+	free_stream(&rp->memory);
+	for (unsigned i = 0; i < rp->nmaps; i++)
+		munmap(rp->maps[i].host, rp->maps[i].len);
 	pthread_mutex_destroy(&rp->msg_lock);
 	pthread_mutex_destroy(&rp->land_lock);
 	free(rp->land_ns);
@@ -722,13 +907,24 @@ static int replay_run(const char *path, const struct replay_opts *o,
 	/* Runs that did not end by every VCPU returning were stopped. */
 	rp->ended_by_stop = rp->end.a0 != TEND_GUEST_EXIT || rp->has_guest_exit;
 	guest = o->guest ? o->guest : rp->h.guest_path;
-	if (check_guest(rp, guest, o->force, err, sizeof(err)))
+	if (rp->raw) {
+		rp->ended_by_stop = true;  /* the program's exit stopped it */
+		guest = NULL;              /* the guest is the recorded memory */
+	} else if (check_guest(rp, guest, o->force, err, sizeof(err))) {
 		goto error;
+	}
 	build_config(rp, &cfg, o);
 	vm = vm_create(&cfg, guest, err, sizeof(err));
 	if (!vm)
 		goto error_cfg;
 	rp->vm = vm;
+	if (rp->raw && raw_build_memory(rp, err, sizeof(err)))
+		goto error_cfg;
+	if (rp->raw && !rp->raw_started) {
+		/* The program exited without crosvm_start: nothing ran. */
+		r->status = REPLAY_SAME;
+		goto out;
+	}
 	if (vm_start(vm)) {
 		snprintf(err, sizeof(err), "cannot start VCPU threads");
 		goto error_cfg;

@@ -57,6 +57,14 @@ static const struct type_fmt type_fmts[TEV__COUNT] = {
 	[TEV_GUEST_EXIT]      = { { { "code", F_SDEC } } },
 	[TEV_CONSOLE]         = { { { 0 } }, P_TEXT },
 	[TEV_LOST]            = { { { "dropped", F_DEC } } },
+	[TEV_IO_ACCESS]       = { { { "space", F_DEC }, { "addr", F_HEX },
+				    { "lendir", F_HEX }, { "data", F_HEX } } },
+	[TEV_MEM_REGION]      = { { { "slot", F_DEC }, { "gpa", F_HEX },
+				    { "len", F_HEX }, { "flags", F_HEX } } },
+	[TEV_MEM_DATA]        = { { { "gpa", F_HEX } }, P_BYTES },
+	[TEV_VM_IOCTL]        = { { { "request", F_HEX } }, P_BYTES },
+	[TEV_VCPU_IOCTL]      = { { { "request", F_HEX } }, P_BYTES },
+	[TEV_VM_STOP]         = { { { "reason", F_REASON }, { "code", F_SDEC } } },
 };
 
 /* Unknown types show their raw arguments. */

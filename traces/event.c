@@ -28,6 +28,12 @@ static const char *const event_names[TEV__COUNT] = {
 	[TEV_GUEST_EXIT]      = "GUEST_EXIT",
 	[TEV_CONSOLE]         = "CONSOLE",
 	[TEV_LOST]            = "LOST",
+	[TEV_IO_ACCESS]       = "IO_ACCESS",
+	[TEV_MEM_REGION]      = "MEM_REGION",
+	[TEV_MEM_DATA]        = "MEM_DATA",
+	[TEV_VM_IOCTL]        = "VM_IOCTL",
+	[TEV_VCPU_IOCTL]      = "VCPU_IOCTL",
+	[TEV_VM_STOP]         = "VM_STOP",
 };
 
 static const char *const end_reason_names[TEND__COUNT] = {

@@ -51,6 +51,26 @@ enum trace_event_type {
 	TEV_CONSOLE,         /* payload = one line of console output */
 	/* recording */
 	TEV_LOST,            /* a0 = number of events dropped in lossy mode */
+	/* raw-mode VMs (crosvm plugins) */
+	TEV_IO_ACCESS,       /* a PIO/MMIO access claimed by the plugin:
+	                        a0 = space (0 PIO, 1 MMIO), a1 = address,
+	                        a2 = len | write<<8 | async<<9,
+	                        a3 = data written */
+	TEV_MEM_REGION,      /* guest memory as of VM start: a0 = slot,
+	                        a1 = gpa, a2 = length, a3 = flags
+	                        (1 read-only, 2 dirty log) */
+	TEV_MEM_DATA,        /* a0 = gpa, payload = initial contents of the
+	                        page(s) there (all-zero pages are left out) */
+	TEV_VM_IOCTL,        /* raw mode: a VM-wide setting the plugin made
+	                        (irqchip, routing, ioeventfd ...): a0 = ioctl
+	                        request, payload = its argument */
+	TEV_VCPU_IOCTL,      /* raw mode: VCPU state set by the plugin while
+	                        the VCPU was stopped (FPU, MSRs, LAPIC, CPUID
+	                        ...): vcpu, a0 = ioctl request, payload = its
+	                        argument; replay applies it before the resume */
+	TEV_VM_STOP,         /* raw mode: the run is being stopped (the plugin
+	                        exited, a fault): a0 = reason, a1 = code.  What
+	                        VCPUs log after it is their way out */
 	TEV__COUNT
 };
 

@@ -95,10 +95,17 @@ void vcpu_ctl_wake_all(struct vcpu *v)
  * each, so they are fetched only when a controller asks (fetch_wanted). */
 static void snapshot_registers(struct vcpu *v)
 {
-	if (v->regs_synced)
+	if (v->regs_synced) {
 		v->regs = v->run->s.regs.regs;
-	else
+	} else {
 		ioctl(v->fd, KVM_GET_REGS, &v->regs);
+		/* Raw mode: a stop before the first KVM_RUN (INIT, a pause
+		 * right after it) must log the same RIP as any other. */
+		if (v->vm->cfg.raw && v->vm->sync_regs) {
+			v->run->s.regs.regs = v->regs;
+			v->regs_synced = true;
+		}
+	}
 	v->fetched = EDIT_REGS;
 	v->fetch_wanted = 0;
 }
@@ -185,7 +192,11 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	if (v->vm->sched)
 		sched_settle(v->vm);
 	vcpu_hook(v, VCPU_HOOK_STOPPED);
-	if (v->vm->cfg.replay && !v->vm->sched && ev->kind == VCPU_EVENT_PAUSED)
+	if (v->vm->cfg.raw_hooks && v->vm->cfg.raw_hooks->stopped)
+		v->vm->cfg.raw_hooks->stopped(v->vm->cfg.raw_hooks->arg, v->id);
+	/* Raw mode also replays the plugin's answers to INIT and IO stops. */
+	if (v->vm->cfg.replay && !v->vm->sched &&
+	    (ev->kind == VCPU_EVENT_PAUSED || v->vm->cfg.raw))
 		replay_self_resume(v);
 
 	pthread_mutex_lock(&v->ctl_lock);
@@ -198,7 +209,7 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	if (dirty)
 		apply_edits(v, dirty);
 	atomic_fetch_add(&v->stats.resumed, 1);
-	if (ev->kind == VCPU_EVENT_PAUSED)
+	if (ev->kind == VCPU_EVENT_PAUSED || ev->kind == VCPU_EVENT_IO)
 		VTRACE_VCPU(v, TEV_RESUMED, data, 0, 0);
 	vcpu_hook(v, VCPU_HOOK_RESUMED);
 	return data;

@@ -66,6 +66,8 @@ enum vcpu_event_kind {
 	VCPU_EVENT_NONE = 0,
 	VCPU_EVENT_INIT,     /* before the first instruction (init_event) */
 	VCPU_EVENT_PAUSED,   /* a pause request was taken */
+	VCPU_EVENT_IO,       /* raw mode: a PIO/MMIO access claimed with
+				VM_IO_STOP; a read gets the resume data */
 };
 
 struct vcpu_event {
@@ -73,6 +75,13 @@ struct vcpu_event {
 	uint64_t data;       /* PAUSED: the request's user data */
 	uint64_t req_seq;    /* PAUSED: the request taken */
 	struct vcpu_position pos;
+	struct {             /* IO */
+		unsigned space;      /* VM_SPACE_PIO or VM_SPACE_MMIO */
+		uint32_t len;        /* bytes, at most 8 */
+		uint64_t addr;
+		bool is_write;
+		uint8_t data[8];     /* writes: the bytes written */
+	} io;
 };
 
 /* Counters for one VCPU (monotonic, read without a lock). */
@@ -124,6 +133,12 @@ int vcpu_set_sregs(struct vm *vm, unsigned vcpu, const struct kvm_sregs *sregs);
 int vcpu_get_debugregs(struct vm *vm, unsigned vcpu, struct kvm_debugregs *d);
 int vcpu_set_debugregs(struct vm *vm, unsigned vcpu,
 		       const struct kvm_debugregs *d);
+
+/* Raw mode: an ioctl on a stopped VCPU's fd (state the register calls do
+ * not cover: FPU, MSRs, LAPIC ...).  The VCPU stays stopped meanwhile.
+ * Returns the ioctl's result, -errno, or -EBUSY when it is not stopped. */
+int vcpu_ioctl_stopped(struct vm *vm, unsigned vcpu, unsigned long req,
+		       void *arg);
 
 int vcpu_get_stats(struct vm *vm, unsigned vcpu, struct vcpu_pause_stats *st);
 

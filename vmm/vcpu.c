@@ -163,6 +163,12 @@ static void handle_io(struct vcpu *v)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	struct bus_device *dev = bus_find(&v->vm->pio, run->io.port, run->io.size);
 
+	if (v->vm->cfg.raw) {
+		for (uint32_t i = 0; i < run->io.count && !v->done; i++)
+			raw_io(v, VM_SPACE_PIO, run->io.port,
+			       data + i * run->io.size, run->io.size, out);
+		return;
+	}
 	if (!dev) {
 		vcpu_fault(v, "PIO %s of size %u to unmapped port %#x",
 			   out ? "write" : "read", run->io.size, run->io.port);
@@ -194,6 +200,9 @@ static void handle_mmio(struct vcpu *v)
 	uint64_t gpa = run->mmio.phys_addr;
 	struct bus_device *dev = bus_find(&v->vm->mmio, gpa, run->mmio.len);
 
+	if (v->vm->cfg.raw)
+		return raw_io(v, VM_SPACE_MMIO, gpa, run->mmio.data,
+			      run->mmio.len, run->mmio.is_write);
 	if (!dev) {
 		vcpu_fault(v, "MMIO %s of size %u to unmapped address %#llx",
 			   run->mmio.is_write ? "write" : "read", run->mmio.len,
@@ -644,28 +653,38 @@ fail:
 	return -1;
 }
 
-int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errlen)
+int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen)
 {
-	v->vm = vm;
-	v->id = id;
-	vcpu_ctl_init(v);
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
 	if (v->fd < 0) {
-		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", v->id, strerror(errno));
 		return -1;
 	}
 	v->run = mmap(NULL, vm->run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
-		snprintf(err, errlen, "vcpu %u: mmap kvm_run: %s", id, strerror(errno));
+		snprintf(err, errlen, "vcpu %u: mmap kvm_run: %s", v->id, strerror(errno));
 		return -1;
 	}
 	if (vm->sync_regs)
 		v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	/* Raw mode: KVM's reset state and CPUID, as crosvm gave plugins. */
+	if (vm->cfg.raw)
+		return 0;
 	if (set_cpuid(v, err, errlen))
 		return -1;
 	return set_initial_registers(v, err, errlen);
+}
+
+int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errlen)
+{
+	v->vm = vm;
+	v->id = id;
+	vcpu_ctl_init(v);
+	if (vm->cfg.raw)
+		return 0;  /* the KVM VCPU comes at vm_start */
+	return vcpu_create_kvm(vm, v, err, errlen);
 }
 
 void vcpu_free(struct vcpu *v)

@@ -19,6 +19,8 @@
 
 void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
+	if (vm->cfg.raw)
+		return raw_guest_ptr(vm, gpa, len);
 	if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
 		return NULL;
 	return vm->mem + gpa;
@@ -41,8 +43,8 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 			 "per VM (KVM_CAP_MAX_VCPUS)", vm->nr_vcpus, max);
 		return -1;
 	}
-	if (vm->mem_size < VM_MIN_MEM || vm->mem_size > VM_MAX_MEM ||
-	    vm->mem_size % 4096) {
+	if (!vm->cfg.raw && (vm->mem_size < VM_MIN_MEM ||
+	    vm->mem_size > VM_MAX_MEM || vm->mem_size % 4096)) {
 		snprintf(err, errlen, "--mem %llu: guest memory must be a multiple "
 			 "of 4 KiB between %llu MiB and %llu MiB",
 			 (unsigned long long)vm->mem_size, VM_MIN_MEM >> 20,
@@ -63,7 +65,7 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 	 * with sync regs KVM fills the registers into kvm_run on every return. */
 	vm->sync_regs = kvm_cap(vm->kvm_fd, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS;
 	stacks = (uint64_t)vm->nr_vcpus * VCPRR_STACK_SIZE;
-	if (stacks + VCPRR_IMAGE_MIN + (1 << 20) > vm->mem_size) {
+	if (!vm->cfg.raw && stacks + VCPRR_IMAGE_MIN + (1 << 20) > vm->mem_size) {
 		snprintf(err, errlen, "--mem %llu MiB is too small for %u VCPU "
 			 "stacks of %llu KiB and a guest image",
 			 (unsigned long long)vm->mem_size >> 20, vm->nr_vcpus,
@@ -155,13 +157,14 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 	vm->cfg.console_fd = cfg->console_fd ? cfg->console_fd : STDOUT_FILENO;
 	vm->cfg.log_fd = cfg->log_fd ? cfg->log_fd : STDERR_FILENO;
 	vm->nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1;
-	vm->mem_size = cfg->mem_size ? cfg->mem_size : VM_DEFAULT_MEM;
+	vm->mem_size = cfg->mem_size || cfg->raw ? cfg->mem_size : VM_DEFAULT_MEM;
 	vm->vm_fd = vm->end_fd = -1;
 	vm->pio.kind = "PIO";
 	vm->mmio.kind = "MMIO";
 	pthread_mutex_init(&vm->end_lock, NULL);
 	pthread_mutex_init(&vm->scratch_lock, NULL);
 	pthread_mutex_init(&vm->console_lock, NULL);
+	pthread_mutex_init(&vm->region_lock, NULL);
 	vm->kvm_fd = kvm_open(cfg->kvm_path, err, errlen);
 	if (vm->kvm_fd < 0)
 		goto fail;
@@ -177,10 +180,16 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (setup_memory(vm, err, errlen) || load_guest(vm, guest_path, err, errlen) ||
-	    create_vcpus(vm, err, errlen))
-		goto fail;
-	devices_register(vm);
+	if (vm->cfg.raw) {
+		if (raw_setup(vm, err, errlen) || create_vcpus(vm, err, errlen))
+			goto fail;
+	} else {
+		if (setup_memory(vm, err, errlen) ||
+		    load_guest(vm, guest_path, err, errlen) ||
+		    create_vcpus(vm, err, errlen))
+			goto fail;
+		devices_register(vm);
+	}
 	if (vtrace_init(vm, err, errlen) ||
 	    sched_create(vm, &vm->cfg.sched, err, errlen))
 		goto fail;
@@ -231,6 +240,10 @@ void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
 	snprintf(vm->result.diag, sizeof(vm->result.diag), "%s", why ? why : "");
 	atomic_store(&vm->stopping, true);
 	pthread_mutex_unlock(&vm->end_lock);
+	/* Raw mode: replay must tell the VCPUs' way out from their run. */
+	if (vm->cfg.raw)
+		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_STOP, reason,
+				(uint64_t)(int64_t)exit_code, 0, 0, NULL, 0);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_kick(&vm->vcpus[i]);
 		vcpu_ctl_wake_all(&vm->vcpus[i]);  /* stopped VCPUs and waiters */
@@ -243,6 +256,8 @@ uint64_t vm_memory_digest(const struct vm *vm)
 	const uint64_t *w = (const uint64_t *)vm->mem;
 	uint64_t h = vm->mem_size;
 
+	if (vm->cfg.raw)
+		return raw_memory_digest(vm);
 	for (uint64_t i = 0; i < vm->mem_size / 8; i++) {
 		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
 		h ^= h >> 29;
@@ -250,15 +265,38 @@ uint64_t vm_memory_digest(const struct vm *vm)
 	return h;
 }
 
+/* Raw mode: the KVM VCPUs are made at start, after the VM-wide setup. */
+static int raw_create_vcpus(struct vm *vm)
+{
+	char err[256];
+
+	if (!vm->cfg.raw || vm->vcpus_created)
+		return 0;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vcpu_create_kvm(vm, &vm->vcpus[i], err, sizeof(err))) {
+			vm_stop(vm, TEND_VMM_ERROR, 1, err);
+			return -EIO;
+		}
+	}
+	vm->vcpus_created = true;
+	return 0;
+}
+
 int vm_start(struct vm *vm)
 {
+	int r = raw_create_vcpus(vm);
+
+	if (r)
+		return r;
 	vcpu_kick_install_handler();
 	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_START, vm->nr_vcpus,
 			vm->mem_size, vm->cfg.sched.mode, 0, NULL, 0);
+	if (vm->cfg.raw)
+		raw_trace_memory(vm);
 	atomic_store(&vm->live_vcpus, vm->nr_vcpus);
 	sched_start(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		int r = vcpu_spawn(&vm->vcpus[i]);
+		r = vcpu_spawn(&vm->vcpus[i]);
 		if (!r)
 			continue;
 		/* The threads that never started count as finished. */
@@ -314,6 +352,7 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->end_lock);
 	pthread_mutex_destroy(&vm->scratch_lock);
 	pthread_mutex_destroy(&vm->console_lock);
+	pthread_mutex_destroy(&vm->region_lock);
 	if (vm->ctl_producer)
 		pthread_mutex_destroy(&vm->ctl_trace_lock);
 	free(vm);

@@ -22,6 +22,7 @@
 
 struct vm;
 struct vm_replay_hooks;
+struct vm_raw_hooks;
 
 /* How a VCPU is kicked out of KVM_RUN. */
 enum vm_kick_mode {
@@ -60,6 +61,37 @@ struct vm_config {
 	void (*test_hook)(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
 			  void *arg);
 	void *test_hook_arg;
+	/* Raw mode (crosvm plugin VMs, vmm/raw.c): no guest image, no long
+	 * mode, no vcprr devices.  Memory comes from vm_add_memory(), the VM
+	 * has KVM's in-kernel irqchip and PIT, KVM VCPUs are created by
+	 * vm_start() (so VM-wide setup such as the identity map may come
+	 * first) and start in KVM's reset state.  PIO/MMIO exits go to
+	 * raw->claim_io. */
+	bool raw;
+	const struct vm_raw_hooks *raw_hooks;
+};
+
+/* Raw mode: what happens to a PIO/MMIO exit (vm_raw_hooks.claim_io). */
+enum vm_io_claim {
+	VM_IO_IGNORE = 0,  /* nobody's: writes dropped, reads return 0 */
+	VM_IO_STOP,        /* the VCPU stops with VCPU_EVENT_IO; a read gets
+			      the resume data */
+	VM_IO_NOTIFY,      /* a write seen by the claimer; the VCPU goes on */
+};
+
+#define VM_SPACE_PIO  0u
+#define VM_SPACE_MMIO 1u
+
+/* How the embedding program (the crosvm plugin library, or a replay)
+ * takes part in a raw-mode VM.  Called on VCPU threads. */
+struct vm_raw_hooks {
+	void *arg;
+	/* A PIO/MMIO access of len bytes (data: what is written). */
+	enum vm_io_claim (*claim_io)(void *arg, unsigned vcpu, unsigned space,
+				     uint64_t addr, uint32_t len, bool is_write,
+				     const uint8_t *data);
+	/* Optional: the VCPU has just stopped (vcpu_wait_event would return). */
+	void (*stopped)(void *arg, unsigned vcpu);
 };
 
 /* How a run ended.  reason is an enum trace_end_reason; exit_code is the
@@ -135,6 +167,22 @@ void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* A 64-bit digest of all guest memory (the end state replay compares). */
 uint64_t vm_memory_digest(const struct vm *vm);
+
+/* Raw mode guest memory (vmm/raw.c).  host (len bytes, page aligned) stays
+ * the caller's and must outlive the region.  Returns the slot (>= 0) or
+ * -errno (KVM's: -EEXIST on overlap).  Thread-safe. */
+#define VM_MEM_READONLY  1u
+#define VM_MEM_DIRTY_LOG 2u
+int vm_add_memory(struct vm *vm, uint64_t gpa, uint64_t len, void *host,
+		  unsigned flags);
+int vm_remove_memory(struct vm *vm, int slot);
+/* KVM_GET_DIRTY_LOG of a slot: one bit per page, bitmap sized by caller. */
+int vm_get_dirty_log(struct vm *vm, int slot, void *bitmap);
+
+/* Raw mode escape hatches: an ioctl on the VM fd or on the /dev/kvm fd.
+ * Return the ioctl's non-negative result or -errno. */
+int vm_ioctl(struct vm *vm, unsigned long req, void *arg);
+int vm_kvm_ioctl(struct vm *vm, unsigned long req, void *arg);
 
 /* Stops the run if needed, joins the threads and frees everything. */
 void vm_destroy(struct vm *vm);

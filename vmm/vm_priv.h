@@ -70,6 +70,15 @@ struct vcpu {
 	} stats;
 };
 
+/* Raw mode: a guest memory region (vm_add_memory). */
+#define VM_MAX_REGIONS 32
+struct vm_region {
+	bool used;
+	uint64_t gpa, len;
+	uint8_t *host;
+	unsigned flags;             /* VM_MEM_* */
+};
+
 #define EDIT_REGS      1u
 #define EDIT_SREGS     2u
 #define EDIT_DEBUGREGS 4u
@@ -104,6 +113,11 @@ struct vm {
 	pthread_mutex_t ctl_trace_lock;
 	bool ended, joined;
 	struct vm_result result;
+
+	/* Raw mode only (vmm/raw.c). */
+	pthread_mutex_t region_lock;
+	struct vm_region regions[VM_MAX_REGIONS];  /* index = KVM slot */
+	bool vcpus_created;         /* KVM VCPUs exist (made by vm_start) */
 };
 
 /* vcpu.c */
@@ -164,6 +178,16 @@ void console_flush(struct vcpu *v);
 void console_register(struct vm *vm);
 void hypercall_register(struct vm *vm);
 void devices_register(struct vm *vm);
+
+/* raw.c */
+int raw_setup(struct vm *vm, char *err, size_t errlen);
+void raw_trace_memory(struct vm *vm);
+void raw_io(struct vcpu *v, unsigned space, uint64_t addr, uint8_t *data,
+	    uint32_t len, bool is_write);
+uint64_t raw_memory_digest(const struct vm *vm);
+void *raw_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len);
+/* vcpu.c: the KVM side of a VCPU (raw mode: at vm_start). */
+int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen);
 
 /* vm.c: a VCPU thread leaving its loop calls this. */
 void vm_vcpu_finished(struct vm *vm);
