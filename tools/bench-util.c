@@ -58,14 +58,21 @@ void bench_report_add(struct bench_report *r, const char *name, double v)
 
 void bench_report_print(const struct bench_report *r)
 {
+	/* NaN (BENCH_NONE) is a value that could not be measured. */
 	if (!r->json) {
 		for (int i = 0; i < r->n; i++)
-			printf("%-28s %14.3f\n", r->names[i], r->values[i]);
+			if (r->values[i] != r->values[i])
+				printf("%-36s %14s\n", r->names[i], "-");
+			else
+				printf("%-36s %14.3f\n", r->names[i], r->values[i]);
 		return;
 	}
 	printf("{");
 	for (int i = 0; i < r->n; i++)
-		printf("%s\"%s\": %.6g", i ? ", " : "", r->names[i], r->values[i]);
+		if (r->values[i] != r->values[i])
+			printf("%s\"%s\": null", i ? ", " : "", r->names[i]);
+		else
+			printf("%s\"%s\": %.6g", i ? ", " : "", r->names[i], r->values[i]);
 	printf("}\n");
 }
 

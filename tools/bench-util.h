@@ -22,6 +22,8 @@ struct bench_report {
 	double values[48];
 };
 void bench_report_add(struct bench_report *r, const char *name, double v);
+/* A value that could not be measured: null in JSON. */
+#define BENCH_NONE (__builtin_nan(""))
 void bench_report_print(const struct bench_report *r);
 
 

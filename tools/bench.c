@@ -11,6 +11,7 @@
 int bench_pause_main(int argc, char **argv);
 int bench_record_main(int argc, char **argv);
 int bench_replay_main(int argc, char **argv);
+int bench_explore_main(int argc, char **argv);
 
 struct bench {
 	const char *name;
@@ -22,6 +23,7 @@ static const struct bench benches[] = {
 	{ "pause", bench_pause_main, "kick/pause/resume latencies, RCU vs mutex check" },
 	{ "record", bench_record_main, "recording overhead on the pio guest, trace size" },
 	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost" },
+	{ "explore", bench_explore_main, "runs to find the lost-update race: PCT vs random; minimize" },
 	{ "reader", bench_reader_main, "trace reader speed and memory on 10M events" },
 	{ "writer", bench_writer_main, "trace writer alone on synthetic events" },
 	{ "inspect", bench_inspect_main, "vcprr inspect summary speed and RSS on 10M events" },

@@ -1,0 +1,180 @@
+/* vcprr bench explore: how many runs vcprr explore needs to find the
+ * lost-update race, PCT against random scheduling, with either preemption
+ * mode; its runs per second; and how small minimize makes the failing
+ * schedules.
+ *
+ * An explore session started at seed S runs seeds S, S+1, ...; its runs to
+ * failure are the distance to the first failing seed.  So one sequence of
+ * runs serves every session: SESSIONS starting seeds, SPACING apart, each
+ * looked at for at most CAP runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/bench-util.h"
+#include "tools/cli.h"
+#include "tools/explore.h"
+#include "tools/minimize.h"
+#include "vmm/vm.h"
+
+#define SESSIONS     20
+#define SPACING      5
+#define CAP          40
+#define SEQUENCE     ((SESSIONS - 1) * SPACING + CAP)
+#define MINIMIZED    5      /* failures minimized */
+#define FIRST_SEED   1000
+
+struct series {
+	const char *name;           /* report suffix */
+	enum vm_sched_policy policy;
+	enum vm_sched_mode mode;
+	bool failed[SEQUENCE];
+	unsigned ran;
+	double seconds;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The runs-to-failure median over the sessions; BENCH_NONE when the median
+ * session found nothing within CAP runs. */
+static double median_runs_to_failure(const struct series *s, unsigned *found)
+{
+	double v[SESSIONS];
+
+	*found = 0;
+	for (unsigned i = 0; i < SESSIONS; i++) {
+		v[i] = CAP + 1;
+		for (unsigned r = 0; r < CAP; r++)
+			if (s->failed[i * SPACING + r]) {
+				v[i] = r + 1;
+				(*found)++;
+				break;
+			}
+	}
+	qsort(v, SESSIONS, sizeof(v[0]), cmp_double);
+	/* SESSIONS is even: the mean of the middle two, if both found. */
+	if (v[SESSIONS / 2] > CAP)
+		return BENCH_NONE;
+	return (v[SESSIONS / 2 - 1] + v[SESSIONS / 2]) / 2;
+}
+
+static int run_series(const struct explore_config *base, struct series *s)
+{
+	struct explore_config c = *base;
+	uint64_t t0 = bench_now_ns();
+	char err[512];
+
+	c.sched.policy = s->policy;
+	c.sched.mode = s->mode;
+	/* Runs past the last session's window would be looked at by nobody. */
+	for (unsigned i = 0; i < SEQUENCE; i++) {
+		struct explore_result r;
+		if (explore_run(&c, FIRST_SEED + i, NULL, &r, err, sizeof(err))) {
+			fprintf(stderr, "vcprr bench explore: %s\n", err);
+			return -1;
+		}
+		s->failed[i] = r.failed;
+		s->ran++;
+	}
+	s->seconds = (bench_now_ns() - t0) / 1e9;
+	return 0;
+}
+
+/* Minimizes the first MINIMIZED failures of s; the median preemptions. */
+static double minimized_preemptions(const struct explore_config *base,
+				    const struct series *s, unsigned *n)
+{
+	struct explore_config c = *base;
+	char trace[] = "/tmp/vcprr-bench-explore-XXXXXX", min[64], err[512];
+	double v[MINIMIZED];
+	int fd = mkstemp(trace);
+
+	*n = 0;
+	if (fd < 0)
+		return BENCH_NONE;
+	close(fd);
+	snprintf(min, sizeof(min), "%s.min", trace);
+	c.sched.policy = s->policy;
+	c.sched.mode = s->mode;
+	for (unsigned i = 0; i < SEQUENCE && *n < MINIMIZED; i++) {
+		struct minimize_opts o = { 0 };
+		struct minimize_report rep;
+		struct explore_result r;
+		if (!s->failed[i] ||
+		    explore_run(&c, FIRST_SEED + i, trace, &r, err, sizeof(err)) ||
+		    minimize_trace(trace, min, &o, &rep, err, sizeof(err)) != MINIMIZE_OK)
+			continue;
+		v[(*n)++] = (double)rep.after.preemptions;
+	}
+	unlink(trace);
+	unlink(min);
+	if (!*n)
+		return BENCH_NONE;
+	qsort(v, *n, sizeof(v[0]), cmp_double);
+	return v[*n / 2];
+}
+
+int bench_explore_main(int argc, char **argv)
+{
+	struct bench_report rep = { .json = bench_want_json(argc, argv) };
+	struct explore_config cfg = {
+		.guest = bench_guest_path("lost-update"), .nr_vcpus = 2,
+		.mem_size = VM_DEFAULT_MEM,
+		.sched = { .mode = VM_SCHED_STEP, .policy = VM_POLICY_PCT,
+			   .pct_depth = 1 },
+	};
+	static struct series series[] = {
+		{ .name = "pct", .policy = VM_POLICY_PCT, .mode = VM_SCHED_STEP },
+		{ .name = "random", .policy = VM_POLICY_RANDOM, .mode = VM_SCHED_STEP },
+		{ .name = "pct_exit", .policy = VM_POLICY_PCT, .mode = VM_SCHED_SERIAL },
+		{ .name = "random_exit", .policy = VM_POLICY_RANDOM, .mode = VM_SCHED_SERIAL },
+	};
+	struct explore_result cal;
+	double pct, rnd, mp;
+	unsigned found, nmin;
+	char err[512], name[48];
+
+	/* Calibration, as vcprr explore does it: PCT depth 1, seed 0. */
+	if (explore_run(&cfg, 0, NULL, &cal, err, sizeof(err))) {
+		fprintf(stderr, "vcprr bench explore: %s\n", err);
+		return EXIT_VMM_ERROR;
+	}
+	cfg.sched.pct_depth = 3;
+	cfg.sched.pct_steps = cal.stats.steps;
+	cfg.sched.step_budget = 50 * cal.stats.steps > 100000 ?
+				50 * cal.stats.steps : 100000;
+	bench_report_add(&rep, "calibration_steps", (double)cal.stats.steps);
+	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+		if (run_series(&cfg, &series[i]))
+			return EXIT_VMM_ERROR;
+		snprintf(name, sizeof(name), "runs_to_failure_median_%s",
+			 series[i].name);
+		bench_report_add(&rep, name, median_runs_to_failure(&series[i], &found));
+		snprintf(name, sizeof(name), "sessions_found_%s", series[i].name);
+		bench_report_add(&rep, name, found);
+	}
+	bench_report_add(&rep, "runs_per_s_step",
+			 (series[0].ran + series[1].ran) /
+			 (series[0].seconds + series[1].seconds));
+	bench_report_add(&rep, "runs_per_s_exit",
+			 (series[2].ran + series[3].ran) /
+			 (series[2].seconds + series[3].seconds));
+	mp = minimized_preemptions(&cfg, &series[0], &nmin);
+	bench_report_add(&rep, "minimized_preemptions", mp);
+	bench_report_add(&rep, "minimized_failures", nmin);
+	pct = median_runs_to_failure(&series[0], &found);
+	rnd = median_runs_to_failure(&series[1], &found);
+	bench_report_add(&rep, "pct_median_at_most_10", pct == pct && pct <= 10);
+	/* Not found within CAP counts as CAP + 1. */
+	bench_report_add(&rep, "pct_beats_random", pct == pct &&
+			 (rnd != rnd || pct < rnd));
+	bench_report_add(&rep, "minimized_at_most_3", mp == mp && mp <= 3);
+	bench_report_print(&rep);
+	return 0;
+}
