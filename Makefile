@@ -57,7 +57,7 @@ all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(CROSVM_LIBS) $(PL
 
 help:
 	@echo "make          build build/vcprr, build/libvcprr.a and the guests"
-	@echo "make demo     run, record, replay and inspect (installs deps if missing)"
+	@echo "make demo     explore a racy guest, minimize, replay and inspect the failure"
 	@echo "make test     run the whole test suite (installs deps if missing)"
 	@echo "make deps     install the Debian packages: $(DEBPKGS)"
 	@echo "make fuzz     build the libFuzzer targets with clang"
@@ -93,11 +93,7 @@ test: all $(TEST_BINS)
 	@$(BUILD)/vcprr replay --check tests/corpus --timeout 60s
 
 demo: all
-	$(BUILD)/vcprr run $(BUILD)/guests/hello.elf --vcpus 4
-	$(BUILD)/vcprr record -o $(BUILD)/demo.trace $(BUILD)/guests/counter.elf \
-		--vcpus 4 --sched serial --policy pct:3 --pause-every 1ms --seed 5
-	$(BUILD)/vcprr replay $(BUILD)/demo.trace
-	$(BUILD)/vcprr inspect $(BUILD)/demo.trace
+	scripts/demo.sh $(BUILD)
 endif
 
 $(BUILD)/libvcprr.a: $(LIB_OBJS)

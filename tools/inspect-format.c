@@ -14,6 +14,7 @@ enum fkind {
 	F_REASON,   /* trace_end_reason */
 	F_EDITS,    /* resume edit mask */
 	F_VCPU,     /* a VCPU id or none */
+	F_WHERE,    /* enum sched_where */
 };
 
 enum pkind { P_NONE, P_TEXT, P_ASSERT, P_BYTES };
@@ -49,7 +50,8 @@ static const struct type_fmt type_fmts[TEV__COUNT] = {
 				    { "data", F_HEX } }, P_NONE,
 				  { "read", "write" } },
 	[TEV_EXIT_DEBUG]      = { { { "dr6", F_HEX }, { "exception", F_DEC } } },
-	[TEV_SCHED_SWITCH]    = { { { "from", F_VCPU } } },
+	[TEV_SCHED_SWITCH]    = { { { "from", F_VCPU }, { "step", F_DEC },
+				    { "at", F_WHERE } } },
 	[TEV_HYPERCALL]       = { { { "nr", F_DEC }, { "arg0", F_HEX },
 				    { "arg1", F_HEX }, { "arg2", F_HEX } } },
 	[TEV_GUEST_LOG]       = { { { 0 } }, P_TEXT },
@@ -145,6 +147,13 @@ static void split_assert(const uint8_t *pl, size_t len, const uint8_t **file,
 		(*elen)--;
 }
 
+static const char *where_name(uint64_t v)
+{
+	static const char *const names[] = { "point", "idle", "block" };
+
+	return v < 3 ? names[v] : "?";
+}
+
 static void text_field(FILE *f, const struct type_fmt *tf,
 		       const struct field *fd, uint64_t v)
 {
@@ -171,11 +180,14 @@ static void text_field(FILE *f, const struct type_fmt *tf,
 		edits_str(buf, sizeof(buf), v);
 		fprintf(f, " %s=%s", fd->name, buf);
 		break;
-	case F_VCPU:
-		if (v == TRACE_VCPU_NONE)
+	case F_VCPU:  /* none: 32-bit TRACE_VCPU_NONE, or -1 as 64 bits */
+		if (v >= TRACE_VCPU_NONE)
 			fprintf(f, " %s=none", fd->name);
 		else
 			fprintf(f, " %s=%" PRIu64, fd->name, v);
+		break;
+	case F_WHERE:
+		fprintf(f, " %s=%s", fd->name, where_name(v));
 		break;
 	case F_NONE:
 		break;
@@ -285,10 +297,13 @@ static void json_field(FILE *f, const struct type_fmt *tf,
 		fprintf(f, ",\"%s\":\"%s\"", fd->name, buf);
 		break;
 	case F_VCPU:
-		if (v == TRACE_VCPU_NONE)
+		if (v >= TRACE_VCPU_NONE)
 			fprintf(f, ",\"%s\":null", fd->name);
 		else
 			fprintf(f, ",\"%s\":%" PRIu64, fd->name, v);
+		break;
+	case F_WHERE:
+		fprintf(f, ",\"%s\":\"%s\"", fd->name, where_name(v));
 		break;
 	case F_NONE:
 		break;
