@@ -245,6 +245,31 @@ static void test_same_seed_same_results(void **state)
 	free(c);
 }
 
+/* Hangs are failures with their own signatures, each bounded. */
+static void test_hangs(void **state)
+{
+	static const struct { const char *guest, *opts, *says; } hang[] = {
+		/* spins forever waiting for a register edit */
+		{ "regwait", "--preempt step --budget 5000", "hang: 5000 scheduling points" },
+		{ "regwait", "--preempt exit", "hang: vcpu 0 ran 2000 ms without a VM exit" },
+		/* every VCPU halts */
+		{ "idle", "--preempt exit --pauses 0", "every VCPU is halted" },
+	};
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	for (size_t i = 0; i < sizeof(hang) / sizeof(hang[0]); i++) {
+		char *out, opts[128];
+		int st;
+
+		snprintf(opts, sizeof(opts), "--runs 1 --seed 1 %s", hang[i].opts);
+		st = explore(&out, hang[i].guest, "hang", opts);
+		if (st != 1 || !strstr(out, hang[i].says))
+			fail_msg("%s %s: status %d: %s", hang[i].guest, opts, st, out);
+		free(out);
+	}
+}
+
 static void test_usage_errors(void **state)
 {
 	static const struct { const char *opts, *says; } bad[] = {
@@ -288,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_failures_replay),
 		cmocka_unit_test(test_minimize),
 		cmocka_unit_test(test_same_seed_same_results),
+		cmocka_unit_test(test_hangs),
 		cmocka_unit_test(test_usage_errors),
 	};
 

@@ -282,7 +282,8 @@ static int calibrate(struct explore_opts *o, char *err, size_t errlen)
 	c.sched.policy = VM_POLICY_PCT;
 	c.sched.pct_depth = 1;
 	c.sched.pause_ppm = 0;
-	c.sched.step_budget = 0;
+	/* A guest that never ends ends the calibration here. */
+	c.sched.step_budget = o->budget_set ? c.sched.step_budget : 1000000;
 	if (pipe(fds) || (pid = fork()) < 0) {
 		snprintf(err, errlen, "cannot start a worker: %s", strerror(errno));
 		return -1;

@@ -573,7 +573,7 @@ static void *watchdog_thread(void *arg)
 			since = now;
 		} else if (now - since > limit) {
 			char why[512];
-			snprintf(why, sizeof(why), "vcpu %d ran %llu ms without a VM exit "
+			snprintf(why, sizeof(why), "hang: vcpu %d ran %llu ms without a VM exit "
 				 "under --sched %s: only one VCPU runs at a time, so a "
 				 "busy-wait for another VCPU never ends. Call yield() in "
 				 "busy-wait loops, or use --sched step", running,
