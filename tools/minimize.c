@@ -68,17 +68,28 @@ static void parse_config(struct recorded *rec, const struct trace_header *h)
 	}
 }
 
+/* Room for one more element in a growing array. */
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t want;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : 32;
+	p = realloc(*arr, want * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = want;
+	return 0;
+}
+
 static int push_decision(struct recorded *rec, size_t *cap,
 			 struct sched_decision d)
 {
-	if (rec->ndec == *cap) {
-		size_t n = *cap ? *cap * 2 : 64;
-		void *p = realloc(rec->dec, n * sizeof(*rec->dec));
-		if (!p)
-			return -1;
-		rec->dec = p;
-		*cap = n;
-	}
+	if (grow((void **)&rec->dec, cap, rec->ndec, sizeof(d)))
+		return -1;
 	rec->dec[rec->ndec++] = d;
 	return 0;
 }
@@ -86,14 +97,8 @@ static int push_decision(struct recorded *rec, size_t *cap,
 static int push_injection(struct recorded *rec, size_t *cap,
 			  struct sched_injection in)
 {
-	if (rec->ninj == *cap) {
-		size_t n = *cap ? *cap * 2 : 16;
-		void *p = realloc(rec->inj, n * sizeof(*rec->inj));
-		if (!p)
-			return -1;
-		rec->inj = p;
-		*cap = n;
-	}
+	if (grow((void **)&rec->inj, cap, rec->ninj, sizeof(in)))
+		return -1;
 	rec->inj[rec->ninj++] = in;
 	return 0;
 }
