@@ -229,26 +229,35 @@ static void send_record(int fd, const struct run_record *rec)
 	(void)n;  /* the parent reads whole records or sees the worker die */
 }
 
-/* Runs `index` and keeps its trace in dir when it failed. */
+/* Runs `index`; when it fails, runs it again recorded (a run is a function
+ * of its seed, so recording only failures costs passing runs nothing) and
+ * keeps that trace in dir.  The second run must fail the same way. */
 static void do_run(const struct explore_opts *o, uint32_t index,
 		   struct run_record *rec)
 {
 	uint64_t seed = o->seed + index;
+	struct explore_result again;
 	char tmp[400], kept[400], err[512];
 
 	memset(rec, 0, sizeof(*rec));
 	rec->index = index;
+	if (explore_run(&o->cfg, seed, NULL, &rec->res, err, sizeof(err)))
+		goto error;
+	if (!rec->res.failed)
+		return;
 	snprintf(tmp, sizeof(tmp), "%s/.run-%llu.tmp", o->dir, (unsigned long long)seed);
 	snprintf(kept, sizeof(kept), "%s/fail-%llu.trace", o->dir,
 		 (unsigned long long)seed);
-	if (explore_run(&o->cfg, seed, tmp, &rec->res, err, sizeof(err))) {
-		rec->error = 1;
-		snprintf(rec->text, sizeof(rec->text), "%s", err);
+	if (explore_run(&o->cfg, seed, tmp, &again, err, sizeof(err))) {
 		unlink(tmp);
-		return;
+		goto error;
 	}
-	if (!rec->res.failed) {
+	if (strcmp(again.signature, rec->res.signature)) {
 		unlink(tmp);
+		snprintf(rec->text, sizeof(rec->text), "(not kept: run again, it "
+			 "%s%s; the guest is not deterministic under this schedule)",
+			 again.failed ? "failed with " : "passed",
+			 again.failed ? again.signature : "");
 		return;
 	}
 	if (rename(tmp, kept)) {
@@ -257,6 +266,10 @@ static void do_run(const struct explore_opts *o, uint32_t index,
 		return;
 	}
 	snprintf(rec->text, sizeof(rec->text), "%s", kept);
+	return;
+error:
+	rec->error = 1;
+	snprintf(rec->text, sizeof(rec->text), "%s", err);
 }
 
 static void worker(const struct explore_opts *o, unsigned w, int fd)

@@ -47,6 +47,8 @@ struct sched {
 	unsigned nqueued;
 	pthread_t watchdog;
 	bool watchdog_started;
+	bool watchdog_quit;        /* sched_destroy() asks it to leave now */
+	pthread_cond_t watchdog_cond;
 	bool applying;             /* an apply is in progress (lock dropped) */
 	int applier;               /* the VCPU thread applying, -1: other */
 	int last;                  /* the last VCPU that held the token */
@@ -554,35 +556,43 @@ void sched_wake_all(struct vm *vm)
 
 /* --- watchdog --------------------------------------------------------------- */
 
+/* Checks every 20 ms that steps advance while a VCPU is in the guest.  It
+ * sleeps on a condition so that the end of a run does not wait for it. */
 static void *watchdog_thread(void *arg)
 {
 	struct sched *s = arg;
 	struct vm *vm = s->vm;
 	uint64_t limit = s->cfg.watchdog_ns ? s->cfg.watchdog_ns : DEFAULT_WATCHDOG_NS;
 	uint64_t last_step = ~0ull, since = mono_ns();
+	int stuck = -1;
 
-	while (!atomic_load(&vm->stopping) && atomic_load(&vm->live_vcpus)) {
+	pthread_mutex_lock(&s->lock);
+	while (!s->watchdog_quit && !atomic_load(&vm->stopping) &&
+	       atomic_load(&vm->live_vcpus)) {
 		int running = __atomic_load_n(&s->running, __ATOMIC_RELAXED);
-		uint64_t step, now = mono_ns();
+		uint64_t now = mono_ns(), wake = now + 20000000;
+		struct timespec ts = { (time_t)(wake / 1000000000),
+				       (long)(wake % 1000000000) };
 
-		pthread_mutex_lock(&s->lock);
-		step = s->step;
-		pthread_mutex_unlock(&s->lock);
-		if (step != last_step || running < 0) {
-			last_step = step;
+		if (s->step != last_step || running < 0) {
+			last_step = s->step;
 			since = now;
 		} else if (now - since > limit) {
-			char why[512];
-			snprintf(why, sizeof(why), "hang: vcpu %d ran %llu ms without a VM exit "
-				 "under --sched %s: only one VCPU runs at a time, so a "
-				 "busy-wait for another VCPU never ends. Call yield() in "
-				 "busy-wait loops, or use --sched step", running,
-				 (unsigned long long)(limit / 1000000),
-				 sched_mode_name(s->cfg.mode));
-			vm_stop(vm, TEND_GUEST_FAULT, 1, why);
+			stuck = running;
 			break;
 		}
-		usleep(20000);
+		pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (stuck >= 0) {
+		char why[512];
+		snprintf(why, sizeof(why), "hang: vcpu %d ran %llu ms without a VM exit "
+			 "under --sched %s: only one VCPU runs at a time, so a "
+			 "busy-wait for another VCPU never ends. Call yield() in "
+			 "busy-wait loops, or use --sched step", stuck,
+			 (unsigned long long)(limit / 1000000),
+			 sched_mode_name(s->cfg.mode));
+		vm_stop(vm, TEND_GUEST_FAULT, 1, why);
 	}
 	return NULL;
 }
@@ -620,6 +630,13 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	s->current = s->running = s->applier = s->last = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	{
+		pthread_condattr_t a;
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->watchdog_cond, &a);
+		pthread_condattr_destroy(&a);
+	}
 	if (c->policy == VM_POLICY_PCT)
 		pct_init(s, vm->nr_vcpus);
 	return 0;
@@ -649,11 +666,17 @@ void sched_destroy(struct vm *vm)
 
 	if (!s)
 		return;
-	if (s->watchdog_started)
+	if (s->watchdog_started) {
+		pthread_mutex_lock(&s->lock);
+		s->watchdog_quit = true;
+		pthread_cond_signal(&s->watchdog_cond);
+		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->watchdog, NULL);
+	}
 	if (s->vm) {  /* fully created */
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->cond);
+		pthread_cond_destroy(&s->watchdog_cond);
 	}
 	plan_index_free(s->plan);
 	free(s->runnable);
