@@ -18,6 +18,7 @@
 #define VCPRR_VMM_SCHED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum vm_sched_mode { VM_SCHED_PARALLEL = 0, VM_SCHED_SERIAL, VM_SCHED_STEP };
