@@ -22,7 +22,7 @@ ALL_CFLAGS = $(CFLAGS) -std=gnu11 $(WARN) -I. -D_GNU_SOURCE -pthread $(SAN) $(DE
 ALL_LDFLAGS = $(LDFLAGS) -pthread $(SAN)
 
 # Only probe pkg-config for targets that compile something.
-NODEP_GOALS := deps clean help
+NODEP_GOALS := deps clean help uninstall
 ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
   HAVE_PKGCONFIG := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
   MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config))
@@ -52,8 +52,12 @@ PLUGINS   := $(PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/plugins/%)
 CROSVM_LIBS := $(BUILD)/libcrosvm_plugin.a $(BUILD)/libcrosvm_plugin.so \
 	$(BUILD)/include/crosvm.h
 
-.PHONY: all deps check-deps test demo clean fuzz tsan check-asan help
-all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(CROSVM_LIBS) $(PLUGINS)
+PC_FILES  := $(BUILD)/vcprr.pc $(BUILD)/crosvm_plugin.pc
+
+.PHONY: all deps check-deps test demo clean fuzz tsan check-asan help \
+	install install-strip uninstall FORCE
+all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(CROSVM_LIBS) \
+	$(PLUGINS) $(PC_FILES)
 
 help:
 	@echo "make          build build/vcprr, build/libvcprr.a and the guests"
@@ -63,6 +67,11 @@ help:
 	@echo "make fuzz     build the libFuzzer targets with clang"
 	@echo "make tsan     run the concurrency tests under ThreadSanitizer"
 	@echo "make check-asan  run the suite under ASan+UBSan"
+	@echo "make install  install vcprr, its libraries, headers, pkg-config files and"
+	@echo "              man page under PREFIX (default /usr/local; DESTDIR, BINDIR,"
+	@echo "              LIBDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR override)"
+	@echo "make install-strip  the same with a stripped binary"
+	@echo "make uninstall  remove what make install installed (same variables)"
 
 check-deps:
 ifneq ($(MISSING),)
@@ -91,6 +100,8 @@ test: all $(TEST_BINS)
 	@tests/run-tests.sh $(BUILD) $(TEST_BINS)
 	@echo "=== regression corpus: $(BUILD)/vcprr replay --check tests/corpus"
 	@$(BUILD)/vcprr replay --check tests/corpus --timeout 60s
+	@echo "=== install: tests/install-test.sh $(BUILD)"
+	@CC="$(CC)" SAN="$(SAN)" tests/install-test.sh $(BUILD)
 
 demo: all
 	scripts/demo.sh $(BUILD)
@@ -157,6 +168,73 @@ $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -MMD -MP -MF $@.d -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
 -include $(GUESTS:%=%.d)
+
+# --- install (GNU conventions: DESTDIR staging, overridable directories)
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL      ?= install
+INSTALL_PROGRAM ?= $(INSTALL) -m 755
+INSTALL_DATA    ?= $(INSTALL) -m 644
+VERSION := $(shell sed -n 's/^\#define VCPRR_VERSION "\(.*\)"/\1/p' tools/vcprr.c)
+
+# libvcprr's API and every header it includes (gcc -M vmm/vm.h
+# vmm/controller.h traces/trace.h).  They include each other as
+# "traces/event.h", so they keep their folders under include/vcprr/ and
+# vcprr.pc adds -I$(INCLUDEDIR)/vcprr: a program includes <vmm/vm.h> as
+# vcprr's own sources do.
+PUBLIC_HEADERS := vmm/vm.h vmm/controller.h vmm/sched.h traces/trace.h \
+	traces/event.h
+VCPRR_INCDIR   := $(INCLUDEDIR)/vcprr
+
+# The .pc files hold the install paths, so they are rewritten whenever those
+# change (FORCE), but only touched when their text does.  Paths under PREFIX
+# are written relative to ${prefix} (pkg-config --define-prefix works).
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+$(BUILD)/vcprr.pc: vcprr.pc.in FORCE
+$(BUILD)/crosvm_plugin.pc: crosvm/crosvm_plugin.pc.in FORCE
+$(PC_FILES):
+	@mkdir -p $(@D)
+	@sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(call pc_path,$(LIBDIR))|' \
+	     -e 's|@includedir@|$(call pc_path,$(INCLUDEDIR))|' \
+	     -e 's|@version@|$(VERSION)|' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+# install builds nothing itself (everything comes from `all`), so that
+# `make && sudo make install` leaves no root-owned files in build/.
+FORCE:
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(VCPRR_INCDIR)/vmm $(DESTDIR)$(VCPRR_INCDIR)/traces \
+		$(DESTDIR)$(MANDIR)/man1
+	$(INSTALL_PROGRAM) $(BUILD)/vcprr $(DESTDIR)$(BINDIR)/vcprr
+	$(INSTALL_DATA) $(BUILD)/libvcprr.a $(BUILD)/libcrosvm_plugin.a \
+		$(BUILD)/libcrosvm_plugin.so $(DESTDIR)$(LIBDIR)/
+	$(INSTALL_DATA) $(filter vmm/%,$(PUBLIC_HEADERS)) $(DESTDIR)$(VCPRR_INCDIR)/vmm/
+	$(INSTALL_DATA) $(filter traces/%,$(PUBLIC_HEADERS)) $(DESTDIR)$(VCPRR_INCDIR)/traces/
+	$(INSTALL_DATA) crosvm/crosvm.h $(DESTDIR)$(INCLUDEDIR)/crosvm.h
+	$(INSTALL_DATA) $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)/
+	$(INSTALL_DATA) docs/vcprr.1 $(DESTDIR)$(MANDIR)/man1/vcprr.1
+
+install-strip:
+	$(MAKE) INSTALL_PROGRAM='$(INSTALL_PROGRAM) -s' install
+
+# Removes exactly the files install put there, then vcprr's own include
+# folders if they are empty; the shared folders (bin, lib ...) stay.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vcprr \
+		$(addprefix $(DESTDIR)$(LIBDIR)/,libvcprr.a libcrosvm_plugin.a libcrosvm_plugin.so) \
+		$(addprefix $(DESTDIR)$(VCPRR_INCDIR)/,$(PUBLIC_HEADERS)) \
+		$(DESTDIR)$(INCLUDEDIR)/crosvm.h \
+		$(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,vcprr.pc crosvm_plugin.pc) \
+		$(DESTDIR)$(MANDIR)/man1/vcprr.1
+	for d in $(addprefix $(DESTDIR)$(VCPRR_INCDIR),/vmm /traces /); do \
+		if [ -d $$d ]; then rmdir --ignore-fail-on-non-empty $$d; fi; done
 
 # --- sanitizer and fuzz tiers
 check-asan:
