@@ -2,7 +2,8 @@
 # under tests/guests/ as build/guests/NAME.elf, the crosvm plugin library
 # (build/libcrosvm_plugin.{a,so}, header build/include/crosvm.h) and the
 # plugin programs of tests/plugins/ as build/plugins/NAME.  `make test` runs
-# the suite.
+# the suite.  `make install` installs the command, the libraries, their
+# headers and pkg-config files and the man page (see "install" below).
 # Dependencies (liburcu, libzstd, cmocka) come from pkg-config; `make deps`
 # installs the Debian packages, and `make test` / `make demo` do so by
 # themselves when one is missing.
