@@ -203,11 +203,10 @@ $(PC_FILES):
 	     -e 's|@includedir@|$(call pc_path,$(INCLUDEDIR))|' \
 	     -e 's|@version@|$(VERSION)|' $< >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+FORCE:
 
 # install builds nothing itself (everything comes from `all`), so that
 # `make && sudo make install` leaves no root-owned files in build/.
-FORCE:
-
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
