@@ -156,10 +156,11 @@ static int place(struct replay *rp, const struct trace_event *ev,
 		return 0;
 	if (ev->type == TEV_SCHED_SWITCH)
 		return push(&rp->sched, ev, payload);
-	if (ev->vcpu >= rp->nr_vcpus)
-		return 0;
+	/* (A VM-wide fault, such as every VCPU halted, has no VCPU.) */
 	if (ev->type == TEV_VCPU_ERROR)
 		rp->has_error_event = true;
+	if (ev->vcpu >= rp->nr_vcpus)
+		return 0;
 	if (ev->type == TEV_GUEST_EXIT)
 		rp->has_guest_exit = true;
 	if (!is_ctl_type(ev->type))

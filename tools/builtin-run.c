@@ -64,6 +64,10 @@ static const char run_usage[] =
 "  -o, --output FILE    the trace to write (required)\n"
 "  --lossy              drop events (counted in LOST events) rather than\n"
 "                       slow the guest when the writer falls behind\n"
+"  --max-trace SIZE     stop recording when the trace would grow past SIZE\n"
+"                       (e.g. 100M; default: no limit but the disk's).  A\n"
+"                       full disk or this limit ends the run (exit 126) and\n"
+"                       keeps every event written before it\n"
 "\n"
 "exit status:\n"
 "  the guest's exit code (exit() or the first non-zero return from main)\n"
@@ -92,6 +96,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "policy", required_argument, NULL, 'Y' },
 		{ "watchdog", required_argument, NULL, 'W' },
 		{ "lossy", no_argument, NULL, 'L' },
+		{ "max-trace", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -169,13 +174,20 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 			break;
 		case 'o':
 		case 'L':
+		case 'X':
 			if (strcmp(cmd, "record"))
 				return cli_usage_error(cmd, "%s is an option of vcprr "
-						       "record", c == 'o' ? "-o" : "--lossy");
+						       "record", c == 'o' ? "-o" :
+						       c == 'L' ? "--lossy" : "--max-trace");
 			if (c == 'o')
 				o->output = optarg;
-			else
+			else if (c == 'L')
 				o->lossy = true;
+			else if (cli_parse_size(optarg, &o->max_trace) ||
+				 o->max_trace < 4096)
+				return cli_usage_error(cmd, "--max-trace '%s': expected "
+						       "a size of at least 4K, such as "
+						       "100M", optarg);
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
@@ -362,7 +374,7 @@ out:
 	/* The VM first: its threads are the trace's producers. */
 	vm_destroy(vm);
 	if (trace && recording_close(trace, o->output, res.reason, res.exit_code,
-				     mem_digest) && status == 0)
+				     mem_digest, res.diag) && status == 0)
 		status = EXIT_VMM_ERROR;
 	pause_script_free(&ctl.script);
 	if (sig_fd >= 0)

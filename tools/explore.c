@@ -152,7 +152,7 @@ out:
 		vm_destroy(vm);
 	if (trace && recording_close(trace, trace_path,
 				     ret ? TEND_VMM_ERROR : res->reason,
-				     res->exit_code, digest) && ret == 0) {
+				     res->exit_code, digest, NULL) && ret == 0) {
 		snprintf(err, errlen, "%s: the trace could not be completed",
 			 trace_path);
 		ret = -1;

@@ -55,7 +55,8 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 	struct trace_header h = { .seed = o->seed, .nr_vcpus = o->nr_vcpus,
 				  .mem_size = o->mem_size,
 				  .start_time_ns = mono_ns() };
-	struct trace_writer_opts wo = { .lossy = o->lossy };
+	struct trace_writer_opts wo = { .lossy = o->lossy,
+					.max_bytes = o->max_trace };
 	uint8_t *image;
 	size_t len;
 
@@ -78,14 +79,16 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 }
 
 int recording_close(struct trace_writer *w, const char *path, int reason,
-		    int exit_code, uint64_t mem_digest)
+		    int exit_code, uint64_t mem_digest, const char *reported)
 {
 	char err[512];
 
 	if (trace_writer_close_err(w, reason, exit_code, mem_digest, err,
 				   sizeof(err)) == 0)
 		return 0;
-	fprintf(stderr, "vcprr: trace %s: %s (the events before it are kept)\n",
-		path, err);
+	if (!reported || !strstr(reported, err))
+		fprintf(stderr, "vcprr: trace %s: %s\n", path, err);
+	fprintf(stderr, "vcprr: trace %s: every event before the failure is "
+		"kept; it reads as truncated\n", path);
 	return -1;
 }

@@ -12,8 +12,9 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 				    size_t errlen);
 
 /* Ends the trace with why the run ended.  Prints a problem (disk full ...)
- * and returns -1 then; 0 otherwise. */
+ * unless @reported (the run's diagnostic, may be NULL) already told it, and
+ * returns -1 then; 0 otherwise. */
 int recording_close(struct trace_writer *w, const char *path, int reason,
-		    int exit_code, uint64_t mem_digest);
+		    int exit_code, uint64_t mem_digest, const char *reported);
 
 #endif

@@ -21,6 +21,7 @@ struct run_opts {
 	/* vcprr record */
 	const char *output;    /* trace file; NULL for vcprr run */
 	bool lossy;
+	uint64_t max_trace;    /* --max-trace: bytes, 0 for no limit */
 };
 
 /* Parses run options from argv (after the subcommand name).  Returns 0, or

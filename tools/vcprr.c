@@ -1,4 +1,5 @@
 /* vcprr: record/replay and deterministic pause testing for KVM VCPUs. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* A file size limit (ulimit -f) must fail the trace's writes with
+	 * EFBIG, which ends the recording cleanly, not kill the recorder. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -71,12 +71,16 @@ struct trace_writer_opts {
 	                          SIGKILL loses at most ~frame_ms + 5 ms;
 	                          0 = 40 */
 	int zstd_level;        /* 0 = 3 */
+	uint64_t max_bytes;    /* the file may not grow past this (0: no
+	                          limit); reaching it fails the writer like a
+	                          full disk (-EFBIG), keeping what came before */
 };
 
 struct trace_writer;
 struct trace_producer;
 
-/* Creates (truncates) @path, writes the header and starts the writer thread.
+/* Creates @path (replacing any file of that name), writes the header and
+ * starts the writer thread.  The file appears with its header complete.
  * @opts may be NULL.  Returns NULL with a message in @err on failure. */
 struct trace_writer *trace_writer_open(const char *path,
 				       const struct trace_header *h,

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -505,15 +506,10 @@ static uint8_t *encode_event(struct tf_state *s, uint8_t *p,
 
 /* ------------------------------------------------------------ output */
 
-static void fail(struct trace_writer *w, int err, uint64_t off,
-		 const char *what)
+/* Records the first failure (message in errmsg already) and ends the file
+ * on the last completed frame: a clean truncated trace. */
+static void fail_with(struct trace_writer *w, int err)
 {
-	if (atomic_load(&w->failed))
-		return;
-	snprintf(w->errmsg, sizeof(w->errmsg),
-		 "%s %s failed at offset %llu: %s", what, w->path,
-		 (unsigned long long)off, strerror(err));
-	/* end the file on the last completed frame: a clean truncated trace */
 	if (ftruncate(w->fd, (off_t)w->good_off) == 0)
 		w->file_off = w->good_off;
 	atomic_store_explicit(&w->failed, -err, memory_order_release);
@@ -522,11 +518,38 @@ static void fail(struct trace_writer *w, int err, uint64_t off,
 	pthread_mutex_unlock(&w->lock);
 }
 
+static void fail(struct trace_writer *w, int err, uint64_t off,
+		 const char *what)
+{
+	if (atomic_load(&w->failed))
+		return;
+	snprintf(w->errmsg, sizeof(w->errmsg),
+		 "%s %s failed at offset %llu: %s", what, w->path,
+		 (unsigned long long)off, strerror(err));
+	fail_with(w, err);
+}
+
+/* The size limit (opts.max_bytes) counts like a full disk: the trace keeps
+ * every frame completed before it. */
+static bool over_limit(struct trace_writer *w, size_t len)
+{
+	if (!w->o.max_bytes || w->file_off + len <= w->o.max_bytes)
+		return false;
+	if (!atomic_load(&w->failed)) {
+		snprintf(w->errmsg, sizeof(w->errmsg),
+			 "%s reached its size limit of %llu bytes", w->path,
+			 (unsigned long long)w->o.max_bytes);
+		fail_with(w, EFBIG);
+	}
+	return true;
+}
+
 static void out_write(struct trace_writer *w, const void *buf, size_t len)
 {
 	const uint8_t *b = buf;
 
-	if (atomic_load_explicit(&w->failed, memory_order_relaxed))
+	if (atomic_load_explicit(&w->failed, memory_order_relaxed) ||
+	    over_limit(w, len))
 		return;
 	while (len) {
 		ssize_t n = write(w->fd, b, len);
@@ -989,6 +1012,76 @@ static int start_thread(struct trace_writer *w)
 	return -ret;
 }
 
+/* An unnamed file in @path's folder, or -1 (errno set; EOPNOTSUPP when
+ * the filesystem cannot make one or @path is not a regular file). */
+static int open_unnamed(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	struct stat st;
+	int fd;
+
+	if (!dir)
+		return -1;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = 0;
+	else
+		*slash = 0;
+	fd = -1;
+	errno = EOPNOTSUPP;
+	if (lstat(path, &st) || S_ISREG(st.st_mode))
+		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 && (errno == EISDIR || errno == EINVAL))
+		errno = EOPNOTSUPP;  /* kernels and filesystems without O_TMPFILE */
+	free(dir);
+	return fd;
+}
+
+/* Gives the unnamed file @fd the name @path, replacing what was there. */
+static int link_unnamed(int fd, const char *path)
+{
+	char proc[64];
+
+	if (unlink(path) && errno != ENOENT)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
+}
+
+/* Creates the trace with its header already in it: the header is written
+ * to an unnamed file that is then linked in place, so no reader and no
+ * SIGKILL ever finds a trace without its header.  Where that cannot be
+ * done (no O_TMPFILE, a device or FIFO as output), the file is created and
+ * truncated the plain way. */
+static int create_with_header(struct trace_writer *w, const uint8_t *hdr,
+			      size_t len, char *err, size_t errlen)
+{
+	bool unnamed;
+
+	w->fd = open_unnamed(w->path);
+	unnamed = w->fd >= 0;
+	if (!unnamed && errno == EOPNOTSUPP)
+		w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     0644);
+	if (w->fd < 0)
+		goto fail;
+	out_write(w, hdr, len);
+	if (atomic_load(&w->failed)) {
+		seterr(err, errlen, "%s", w->errmsg);
+		return -1;
+	}
+	if (unnamed && link_unnamed(w->fd, w->path))
+		goto fail;
+	return 0;
+fail:
+	seterr(err, errlen, "cannot create %s: %s", w->path, strerror(errno));
+	return -1;
+}
+
 struct trace_writer *trace_writer_open(const char *path,
 				       const struct trace_header *h,
 				       const struct trace_writer_opts *opts,
@@ -1013,18 +1106,9 @@ struct trace_writer *trace_writer_open(const char *path,
 	}
 	if (setup_opts(w, opts, err, errlen) || setup_zstd(w, err, errlen))
 		goto fail;
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		seterr(err, errlen, "cannot create %s: %s", path,
-		       strerror(errno));
-		goto fail;
-	}
 	hdr_serialize(hdr, h);
-	out_write(w, hdr, sizeof(hdr));
-	if (atomic_load(&w->failed)) {
-		seterr(err, errlen, "%s", w->errmsg);
+	if (create_with_header(w, hdr, sizeof(hdr), err, errlen))
 		goto fail;
-	}
 	w->good_off = w->file_off;
 	ret = start_thread(w);
 	if (ret) {

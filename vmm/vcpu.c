@@ -331,7 +331,7 @@ static void halt_wait(struct vcpu *v)
 	if (atomic_fetch_add(&vm->halted_vcpus, 1) + 1 == atomic_load(&vm->live_vcpus) &&
 	    !vm->cfg.controlled) {
 		atomic_fetch_sub(&vm->halted_vcpus, 1);
-		vcpu_fault(v, "every VCPU is halted (HLT) and nothing can wake them");
+		vm_stop_all_halted(vm);
 		return;
 	}
 	block_kick_signal(&old);

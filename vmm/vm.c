@@ -207,13 +207,27 @@ static void signal_end(struct vm *vm)
 		return;  /* the counter cannot overflow with one write */
 }
 
+/* Which VCPU finds the others halted is a race in a parallel run, so the
+ * fault is the VM's, logged with no VCPU: no VCPU's own events depend on
+ * who got there last. */
+void vm_stop_all_halted(struct vm *vm)
+{
+	static const char why[] = "every VCPU is halted (HLT) and nothing can "
+				  "wake them";
+
+	if (vm_stopping(vm))
+		return;
+	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VCPU_ERROR, KVM_EXIT_HLT, 0, 0,
+			0, why, sizeof(why) - 1);
+	vm_stop(vm, TEND_GUEST_FAULT, 1, why);
+}
+
 void vm_vcpu_finished(struct vm *vm)
 {
 	unsigned left = atomic_fetch_sub(&vm->live_vcpus, 1) - 1;
 
 	if (left && left == atomic_load(&vm->halted_vcpus) && !vm->cfg.controlled)
-		vm_stop(vm, TEND_GUEST_FAULT, 1, "every remaining VCPU is halted "
-			"(HLT) and nothing can wake them");
+		vm_stop_all_halted(vm);
 	if (left)
 		return;
 	pthread_mutex_lock(&vm->end_lock);

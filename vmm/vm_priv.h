@@ -191,5 +191,8 @@ int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen);
 
 /* vm.c: a VCPU thread leaving its loop calls this. */
 void vm_vcpu_finished(struct vm *vm);
+/* Every VCPU still running is halted and nothing can wake them (no
+ * controller): ends the run as a VM-wide guest fault. */
+void vm_stop_all_halted(struct vm *vm);
 
 #endif

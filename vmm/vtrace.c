@@ -1,4 +1,5 @@
 /* Emitting the VMM's events into the trace. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,23 @@ int vtrace_init(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* A trace that can no longer be written (disk full, size limit) ends the
+ * run: nothing after it could be recorded, and every completed frame
+ * before it stays readable.  Lossy drops and a closing writer do not. */
+static void check_emit(struct vm *vm, int r)
+{
+	const char *why;
+	char msg[320];
+
+	if (__builtin_expect(r >= 0, 1) || r == -ENOBUFS || r == -EPIPE ||
+	    vm_stopping(vm))
+		return;
+	why = trace_writer_error(vm->cfg.trace);
+	snprintf(msg, sizeof(msg), "recording stopped: %s",
+		 why ? why : strerror(-r));
+	vm_stop(vm, TEND_VMM_ERROR, 1, msg);
 }
 
 /* Replay: checks the event; the first difference stops the run. */
@@ -63,10 +81,8 @@ void vtrace_vcpu_emit(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
 
 	if (!vtrace_on(v->vm))
 		return;
-	/* Errors (writer failed, lossy drop) are counted by the writer and
-	 * reported when the trace is closed; the guest carries on. */
 	if (v->producer)
-		trace_emit(v->producer, &ev, payload ? payload : "");
+		check_emit(v->vm, trace_emit(v->producer, &ev, payload ? payload : ""));
 	check_vcpu(v, &ev, payload ? payload : "");
 }
 
@@ -81,7 +97,7 @@ void vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *e)
 	if (!vtrace_on(v->vm))
 		return;
 	if (v->producer)
-		trace_emit(v->producer, &ev, "");
+		check_emit(v->vm, trace_emit(v->producer, &ev, ""));
 	check_vcpu(v, &ev, "");
 }
 
@@ -97,9 +113,12 @@ void vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
 	if (!vtrace_on(vm))
 		return;
 	if (vm->ctl_producer) {
+		int r;
+
 		pthread_mutex_lock(&vm->ctl_trace_lock);
-		trace_emit(vm->ctl_producer, &ev, payload ? payload : "");
+		r = trace_emit(vm->ctl_producer, &ev, payload ? payload : "");
 		pthread_mutex_unlock(&vm->ctl_trace_lock);
+		check_emit(vm, r);  /* (vm_stop emits too: not under the lock) */
 	}
 	if (vm->cfg.replay) {
 		char why[2048];
