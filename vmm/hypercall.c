@@ -129,7 +129,7 @@ static int hypercall_access(struct bus_device *dev, struct vcpu *v,
 			    bool is_write)
 {
 	uint32_t gpa;
-	struct vcprr_hc *hc;
+	struct vcprr_hc *hc, call;
 
 	if (!is_write || size != 4) {
 		vcpu_fault(v, "hypercall port: %s of size %u (expected a 4-byte "
@@ -143,7 +143,11 @@ static int hypercall_access(struct bus_device *dev, struct vcpu *v,
 			   "misaligned", gpa);
 		return -1;
 	}
-	hc_dispatch(v, hc);
+	/* Other VCPUs may rewrite the block meanwhile: every argument is
+	 * read once, from a copy, and checked there. */
+	memcpy(&call, hc, sizeof(call));
+	hc_dispatch(v, &call);
+	__atomic_store_n(&hc->ret, call.ret, __ATOMIC_RELAXED);
 	return 0;
 }
 
