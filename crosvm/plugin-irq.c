@@ -8,6 +8,7 @@
  * signals made while they run. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -44,15 +45,21 @@ void plugin_irq_flush(struct plugin *p)
 	pthread_mutex_unlock(&p->irq_lock);
 }
 
-void plugin_irq_close(struct plugin *p)
+/* Called with irq_lock held. */
+static void wake_forwarder(struct plugin *p)
 {
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&p->irq_lock);
-	p->irq_off = true;
-	pthread_mutex_unlock(&p->irq_lock);
 	if (p->irq_wake_fd >= 0 && write(p->irq_wake_fd, &one, sizeof(one)) < 0)
 		return;  /* the counter cannot overflow */
+}
+
+void plugin_irq_close(struct plugin *p)
+{
+	pthread_mutex_lock(&p->irq_lock);
+	p->irq_off = true;
+	wake_forwarder(p);
+	pthread_mutex_unlock(&p->irq_lock);
 }
 
 /* The poll set: the wake eventfd, then every irqfd.  NULL when closed. */
@@ -81,13 +88,14 @@ static void *forwarder(void *arg)
 {
 	struct plugin *p = arg;
 	struct pollfd *fds;
-	uint64_t n;
 	nfds_t nfds;
 
 	while ((fds = poll_set(p, &nfds))) {
+		uint64_t n;
+
 		if (poll(fds, nfds, -1) > 0 && (fds[0].revents & POLLIN) &&
-		    read(p->irq_wake_fd, &n, sizeof(n)) < 0)
-			n = 0;
+		    read(fds[0].fd, &n, sizeof(n)) < 0)
+			perror("vcprr: crosvm irqfd forwarder");
 		free(fds);
 		plugin_irq_flush(p);
 	}
@@ -112,14 +120,6 @@ static int start_forwarder(struct plugin *p)
 	}
 	pthread_detach(t);
 	return 0;
-}
-
-static void wake_forwarder(struct plugin *p)
-{
-	uint64_t one = 1;
-
-	if (write(p->irq_wake_fd, &one, sizeof(one)) < 0)
-		return;  /* the counter cannot overflow */
 }
 
 /* Recording: the plugin's eventfd is not KVM's. */
