@@ -1,10 +1,13 @@
 /* Interrupts the plugin raises while the VCPUs are stopped, which a
  * recording must replay: an irqfd signalled at INIT (the guest takes IRQ 0
  * once it sets IF) and, at a later IO stop, an edge on IRQ 1 through
- * crosvm_set_irq, a VM setting made after the start.  Two VCPUs: VCPU 1
- * stays at INIT until IRQ 1 is raised, so replay must hold each input until
- * both VCPUs stand where they stood when it was made.  The handlers EOI the
- * in-kernel PIC, which signals the irqfd's resample eventfd. */
+ * crosvm_set_irq, a VM setting made after the start.  The handlers EOI the
+ * in-kernel PIC, which signals the irqfd's resample eventfd.
+ *
+ * Two VCPUs: VCPU 1 stays at INIT until the guest is done and the irqfd is
+ * signalled once more, so replay must hold each input until both VCPUs
+ * stand where they stood when it was made, and VCPU 1's resume is the last
+ * event it replays. */
 #include "plugin-util.h"  /* first: it asks for _GNU_SOURCE */
 
 #include <poll.h>
@@ -43,7 +46,7 @@ static struct crosvm_irq *g_irq;
 static int g_shutdown;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
-static bool g_irq1_raised;
+static bool g_done;
 
 static void init_vcpu(struct crosvm_vcpu *vcpu)
 {
@@ -69,8 +72,17 @@ static void raise_irq1(void)
 	CHECK(poll(&pfd, 1, 0) == 1);  /* the EOI resampled the irqfd */
 	EXPECT(crosvm_set_irq(g_vm, 1, true), 0);
 	EXPECT(crosvm_set_irq(g_vm, 1, false), 0);
+}
+
+/* The guest is done (VCPU 0 stays stopped): signal the irqfd once more and
+ * let VCPU 1 go. */
+static void done(void)
+{
+	uint64_t one = 1;
+
+	CHECK(write(crosvm_irq_event_get_fd(g_irq), &one, 8) == 8);
 	pthread_mutex_lock(&g_lock);
-	g_irq1_raised = true;
+	g_done = true;
 	pthread_cond_broadcast(&g_cond);
 	pthread_mutex_unlock(&g_lock);
 }
@@ -87,7 +99,7 @@ static void *vcpu0_main(void *arg)
 			CHECK(write(crosvm_irq_event_get_fd(g_irq), &one, 8) == 8);
 		}
 		if (is_kill(&e)) {
-			CHECK(write(g_shutdown, &one, sizeof(one)) == 8);
+			done();
 			return NULL;
 		}
 		if (e.kind == CROSVM_VCPU_EVENT_KIND_IO_ACCESS &&
@@ -98,7 +110,8 @@ static void *vcpu0_main(void *arg)
 	return NULL;
 }
 
-/* VCPU 1 (an AP: KVM keeps it waiting for a SIPI) leaves INIT last. */
+/* VCPU 1 (an AP: KVM keeps it waiting for a SIPI) leaves INIT last, and
+ * then ends the run. */
 static void *vcpu1_main(void *arg)
 {
 	struct crosvm_vcpu *vcpu = arg;
@@ -107,10 +120,11 @@ static void *vcpu1_main(void *arg)
 	EXPECT(crosvm_vcpu_wait(vcpu, &e), 0);
 	CHECK(e.kind == CROSVM_VCPU_EVENT_KIND_INIT);
 	pthread_mutex_lock(&g_lock);
-	while (!g_irq1_raised)
+	while (!g_done)
 		pthread_cond_wait(&g_cond, &g_lock);
 	pthread_mutex_unlock(&g_lock);
 	EXPECT(crosvm_vcpu_resume(vcpu), 0);
+	CHECK(write(g_shutdown, &(uint64_t){ 1 }, 8) == 8);
 	return NULL;
 }
 
