@@ -295,7 +295,9 @@ int crosvm_destroy_memory(struct crosvm *, struct crosvm_memory **);
 int crosvm_memory_get_dirty_log(struct crosvm *, struct crosvm_memory *,
 				uint8_t *__log);
 
-/* An irqfd for GSI __irq_id, with a resample eventfd (level-triggered). */
+/* An irqfd for GSI __irq_id, with a resample eventfd (level-triggered).
+ * When recording, the eventfd the plugin signals is the library's, which
+ * passes each signal on to KVM and records it. */
 int crosvm_create_irq_event(struct crosvm *, uint32_t __irq_id,
 			    struct crosvm_irq **);
 int crosvm_destroy_irq_event(struct crosvm *, struct crosvm_irq **);

@@ -1,5 +1,4 @@
-/* Reserved I/O ranges (IO_ACCESS events), ioeventfds, irqfds, IRQ lines and
- * routing, hypercall hints. */
+/* Reserved I/O ranges (IO_ACCESS events), ioeventfds, hypercall hints. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +10,6 @@
 struct crosvm_io {
 	int fd;
 	struct kvm_ioeventfd ioev;
-};
-
-struct crosvm_irq {
-	int fd, resample_fd;
-	uint32_t gsi;
 };
 
 /* Called with range_lock held. */
@@ -215,106 +209,6 @@ int crosvm_destroy_io_event(struct crosvm *self, struct crosvm_io **iop)
 int crosvm_io_event_fd(struct crosvm_io *io)
 {
 	return io->fd;
-}
-
-/* --- irqfds, lines, routing ----------------------------------------------- */
-
-int crosvm_create_irq_event(struct crosvm *self, uint32_t irq_id,
-			    struct crosvm_irq **out)
-{
-	struct crosvm_irq *irq = calloc(1, sizeof(*irq));
-	struct kvm_irqfd k = { .gsi = irq_id, .flags = KVM_IRQFD_FLAG_RESAMPLE };
-	int r;
-
-	if (!irq)
-		return -ENOMEM;
-	irq->gsi = irq_id;
-	irq->fd = eventfd(0, EFD_CLOEXEC);
-	irq->resample_fd = eventfd(0, EFD_CLOEXEC);
-	if (irq->fd < 0 || irq->resample_fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	k.fd = irq->fd;
-	k.resamplefd = irq->resample_fd;
-	r = vm_ioctl(self->p->vm, KVM_IRQFD, &k);
-	if (r < 0)
-		goto fail;
-	*out = irq;
-	return 0;
-fail:
-	if (irq->fd >= 0)
-		close(irq->fd);
-	if (irq->resample_fd >= 0)
-		close(irq->resample_fd);
-	free(irq);
-	return r;
-}
-
-int crosvm_destroy_irq_event(struct crosvm *self, struct crosvm_irq **irqp)
-{
-	struct crosvm_irq *irq = *irqp;
-	struct kvm_irqfd k = { .fd = irq->fd, .gsi = irq->gsi,
-			       .flags = KVM_IRQFD_FLAG_DEASSIGN };
-	int r = vm_ioctl(self->p->vm, KVM_IRQFD, &k);
-
-	close(irq->fd);
-	close(irq->resample_fd);
-	free(irq);
-	*irqp = NULL;
-	return r < 0 ? r : 0;
-}
-
-int crosvm_irq_event_get_fd(const struct crosvm_irq *irq)
-{
-	return irq->fd;
-}
-
-int crosvm_irq_event_get_resample_fd(const struct crosvm_irq *irq)
-{
-	return irq->resample_fd;
-}
-
-int crosvm_set_irq(struct crosvm *self, uint32_t irq_id, bool active)
-{
-	struct kvm_irq_level l = { .irq = irq_id, .level = active };
-	int r = vm_ioctl(self->p->vm, KVM_IRQ_LINE, &l);
-
-	return r < 0 ? r : 0;
-}
-
-int crosvm_set_irq_routing(struct crosvm *self, uint32_t count,
-			   const struct crosvm_irq_route *routes)
-{
-	struct kvm_irq_routing *t;
-	int r = -EINVAL;
-
-	t = calloc(1, sizeof(*t) + count * sizeof(t->entries[0]));
-	if (!t)
-		return -ENOMEM;
-	t->nr = count;
-	for (uint32_t i = 0; i < count; i++) {
-		struct kvm_irq_routing_entry *e = &t->entries[i];
-		e->gsi = routes[i].irq_id;
-		if (routes[i].kind == CROSVM_IRQ_ROUTE_IRQCHIP) {
-			e->type = KVM_IRQ_ROUTING_IRQCHIP;
-			e->u.irqchip.irqchip = routes[i].irqchip.irqchip;
-			e->u.irqchip.pin = routes[i].irqchip.pin;
-		} else if (routes[i].kind == CROSVM_IRQ_ROUTE_MSI) {
-			e->type = KVM_IRQ_ROUTING_MSI;
-			e->u.msi.address_lo = (uint32_t)routes[i].msi.address;
-			e->u.msi.address_hi = routes[i].msi.address >> 32;
-			e->u.msi.data = routes[i].msi.data;
-		} else {
-			goto out;
-		}
-	}
-	r = vm_ioctl(self->p->vm, KVM_SET_GSI_ROUTING, t);
-	if (r > 0)
-		r = 0;
-out:
-	free(t);
-	return r;
 }
 
 /* --- hypercall hints ------------------------------------------------------ */

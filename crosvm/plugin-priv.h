@@ -58,10 +58,17 @@ struct plugin {
 	pthread_rwlock_t range_lock;  /* read by VCPU threads at every exit */
 	struct plugin_range ranges[PLUGIN_MAX_RANGES];
 
+	/* Recording: irqfds passed on to KVM (plugin-irq.c). */
+	pthread_mutex_t irq_lock;
+	struct crosvm_irq *irqs;
+	int irq_wake_fd;            /* wakes the forwarder; -1: none yet */
+	bool irq_off;               /* the run is over: nothing passed on */
+
 	struct crosvm_hint hint;    /* kept, without details (no effect) */
 	bool has_hint;
 
 	struct trace_writer *trace; /* VCPRR_RECORD */
+	bool recording;             /* set once, before any VCPU exists */
 	char trace_path[512];
 };
 
@@ -82,5 +89,10 @@ enum vm_io_claim plugin_claim_io(void *arg, unsigned vcpu, unsigned space,
 				 const uint8_t *data);
 void plugin_vcpu_stopped(void *arg, unsigned vcpu);
 void plugin_wake_vcpus(struct plugin *p);
+
+/* plugin-irq.c: recording passes the plugin's irqfd signals on to KVM.
+ * flush: those made so far (before a resume); close: no more, for good. */
+void plugin_irq_flush(struct plugin *p);
+void plugin_irq_close(struct plugin *p);
 
 #endif

@@ -44,6 +44,7 @@ int plugin_record_open(struct plugin *p, char *err, size_t errlen)
 		 "program=%s\n", p->nr_vcpus, (unsigned long long)p->mem_limit,
 		 exe);
 	p->trace = trace_writer_open(path, &h, NULL, err, errlen);
+	p->recording = p->trace != NULL;
 	return p->trace ? 0 : -1;
 }
 

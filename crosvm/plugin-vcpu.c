@@ -105,6 +105,8 @@ int crosvm_vcpu_resume(struct crosvm_vcpu *vc)
 		return -EINVAL;  /* nothing to resume: the VCPU never stopped */
 	if (vc->last_read)
 		memcpy(&data, vc->io_data, sizeof(data));
+	/* Interrupts raised during the stop are in the trace before it. */
+	plugin_irq_flush(vc->p);
 	return vcpu_resume(vc->p->vm, vc->id, data);
 }
 

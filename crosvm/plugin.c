@@ -59,6 +59,7 @@ static void plugin_at_exit(int status, void *arg)
 {
 	struct plugin *p = arg;
 
+	plugin_irq_close(p);  /* before the trace closes */
 	if (p->started) {
 		vm_stop(p->vm, TEND_GUEST_EXIT, status, "the plugin program exited");
 		vm_wait(p->vm, -1);
@@ -113,6 +114,8 @@ static struct plugin *plugin_new(int *ret)
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_rwlock_init(&p->range_lock, NULL);
+	pthread_mutex_init(&p->irq_lock, NULL);
+	p->irq_wake_fd = -1;
 	p->nr_vcpus = (unsigned)plugin_env_size("VCPRR_VCPUS", 1);
 	if (p->nr_vcpus < 1 || p->nr_vcpus > 64) {
 		fprintf(stderr, "vcprr: VCPRR_VCPUS must be 1 to 64\n");

@@ -40,6 +40,10 @@ struct vcpu_state {
 	struct stream ioctls;       /* plugin traces: VCPU_IOCTL, applied
 				       before the resume that follows them */
 	size_t next_taken;          /* index in own of the next PAUSE_TAKEN */
+	uint64_t parked;            /* plugin traces, under input_lock: the
+				       seq of the resume this stopped VCPU
+				       waits for (UINT64_MAX: none), 0 while
+				       it runs */
 	struct vm_replay_pause pause;
 	uint64_t *req_data;         /* scratch for pause.data / pending */
 	size_t req_cap;
@@ -61,7 +65,16 @@ struct replay {
 	/* crosvm plugin runs (raw-mode VMs, header config plugin=crosvm) */
 	bool raw, raw_started, raw_done;
 	uint64_t raw_stop_seq;      /* VM_STOP: later events are the way out */
-	struct stream memory;       /* MEM_REGION and MEM_DATA, in order */
+	struct stream memory;       /* MEM_REGION, MEM_DATA and the VM inputs
+				       made before the start, in order */
+	struct stream inputs;       /* VM inputs (VM_IOCTL, IRQFD_SIGNAL) made
+				       after it, under input_lock */
+	struct trace_event unplaced;  /* the first one made while a VCPU ran */
+	pthread_mutex_t input_lock;
+	pthread_cond_t input_cond;
+	struct fdmap { int rec, fd, resample; bool irq; } fds[64];
+	unsigned nfds;              /* the eventfds given to KVM here, by the
+				       recorded ones they stand for */
 	struct { void *host; uint64_t len; } maps[64];
 	unsigned nmaps;
 	struct vm *vm;
@@ -119,17 +132,25 @@ static bool is_timing_type(uint32_t t)
 	return t == TEV_KICK || t == TEV_SIGNAL_SENT || t == TEV_VM_START;
 }
 
-/* Plugin traces: the memory to rebuild, and where the run was stopped. */
+/* Plugin traces: the memory and VM settings to rebuild, the inputs to
+ * apply as the run goes, and where the run was stopped. */
 static int place_raw(struct replay *rp, const struct trace_event *ev,
 		     const uint8_t *payload)
 {
+	bool input = ev->type == TEV_VM_IOCTL || ev->type == TEV_IRQFD_SIGNAL;
+
 	if (ev->type == TEV_VM_START)
 		rp->raw_started = true;
 	if (ev->type == TEV_VM_STOP && rp->raw_stop_seq == UINT64_MAX)
 		rp->raw_stop_seq = ev->seq;
 	if (ev->type == TEV_MEM_REGION || ev->type == TEV_MEM_DATA ||
-	    (ev->type == TEV_VM_IOCTL && !rp->raw_started))
+	    (input && !rp->raw_started))
 		return push(&rp->memory, ev, payload);
+	if (input && ev->seq < rp->raw_stop_seq) {
+		if (ev->a1 == VM_INPUT_RUNNING && !rp->unplaced.type)
+			rp->unplaced = *ev;
+		return push(&rp->inputs, ev, payload);
+	}
 	if (ev->type == TEV_VCPU_IOCTL && ev->vcpu < rp->nr_vcpus)
 		return push(&rp->vcpus[ev->vcpu].ioctls, ev, payload);
 	return 0;
@@ -460,6 +481,196 @@ static const struct vm_replay_pause *hook_next_pause(void *arg, unsigned vcpu)
 	return &vs->pause;
 }
 
+/* --- plugin traces: VM-wide inputs ----------------------------------------- */
+
+/* The eventfds of the recorded KVM_IRQFD and KVM_IOEVENTFD settings are the
+ * plugin's: replay gives KVM eventfds of its own, kept by the recorded fd
+ * they stand for, so that a later deassign or signal finds them. */
+static struct fdmap *fd_find(struct replay *rp, int rec, bool irq)
+{
+	for (unsigned i = 0; i < rp->nfds; i++)
+		if (rp->fds[i].rec == rec && rp->fds[i].irq == irq)
+			return &rp->fds[i];
+	return NULL;
+}
+
+static void fd_drop(struct replay *rp, struct fdmap *m)
+{
+	close(m->fd);
+	if (m->resample >= 0)
+		close(m->resample);
+	*m = rp->fds[--rp->nfds];
+}
+
+static int fd_new(struct replay *rp, int rec, bool irq, bool resample,
+		  struct fdmap **out)
+{
+	struct fdmap *m;
+
+	if (rp->nfds == sizeof(rp->fds) / sizeof(rp->fds[0]))
+		return -ENOSPC;
+	m = &rp->fds[rp->nfds];
+	*m = (struct fdmap){ .rec = rec, .irq = irq, .resample = -1 };
+	m->fd = eventfd(0, EFD_CLOEXEC);
+	if (m->fd < 0)
+		return -errno;
+	if (resample && (m->resample = eventfd(0, EFD_CLOEXEC)) < 0) {
+		close(m->fd);
+		return -EMFILE;
+	}
+	rp->nfds++;
+	*out = m;
+	return 0;
+}
+
+/* A recorded KVM_IRQFD or KVM_IOEVENTFD, with replay's eventfds. */
+static int apply_eventfd_setting(struct replay *rp, unsigned long req,
+				 void *arg)
+{
+	struct kvm_ioeventfd *io = arg;
+	struct kvm_irqfd *irq = arg;
+	bool is_irq = req == KVM_IRQFD;
+	int *fdp = is_irq ? (int *)&irq->fd : &io->fd;
+	bool deassign = is_irq ? irq->flags & KVM_IRQFD_FLAG_DEASSIGN :
+			io->flags & KVM_IOEVENTFD_FLAG_DEASSIGN;
+	struct fdmap *m = fd_find(rp, *fdp, is_irq);
+	int r;
+
+	if (deassign) {
+		if (!m)
+			return -ENOENT;
+		*fdp = m->fd;
+		r = vm_ioctl(rp->vm, req, arg);
+		fd_drop(rp, m);
+		return r;
+	}
+	r = fd_new(rp, *fdp, is_irq,
+		   is_irq && (irq->flags & KVM_IRQFD_FLAG_RESAMPLE), &m);
+	if (r)
+		return r;
+	*fdp = m->fd;
+	if (is_irq)
+		irq->resamplefd = m->resample;
+	r = vm_ioctl(rp->vm, req, arg);
+	if (r < 0)
+		fd_drop(rp, m);
+	return r;
+}
+
+/* A VM input as the plugin made it: a VM setting, or an irqfd signal. */
+static int raw_apply_input(struct replay *rp, const struct rec *m)
+{
+	union {
+		struct kvm_ioeventfd io;
+		struct kvm_irqfd irq;
+		uint8_t raw[TRACE_MAX_PAYLOAD];
+	} a;
+	struct fdmap *f;
+	int r;
+
+	if (m->ev.type == TEV_IRQFD_SIGNAL) {
+		f = fd_find(rp, (int)m->ev.a0, true);
+		if (!f)
+			return -ENOENT;
+		return write(f->fd, &m->ev.a2, 8) == 8 ? 0 : -errno;
+	}
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, m->payload, m->ev.payload_len);
+	if ((m->ev.a0 == KVM_IOEVENTFD && m->ev.payload_len >= sizeof(a.io)) ||
+	    (m->ev.a0 == KVM_IRQFD && m->ev.payload_len >= sizeof(a.irq)))
+		r = apply_eventfd_setting(rp, m->ev.a0, &a);
+	else
+		r = vm_ioctl(rp->vm, m->ev.a0, &a);
+	return r < 0 ? r : 0;
+}
+
+static void input_failed(struct replay *rp, const struct rec *m, int r)
+{
+	char why[512];
+
+	snprintf(why, sizeof(why), "replay diverged: the recorded %s (trace seq "
+		 "%llu, a0=%#llx) fails here: %s", trace_event_name(m->ev.type),
+		 (unsigned long long)m->ev.seq, (unsigned long long)m->ev.a0,
+		 strerror(-r));
+	atomic_store(&rp->diverged, true);
+	vm_stop(rp->vm, TEND_VMM_ERROR, 1, why);
+}
+
+/* Whether every VCPU but `self` waits in a stop that spans trace seq
+ * `seq`, as all did when the plugin made that input.  Under input_lock. */
+static bool others_parked(struct replay *rp, unsigned self, uint64_t seq)
+{
+	for (unsigned i = 0; i < rp->nr_vcpus; i++)
+		if (i != self && rp->vcpus[i].parked <= seq)
+			return false;
+	return true;
+}
+
+static void wait_input(struct replay *rp)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 10 * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&rp->input_cond, &rp->input_lock, &ts);
+}
+
+/* Plugin traces: what the plugin set while this VCPU was stopped, before
+ * the resume at trace seq `until`, in the order it was set: the VCPU's own
+ * state, and the VM inputs (made while every VCPU was stopped, so applied
+ * once every other VCPU has reached the stop it was in then). */
+static void raw_apply_until(struct replay *rp, unsigned vcpu, uint64_t until)
+{
+	struct vcpu_state *vs = &rp->vcpus[vcpu];
+	struct stream *own = &vs->ioctls, *vm = &rp->inputs;
+
+	pthread_mutex_lock(&rp->input_lock);
+	vs->parked = until;
+	pthread_cond_broadcast(&rp->input_cond);
+	while (!vm_stopping(rp->vm)) {
+		bool o = own->pos < own->n && own->v[own->pos].ev.seq < until;
+		bool v = vm->pos < vm->n && vm->v[vm->pos].ev.seq < until;
+		struct rec *c;
+		int r;
+
+		if (o && (!v || own->v[own->pos].ev.seq < vm->v[vm->pos].ev.seq)) {
+			c = &own->v[own->pos++];
+			vcpu_ioctl_stopped(rp->vm, vcpu, c->ev.a0, c->payload);
+			continue;
+		}
+		if (!v)
+			break;
+		c = &vm->v[vm->pos];
+		if (c->ev.a1 != VM_INPUT_NEUTRAL &&
+		    !others_parked(rp, vcpu, c->ev.seq)) {
+			wait_input(rp);
+			continue;
+		}
+		vm->pos++;
+		r = raw_apply_input(rp, c);
+		if (r)
+			input_failed(rp, c, r);
+		pthread_cond_broadcast(&rp->input_cond);
+	}
+	vs->parked = 0;
+	pthread_mutex_unlock(&rp->input_lock);
+}
+
+/* Plugin traces: this VCPU stays stopped to the end. */
+static void raw_park_for_good(struct replay *rp, unsigned vcpu)
+{
+	if (!rp->raw)
+		return;
+	pthread_mutex_lock(&rp->input_lock);
+	rp->vcpus[vcpu].parked = UINT64_MAX;
+	pthread_cond_broadcast(&rp->input_cond);
+	pthread_mutex_unlock(&rp->input_lock);
+}
+
 static int hook_resume_for(void *arg, unsigned vcpu, uint64_t *data,
 			   unsigned *mask, const uint8_t **edits, uint32_t *len,
 			   const uint64_t **pending, unsigned *npending)
@@ -474,14 +685,12 @@ static int hook_resume_for(void *arg, unsigned vcpu, uint64_t *data,
 			break;
 		n++;
 	}
-	if (i == vs->ctl.n)
+	if (i == vs->ctl.n) {
+		raw_park_for_good(rp, vcpu);
 		return -1;
-	/* Plugin traces: the state the plugin set during this stop. */
-	while (vs->ioctls.pos < vs->ioctls.n &&
-	       vs->ioctls.v[vs->ioctls.pos].ev.seq < vs->ctl.v[i].ev.seq) {
-		struct rec *c = &vs->ioctls.v[vs->ioctls.pos++];
-		vcpu_ioctl_stopped(rp->vm, vcpu, c->ev.a0, c->payload);
 	}
+	if (rp->raw)
+		raw_apply_until(rp, vcpu, vs->ctl.v[i].ev.seq);
 	p = req_scratch(vs, n ? n : 1);
 	if (!p)
 		return -1;
@@ -754,39 +963,6 @@ static void describe_stuck(struct replay *rp, char *buf, size_t len)
 	}
 }
 
-/* A VM setting made before the start.  eventfds are the plugin's: the
- * replay gives KVM fresh ones (nobody signals them). */
-static int raw_apply_ioctl(struct replay *rp, const struct rec *m)
-{
-	union {
-		struct kvm_ioeventfd io;
-		struct kvm_irqfd irq;
-		uint8_t raw[TRACE_MAX_PAYLOAD];
-	} a;
-	int r, fd = -1, fd2 = -1;
-
-	memset(&a, 0, sizeof(a));
-	memcpy(&a, m->payload, m->ev.payload_len);
-	/* The eventfds given to KVM here are already closed: nothing to
-	 * deassign (KVM lets an irqfd go with its eventfd). */
-	if ((m->ev.a0 == KVM_IOEVENTFD && (a.io.flags & KVM_IOEVENTFD_FLAG_DEASSIGN)) ||
-	    (m->ev.a0 == KVM_IRQFD && (a.irq.flags & KVM_IRQFD_FLAG_DEASSIGN)))
-		return 0;
-	if (m->ev.a0 == KVM_IOEVENTFD && !(a.io.flags & KVM_IOEVENTFD_FLAG_DEASSIGN))
-		a.io.fd = fd = eventfd(0, EFD_CLOEXEC);
-	if (m->ev.a0 == KVM_IRQFD && !(a.irq.flags & KVM_IRQFD_FLAG_DEASSIGN)) {
-		a.irq.fd = fd = eventfd(0, EFD_CLOEXEC);
-		a.irq.resamplefd = fd2 = eventfd(0, EFD_CLOEXEC);
-	}
-	r = vm_ioctl(rp->vm, m->ev.a0, &a);
-	/* KVM holds its own references. */
-	if (fd >= 0)
-		close(fd);
-	if (fd2 >= 0)
-		close(fd2);
-	return r < 0 ? r : 0;
-}
-
 /* Plugin traces: the guest memory and VM settings as the plugin set them
  * up before the start. */
 static int raw_build_memory(struct replay *rp, char *err, size_t errlen)
@@ -796,11 +972,12 @@ static int raw_build_memory(struct replay *rp, char *err, size_t errlen)
 		void *host;
 		int r;
 
-		if (m->ev.type == TEV_VM_IOCTL) {
-			r = raw_apply_ioctl(rp, m);
+		if (m->ev.type == TEV_VM_IOCTL || m->ev.type == TEV_IRQFD_SIGNAL) {
+			r = raw_apply_input(rp, m);
 			if (r < 0) {
-				snprintf(err, errlen, "the recorded VM setting "
-					 "(ioctl %#llx) fails here: %s",
+				snprintf(err, errlen, "the recorded %s (a0=%#llx) "
+					 "fails here: %s",
+					 trace_event_name(m->ev.type),
 					 (unsigned long long)m->ev.a0, strerror(-r));
 				return -1;
 			}
@@ -838,6 +1015,25 @@ bad:
 	return -1;
 }
 
+/* Plugin traces: an input made while a VCPU ran reached the guest at some
+ * instruction the recording could not see (there is no instruction
+ * counter): no replay can put it there again. */
+static void describe_unplaced(struct replay *rp, char *err, size_t len)
+{
+	const struct trace_event *u = &rp->unplaced;
+
+	if (u->type == TEV_IRQFD_SIGNAL)
+		snprintf(err, len, "cannot replay: the plugin signalled an irqfd "
+			 "while a VCPU was running (trace seq %llu); where the "
+			 "interrupt reached the guest was not recorded",
+			 (unsigned long long)u->seq);
+	else
+		snprintf(err, len, "cannot replay: the plugin made a VM setting "
+			 "(ioctl %#llx) while a VCPU was running (trace seq %llu); "
+			 "where it reached the guest was not recorded",
+			 (unsigned long long)u->a0, (unsigned long long)u->seq);
+}
+
 static void free_replay(struct replay *rp)
 {
 	for (unsigned i = 0; rp->vcpus && i < rp->nr_vcpus; i++) {
@@ -850,6 +1046,11 @@ static void free_replay(struct replay *rp)
 	free_stream(&rp->sched);
 	free_stream(&rp->actions);  /* its own copies of the ctl events */
 	free_stream(&rp->memory);
+	free_stream(&rp->inputs);
+	while (rp->nfds)
+		fd_drop(rp, &rp->fds[0]);
+	pthread_mutex_destroy(&rp->input_lock);
+	pthread_cond_destroy(&rp->input_cond);
 	for (unsigned i = 0; i < rp->nmaps; i++)
 		munmap(rp->maps[i].host, rp->maps[i].len);
 	pthread_mutex_destroy(&rp->msg_lock);
@@ -897,8 +1098,14 @@ static int replay_run(const char *path, const struct replay_opts *o,
 	}
 	pthread_mutex_init(&rp->msg_lock, NULL);
 	pthread_mutex_init(&rp->land_lock, NULL);
+	pthread_mutex_init(&rp->input_lock, NULL);
+	pthread_cond_init(&rp->input_cond, NULL);
 	if (load(rp, path, err, sizeof(err)))
 		goto error;
+	if (rp->raw && rp->unplaced.type) {
+		describe_unplaced(rp, err, sizeof(err));
+		goto error;
+	}
 	snprintf(r->mode, sizeof(r->mode), "%s", rp->h.mode);
 	r->truncated = rp->truncated;
 	/* Runs the recording cut short (signal, timeout) replay as a prefix. */

@@ -64,9 +64,12 @@ static const struct type_fmt type_fmts[TEV__COUNT] = {
 	[TEV_MEM_REGION]      = { { { "slot", F_DEC }, { "gpa", F_HEX },
 				    { "len", F_HEX }, { "flags", F_HEX } } },
 	[TEV_MEM_DATA]        = { { { "gpa", F_HEX } }, P_BYTES },
-	[TEV_VM_IOCTL]        = { { { "request", F_HEX } }, P_BYTES },
+	[TEV_VM_IOCTL]        = { { { "request", F_HEX }, { "when", F_DEC } },
+				    P_BYTES },
 	[TEV_VCPU_IOCTL]      = { { { "request", F_HEX } }, P_BYTES },
 	[TEV_VM_STOP]         = { { { "reason", F_REASON }, { "code", F_SDEC } } },
+	[TEV_IRQFD_SIGNAL]    = { { { "fd", F_DEC }, { "when", F_DEC },
+				    { "count", F_DEC } } },
 };
 
 /* Unknown types show their raw arguments. */

@@ -34,6 +34,7 @@ static const char *const event_names[TEV__COUNT] = {
 	[TEV_VM_IOCTL]        = "VM_IOCTL",
 	[TEV_VCPU_IOCTL]      = "VCPU_IOCTL",
 	[TEV_VM_STOP]         = "VM_STOP",
+	[TEV_IRQFD_SIGNAL]    = "IRQFD_SIGNAL",
 };
 
 static const char *const end_reason_names[TEND__COUNT] = {

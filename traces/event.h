@@ -63,7 +63,9 @@ enum trace_event_type {
 	                        page(s) there (all-zero pages are left out) */
 	TEV_VM_IOCTL,        /* raw mode: a VM-wide setting the plugin made
 	                        (irqchip, routing, ioeventfd ...): a0 = ioctl
-	                        request, payload = its argument */
+	                        request, a1 = enum vm_input_when, payload =
+	                        its argument.  Replay applies those made after
+	                        the start before the next resume */
 	TEV_VCPU_IOCTL,      /* raw mode: VCPU state set by the plugin while
 	                        the VCPU was stopped (FPU, MSRs, LAPIC, CPUID
 	                        ...): vcpu, a0 = ioctl request, payload = its
@@ -71,7 +73,21 @@ enum trace_event_type {
 	TEV_VM_STOP,         /* raw mode: the run is being stopped (the plugin
 	                        exited, a fault): a0 = reason, a1 = code.  What
 	                        VCPUs log after it is their way out */
+	TEV_IRQFD_SIGNAL,    /* raw mode: the plugin signalled an irqfd:
+	                        a0 = its eventfd as in the KVM_IRQFD setting,
+	                        a1 = enum vm_input_when, a2 = the eventfd
+	                        count; replayed like a VM_IOCTL */
 	TEV__COUNT
+};
+
+/* When a raw-mode VM input (VM_IOCTL, IRQFD_SIGNAL a1) was made. */
+enum vm_input_when {
+	VM_INPUT_HELD = 0,   /* before the start, or while every VCPU was
+	                        stopped: replay applies it at the same point */
+	VM_INPUT_RUNNING,    /* while a VCPU ran: where it reached the guest
+	                        is unknown, the trace cannot be replayed */
+	VM_INPUT_NEUTRAL,    /* nothing the guest sees (an irqfd assignment):
+	                        applied before the next resume */
 };
 
 /* Why a trace ended (TEV_VM_END a0). */

@@ -83,8 +83,16 @@ void vcpu_ctl_destroy(struct vcpu *v)
 	pause_slot_free(&v->pause);
 }
 
+/* The VCPU whose ctl_lock this thread holds while it logs a resume: a
+ * replay's check of that event may stop the VM, which wakes every VCPU. */
+static __thread struct vcpu *tls_logging_resume;
+
 void vcpu_ctl_wake_all(struct vcpu *v)
 {
+	if (v == tls_logging_resume) {
+		pthread_cond_broadcast(&v->ctl_cond);
+		return;
+	}
 	pthread_mutex_lock(&v->ctl_lock);
 	pthread_cond_broadcast(&v->ctl_cond);
 	pthread_mutex_unlock(&v->ctl_lock);
@@ -386,7 +394,9 @@ int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
 		pthread_mutex_unlock(&v->ctl_lock);
 		return -EBUSY;
 	}
+	tls_logging_resume = v;
 	trace_resume_request(v, data, step, where);
+	tls_logging_resume = NULL;
 	v->resume_data = data;
 	v->resume_gen++;
 	/* Cleared here, not by the VCPU, so that a wait right after this

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "vmm/vtrace.h"
 
@@ -53,19 +54,73 @@ static uint32_t setting_size(unsigned long req, const void *arg)
 	}
 }
 
+/* A VM-wide input made after the start replays exactly only if no VCPU ran
+ * meanwhile: then replay applies it before the next resume.  Every VCPU's
+ * ctl_lock is held across the check, the input and its event, so that no
+ * VCPU leaves its stop in between.  Returns true when some VCPU is running:
+ * it has been resumed at least once (before that it is at or before its
+ * INIT stop) and is neither stopped nor finished. */
+static bool hold_vcpus(struct vm *vm)
+{
+	bool running = false;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		pthread_mutex_lock(&v->ctl_lock);
+		if (v->resume_gen && !atomic_load(&v->stopped) &&
+		    !atomic_load(&v->finished))
+			running = true;
+	}
+	return running;
+}
+
+static void release_vcpus(struct vm *vm)
+{
+	for (unsigned i = vm->nr_vcpus; i-- > 0; )
+		pthread_mutex_unlock(&vm->vcpus[i].ctl_lock);
+}
+
 int vm_ioctl(struct vm *vm, unsigned long req, void *arg)
 {
+	uint32_t n = vm->cfg.trace ? setting_size(req, arg) : 0;
+	/* An irqfd's (de)assignment alone shows nothing to the guest: its
+	 * signals are inputs of their own (vm_irqfd_signal). */
+	bool neutral = req == KVM_IRQFD;
+	bool held = n && n <= TRACE_MAX_PAYLOAD && !neutral &&
+		    atomic_load(&vm->live_vcpus);
+	bool running = held ? hold_vcpus(vm) : false;
 	int r = ioctl(vm->vm_fd, req, arg);
-	uint32_t n;
 
-	if (r < 0)
-		return -errno;
-	/* Settings are replay inputs (those made before the start are
-	 * applied again; see replay/). */
-	n = vm->cfg.trace ? setting_size(req, arg) : 0;
+	if (r < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* Settings are replay inputs (see replay/). */
 	if (n && n <= TRACE_MAX_PAYLOAD)
-		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_IOCTL, req, 0, 0, 0,
-				arg, n);
+		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_IOCTL, req,
+				neutral ? VM_INPUT_NEUTRAL : running ?
+				VM_INPUT_RUNNING : VM_INPUT_HELD, 0, 0, arg, n);
+out:
+	if (held)
+		release_vcpus(vm);
+	return r;
+}
+
+int vm_irqfd_signal(struct vm *vm, int fd, uint64_t count)
+{
+	bool held = vm->cfg.trace && atomic_load(&vm->live_vcpus);
+	bool running = held ? hold_vcpus(vm) : false;
+	int r = 0;
+
+	if (write(fd, &count, sizeof(count)) != sizeof(count))
+		r = -errno;
+	else if (vm->cfg.trace)
+		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_IRQFD_SIGNAL, fd,
+				running ? VM_INPUT_RUNNING : VM_INPUT_HELD,
+				count, 0, NULL, 0);
+	if (held)
+		release_vcpus(vm);
 	return r;
 }
 

@@ -184,6 +184,11 @@ int vm_get_dirty_log(struct vm *vm, int slot, void *bitmap);
 int vm_ioctl(struct vm *vm, unsigned long req, void *arg);
 int vm_kvm_ioctl(struct vm *vm, unsigned long req, void *arg);
 
+/* Raw mode: adds count to eventfd fd, an irqfd given to KVM_IRQFD through
+ * vm_ioctl, so that a recording has the interrupt as an input
+ * (IRQFD_SIGNAL).  0 or -errno.  Thread-safe. */
+int vm_irqfd_signal(struct vm *vm, int fd, uint64_t count);
+
 /* Stops the run if needed, joins the threads and frees everything. */
 void vm_destroy(struct vm *vm);
 
