@@ -98,7 +98,7 @@ test demo:
 endif
 else
 test: all $(TEST_BINS)
-	@tests/run-tests.sh $(BUILD) $(TEST_BINS)
+	@VCPRR_BUILD=$(BUILD) tests/run-tests.sh $(BUILD) $(TEST_BINS)
 	@echo "=== regression corpus: $(BUILD)/vcprr replay --check tests/corpus"
 	@$(BUILD)/vcprr replay --check tests/corpus --timeout 60s
 	@echo "=== install: tests/install-test.sh $(BUILD)"

@@ -156,9 +156,38 @@ static int place_raw(struct replay *rp, const struct trace_event *ev,
 	return 0;
 }
 
+/* Plugin traces: a recorded setting replay would hand to KVM must be one
+ * the recorder logs, of its exact size. */
+static int check_setting(const struct trace_event *ev, const uint8_t *payload,
+			 char *err, size_t errlen)
+{
+	bool vcpu = ev->type == TEV_VCPU_IOCTL;
+
+	if (ev->type != TEV_VM_IOCTL && !vcpu)
+		return 0;
+	if (vcpu ? vcpu_setting_valid(ev->a0, payload, ev->payload_len) :
+		   vm_setting_valid(ev->a0, payload, ev->payload_len))
+		return 0;
+	if (!ev->payload_len && ev->a2 > TRACE_MAX_PAYLOAD)
+		snprintf(err, errlen, "event seq %llu: the plugin made a setting "
+			 "(ioctl %#llx) of %llu bytes, too large to record "
+			 "(at most %u): this trace cannot be replayed",
+			 (unsigned long long)ev->seq, (unsigned long long)ev->a0,
+			 (unsigned long long)ev->a2, TRACE_MAX_PAYLOAD);
+	else
+		snprintf(err, errlen, "event seq %llu: %s with ioctl %#llx and "
+			 "%u bytes is not a setting vcprr records: the trace is "
+			 "corrupt", (unsigned long long)ev->seq,
+			 trace_event_name(ev->type), (unsigned long long)ev->a0,
+			 ev->payload_len);
+	return -1;
+}
+
 static int place(struct replay *rp, const struct trace_event *ev,
 		 const uint8_t *payload, char *err, size_t errlen)
 {
+	if (rp->raw && check_setting(ev, payload, err, errlen))
+		return -1;
 	if (rp->raw && ev->type != TEV_VM_END &&
 	    (place_raw(rp, ev, payload) || ev->seq > rp->raw_stop_seq ||
 	     ev->type == TEV_VCPU_IOCTL))

@@ -63,13 +63,16 @@ enum trace_event_type {
 	                        page(s) there (all-zero pages are left out) */
 	TEV_VM_IOCTL,        /* raw mode: a VM-wide setting the plugin made
 	                        (irqchip, routing, ioeventfd ...): a0 = ioctl
-	                        request, a1 = enum vm_input_when, payload =
-	                        its argument.  Replay applies those made after
-	                        the start before the next resume */
+	                        request, a1 = enum vm_input_when, a2 = the
+	                        argument's size, payload = the argument (none
+	                        when larger than TRACE_MAX_PAYLOAD: such a
+	                        trace cannot be replayed).  Replay applies those
+	                        made after the start before the next resume */
 	TEV_VCPU_IOCTL,      /* raw mode: VCPU state set by the plugin while
 	                        the VCPU was stopped (FPU, MSRs, LAPIC, CPUID
-	                        ...): vcpu, a0 = ioctl request, payload = its
-	                        argument; replay applies it before the resume */
+	                        ...): vcpu, a0 = ioctl request, a2 and payload
+	                        as for VM_IOCTL; replay applies it before the
+	                        resume */
 	TEV_VM_STOP,         /* raw mode: the run is being stopped (the plugin
 	                        exited, a fault): a0 = reason, a1 = code.  What
 	                        VCPUs log after it is their way out */

@@ -9,6 +9,7 @@
  * starts (MEM_REGION, MEM_DATA), claimed accesses as IO_ACCESS, and a read
  * answered by the plugin is the resume data, so replay needs nothing else. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -36,15 +37,31 @@ int raw_setup(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* The size of an ioctl argument made of a header of @hdr bytes, whose
+ * 32-bit count at @count_off says how many @ent-byte entries follow; 0 when
+ * fewer than @hdr of @avail bytes are there.  (A payload read from a trace
+ * need not be aligned.) */
+static uint64_t array_size(const void *arg, uint64_t avail, size_t hdr,
+			   size_t count_off, size_t ent)
+{
+	uint32_t n;
+
+	if (avail < hdr)
+		return 0;
+	memcpy(&n, (const uint8_t *)arg + count_off, sizeof(n));
+	return hdr + (uint64_t)n * ent;
+}
+
 /* The size of a VM-wide setting's argument, or 0 for ioctls that set
- * nothing a replay needs (queries). */
-static uint32_t setting_size(unsigned long req, const void *arg)
+ * nothing a replay needs (queries).  @avail bytes of @arg are readable. */
+static uint64_t setting_size(unsigned long req, const void *arg,
+			     uint64_t avail)
 {
 	switch (req) {
 	case KVM_SET_GSI_ROUTING:
-		return sizeof(struct kvm_irq_routing) +
-		       ((const struct kvm_irq_routing *)arg)->nr *
-		       sizeof(struct kvm_irq_routing_entry);
+		return array_size(arg, avail, sizeof(struct kvm_irq_routing),
+				  offsetof(struct kvm_irq_routing, nr),
+				  sizeof(struct kvm_irq_routing_entry));
 	case KVM_IOEVENTFD: case KVM_IRQFD: case KVM_IRQ_LINE:
 	case KVM_SET_IRQCHIP: case KVM_SET_PIT2: case KVM_SET_CLOCK:
 	case KVM_SET_IDENTITY_MAP_ADDR:
@@ -52,6 +69,11 @@ static uint32_t setting_size(unsigned long req, const void *arg)
 	default:
 		return 0;
 	}
+}
+
+bool vm_setting_valid(unsigned long req, const void *arg, uint32_t len)
+{
+	return len && setting_size(req, arg, len) == len;
 }
 
 /* A VM-wide input made after the start replays exactly only if no VCPU ran
@@ -83,12 +105,11 @@ static void release_vcpus(struct vm *vm)
 
 int vm_ioctl(struct vm *vm, unsigned long req, void *arg)
 {
-	uint32_t n = vm->cfg.trace ? setting_size(req, arg) : 0;
+	uint64_t n = vm->cfg.trace ? setting_size(req, arg, UINT64_MAX) : 0;
 	/* An irqfd's (de)assignment alone shows nothing to the guest: its
 	 * signals are inputs of their own (vm_irqfd_signal). */
 	bool neutral = req == KVM_IRQFD;
-	bool held = n && n <= TRACE_MAX_PAYLOAD && !neutral &&
-		    atomic_load(&vm->live_vcpus);
+	bool held = n && !neutral && atomic_load(&vm->live_vcpus);
 	bool running = held ? hold_vcpus(vm) : false;
 	int r = ioctl(vm->vm_fd, req, arg);
 
@@ -96,11 +117,13 @@ int vm_ioctl(struct vm *vm, unsigned long req, void *arg)
 		r = -errno;
 		goto out;
 	}
-	/* Settings are replay inputs (see replay/). */
-	if (n && n <= TRACE_MAX_PAYLOAD)
+	/* Settings are replay inputs (see replay/); one too large for an
+	 * event is logged by its size alone, and replay refuses the trace. */
+	if (n)
 		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_IOCTL, req,
 				neutral ? VM_INPUT_NEUTRAL : running ?
-				VM_INPUT_RUNNING : VM_INPUT_HELD, 0, 0, arg, n);
+				VM_INPUT_RUNNING : VM_INPUT_HELD, n, 0, arg,
+				n <= TRACE_MAX_PAYLOAD ? (uint32_t)n : 0);
 out:
 	if (held)
 		release_vcpus(vm);
@@ -131,16 +154,20 @@ int vm_kvm_ioctl(struct vm *vm, unsigned long req, void *arg)
 	return r < 0 ? -errno : r;
 }
 
-/* The argument size of a VCPU state setting (replay input), else 0. */
-static uint32_t vcpu_setting_size(unsigned long req, const void *arg)
+/* The argument size of a VCPU state setting (replay input), else 0.
+ * @avail bytes of @arg are readable. */
+static uint64_t vcpu_setting_size(unsigned long req, const void *arg,
+				  uint64_t avail)
 {
 	switch (req) {
 	case KVM_SET_MSRS:
-		return sizeof(struct kvm_msrs) + ((const struct kvm_msrs *)arg)->nmsrs *
-		       sizeof(struct kvm_msr_entry);
+		return array_size(arg, avail, sizeof(struct kvm_msrs),
+				  offsetof(struct kvm_msrs, nmsrs),
+				  sizeof(struct kvm_msr_entry));
 	case KVM_SET_CPUID2:
-		return sizeof(struct kvm_cpuid2) + ((const struct kvm_cpuid2 *)arg)->nent *
-		       sizeof(struct kvm_cpuid_entry2);
+		return array_size(arg, avail, sizeof(struct kvm_cpuid2),
+				  offsetof(struct kvm_cpuid2, nent),
+				  sizeof(struct kvm_cpuid_entry2));
 	case KVM_SET_FPU: case KVM_SET_XCRS: case KVM_SET_LAPIC:
 	case KVM_SET_MP_STATE: case KVM_SET_VCPU_EVENTS: case KVM_ENABLE_CAP:
 		return _IOC_SIZE(req);
@@ -149,11 +176,15 @@ static uint32_t vcpu_setting_size(unsigned long req, const void *arg)
 	}
 }
 
+bool vcpu_setting_valid(unsigned long req, const void *arg, uint32_t len)
+{
+	return len && vcpu_setting_size(req, arg, len) == len;
+}
+
 int vcpu_ioctl_stopped(struct vm *vm, unsigned id, unsigned long req, void *arg)
 {
-	uint32_t n;
-
 	struct vcpu *v;
+	uint64_t n;
 	int r = -EBUSY;
 
 	if (id >= vm->nr_vcpus)
@@ -166,9 +197,11 @@ int vcpu_ioctl_stopped(struct vm *vm, unsigned id, unsigned long req, void *arg)
 		r = ioctl(v->fd, req, arg);
 		if (r < 0)
 			r = -errno;
-		n = r >= 0 && vm->cfg.trace ? vcpu_setting_size(req, arg) : 0;
-		if (n && n <= TRACE_MAX_PAYLOAD)
-			vtrace_ctl_emit(vm, id, TEV_VCPU_IOCTL, req, 0, 0, 0, arg, n);
+		n = r >= 0 && vm->cfg.trace ?
+		    vcpu_setting_size(req, arg, UINT64_MAX) : 0;
+		if (n)
+			vtrace_ctl_emit(vm, id, TEV_VCPU_IOCTL, req, 0, n, 0, arg,
+					n <= TRACE_MAX_PAYLOAD ? (uint32_t)n : 0);
 	}
 	pthread_mutex_unlock(&v->ctl_lock);
 	return r;

@@ -182,6 +182,11 @@ int vm_get_dirty_log(struct vm *vm, int slot, void *bitmap);
 /* Raw mode escape hatches: an ioctl on the VM fd or on the /dev/kvm fd.
  * Return the ioctl's non-negative result or -errno. */
 int vm_ioctl(struct vm *vm, unsigned long req, void *arg);
+/* Whether @len bytes at @arg are a VM-wide (resp. VCPU) setting of the
+ * kinds a raw-mode recording logs, of exactly the size the request takes.
+ * Replay applies nothing else from a trace: trace files are untrusted. */
+bool vm_setting_valid(unsigned long req, const void *arg, uint32_t len);
+bool vcpu_setting_valid(unsigned long req, const void *arg, uint32_t len);
 int vm_kvm_ioctl(struct vm *vm, unsigned long req, void *arg);
 
 /* Raw mode: adds count to eventfd fd, an irqfd given to KVM_IRQFD through

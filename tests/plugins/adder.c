@@ -100,5 +100,6 @@ int main(void)
 	EXPECT(crosvm_destroy_memory(vm, &mem), 0);
 	EXPECT(crosvm_destroy_connection(&vm2), 0);
 	CHECK(vm2 == NULL);
+	EXPECT(crosvm_destroy_connection(&vm), 0);
 	return 0;
 }

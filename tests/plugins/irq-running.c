@@ -94,5 +94,8 @@ int main(void)
 	CHECK(read(g_shutdown, &n, sizeof(n)) == 8);
 	pthread_join(thread, NULL);
 	CHECK(map[0x500] == 1);
+	EXPECT(crosvm_destroy_irq_event(vm, &irq), 0);
+	EXPECT(crosvm_destroy_memory(vm, &mem), 0);
+	EXPECT(crosvm_destroy_connection(&vm), 0);
 	return 0;
 }

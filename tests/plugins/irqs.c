@@ -159,5 +159,7 @@ int main(void)
 
 	CHECK(map[0x500] == 1 && map[0x501] == 1);
 	EXPECT(crosvm_destroy_irq_event(g_vm, &g_irq), 0);
+	EXPECT(crosvm_destroy_memory(g_vm, &mem), 0);
+	EXPECT(crosvm_destroy_connection(&g_vm), 0);
 	return 0;
 }

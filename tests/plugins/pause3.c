@@ -123,5 +123,7 @@ int main(void)
 	CHECK(read(g_shutdown, &n, sizeof(n)) == 8);
 	pthread_join(thread, NULL);
 	CHECK(g_paused == 3);
+	EXPECT(crosvm_destroy_memory(vm, &mem), 0);
+	EXPECT(crosvm_destroy_connection(&vm), 0);
 	return 0;
 }

@@ -234,5 +234,9 @@ int main(void)
 	EXPECT(crosvm_memory_get_dirty_log(vm, dirty_mem, dirty), 0);
 	CHECK(dirty[0] == 1 && map[0x1000] == 0x33 && map[0x2000] == 0x55);
 	EXPECT(crosvm_destroy_io_event(vm, &io), 0);
+	EXPECT(crosvm_destroy_memory(vm, &ro_mem), 0);
+	EXPECT(crosvm_destroy_memory(vm, &dirty_mem), 0);
+	EXPECT(crosvm_destroy_memory(vm, &code_mem), 0);
+	EXPECT(crosvm_destroy_connection(&vm), 0);
 	return 0;
 }
