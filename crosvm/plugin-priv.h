@@ -12,6 +12,7 @@
 
 #define PLUGIN_MAX_RANGES 64
 #define PLUGIN_ASYNC_QUEUE 64   /* async-write notifications per VCPU */
+#define PLUGIN_MAX_VCPUS   64   /* crosvm_pause_vcpus takes a 64-bit mask */
 
 struct plugin_range {
 	bool used, async;
@@ -77,7 +78,9 @@ struct crosvm {
 };
 
 /* plugin.c */
-uint64_t plugin_env_size(const char *name, uint64_t def);
+/* A number from the environment (K, M, G suffixes): @def when unset;
+ * -EINVAL, said on stderr, when it is not a number. */
+int plugin_env_size(const char *name, uint64_t def, uint64_t *v);
 
 /* plugin-record.c: VCPRR_RECORD */
 int plugin_record_open(struct plugin *p, char *err, size_t errlen);

@@ -19,22 +19,30 @@
 static struct plugin *g_plugin;
 static pthread_mutex_t g_plugin_lock = PTHREAD_MUTEX_INITIALIZER;
 
-uint64_t plugin_env_size(const char *name, uint64_t def)
+int plugin_env_size(const char *name, uint64_t def, uint64_t *v)
 {
 	const char *s = getenv(name);
+	unsigned shift = 0;
 	char *end;
-	uint64_t v;
 
+	*v = def;
 	if (!s || !*s)
-		return def;
-	v = strtoull(s, &end, 0);
+		return 0;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; break;
-	case 'm': case 'M': v <<= 20; break;
-	case 'g': case 'G': v <<= 30; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	default: break;
 	}
-	return v;
+	if (errno || *end || end == s || *s == '-' || *v > (UINT64_MAX >> shift)) {
+		fprintf(stderr, "vcprr: %s='%s': expected a number, with K, M or "
+			"G for sizes\n", name, s);
+		return -EINVAL;
+	}
+	*v <<= shift;
+	return 0;
 }
 
 /* The end of the run (every VCPU thread gone): tell the plugin. */
@@ -108,6 +116,7 @@ fail:
 static struct plugin *plugin_new(int *ret)
 {
 	struct plugin *p = calloc(1, sizeof(*p));
+	uint64_t n;
 
 	*ret = -ENOMEM;
 	if (!p)
@@ -116,13 +125,17 @@ static struct plugin *plugin_new(int *ret)
 	pthread_rwlock_init(&p->range_lock, NULL);
 	pthread_mutex_init(&p->irq_lock, NULL);
 	p->irq_wake_fd = -1;
-	p->nr_vcpus = (unsigned)plugin_env_size("VCPRR_VCPUS", 1);
-	if (p->nr_vcpus < 1 || p->nr_vcpus > 64) {
-		fprintf(stderr, "vcprr: VCPRR_VCPUS must be 1 to 64\n");
-		*ret = -EINVAL;
+	*ret = -EINVAL;
+	if (plugin_env_size("VCPRR_VCPUS", 1, &n) ||
+	    plugin_env_size("VCPRR_MEM", DEFAULT_MEM_LIMIT, &p->mem_limit))
+		goto fail;
+	if (n < 1 || n > PLUGIN_MAX_VCPUS) {
+		fprintf(stderr, "vcprr: VCPRR_VCPUS must be 1 to %u\n",
+			PLUGIN_MAX_VCPUS);
 		goto fail;
 	}
-	p->mem_limit = plugin_env_size("VCPRR_MEM", DEFAULT_MEM_LIMIT);
+	p->nr_vcpus = (unsigned)n;
+	*ret = -ENOMEM;
 	p->shutdown_fd = eventfd(0, EFD_CLOEXEC);
 	if (p->shutdown_fd < 0 || init_vcpus(p))
 		goto fail;

@@ -111,9 +111,10 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 	while ((c = getopt_long(argc, argv, "n:m:t:o:a:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (cli_parse_u64(optarg, &v) || v == 0 || v > (1u << 20))
-				return cli_usage_error(cmd, "--vcpus '%s': expected a "
-						       "number of VCPUs >= 1", optarg);
+			if (cli_parse_u64(optarg, &v) || v == 0 || v > VM_MAX_VCPUS)
+				return cli_usage_error(cmd, "--vcpus '%s': expected 1 "
+						       "to %u VCPUs", optarg,
+						       VM_MAX_VCPUS);
 			o->nr_vcpus = v;
 			break;
 		case 'm':
