@@ -27,6 +27,32 @@ static void test_usage_errors(void **state)
 	free(out);
 }
 
+/* Each documented maximum is refused with a message that names it. */
+static void test_limits(void **state)
+{
+	static const struct { const char *cmd; int status; const char *says; } cases[] = {
+		{ "$V run %s --vcpus 1025", 2, "expected 1 to 1024 VCPUs" },
+		{ "$V run %s --mem 4G", 126, "between 2 MiB and 3072 MiB" },
+		{ "$V run %s --mem 2M --vcpus 100", 126, "too small for 100 VCPU stacks" },
+		{ "$V record -o /dev/null %s --max-trace 1K", 2, "at least 4K" },
+		{ ": %s; VCPRR_VCPUS=65 \"$(dirname $V)/plugins/adder\"", 1,
+		  "VCPRR_VCPUS must be 1 to 64" },
+		{ ": %s; VCPRR_MEM=1T \"$(dirname $V)/plugins/adder\"", 1,
+		  "VCPRR_MEM='1T': expected a number" },
+	};
+	char *out;
+
+	SKIP_WITHOUT_KVM();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = vcprr_sh(&out, cases[i].cmd, guest_path("hello"));
+
+		if (st != cases[i].status || !strstr(out, cases[i].says))
+			fail_msg("%s: exit %d, expected %d and '%s':\n%s",
+				 cases[i].cmd, st, cases[i].status, cases[i].says, out);
+		free(out);
+	}
+}
+
 static void test_help_and_version(void **state)
 {
 	char *out;
@@ -136,6 +162,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_run_statuses),
 		cmocka_unit_test(test_sigint_stops_cleanly),
