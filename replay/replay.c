@@ -828,6 +828,15 @@ static int check_guest(struct replay *rp, const char *guest, bool force,
 	return -1;
 }
 
+/* The watchdog is wall-clock time, not a recorded input: a replay on a
+ * loaded machine must not call a recorded stretch without exits a hang.
+ * Ten times the recorded limit still ends a replay that truly hangs. */
+static uint64_t replay_watchdog(const struct replay *rp)
+{
+	return 10 * (rp->cfg_watchdog ? rp->cfg_watchdog :
+		     SCHED_DEFAULT_WATCHDOG_NS);
+}
+
 static void build_config(struct replay *rp, struct vm_config *cfg,
 			 const struct replay_opts *o)
 {
@@ -863,7 +872,7 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 			      rp->actions.n,
 		.sched = { .mode = mode < 0 ? VM_SCHED_PARALLEL : mode,
 			   .policy = policy, .pct_depth = depth,
-			   .seed = rp->h.seed, .watchdog_ns = rp->cfg_watchdog },
+			   .seed = rp->h.seed, .watchdog_ns = replay_watchdog(rp) },
 	};
 	if (rp->raw) {
 		cfg->raw = cfg->init_event = cfg->controlled = true;

@@ -11,7 +11,7 @@
 #include "vmm/vtrace.h"
 
 #define DEFAULT_PCT_STEPS   10000
-#define DEFAULT_WATCHDOG_NS 2000000000ull
+
 #define MAX_QUEUED          4096
 #define DEFAULT_MAX_HOLD    256
 
@@ -562,7 +562,8 @@ static void *watchdog_thread(void *arg)
 {
 	struct sched *s = arg;
 	struct vm *vm = s->vm;
-	uint64_t limit = s->cfg.watchdog_ns ? s->cfg.watchdog_ns : DEFAULT_WATCHDOG_NS;
+	uint64_t limit = s->cfg.watchdog_ns ? s->cfg.watchdog_ns :
+			 SCHED_DEFAULT_WATCHDOG_NS;
 	uint64_t last_step = ~0ull, since = mono_ns();
 	int stuck = -1;
 

@@ -26,6 +26,7 @@ enum vm_sched_policy { VM_POLICY_RR = 0, VM_POLICY_RANDOM, VM_POLICY_PCT,
 		      VM_POLICY_PLAN };
 
 #define SCHED_PCT_MAX_DEPTH 64
+#define SCHED_DEFAULT_WATCHDOG_NS 2000000000ull  /* 2 s */
 
 struct sched_plan;
 
@@ -35,7 +36,8 @@ struct sched_config {
 	unsigned pct_depth;      /* D: D-1 priority change points */
 	uint64_t pct_steps;      /* expected run length in steps (0: 10000) */
 	uint64_t seed;
-	uint64_t watchdog_ns;    /* no VM exit for this long: fault (0: 2 s) */
+	uint64_t watchdog_ns;    /* no VM exit for this long: fault (0:
+				    SCHED_DEFAULT_WATCHDOG_NS) */
 	/* Exploration (vcprr explore and minimize): */
 	uint32_t pause_ppm;      /* at each point, inject a pause of a random
 				    VCPU with this chance per million */
