@@ -188,17 +188,56 @@ static int choose_plan(struct sched *s, enum sched_where where)
 	return choose_rr(s);
 }
 
+static bool anyone_runnable(const struct sched *s)
+{
+	for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+		if (s->runnable[i])
+			return true;
+	return false;
+}
+
+static const char *sched_where_name(enum sched_where w)
+{
+	return w == SCHED_AT_IDLE ? "idle" : w == SCHED_AT_BLOCK ? "block" :
+	       "point";
+}
+
+/* Replay: the recorded decision, which a recording only ever made for a
+ * VCPU that could run, or for nobody when none could.  Any other means
+ * the run differs from the recorded one (or the trace lies), and waiting
+ * would wait forever: the replay stops at once and says so. */
+static int choose_recorded(struct sched *s, const struct sched_source *src,
+			   enum sched_where where)
+{
+	int next = src->switch_at(src->arg, s->step, where);
+	bool stay = s->current >= 0 && s->runnable[s->current];
+	char why[256];
+
+	if (next == -2)
+		next = stay ? s->current : -1;
+	if (next >= 0 ? (unsigned)next < s->vm->nr_vcpus && s->runnable[next] :
+	    next == -1 && !anyone_runnable(s))
+		return next;
+	if (next < 0)
+		snprintf(why, sizeof(why), "replay diverged: at step %llu (%s) "
+			 "the trace runs no VCPU, but one can run here",
+			 (unsigned long long)s->step, sched_where_name(where));
+	else
+		snprintf(why, sizeof(why), "replay diverged: at step %llu (%s) "
+			 "the trace switches to vcpu %d, which %s",
+			 (unsigned long long)s->step, sched_where_name(where), next,
+			 (unsigned)next < s->vm->nr_vcpus ? "cannot run here" :
+			 "does not exist");
+	vm_stop(s->vm, TEND_VMM_ERROR, 1, why);
+	return -1;
+}
+
 static int choose(struct sched *s, enum sched_where where)
 {
 	const struct sched_source *src = s->vm->cfg.sched_source;
 
-	if (src) {
-		int next = src->switch_at(src->arg, s->step, where);
-		if (next == -2)
-			return s->current >= 0 && s->runnable[s->current] ?
-			       s->current : -1;
-		return next >= 0 && (unsigned)next < s->vm->nr_vcpus ? next : -1;
-	}
+	if (src)
+		return choose_recorded(s, src, where);
 	switch (s->cfg.policy) {
 	case VM_POLICY_RANDOM:
 		return choose_random(s);
@@ -629,7 +668,16 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	s->rng.state = c->seed;
 	s->inject_rng.state = c->seed ^ 0x5bd1e9955bd1e995ull;
 	s->current = s->running = s->applier = s->last = -1;
-	pthread_mutex_init(&s->lock, NULL);
+	{
+		/* Recursive: a stop (vm_stop: a replay's divergence, a trace
+		 * write failure) may come from code running under the lock,
+		 * and it wakes the VCPUs waiting on s->cond. */
+		pthread_mutexattr_t m;
+		pthread_mutexattr_init(&m);
+		pthread_mutexattr_settype(&m, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&s->lock, &m);
+		pthread_mutexattr_destroy(&m);
+	}
 	pthread_cond_init(&s->cond, NULL);
 	{
 		pthread_condattr_t a;
