@@ -304,32 +304,6 @@ static void test_file_size_limit(void **state)
 	}
 }
 
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static pid_t spawn_record(const char *guest, const char *a1, const char *a2)
-{
-	const char *build = getenv("VCPRR_BUILD");
-	char bin[256];
-	pid_t pid = fork();
-
-	snprintf(bin, sizeof(bin), "%s/vcprr", build ? build : "build");
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execl(bin, bin, "record", "-o", trace, guest, a1, a2, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
 /* SIGKILL at a random moment, from process start to mid-run, many times:
  * never an unreadable trace.  Before the header is written there is no
  * trace at all (it appears with its header); after, a readable prefix. */
@@ -351,9 +325,10 @@ static void test_sigkill_trials(void **state)
 		pid_t pid;
 
 		unlink(trace);
-		pid = spawn_record(guest_path(run[0]), run[1], run[2]);
+		pid = vcprr_spawn((const char *[]){ "record", "-o", trace,
+					   guest_path(run[0]), run[1], run[2], NULL });
 		assert_true(pid > 0);
-		usleep((useconds_t)(next_rand(&seed) % 60000));
+		usleep((useconds_t)(test_rand(&seed) % 60000));
 		kill(pid, SIGKILL);
 		assert_int_equal(waitpid(pid, &st, 0), pid);
 		if (access(trace, F_OK)) {
@@ -373,8 +348,7 @@ static void test_sigkill_trials(void **state)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vcprr-faults-XXXXXX");
-	if (!mkdtemp(dir))
+	if (scratch_dir(dir, sizeof(dir), "faults"))
 		return -1;
 	snprintf(trace, sizeof(trace), "%s/t.trace", dir);
 	return 0;
@@ -382,10 +356,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return scratch_dir_remove(dir);
 }
 
 int main(void)

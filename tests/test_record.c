@@ -248,19 +248,8 @@ static void test_endings(void **state)
 
 static pid_t spawn_record(const char *guest, const char *extra)
 {
-	const char *build = getenv("VCPRR_BUILD");
-	char bin[256];
-	pid_t pid = fork();
-
-	snprintf(bin, sizeof(bin), "%s/vcprr", build ? build : "build");
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execl(bin, bin, "record", "-o", trace_path, guest, extra, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
+	return vcprr_spawn((const char *[]){ "record", "-o", trace_path, guest,
+					     extra, NULL });
 }
 
 static void test_sigint_and_sigterm_close_the_trace(void **state)

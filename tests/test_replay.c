@@ -16,18 +16,15 @@ static char dir[64], trace[128];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vcprr-replay-%d", getpid());
+	if (scratch_dir(dir, sizeof(dir), "replay"))
+		return -1;
 	snprintf(trace, sizeof(trace), "%s/t.trace", dir);
-	mkdir(dir, 0700);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return scratch_dir_remove(dir);
 }
 
 static void record_and_replay(const char *guest, const char *opts)

@@ -31,15 +31,6 @@ struct trace {
 
 static char dir[64];
 
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static void load(const char *path, struct trace *t)
 {
 	struct trace_reader *r;
@@ -105,12 +96,12 @@ static uint64_t edge(uint64_t *s, uint64_t old)
 	static const uint64_t v[] = { 0, 1, 2, 0xff, 0x7fffffff, 0xffffffff,
 				      0x100000, 0xd0000000, UINT64_MAX,
 				      UINT64_MAX - 1, 1ull << 63 };
-	uint64_t r = next_rand(s);
+	uint64_t r = test_rand(s);
 
 	switch (r % 4) {
 	case 0: return old ^ (1ull << (r >> 8) % 64);
 	case 1: return old + 1;
-	case 2: return next_rand(s);
+	case 2: return test_rand(s);
 	default: return v[(r >> 8) % (sizeof(v) / sizeof(v[0]))];
 	}
 }
@@ -122,11 +113,11 @@ static const char *mutate(struct trace *t, uint64_t *s, size_t *k,
 {
 	struct trace_event *ev;
 
-	*k = next_rand(s) % (t->n - 1);  /* never the closing VM_END */
+	*k = test_rand(s) % (t->n - 1);  /* never the closing VM_END */
 	ev = &t->v[*k].ev;
 	*skip = *twice = SIZE_MAX;
-	switch (next_rand(s) % 12) {
-	case 0: ev->type = 1 + next_rand(s) % (TEV__COUNT - 1); return "type";
+	switch (test_rand(s) % 12) {
+	case 0: ev->type = 1 + test_rand(s) % (TEV__COUNT - 1); return "type";
 	case 1: ev->vcpu = (uint32_t)edge(s, ev->vcpu); return "vcpu";
 	case 2: ev->exit_seq = edge(s, ev->exit_seq); return "exit_seq";
 	case 3: ev->rip = edge(s, ev->rip); return "rip";
@@ -136,11 +127,11 @@ static const char *mutate(struct trace *t, uint64_t *s, size_t *k,
 	case 7: ev->payload_len /= 2; return "payload length";
 	case 8: *skip = *k; return "presence (dropped)";
 	case 9: *twice = *k; return "count (repeated)";
-	case 10: t->h.nr_vcpus = (uint32_t[]){ 0, 1, 3, 9, 5000 }[next_rand(s) % 5];
+	case 10: t->h.nr_vcpus = (uint32_t[]){ 0, 1, 3, 9, 5000 }[test_rand(s) % 5];
 		return "header's nr_vcpus";
 	default:
 		t->h.mem_size = (uint64_t[]){ 0, 4096, 2 << 20, 1ull << 40,
-					      UINT64_MAX }[next_rand(s) % 5];
+					      UINT64_MAX }[test_rand(s) % 5];
 		return "header's mem_size";
 	}
 }
@@ -227,16 +218,12 @@ static void test_impossible_schedule_diverges_at_once(void **state)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vcprr-hostile-%d", getpid());
-	return mkdir(dir, 0700);
+	return scratch_dir(dir, sizeof(dir), "hostile");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return scratch_dir_remove(dir);
 }
 
 int main(void)

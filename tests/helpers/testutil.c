@@ -102,3 +102,51 @@ int vcprr_sh(char **out, const char *fmt, ...)
 		free(buf);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+pid_t vcprr_spawn(const char *const args[])
+{
+	const char *build = getenv("VCPRR_BUILD");
+	const char *argv[16] = { NULL };
+	char bin[256];
+	size_t n = 1;
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/vcprr", build ? build : "build");
+	argv[0] = bin;
+	while (args[n - 1] && n < 15) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int scratch_dir(char *dir, size_t len, const char *name)
+{
+	snprintf(dir, len, "/tmp/vcprr-%s-XXXXXX", name);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+int scratch_dir_remove(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+uint64_t test_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}

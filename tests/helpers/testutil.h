@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <cmocka.h>
 
 /* Path of build/guests/NAME.elf ($VCPRR_BUILD overrides "build").  The
@@ -28,6 +29,18 @@ char *fd_slurp(int fd);
  * when out is not NULL, its combined stdout and stderr (malloc'd). */
 int vcprr_sh(char **out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Starts $VCPRR_BUILD/vcprr with the NULL-terminated args (at most 14),
+ * its output thrown away.  Returns the child's pid. */
+pid_t vcprr_spawn(const char *const args[]);
+
+/* A fresh folder /tmp/vcprr-NAME-XXXXXX (dir: at least 32 bytes), and
+ * removing it with all it holds.  Return 0 on success. */
+int scratch_dir(char *dir, size_t len, const char *name);
+int scratch_dir_remove(const char *dir);
+
+/* splitmix64: a seeded sequence for randomised tests. */
+uint64_t test_rand(uint64_t *state);
 
 /* Number of lines of text equal to line (without its newline). */
 int count_lines(const char *text, const char *line);
