@@ -37,19 +37,8 @@ static void *vcpu_main(void *arg)
 	uint64_t one = 1;
 
 	while (crosvm_vcpu_wait(vcpu, &e) == 0) {
-		if (e.kind == CROSVM_VCPU_EVENT_KIND_INIT) {
-			struct kvm_sregs sregs;
-			struct kvm_regs regs;
-
-			init_real_mode(vcpu, 0x1000);
-			EXPECT(crosvm_vcpu_get_sregs(vcpu, &sregs), 0);
-			sregs.ss.base = 0;
-			sregs.ss.selector = 0;
-			EXPECT(crosvm_vcpu_set_sregs(vcpu, &sregs), 0);
-			EXPECT(crosvm_vcpu_get_regs(vcpu, &regs), 0);
-			regs.rsp = 0x2000;
-			EXPECT(crosvm_vcpu_set_regs(vcpu, &regs), 0);
-		}
+		if (e.kind == CROSVM_VCPU_EVENT_KIND_INIT)
+			init_real_mode_stack(vcpu, 0x1000, 0x2000);
 		if (is_kill(&e)) {
 			CHECK(write(g_shutdown, &one, sizeof(one)) == 8);
 			return NULL;

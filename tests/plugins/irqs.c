@@ -48,21 +48,6 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 static bool g_done;
 
-static void init_vcpu(struct crosvm_vcpu *vcpu)
-{
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-
-	init_real_mode(vcpu, 0x1000);
-	EXPECT(crosvm_vcpu_get_sregs(vcpu, &sregs), 0);
-	sregs.ss.base = 0;
-	sregs.ss.selector = 0;
-	EXPECT(crosvm_vcpu_set_sregs(vcpu, &sregs), 0);
-	EXPECT(crosvm_vcpu_get_regs(vcpu, &regs), 0);
-	regs.rsp = 0x2000;
-	EXPECT(crosvm_vcpu_set_regs(vcpu, &regs), 0);
-}
-
 /* The guest handled IRQ 0 and sent its EOI: raise an edge on IRQ 1. */
 static void raise_irq1(void)
 {
@@ -95,7 +80,7 @@ static void *vcpu0_main(void *arg)
 
 	while (crosvm_vcpu_wait(vcpu, &e) == 0) {
 		if (e.kind == CROSVM_VCPU_EVENT_KIND_INIT) {
-			init_vcpu(vcpu);
+			init_real_mode_stack(vcpu, 0x1000, 0x2000);
 			CHECK(write(crosvm_irq_event_get_fd(g_irq), &one, 8) == 8);
 		}
 		if (is_kill(&e)) {

@@ -57,6 +57,24 @@ static inline void init_real_mode(struct crosvm_vcpu *vcpu, uint64_t ip)
 	EXPECT(crosvm_vcpu_set_regs(vcpu, &regs), 0);
 }
 
+/* INIT: as init_real_mode, with a stack at SS = 0, SP = sp (for guests
+ * that take interrupts). */
+static inline void init_real_mode_stack(struct crosvm_vcpu *vcpu, uint64_t ip,
+					uint64_t sp)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	init_real_mode(vcpu, ip);
+	EXPECT(crosvm_vcpu_get_sregs(vcpu, &sregs), 0);
+	sregs.ss.base = 0;
+	sregs.ss.selector = 0;
+	EXPECT(crosvm_vcpu_set_sregs(vcpu, &sregs), 0);
+	EXPECT(crosvm_vcpu_get_regs(vcpu, &regs), 0);
+	regs.rsp = sp;
+	EXPECT(crosvm_vcpu_set_regs(vcpu, &regs), 0);
+}
+
 static inline int is_kill(const struct crosvm_vcpu_event *e)
 {
 	return e->kind == CROSVM_VCPU_EVENT_KIND_IO_ACCESS &&
