@@ -21,6 +21,7 @@
 #include "tools/symbols.h"
 #include "traces/sha256.h"
 #include "traces/trace.h"
+#include "traces/writer-internal.h"
 
 #define T0 1000000000ull
 
@@ -171,6 +172,33 @@ static void write_trace(const char *path, const struct variant *var)
 	}
 	assert_int_equal(trace_writer_close(w, TEND_GUEST_ASSERT, 124, 0x1234),
 			 0);
+}
+
+/* A trace with header @h and events @evs (any type: hostile traces may
+ * hold types this vcprr does not know). */
+static void write_events(const char *path, const struct trace_header *h,
+			 const struct ev_spec *evs, size_t n)
+{
+	struct trace_writer *w;
+	struct trace_producer *p;
+	char err[256];
+
+	w = trace_writer_open(path, h, NULL, err, sizeof(err));
+	assert_non_null(w);
+	p = trace_producer_new(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct ev_spec *s = &evs[i];
+		struct trace_event ev = {
+			.time_ns = T0 + s->dt, .type = s->type, .vcpu = s->vcpu,
+			.exit_seq = s->exit_seq, .rip = s->rip,
+			.digest = s->digest, .a0 = s->a0, .a1 = s->a1,
+			.a2 = s->a2, .payload_len = s->pl_len,
+		};
+
+		assert_int_equal(trace_emit__any_type(p, &ev,
+						      s->pl ? s->pl : ""), 0);
+	}
+	assert_int_equal(trace_writer_close(w, TEND_GUEST_EXIT, 0, 0), 0);
 }
 
 static char *trace_plain;
@@ -460,14 +488,77 @@ static void test_corrupt_trace(void **state)
 	free(path);
 }
 
+/* Hostile traces: each runs through every inspect and export command
+ * (ASan checks that nothing reads out of bounds); exit statuses 0-3. */
+static void run_all_tools(const char *path)
+{
+	static const char *const cmds[][8] = {
+		{ "inspect", "P", NULL },
+		{ "inspect", "dump", "P", NULL },
+		{ "inspect", "dump", "P", "--json", NULL },
+		{ "inspect", "dump", "P", "--vcpu", "1", "--type",
+		  "PAUSE_TAKEN", NULL },
+		{ "inspect", "follow", "P", "1:1", NULL },
+		{ "inspect", "follow", "P", "#1", NULL },
+		{ "inspect", "diff", "P", "P", NULL },
+		{ "export", "--format", "chrome", "P", "-o", "/dev/null", NULL },
+		{ "export", "--format", "html", "P", "-o", "/dev/null", NULL },
+	};
 
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *argv[8] = { NULL };
+		struct out o;
 
+		for (int k = 0; cmds[i][k]; k++)
+			argv[k] = !strcmp(cmds[i][k], "P") ? (char *)path :
+				  (char *)cmds[i][k];
+		o = run(strcmp(argv[0], "export") ? cmd_inspect : cmd_export,
+			argv[0], argv[1], argv[2], argv[3], argv[4], argv[5],
+			argv[6], NULL);
+		if (o.rc < 0 || o.rc > 3)
+			fail_msg("%s %s: exit status %d", argv[0], argv[1], o.rc);
+		out_free(&o);
+	}
+}
 
+static void hostile_header(struct trace_header *h, const char *guest)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->mode, "parallel");
+	h->nr_vcpus = 2;
+	h->mem_size = 64 << 20;
+	snprintf(h->guest_path, sizeof(h->guest_path), "%s", guest);
+}
 
+/* A guest path naming a FIFO: symbols are not loaded, and nothing waits
+ * for a writer that never comes (the alarm fails the test if it does). */
+static void test_hostile_guest_fifo(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0x100000, 0, 0, 0, 0, NULL, 0),
+	};
+	char *path = tmpfile_path("fifo-trace"), *fifo = tmpfile_path("fifo");
+	struct trace_header h;
+	struct out o;
 
-
-
-
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	hostile_header(&h, fifo);
+	write_events(path, &h, evs, 1);
+	alarm(20);
+	o = run(cmd_inspect, "inspect", "dump", path, NULL);
+	alarm(0);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.err, "not a regular file"));
+	out_free(&o);
+	alarm(60);
+	run_all_tools(path);
+	alarm(0);
+	unlink(fifo);
+	unlink(path);
+	free(fifo);
+	free(path);
+}
 
 #define CUT 320  /* bytes: the tail and the last frames */
 static void test_diff(void **state)
@@ -670,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_corrupt_trace),
+		cmocka_unit_test(test_hostile_guest_fifo),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_symbols),
 		cmocka_unit_test(test_symbols_hostile),
