@@ -560,6 +560,36 @@ static void test_hostile_guest_fifo(void **state)
 	free(path);
 }
 
+/* A VCPU id far above the header's count: one column for it, not one
+ * for every id below it (the summary was 700 KB and slow). */
+static void test_hostile_vcpu_ids(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+		EV(10, TEV_PAUSE_TAKEN, 4095, 1, 0x100000, 1, 7, 1, 0, NULL, 0),
+		EV(20, TEV_RESUMED, 4095, 1, 0x100000, 0, 7, 0, 0, NULL, 0),
+		EV(30, TEV_EXIT_HLT, 4096, 2, 0, 0, 0, 0, 0, NULL, 0),
+		EV(40, TEV_KICK, NONE - 1, 2, 0, 0, 0, 0, 0, NULL, 0),
+	};
+	char *path = tmpfile_path("vcpu-ids");
+	struct trace_header h;
+	struct out o;
+
+	hostile_header(&h, "");
+	write_events(path, &h, evs, sizeof(evs) / sizeof(evs[0]));
+	o = run(cmd_inspect, "inspect", path, NULL);
+	assert_int_equal(o.rc, 0);
+	assert_true(strlen(o.out) < 8192);
+	assert_non_null(strstr(o.out, "vcpu0       vcpu4095"));
+	assert_non_null(strstr(o.out, "(4094 VCPUs of ids 0..4095 have no "
+			       "events)"));
+	assert_non_null(strstr(o.out, "2 events name VCPU ids >= 4096"));
+	out_free(&o);
+	run_all_tools(path);
+	unlink(path);
+	free(path);
+}
+
 #define CUT 320  /* bytes: the tail and the last frames */
 static void test_diff(void **state)
 {
@@ -762,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_corrupt_trace),
 		cmocka_unit_test(test_hostile_guest_fifo),
+		cmocka_unit_test(test_hostile_vcpu_ids),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_symbols),
 		cmocka_unit_test(test_symbols_hostile),

@@ -82,6 +82,7 @@ struct summary {
 	/* counts[slot][type]: slot = VCPU id, slots = VM-wide events */
 	uint64_t (*counts)[TEV__COUNT];
 	uint32_t slots;
+	uint64_t totals[TEV__COUNT];
 	uint64_t other_vcpu;      /* events of VCPU ids >= INSPECT_MAX_VCPUS */
 	uint64_t events, tmin, tmax;
 	uint64_t pio[2][65536];   /* [out][port] */
@@ -174,13 +175,17 @@ static int account(struct summary *s, const struct trace_event *ev)
 	return 0;
 }
 
+/* Called once the counts are complete. */
+static void count_totals(struct summary *s)
+{
+	for (uint32_t i = 0; i <= s->slots; i++)
+		for (uint32_t t = 0; t < TEV__COUNT; t++)
+			s->totals[t] += s->counts[i][t];
+}
+
 static uint64_t type_total(const struct summary *s, uint32_t type)
 {
-	uint64_t n = 0;
-
-	for (uint32_t i = 0; i <= s->slots; i++)
-		n += s->counts[i][type];
-	return n;
+	return s->totals[type];
 }
 
 static void print_header(FILE *f, const struct itrace *t,
@@ -219,11 +224,11 @@ static void print_header(FILE *f, const struct itrace *t,
 
 /* Rows are event types, columns VCPUs (8 per block) plus VM-wide. */
 static void print_counts_block(FILE *f, const struct summary *s,
-			       uint32_t first, uint32_t last, bool vm)
+			       const uint32_t *cols, unsigned n, bool vm)
 {
 	fprintf(f, "  %-16s", "type");
-	for (uint32_t v = first; v < last; v++)
-		fprintf(f, " %9s%-2u", "vcpu", v);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, " %9s%-2u", "vcpu", cols[i]);
 	if (vm)
 		fprintf(f, " %11s %11s", "vm", "total");
 	fputc('\n', f);
@@ -233,8 +238,8 @@ static void print_counts_block(FILE *f, const struct summary *s,
 		if (!total)
 			continue;
 		fprintf(f, "  %-16s", t ? trace_event_name(t) : "(unknown)");
-		for (uint32_t v = first; v < last; v++)
-			fprintf(f, " %11" PRIu64, s->counts[v][t]);
+		for (unsigned i = 0; i < n; i++)
+			fprintf(f, " %11" PRIu64, s->counts[cols[i]][t]);
 		if (vm)
 			fprintf(f, " %11" PRIu64 " %11" PRIu64,
 				s->counts[s->slots][t], total);
@@ -242,18 +247,47 @@ static void print_counts_block(FILE *f, const struct summary *s,
 	}
 }
 
+static bool has_events(const struct summary *s, uint32_t v)
+{
+	for (uint32_t t = 0; t < TEV__COUNT; t++)
+		if (s->counts[v][t])
+			return true;
+	return false;
+}
+
+/* The next (up to) 8 VCPUs with events from *v on, skipping and counting
+ * those without, so that a stray id of 4000 adds a column, not 4000. */
+static unsigned next_cols(const struct summary *s, uint32_t *v,
+			  uint32_t cols[8], uint32_t *empty)
+{
+	unsigned n = 0;
+
+	for (; *v < s->slots && n < 8; (*v)++) {
+		if (has_events(s, *v))
+			cols[n++] = *v;
+		else
+			(*empty)++;
+	}
+	for (; *v < s->slots && !has_events(s, *v); (*v)++)
+		(*empty)++;
+	return n;
+}
+
 static void print_counts(FILE *f, const struct summary *s)
 {
-	fprintf(f, "\nevents by type and VCPU:\n");
-	for (uint32_t v = 0; v < s->slots || !v; v += 8) {
-		uint32_t last = v + 8 < s->slots ? v + 8 : s->slots;
+	uint32_t v = 0, cols[8], empty = 0;
 
-		if (v)
+	fprintf(f, "\nevents by type and VCPU:\n");
+	do {
+		unsigned n = next_cols(s, &v, cols, &empty);
+
+		print_counts_block(f, s, cols, n, v == s->slots);
+		if (v < s->slots)
 			fputc('\n', f);
-		print_counts_block(f, s, v, last, last == s->slots);
-		if (!s->slots)
-			break;
-	}
+	} while (v < s->slots);
+	if (empty)
+		fprintf(f, "  (%u VCPUs of ids 0..%u have no events)\n", empty,
+			s->slots - 1);
 }
 
 static void print_pauses(FILE *f, const struct summary *s)
@@ -377,6 +411,7 @@ int inspect_summary_file(const char *path, FILE *out, uint64_t *events)
 	if (ret)
 		goto out;
 	ret = summarise(&t, s, &n) ? INSPECT_BAD_INPUT : INSPECT_OK;
+	count_totals(s);
 	print_header(out, &t, s);
 	print_counts(out, s);
 	print_pauses(out, s);
