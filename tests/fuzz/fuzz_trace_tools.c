@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <elf.h>
 #include <sanitizer/common_interface_defs.h>
@@ -596,7 +597,8 @@ static void quiet(bool on)
 
 static void run(int (*fn)(int, char **), char **argv)
 {
-	int argc = 0;
+	struct timespec t0, t1;
+	int argc = 0, rc;
 
 	while (argv[argc])
 		argc++;
@@ -607,8 +609,14 @@ static void run(int (*fn)(int, char **), char **argv)
 		fputc('\n', stderr);
 	}
 	quiet(true);
-	fn(argc, argv);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = fn(argc, argv);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	quiet(false);
+	if (verbose)
+		fprintf(stderr, "=== exit status %d, %.3f s\n", rc,
+			(double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 static void run_all(void)
