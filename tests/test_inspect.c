@@ -619,6 +619,43 @@ static void test_diff_big_vcpu_ids(void **state)
 	free(b);
 }
 
+/* Header strings reach the terminal escaped: a hostile trace cannot send
+ * escape sequences (a guest path and mode with ESC and BEL). */
+static void test_hostile_header_text(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+	};
+	char *a = tmpfile_path("esc-a"), *b = tmpfile_path("esc-b");
+	struct trace_header h;
+	struct out o;
+
+	hostile_header(&h, "/nonexistent/\033]0;owned\007.elf");
+	strcpy(h.mode, "\033[2Jstep");
+	write_events(a, &h, evs, 1);
+	strcpy(h.mode, "serial");
+	write_events(b, &h, evs, 1);
+	o = run(cmd_inspect, "inspect", a, NULL);
+	assert_int_equal(o.rc, 0);
+	assert_null(strchr(o.out, '\033'));
+	assert_non_null(strstr(o.out, "guest      /nonexistent/\\x1b]0;owned"
+			       "\\x07.elf\n"));
+	assert_non_null(strstr(o.out, "mode \\x1b[2Jstep, "));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "dump", a, NULL);
+	assert_null(strchr(o.err, '\033'));
+	assert_non_null(strstr(o.err, "\\x1b]0;owned"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "diff", a, b, NULL);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "header: mode \\x1b[2Jstep vs serial\n"));
+	out_free(&o);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+}
+
 /* Writes @n events; @fn fills event i (time, type and payload are set). */
 static void write_generated(const char *path, size_t n,
 			    void (*fn)(size_t i, struct trace_event *ev))
@@ -928,6 +965,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_diff_many_vcpus),
 		cmocka_unit_test(test_diff_far_apart),
 		cmocka_unit_test(test_diff_big_vcpu_ids),
+		cmocka_unit_test(test_hostile_header_text),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_symbols),
 		cmocka_unit_test(test_symbols_hostile),

@@ -492,7 +492,11 @@ static bool headers_differ(const struct trace_header *a,
 	bool diff = false;
 
 	if (strcmp(a->mode, b->mode)) {
-		printf("header: mode %s vs %s\n", a->mode, b->mode);
+		printf("header: mode ");
+		fput_text(stdout, a->mode);
+		printf(" vs ");
+		fput_text(stdout, b->mode);
+		putchar('\n');
 		diff = true;
 	}
 	if (a->seed != b->seed) {

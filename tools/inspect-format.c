@@ -260,8 +260,11 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 		fprintf(f, " exit=%" PRIu64, ev->exit_seq);
 	if (ev->rip) {
 		fprintf(f, " rip=0x%" PRIx64, ev->rip);
-		if (*ifmt_sym(sbuf, sizeof(sbuf), fmt->syms, ev->rip))
-			fprintf(f, " <%s>", sbuf);
+		if (*ifmt_sym(sbuf, sizeof(sbuf), fmt->syms, ev->rip)) {
+			fputs(" <", f);
+			fput_text(f, sbuf);
+			fputc('>', f);
+		}
 	}
 	if (ev->digest)
 		fprintf(f, " digest=0x%016" PRIx64, ev->digest);

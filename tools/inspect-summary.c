@@ -200,11 +200,13 @@ static void print_header(FILE *f, const struct itrace *t,
 		state);
 	if (trace_reader_truncation(t->r))
 		fprintf(f, "           %s\n", trace_reader_truncation(t->r));
-	fprintf(f, "guest      %s\n           sha256 %s\n",
-		*h->guest_path ? h->guest_path : "(unknown)", hex);
-	fprintf(f, "run        mode %s, seed %" PRIu64 ", %u VCPUs, %" PRIu64
-		" MiB\n", *h->mode ? h->mode : "?", h->seed, h->nr_vcpus,
-		h->mem_size >> 20);
+	fputs("guest      ", f);
+	fput_text(f, *h->guest_path ? h->guest_path : "(unknown)");
+	fprintf(f, "\n           sha256 %s\n", hex);
+	fputs("run        mode ", f);
+	fput_text(f, *h->mode ? h->mode : "?");
+	fprintf(f, ", seed %" PRIu64 ", %u VCPUs, %" PRIu64 " MiB\n", h->seed,
+		h->nr_vcpus, h->mem_size >> 20);
 	fprintf(f, "events     %" PRIu64 " read", s->events);
 	if (s->events)
 		fprintf(f, ", over %s", fmt_dur(dur, sizeof(dur),
