@@ -656,6 +656,41 @@ static void test_hostile_header_text(void **state)
 	free(b);
 }
 
+/* Requests to VCPU ids the tools do not track per VCPU (>= 4096, vm) are
+ * followed too; follow printed an empty life (request 0:0, every step at
+ * event #0). */
+static void test_follow_big_vcpu_ids(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+		EV(10, TEV_PAUSE_REQUEST, 5000, 0, 0, 0, 0x55, 3, 0, NULL, 0),
+		EV(20, TEV_PAUSE_TAKEN, 5000, 4, 0x100, 9, 0x55, 3, 0, NULL, 0),
+		EV(30, TEV_RESUMED, 5000, 4, 0x100, 0, 0x66, 0, 0, NULL, 0),
+		EV(40, TEV_PAUSE_REQUEST, NONE, 0, 0, 0, 0x77, 1, 0, NULL, 0),
+	};
+	char *path = tmpfile_path("follow-big");
+	struct trace_header h;
+	struct out o;
+
+	hostile_header(&h, "");
+	write_events(path, &h, evs, sizeof(evs) / sizeof(evs[0]));
+	o = run(cmd_inspect, "inspect", "follow", path, "#1", NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "pause request 5000:3 (data 0x55)"));
+	assert_non_null(strstr(o.out, "#2       +0.000000020 vcpu 5000 "
+			       "PAUSE_TAKEN"));
+	assert_non_null(strstr(o.out, "#3       +0.000000030 vcpu 5000 "
+			       "RESUMED"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "follow", path, "#4", NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "pause request vm:1 (data 0x77)"));
+	assert_non_null(strstr(o.out, "never: the trace ends first"));
+	out_free(&o);
+	unlink(path);
+	free(path);
+}
+
 /* Writes @n events; @fn fills event i (time, type and payload are set). */
 static void write_generated(const char *path, size_t n,
 			    void (*fn)(size_t i, struct trace_event *ev))
@@ -966,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(test_diff_far_apart),
 		cmocka_unit_test(test_diff_big_vcpu_ids),
 		cmocka_unit_test(test_hostile_header_text),
+		cmocka_unit_test(test_follow_big_vcpu_ids),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_symbols),
 		cmocka_unit_test(test_symbols_hostile),
