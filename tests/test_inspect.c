@@ -580,7 +580,7 @@ static void test_hostile_vcpu_ids(void **state)
 	o = run(cmd_inspect, "inspect", path, NULL);
 	assert_int_equal(o.rc, 0);
 	assert_true(strlen(o.out) < 8192);
-	assert_non_null(strstr(o.out, "vcpu0       vcpu4095"));
+	assert_non_null(strstr(o.out, "vcpu0     vcpu4095"));
 	assert_non_null(strstr(o.out, "(4094 VCPUs of ids 0..4095 have no "
 			       "events)"));
 	assert_non_null(strstr(o.out, "2 events name VCPU ids >= 4096"));
@@ -738,6 +738,13 @@ static void test_hostile_diff_many_vcpus(void **state)
 
 	write_generated(a, 4096, one_per_vcpu);
 	write_generated(b, 4096, one_per_vcpu_last_differs);
+	o = run(cmd_inspect, "inspect", a, NULL);   /* a table of 4096 */
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "    vcpu4094    vcpu4095          vm"));
+	assert_non_null(strstr(o.out, "           1           1           0"
+			       "        4096\n"));
+	assert_null(strstr(o.out, "have no events"));
+	out_free(&o);
 	alarm(30);
 	o = run(cmd_inspect, "inspect", "diff", a, a, NULL);
 	assert_int_equal(o.rc, 0);

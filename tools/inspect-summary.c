@@ -79,9 +79,11 @@ static const char *const lat_names[LAT__COUNT] = {
 };
 
 struct summary {
-	/* counts[slot][type]: slot = VCPU id, slots = VM-wide events */
+	/* counts[vcpu][type] for VCPUs 0..slots-1 (room for cap), vm[type]
+	 * for VM-wide events */
 	uint64_t (*counts)[TEV__COUNT];
-	uint32_t slots;
+	uint32_t slots, cap;
+	uint64_t vm[TEV__COUNT];
 	uint64_t totals[TEV__COUNT];
 	uint64_t other_vcpu;      /* events of VCPU ids >= INSPECT_MAX_VCPUS */
 	uint64_t events, tmin, tmax;
@@ -96,20 +98,25 @@ struct summary {
 	uint64_t longest_ns;
 };
 
+/* Grows by doubling: VCPU ids that come one after another (0, 1, 2 ...
+ * 4095) must not copy the table each time. */
 static int ensure_slots(struct summary *s, uint32_t need)
 {
 	uint64_t (*c)[TEV__COUNT];
+	uint32_t cap = s->cap ? s->cap : 8;
 
 	if (need <= s->slots)
 		return 0;
-	c = realloc(s->counts, (size_t)(need + 1) * sizeof(*c));
-	if (!c)
-		return -1;
-	memset(c + s->slots + 1, 0, (size_t)(need - s->slots) * sizeof(*c));
-	/* the VM-wide row stays last */
-	memcpy(c[need], c[s->slots], sizeof(*c));
-	memset(c[s->slots], 0, sizeof(*c));
-	s->counts = c;
+	if (need > s->cap) {
+		while (cap < need)
+			cap *= 2;
+		c = realloc(s->counts, (size_t)cap * sizeof(*c));
+		if (!c)
+			return -1;
+		memset(c + s->cap, 0, (size_t)(cap - s->cap) * sizeof(*c));
+		s->counts = c;
+		s->cap = cap;
+	}
 	s->slots = need;
 	return 0;
 }
@@ -149,19 +156,18 @@ static void on_life(void *ctx, const struct pause_life *l)
 static int account(struct summary *s, const struct trace_event *ev)
 {
 	uint32_t type = ev->type < TEV__COUNT ? ev->type : TEV_NONE;
-	uint32_t slot = ev->vcpu;
+	uint32_t v = ev->vcpu;
 
-	if (slot == TRACE_VCPU_NONE) {
-		slot = s->slots;
-	} else if (slot >= s->slots) {
-		if (slot >= INSPECT_MAX_VCPUS) {
-			s->other_vcpu++;
-			slot = s->slots;
-		} else if (ensure_slots(s, slot + 1)) {
+	if (v == TRACE_VCPU_NONE) {
+		s->vm[type]++;
+	} else if (v >= INSPECT_MAX_VCPUS) {
+		s->other_vcpu++;
+		s->vm[type]++;
+	} else {
+		if (v >= s->slots && ensure_slots(s, v + 1))
 			return -1;
-		}
+		s->counts[v][type]++;
 	}
-	s->counts[slot][type]++;
 	if (ev->time_ns < s->tmin)
 		s->tmin = ev->time_ns;
 	if (ev->time_ns > s->tmax)
@@ -178,9 +184,11 @@ static int account(struct summary *s, const struct trace_event *ev)
 /* Called once the counts are complete. */
 static void count_totals(struct summary *s)
 {
-	for (uint32_t i = 0; i <= s->slots; i++)
-		for (uint32_t t = 0; t < TEV__COUNT; t++)
+	for (uint32_t t = 0; t < TEV__COUNT; t++) {
+		s->totals[t] = s->vm[t];
+		for (uint32_t i = 0; i < s->slots; i++)
 			s->totals[t] += s->counts[i][t];
+	}
 }
 
 static uint64_t type_total(const struct summary *s, uint32_t type)
@@ -229,8 +237,12 @@ static void print_counts_block(FILE *f, const struct summary *s,
 			       const uint32_t *cols, unsigned n, bool vm)
 {
 	fprintf(f, "  %-16s", "type");
-	for (unsigned i = 0; i < n; i++)
-		fprintf(f, " %9s%-2u", "vcpu", cols[i]);
+	for (unsigned i = 0; i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "vcpu%-2u", cols[i]);
+		fprintf(f, " %11s", name);
+	}
 	if (vm)
 		fprintf(f, " %11s %11s", "vm", "total");
 	fputc('\n', f);
@@ -244,7 +256,7 @@ static void print_counts_block(FILE *f, const struct summary *s,
 			fprintf(f, " %11" PRIu64, s->counts[cols[i]][t]);
 		if (vm)
 			fprintf(f, " %11" PRIu64 " %11" PRIu64,
-				s->counts[s->slots][t], total);
+				s->vm[t], total);
 		fputc('\n', f);
 	}
 }
@@ -408,8 +420,7 @@ int inspect_summary_file(const char *path, FILE *out, uint64_t *events)
 
 	if (!s)
 		return INSPECT_BAD_INPUT;
-	s->counts = calloc(1, sizeof(*s->counts));
-	ret = s->counts ? itrace_open(&t, path, SUMMARY) : INSPECT_BAD_INPUT;
+	ret = itrace_open(&t, path, SUMMARY);
 	if (ret)
 		goto out;
 	ret = summarise(&t, s, &n) ? INSPECT_BAD_INPUT : INSPECT_OK;
