@@ -7,7 +7,8 @@
  * size, end reason) and then 16-byte event records (type, VCPU, how time,
  * req_seq, exit_seq, RIP and digest move, payload), plus two macros: a
  * whole pause cycle with steps dropped or swapped, and a repeat of the last
- * records.  At most MAX_EVENTS events per input.  The trace writer writes
+ * records.  At most MAX_EVENTS events and MAX_PAYLOAD_BYTES of payload
+ * per input.  The trace writer writes
  * it (trace_emit__any_type, so types past TEV__COUNT get in too) to a
  * scratch folder of this process under $TMPDIR (or /tmp), with a second
  * copy with one event changed, and every inspect/export command runs on
@@ -41,6 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_EVENTS 4096
+#define MAX_PAYLOAD_BYTES (256u << 10)  /* per trace: keeps runs fast */
 #define HDR_BYTES  32
 #define REC_BYTES  16
 #define NSTATE     8      /* VCPUs whose req/exit/rip state is tracked */
@@ -86,6 +88,7 @@ struct gen {
 	uint32_t pl_off[MAX_EVENTS];
 	bool nonul[MAX_EVENTS];
 	unsigned n;
+	uint64_t pl_bytes;
 };
 
 static char dir[256], path_a[300], path_b[300], path_elf[300],
@@ -382,9 +385,12 @@ static uint32_t pick_payload(const struct rec *r, unsigned i)
 	case 2: len = r->x % (TRACE_MAX_PAYLOAD + 1); break;
 	case 3: len = TRACE_MAX_PAYLOAD; break;
 	}
-	g.pl_off[i] = (uint32_t)(r->y % (g.size ? g.size : 1));
+	if (!g.size || g.pl_bytes + len > MAX_PAYLOAD_BYTES)
+		return 0;
+	g.pl_bytes += len;
+	g.pl_off[i] = (uint32_t)(r->y % g.size);
 	g.nonul[i] = r->plsel & 0x80;
-	return g.size ? len : 0;
+	return len;
 }
 
 static struct trace_event *add_event(uint32_t type, uint32_t vcpu)
@@ -507,6 +513,7 @@ static void generate(const uint8_t *data, size_t size)
 	g.data = data;
 	g.size = size;
 	g.n = 0;
+	g.pl_bytes = 0;
 	g.time = 1000000000;
 	memcpy(h, data, size < HDR_BYTES ? size : HDR_BYTES);
 	g.h.flags = h[0];
