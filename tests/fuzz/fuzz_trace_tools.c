@@ -563,7 +563,10 @@ static void alter(struct trace_event *ev)
 	}
 }
 
-static int write_trace(const char *path, long change)
+/* The writer takes any header and events, so a failure is this machine's
+ * (the scratch folder gone, a full disk): stop loudly rather than go on
+ * fuzzing nothing. */
+static void write_trace(const char *path, long change)
 {
 	static uint8_t pl[TRACE_MAX_PAYLOAD];
 	struct trace_writer_opts o = { .frame_events = frame_events(&g.h) };
@@ -574,8 +577,10 @@ static int write_trace(const char *path, long change)
 
 	make_header(&th, &g);
 	w = trace_writer_open(path, &th, &o, err, sizeof(err));
-	if (!w)
-		return -1;
+	if (!w) {
+		fprintf(stderr, "fuzz_trace_tools: %s\n", err);
+		abort();
+	}
 	p = trace_producer_new(w);
 	for (unsigned i = 0; p && i < g.n; i++) {
 		struct trace_event ev = g.ev[i];
@@ -586,8 +591,12 @@ static int write_trace(const char *path, long change)
 			alter(&ev);
 		trace_emit__any_type(p, &ev, payload_of(i, pl));
 	}
-	return trace_writer_close(w, g.h.misc >> 4, (int64_t)g.h.seed,
-				  g.h.mem_size);
+	if (!p || trace_writer_close_err(w, g.h.misc >> 4, (int64_t)g.h.seed,
+					 g.h.mem_size, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_trace_tools: %s: %s\n", path,
+			p ? err : "no producer");
+		abort();
+	}
 }
 
 /* ------------------------------------------------------------ running */
@@ -662,10 +671,8 @@ static void run_all(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	generate(data, size);
-	if (write_trace(path_a, -1))
-		return 0;
-	if (write_trace(path_b, g.n ? (long)(g.h.change % g.n) : -1))
-		return 0;
+	write_trace(path_a, -1);
+	write_trace(path_b, g.n ? (long)(g.h.change % g.n) : -1);
 	run_all();
 	return 0;
 }
