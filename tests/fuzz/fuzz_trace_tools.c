@@ -8,12 +8,12 @@
  * req_seq, exit_seq, RIP and digest move, payload), plus two macros: a
  * whole pause cycle with steps dropped or swapped, and a repeat of the last
  * records.  At most MAX_EVENTS events and MAX_PAYLOAD_BYTES of payload
- * per input.  The trace writer writes
- * it (trace_emit__any_type, so types past TEV__COUNT get in too) to a
- * scratch folder of this process under $TMPDIR (or /tmp), with a second
- * copy with one event changed, and every inspect/export command runs on
- * it in-process with stdout and stderr on /dev/null.  Non-zero exit
- * statuses are fine; a crash, sanitizer report, leak or hang is a bug.
+ * per input.  The trace writer writes it (trace_emit__any_type, so types
+ * past TEV__COUNT get in too) to a scratch folder of this process under
+ * $TMPDIR (or /tmp), with a second copy with one event changed, and every
+ * inspect/export command runs on it in-process with stdout and stderr on
+ * /dev/null.  Non-zero exit statuses are fine; a crash, sanitizer report,
+ * leak or hang is a bug.
  *
  * VCPRR_FUZZ_WRITE_SEEDS=DIR writes the seed corpus (realistic traces:
  * pauses, resumes, exits) to DIR and exits; VCPRR_FUZZ_VERBOSE=1 shows
