@@ -21,6 +21,7 @@
 #include "tools/symbols.h"
 #include "traces/sha256.h"
 #include "traces/trace.h"
+#include "traces/writer-internal.h"
 
 #define T0 1000000000ull
 
@@ -171,6 +172,33 @@ static void write_trace(const char *path, const struct variant *var)
 	}
 	assert_int_equal(trace_writer_close(w, TEND_GUEST_ASSERT, 124, 0x1234),
 			 0);
+}
+
+/* A trace with header @h and events @evs (any type: hostile traces may
+ * hold types this vcprr does not know). */
+static void write_events(const char *path, const struct trace_header *h,
+			 const struct ev_spec *evs, size_t n)
+{
+	struct trace_writer *w;
+	struct trace_producer *p;
+	char err[256];
+
+	w = trace_writer_open(path, h, NULL, err, sizeof(err));
+	assert_non_null(w);
+	p = trace_producer_new(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct ev_spec *s = &evs[i];
+		struct trace_event ev = {
+			.time_ns = T0 + s->dt, .type = s->type, .vcpu = s->vcpu,
+			.exit_seq = s->exit_seq, .rip = s->rip,
+			.digest = s->digest, .a0 = s->a0, .a1 = s->a1,
+			.a2 = s->a2, .payload_len = s->pl_len,
+		};
+
+		assert_int_equal(trace_emit__any_type(p, &ev,
+						      s->pl ? s->pl : ""), 0);
+	}
+	assert_int_equal(trace_writer_close(w, TEND_GUEST_EXIT, 0, 0), 0);
 }
 
 static char *trace_plain;
@@ -460,14 +488,355 @@ static void test_corrupt_trace(void **state)
 	free(path);
 }
 
+/* Hostile traces: each runs through every inspect and export command
+ * (ASan checks that nothing reads out of bounds); exit statuses 0-3. */
+static void run_all_tools(const char *path)
+{
+	static const char *const cmds[][8] = {
+		{ "inspect", "P", NULL },
+		{ "inspect", "dump", "P", NULL },
+		{ "inspect", "dump", "P", "--json", NULL },
+		{ "inspect", "dump", "P", "--vcpu", "1", "--type",
+		  "PAUSE_TAKEN", NULL },
+		{ "inspect", "follow", "P", "1:1", NULL },
+		{ "inspect", "follow", "P", "#1", NULL },
+		{ "inspect", "diff", "P", "P", NULL },
+		{ "export", "--format", "chrome", "P", "-o", "/dev/null", NULL },
+		{ "export", "--format", "html", "P", "-o", "/dev/null", NULL },
+	};
 
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *argv[8] = { NULL };
+		struct out o;
 
+		for (int k = 0; cmds[i][k]; k++)
+			argv[k] = !strcmp(cmds[i][k], "P") ? (char *)path :
+				  (char *)cmds[i][k];
+		o = run(strcmp(argv[0], "export") ? cmd_inspect : cmd_export,
+			argv[0], argv[1], argv[2], argv[3], argv[4], argv[5],
+			argv[6], NULL);
+		if (o.rc < 0 || o.rc > 3)
+			fail_msg("%s %s: exit status %d", argv[0], argv[1], o.rc);
+		out_free(&o);
+	}
+}
 
+static void hostile_header(struct trace_header *h, const char *guest)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->mode, "parallel");
+	h->nr_vcpus = 2;
+	h->mem_size = 64 << 20;
+	snprintf(h->guest_path, sizeof(h->guest_path), "%s", guest);
+}
 
+/* A guest path naming a FIFO: symbols are not loaded, and nothing waits
+ * for a writer that never comes (the alarm fails the test if it does). */
+static void test_hostile_guest_fifo(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0x100000, 0, 0, 0, 0, NULL, 0),
+	};
+	char *path = tmpfile_path("fifo-trace"), *fifo = tmpfile_path("fifo");
+	struct trace_header h;
+	struct out o;
 
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	hostile_header(&h, fifo);
+	write_events(path, &h, evs, 1);
+	alarm(20);
+	o = run(cmd_inspect, "inspect", "dump", path, NULL);
+	alarm(0);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.err, "not a regular file"));
+	out_free(&o);
+	alarm(60);
+	run_all_tools(path);
+	alarm(0);
+	unlink(fifo);
+	unlink(path);
+	free(fifo);
+	free(path);
+}
 
+/* A VCPU id far above the header's count: one column for it, not one
+ * for every id below it (the summary was 700 KB and slow). */
+static void test_hostile_vcpu_ids(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+		EV(10, TEV_PAUSE_TAKEN, 4095, 1, 0x100000, 1, 7, 1, 0, NULL, 0),
+		EV(20, TEV_RESUMED, 4095, 1, 0x100000, 0, 7, 0, 0, NULL, 0),
+		EV(30, TEV_EXIT_HLT, 4096, 2, 0, 0, 0, 0, 0, NULL, 0),
+		EV(40, TEV_KICK, NONE - 1, 2, 0, 0, 0, 0, 0, NULL, 0),
+	};
+	char *path = tmpfile_path("vcpu-ids");
+	struct trace_header h;
+	struct out o;
 
+	hostile_header(&h, "");
+	write_events(path, &h, evs, sizeof(evs) / sizeof(evs[0]));
+	o = run(cmd_inspect, "inspect", path, NULL);
+	assert_int_equal(o.rc, 0);
+	assert_true(strlen(o.out) < 8192);
+	assert_non_null(strstr(o.out, "vcpu0     vcpu4095"));
+	assert_non_null(strstr(o.out, "(4094 VCPUs of ids 0..4095 have no "
+			       "events)"));
+	assert_non_null(strstr(o.out, "2 events name VCPU ids >= 4096"));
+	out_free(&o);
+	run_all_tools(path);
+	unlink(path);
+	free(path);
+}
 
+/* VCPU ids past the tools' limit are compared too (as one stream, ids
+ * included): diff called two such traces equal. */
+static void test_diff_big_vcpu_ids(void **state)
+{
+	struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+		EV(10, TEV_EXIT_HLT, 5000, 2, 0, 0, 0, 0, 0, NULL, 0),
+		EV(20, TEV_EXIT_HLT, 6000, 2, 0, 0, 0, 0, 0, NULL, 0),
+	};
+	char *a = tmpfile_path("big-a"), *b = tmpfile_path("big-b");
+	struct trace_header h;
+	struct out o;
+
+	hostile_header(&h, "");
+	write_events(a, &h, evs, 3);
+	evs[2].vcpu = 6001;
+	write_events(b, &h, evs, 3);
+	o = run(cmd_inspect, "inspect", "diff", a, b, NULL);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "first divergence: vcpu >= 4096, its "
+			       "event 1\n"));
+	assert_non_null(strstr(o.out, "differs in: vcpu (0x1770 vs 0x1771)"));
+	out_free(&o);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+}
+
+/* Header strings reach the terminal escaped: a hostile trace cannot send
+ * escape sequences (a guest path and mode with ESC and BEL). */
+static void test_hostile_header_text(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+	};
+	char *a = tmpfile_path("esc-a"), *b = tmpfile_path("esc-b");
+	struct trace_header h;
+	struct out o;
+
+	hostile_header(&h, "/nonexistent/\033]0;owned\007.elf");
+	strcpy(h.mode, "\033[2Jstep");
+	write_events(a, &h, evs, 1);
+	strcpy(h.mode, "serial");
+	write_events(b, &h, evs, 1);
+	o = run(cmd_inspect, "inspect", a, NULL);
+	assert_int_equal(o.rc, 0);
+	assert_null(strchr(o.out, '\033'));
+	assert_non_null(strstr(o.out, "guest      /nonexistent/\\x1b]0;owned"
+			       "\\x07.elf\n"));
+	assert_non_null(strstr(o.out, "mode \\x1b[2Jstep, "));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "dump", a, NULL);
+	assert_null(strchr(o.err, '\033'));
+	assert_non_null(strstr(o.err, "\\x1b]0;owned"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "diff", a, b, NULL);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "header: mode \\x1b[2Jstep vs serial\n"));
+	out_free(&o);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+}
+
+/* Requests to VCPU ids the tools do not track per VCPU (>= 4096, vm) are
+ * followed too; follow printed an empty life (request 0:0, every step at
+ * event #0). */
+static void test_follow_big_vcpu_ids(void **state)
+{
+	static const struct ev_spec evs[] = {
+		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
+		EV(10, TEV_PAUSE_REQUEST, 5000, 0, 0, 0, 0x55, 3, 0, NULL, 0),
+		EV(20, TEV_PAUSE_TAKEN, 5000, 4, 0x100, 9, 0x55, 3, 0, NULL, 0),
+		EV(30, TEV_RESUMED, 5000, 4, 0x100, 0, 0x66, 0, 0, NULL, 0),
+		EV(40, TEV_PAUSE_REQUEST, NONE, 0, 0, 0, 0x77, 1, 0, NULL, 0),
+	};
+	char *path = tmpfile_path("follow-big");
+	struct trace_header h;
+	struct out o;
+
+	hostile_header(&h, "");
+	write_events(path, &h, evs, sizeof(evs) / sizeof(evs[0]));
+	o = run(cmd_inspect, "inspect", "follow", path, "#1", NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "pause request 5000:3 (data 0x55)"));
+	assert_non_null(strstr(o.out, "#2       +0.000000020 vcpu 5000 "
+			       "PAUSE_TAKEN"));
+	assert_non_null(strstr(o.out, "#3       +0.000000030 vcpu 5000 "
+			       "RESUMED"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "follow", path, "#4", NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "pause request vm:1 (data 0x77)"));
+	assert_non_null(strstr(o.out, "never: the trace ends first"));
+	out_free(&o);
+	unlink(path);
+	free(path);
+}
+
+/* Writes @n events; @fn fills event i (time, type and payload are set). */
+static void write_generated(const char *path, size_t n,
+			    void (*fn)(size_t i, struct trace_event *ev))
+{
+	static char pl[TRACE_MAX_PAYLOAD];
+	struct trace_header h;
+	struct trace_writer *w;
+	struct trace_producer *p;
+	char err[256];
+
+	memset(pl, 'p', sizeof(pl));
+	hostile_header(&h, "");
+	w = trace_writer_open(path, &h, NULL, err, sizeof(err));
+	assert_non_null(w);
+	p = trace_producer_new(w);
+	for (size_t i = 0; i < n; i++) {
+		struct trace_event ev = { .time_ns = T0 + i,
+					  .type = TEV_GUEST_LOG,
+					  .payload_len = TRACE_MAX_PAYLOAD };
+
+		fn(i, &ev);
+		assert_int_equal(trace_emit_timed(p, &ev, pl), 0);
+	}
+	assert_int_equal(trace_writer_close(w, TEND_GUEST_EXIT, 0, 0), 0);
+}
+
+/* 50000 exits, more than the page draws one by one: a density per lane,
+ * its bins placed right even when the times span most of 64 bits. */
+static void many_exits(size_t i, struct trace_event *ev)
+{
+	ev->type = TEV_EXIT_PIO;
+	ev->vcpu = (uint32_t)(i % 2);
+	ev->exit_seq = i / 2 + 1;
+	ev->payload_len = 0;
+	if (i == 49999)
+		ev->time_ns = T0 + (UINT64_MAX - T0) / 2;  /* the middle */
+	if (i == 50000)
+		ev->time_ns = UINT64_MAX - 1;
+}
+
+static void test_export_html_density(void **state)
+{
+	char *path = tmpfile_path("density");
+	struct out o;
+
+	write_generated(path, 50001, many_exits);
+	o = run(cmd_export, "export", "--format", "html", path, "-o", "-",
+		NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "exits shown as density"));
+	/* kind 6 = density, in bins of span / 1000 ns: lane 1's last exit in
+	 * bin 500, lane 0's in the last bin (once the bins overflowed) */
+	assert_non_null(strstr(o.out, "\n[6,0,0,18446744072709551,25000,"));
+	assert_non_null(strstr(o.out, "\n[6,1,0,18446744072709551,24999,"));
+	assert_non_null(strstr(o.out, "\n[6,1,9223372036354775807,"
+			       "9241818780427485358,1,"));
+	assert_non_null(strstr(o.out, "\n[6,0,18428297328636842062,"
+			       "18446744072709551614,1,"));
+	out_free(&o);
+	unlink(path);
+	free(path);
+}
+
+static void one_per_vcpu(size_t i, struct trace_event *ev)
+{
+	ev->vcpu = (uint32_t)i;
+}
+
+static void one_per_vcpu_last_differs(size_t i, struct trace_event *ev)
+{
+	ev->vcpu = (uint32_t)i;
+	ev->a0 = i == 4095;
+}
+
+/* 4096 VCPUs of one event each: diff compared them one pass per stream
+ * (8193 passes over 16 MB, minutes); now one pass does (the alarm fails
+ * the test if not). */
+static void test_hostile_diff_many_vcpus(void **state)
+{
+	char *a = tmpfile_path("many-a"), *b = tmpfile_path("many-b");
+	struct out o;
+
+	write_generated(a, 4096, one_per_vcpu);
+	write_generated(b, 4096, one_per_vcpu_last_differs);
+	o = run(cmd_inspect, "inspect", a, NULL);   /* a table of 4096 */
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "    vcpu4094    vcpu4095          vm"));
+	assert_non_null(strstr(o.out, "           1           1           0"
+			       "        4096\n"));
+	assert_null(strstr(o.out, "have no events"));
+	out_free(&o);
+	alarm(30);
+	o = run(cmd_inspect, "inspect", "diff", a, a, NULL);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "equal: 4097 events in 8193 streams"));
+	out_free(&o);
+	o = run(cmd_inspect, "inspect", "diff", a, b, NULL);
+	alarm(0);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "first divergence: vcpu 4095, its "
+			       "event 0\n"));
+	assert_non_null(strstr(o.out, "differs in: a0 (0x0 vs 0x1)"));
+	out_free(&o);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+}
+
+/* VCPU 0's 5000 events first in A, last in B: more than the side-by-side
+ * queues hold (16 MB), so VCPU 0 is compared in a pass of its own. */
+static void two_vcpus(size_t i, struct trace_event *ev)
+{
+	ev->vcpu = i < 5000 ? 0 : 1;
+	ev->a1 = i % 5000;
+}
+
+static void two_vcpus_swapped(size_t i, struct trace_event *ev)
+{
+	two_vcpus((i + 5000) % 10000, ev);
+	ev->a2 = ev->vcpu == 0 && ev->a1 == 4321;
+}
+
+static void test_diff_far_apart(void **state)
+{
+	char *a = tmpfile_path("far-a"), *b = tmpfile_path("far-b");
+	struct out o;
+
+	write_generated(a, 10000, two_vcpus);
+	write_generated(b, 10000, two_vcpus_swapped);
+	o = run(cmd_inspect, "inspect", "diff", a, b, NULL);
+	assert_int_equal(o.rc, 1);
+	assert_non_null(strstr(o.out, "first divergence: vcpu 0, its event "
+			       "4321\n"));
+	assert_non_null(strstr(o.out, "differs in: a2 (0x0 vs 0x1)"));
+	assert_null(strstr(o.out, "also diverging"));
+	out_free(&o);
+	write_generated(b, 10000, two_vcpus);
+	o = run(cmd_inspect, "inspect", "diff", a, b, NULL);
+	assert_int_equal(o.rc, 0);
+	out_free(&o);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+}
 
 #define CUT 320  /* bytes: the tail and the last frames */
 static void test_diff(void **state)
@@ -670,6 +1039,14 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_corrupt_trace),
+		cmocka_unit_test(test_hostile_guest_fifo),
+		cmocka_unit_test(test_hostile_vcpu_ids),
+		cmocka_unit_test(test_hostile_diff_many_vcpus),
+		cmocka_unit_test(test_diff_far_apart),
+		cmocka_unit_test(test_diff_big_vcpu_ids),
+		cmocka_unit_test(test_hostile_header_text),
+		cmocka_unit_test(test_follow_big_vcpu_ids),
+		cmocka_unit_test(test_export_html_density),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_symbols),
 		cmocka_unit_test(test_symbols_hostile),

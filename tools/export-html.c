@@ -75,10 +75,18 @@ static void item(struct html *h, int kind, uint32_t lane, uint64_t t0,
 	fputs("\"],\n", h->f);
 }
 
+/* t0 + @span * @num / HTML_BINS without overflow (times may be anything
+ * in a hostile trace). */
+static uint64_t bin_time(uint64_t t0, uint64_t span, uint64_t num)
+{
+	return t0 + (uint64_t)((unsigned __int128)span * num / HTML_BINS);
+}
+
 static void bin(struct html *h, uint32_t lane, uint64_t t)
 {
 	uint64_t span = h->tend > h->t0 ? h->tend - h->t0 : 1;
-	uint64_t b = (t > h->t0 ? t - h->t0 : 0) * HTML_BINS / span;
+	uint64_t b = (uint64_t)((unsigned __int128)(t > h->t0 ? t - h->t0 : 0) *
+				HTML_BINS / span);
 
 	if (lane >= INSPECT_MAX_VCPUS)
 		return;
@@ -165,9 +173,8 @@ static void flush_bins(struct html *h)
 				continue;
 			snprintf(text, sizeof(text), "vcpu %u: %u exits", v,
 				 h->bins[v][b]);
-			item(h, K_DENSITY, v, h->t0 + b * span / HTML_BINS,
-			     h->t0 + (b + 1) * span / HTML_BINS, h->bins[v][b],
-			     text);
+			item(h, K_DENSITY, v, bin_time(h->t0, span, b),
+			     bin_time(h->t0, span, b + 1), h->bins[v][b], text);
 		}
 		free(h->bins[v]);
 	}

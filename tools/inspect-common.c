@@ -161,6 +161,18 @@ int ipos_parse(const char *s, struct ipos *p)
 	return parse_time(s, &p->v);
 }
 
+void fput_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			fputc(c, f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+}
+
 const char *fmt_dur(char *buf, size_t len, uint64_t ns)
 {
 	if (ns < 1000)
@@ -199,6 +211,14 @@ static bool hash_matches(const char *path, const uint8_t want[32])
 	return !memcmp(got, want, sizeof(got));
 }
 
+/* "vcprr inspect: PRE<text>POST" on stderr; @text comes from the trace. */
+static void note(const char *text, const char *pre, const char *post)
+{
+	fprintf(stderr, "vcprr inspect: %s", pre);
+	fput_text(stderr, text);
+	fprintf(stderr, "%s\n", post);
+}
+
 int inspect_symbols(const struct trace_header *h, const char *guest,
 		    bool quiet, struct symtab **st)
 {
@@ -208,29 +228,26 @@ int inspect_symbols(const struct trace_header *h, const char *guest,
 	*st = NULL;
 	if (!guest && (!*path || access(path, R_OK))) {
 		if (!quiet && *path)
-			fprintf(stderr, "vcprr inspect: note: guest %s not "
-				"found; RIPs are not symbolised (use --guest "
-				"PATH)\n", path);
+			note(path, "note: guest ", " not found; RIPs are not "
+			     "symbolised (use --guest PATH)");
 		return 0;
 	}
 	if (!hash_matches(path, h->guest_hash)) {
 		if (!guest) {
 			if (!quiet)
-				fprintf(stderr, "vcprr inspect: note: %s is not "
-					"the recorded guest (SHA-256 differs); "
-					"RIPs are not symbolised (use --guest "
-					"PATH to force)\n", path);
+				note(path, "note: ", " is not the recorded guest "
+				     "(SHA-256 differs); RIPs are not "
+				     "symbolised (use --guest PATH to force)");
 			return 0;
 		}
 		if (!quiet)
-			fprintf(stderr, "vcprr inspect: warning: %s is not the "
-				"recorded guest (SHA-256 differs); symbols may "
-				"be wrong\n", path);
+			note(path, "warning: ", " is not the recorded guest "
+			     "(SHA-256 differs); symbols may be wrong");
 	}
 	*st = symtab_load(path, err, sizeof(err));
 	if (*st)
 		return 0;
-	fprintf(stderr, "vcprr inspect: %s\n", err);
+	note(err, "", "");
 	return guest ? INSPECT_BAD_INPUT : 0;
 }
 

@@ -3,9 +3,20 @@
  *
  * Each VCPU's own events, the controller's events aimed at it (requests,
  * signals, resumes: their interleaving with the VCPU's events is timing)
- * and the VM-wide events form streams; two traces are equal when every
- * stream holds the same events in the same order, seq and time aside.  Streams are compared one per pass over both files, so memory
- * stays bounded whatever the interleaving of VCPUs in either run. */
+ * and the VM-wide events form streams (and the events of VCPU ids past
+ * INSPECT_MAX_VCPUS one more, ids compared); two traces are equal when
+ * every stream holds the same events in the same order, seq and time
+ * aside.
+ *
+ * One pass reads both files side by side and compares every stream at
+ * once: an event waits in its stream's queue until the other file brings
+ * that stream's next event, so runs whose interleavings are alike need
+ * little memory.  A stream whose queue would push the total past
+ * DIFF_QUEUE_BYTES is compared later in a pass of its own (which needs
+ * none), and the first divergence gets one more pass for its context.
+ * Memory stays bounded whatever the files hold, and the number of passes
+ * does not grow with the number of VCPUs unless their interleavings
+ * differ by more than the queues can hold. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +26,14 @@
 #define DIFF "inspect diff"
 #define CTX_MAX 16
 #define AFTER 2
+#define DIFF_QUEUE_BYTES (16u << 20)
+
+/* Streams: VCPU v's own events, v's controller events, VM-wide events,
+ * and every VCPU id >= INSPECT_MAX_VCPUS together. */
+#define SID_CTL   INSPECT_MAX_VCPUS
+#define SID_VM    (2 * INSPECT_MAX_VCPUS)
+#define SID_OTHER (SID_VM + 1)
+#define NSTREAMS  (SID_OTHER + 1)
 
 static const char diff_usage[] =
 "usage: vcprr inspect diff A B [options]\n"
@@ -22,10 +41,11 @@ static const char diff_usage[] =
 "Compares two traces VCPU by VCPU: each VCPU's own events, the\n"
 "controller's events for it (PAUSE_REQUEST, SIGNAL_SENT, RESUME_REQUEST)\n"
 "and the VM-wide events must be the same in the same order (sequence\n"
-"numbers and times aside).  Prints the earliest divergence with the events before and after\n"
-"it, and where the other diverging VCPUs part.  The headers' mode, seed,\n"
-"VCPU count, memory size and guest hash are compared too, and a truncated\n"
-"trace never equals a complete one.\n"
+"numbers and times aside; VCPU ids of 4096 and more count as one VCPU\n"
+"whose events carry their ids).  Prints the earliest divergence with the\n"
+"events before and after it, and where the other diverging VCPUs part.\n"
+"The headers' mode, seed, VCPU count, memory size and guest hash are\n"
+"compared too, and a truncated trace never equals a complete one.\n"
 "Exit status: 0 equal, 1 different, 2 usage error, 3 unreadable trace.\n"
 "\n"
 "options:\n"
@@ -42,8 +62,7 @@ struct sev {
 
 struct divergence {
 	bool found;
-	uint32_t vcpu;
-	bool ctl;                       /* the controller's stream for vcpu */
+	uint32_t sid;
 	uint64_t idx;                   /* index in the stream */
 	struct sev a, b;
 	struct sev ctx[CTX_MAX];        /* A's copies of the equal events */
@@ -52,22 +71,34 @@ struct divergence {
 	unsigned nafter[2];
 };
 
+/* An event waiting for its counterpart in the other file. */
+struct qev {
+	struct qev *next;
+	struct trace_event ev;
+	uint8_t pl[];
+};
+
+enum { ST_OPEN, ST_DIVERGED, ST_DEFERRED };
+
+struct stream {
+	struct qev *head, *tail;
+	uint8_t qside;        /* the file the queued events come from */
+	uint8_t state;
+	bool seen;
+	uint64_t idx;         /* events found equal so far */
+	uint64_t seq;         /* ST_DIVERGED: where (as div_seq) */
+};
+
 struct diff {
 	struct itrace t[2];
 	bool ignore[TEV__COUNT];
 	unsigned context;
-	uint8_t seen[INSPECT_MAX_VCPUS / 8];
-	uint64_t compared, streams;
-	struct divergence first, cur;
+	uint64_t compared, streams, queued;
+	struct stream st[NSTREAMS];
+	struct divergence first;
 	unsigned others;
-	struct { uint32_t vcpu; bool ctl; uint64_t idx, seq; } other[8];
+	struct { uint32_t sid; uint64_t idx, seq; } other[8];
 };
-
-static void mark_seen(struct diff *d, uint32_t vcpu)
-{
-	if (vcpu < INSPECT_MAX_VCPUS)
-		d->seen[vcpu / 8] |= (uint8_t)(1u << (vcpu % 8));
-}
 
 static bool is_ctl(uint32_t type)
 {
@@ -75,21 +106,26 @@ static bool is_ctl(uint32_t type)
 	       type == TEV_RESUME_REQUEST;
 }
 
-/* Next event of stream (@vcpu, @ctl) on side @s: 1, 0 at the end, -1 on
- * error. */
-static int next_of(struct diff *d, int s, uint32_t vcpu, bool ctl,
-		   struct sev *out)
+/* The stream of @ev, or NSTREAMS for an ignored type. */
+static uint32_t stream_of(const struct diff *d, const struct trace_event *ev)
+{
+	if (ev->type < TEV__COUNT && d->ignore[ev->type])
+		return NSTREAMS;
+	if (ev->vcpu == TRACE_VCPU_NONE)
+		return SID_VM;
+	if (ev->vcpu >= INSPECT_MAX_VCPUS)
+		return SID_OTHER;
+	return ev->vcpu + (is_ctl(ev->type) ? SID_CTL : 0);
+}
+
+/* Next event of stream @sid on side @s: 1, 0 at the end, -1 on error. */
+static int next_of(struct diff *d, int s, uint32_t sid, struct sev *out)
 {
 	const uint8_t *pl;
 	int ret;
 
 	while ((ret = itrace_next(&d->t[s], &out->ev, &pl)) == 1) {
-		uint32_t t = out->ev.type;
-
-		mark_seen(d, out->ev.vcpu);
-		if (out->ev.vcpu != vcpu || (t < TEV__COUNT && d->ignore[t]))
-			continue;
-		if (vcpu != TRACE_VCPU_NONE && is_ctl(t) != ctl)
+		if (stream_of(d, &out->ev) != sid)
 			continue;
 		memcpy(out->pl, pl, out->ev.payload_len);
 		out->end = false;
@@ -99,21 +135,24 @@ static int next_of(struct diff *d, int s, uint32_t vcpu, bool ctl,
 	return ret;
 }
 
-static bool same(const struct sev *a, const struct sev *b)
+static bool same_ev(const struct trace_event *x, const uint8_t *xp,
+		    const struct trace_event *y, const uint8_t *yp)
 {
-	const struct trace_event *x = &a->ev, *y = &b->ev;
-
-	return x->type == y->type && x->exit_seq == y->exit_seq &&
-	       x->rip == y->rip && x->digest == y->digest && x->a0 == y->a0 &&
-	       x->a1 == y->a1 && x->a2 == y->a2 && x->a3 == y->a3 &&
+	return x->type == y->type && x->vcpu == y->vcpu &&
+	       x->exit_seq == y->exit_seq && x->rip == y->rip &&
+	       x->digest == y->digest && x->a0 == y->a0 && x->a1 == y->a1 &&
+	       x->a2 == y->a2 && x->a3 == y->a3 &&
 	       x->payload_len == y->payload_len &&
-	       !memcmp(a->pl, b->pl, x->payload_len);
+	       !memcmp(xp, yp, x->payload_len);
 }
 
-static void push_ctx(struct diff *d, const struct sev *e)
+static bool same(const struct sev *a, const struct sev *b)
 {
-	struct divergence *c = &d->cur;
+	return same_ev(&a->ev, a->pl, &b->ev, b->pl);
+}
 
+static void push_ctx(struct diff *d, struct divergence *c, const struct sev *e)
+{
 	if (!d->context)
 		return;
 	if (c->nctx == d->context) {
@@ -123,15 +162,15 @@ static void push_ctx(struct diff *d, const struct sev *e)
 	c->ctx[c->nctx++] = *e;
 }
 
-static void read_after(struct diff *d, uint32_t vcpu)
+static void read_after(struct diff *d, struct divergence *c)
 {
 	for (int s = 0; s < 2; s++) {
-		struct sev *prev = s ? &d->cur.b : &d->cur.a;
+		struct sev *prev = s ? &c->b : &c->a;
 
-		d->cur.nafter[s] = 0;
-		while (!prev->end && d->cur.nafter[s] < AFTER &&
-		       next_of(d, s, vcpu, d->cur.ctl, &d->cur.after[s][d->cur.nafter[s]]) == 1)
-			d->cur.nafter[s]++;
+		c->nafter[s] = 0;
+		while (!prev->end && c->nafter[s] < AFTER &&
+		       next_of(d, s, c->sid, &c->after[s][c->nafter[s]]) == 1)
+			c->nafter[s]++;
 	}
 }
 
@@ -140,77 +179,239 @@ static uint64_t div_seq(const struct divergence *v)
 	return v->a.end ? v->b.ev.seq : v->a.ev.seq;
 }
 
-static void add_other(struct diff *d, const struct divergence *v)
+/* Compares stream @sid alone in a pass of its own (no memory needed),
+ * with the context of a divergence. */
+static int compare_stream(struct diff *d, uint32_t sid, struct divergence *c)
 {
-	if (d->others < sizeof(d->other) / sizeof(d->other[0])) {
-		d->other[d->others].vcpu = v->vcpu;
-		d->other[d->others].ctl = v->ctl;
-		d->other[d->others].idx = v->idx;
-		d->other[d->others].seq = div_seq(v);
-	}
-	d->others++;
-}
-
-static void swap_first(struct diff *d)
-{
-	if (d->first.found)
-		add_other(d, &d->first);
-	d->first = d->cur;
-}
-
-/* Compares stream @vcpu; a divergence goes to d->first or d->others. */
-static int compare_stream(struct diff *d, uint32_t vcpu, bool ctl)
-{
-	struct divergence *c = &d->cur;
 	int ra, rb;
 
 	memset(c, 0, sizeof(*c));
-	c->vcpu = vcpu;
-	c->ctl = ctl;
+	c->sid = sid;
 	if (itrace_seek(&d->t[0], false, 0) < 0 ||
 	    itrace_seek(&d->t[1], false, 0) < 0)
 		return -1;
-	d->streams++;
 	for (;; c->idx++) {
-		ra = next_of(d, 0, vcpu, ctl, &c->a);
-		rb = next_of(d, 1, vcpu, ctl, &c->b);
+		ra = next_of(d, 0, sid, &c->a);
+		rb = next_of(d, 1, sid, &c->b);
 		if (ra < 0 || rb < 0)
 			return -1;
 		if (!ra && !rb)
 			return 0;
 		if (ra != rb || !same(&c->a, &c->b))
 			break;
-		d->compared++;
-		push_ctx(d, &c->a);
+		push_ctx(d, c, &c->a);
 	}
 	c->found = true;
-	read_after(d, vcpu);
-	if (!d->first.found || div_seq(c) < div_seq(&d->first))
-		swap_first(d);
-	else
-		add_other(d, c);
+	read_after(d, c);
 	return 0;
 }
 
-static const char *stream_name(char *buf, size_t len, uint32_t vcpu,
-			       bool ctl)
+/* ---- the side-by-side pass */
+
+static void drop_queue(struct diff *d, struct stream *st)
 {
-	if (vcpu == TRACE_VCPU_NONE)
-		snprintf(buf, len, "vm");
+	while (st->head) {
+		struct qev *q = st->head;
+
+		st->head = q->next;
+		d->queued -= sizeof(*q) + q->ev.payload_len;
+		free(q);
+	}
+	st->tail = NULL;
+}
+
+static void enqueue(struct diff *d, struct stream *st, int side,
+		    const struct trace_event *ev, const uint8_t *pl)
+{
+	size_t need = sizeof(struct qev) + ev->payload_len;
+	struct qev *q = NULL;
+
+	if (d->queued + need <= DIFF_QUEUE_BYTES)
+		q = malloc(need);
+	if (!q) {   /* too far apart (or no memory): a pass of its own */
+		drop_queue(d, st);
+		st->state = ST_DEFERRED;
+		return;
+	}
+	q->next = NULL;
+	q->ev = *ev;
+	memcpy(q->pl, pl, ev->payload_len);
+	d->queued += need;
+	if (st->tail)
+		st->tail->next = q;
 	else
-		snprintf(buf, len, "%svcpu %u", ctl ? "controller -> " : "",
-			 vcpu);
+		st->head = q;
+	st->tail = q;
+	st->qside = (uint8_t)side;
+}
+
+static void diverged(struct diff *d, struct stream *st, uint64_t seq)
+{
+	drop_queue(d, st);
+	st->state = ST_DIVERGED;
+	st->seq = seq;
+}
+
+static void feed(struct diff *d, int side, const struct trace_event *ev,
+		 const uint8_t *pl)
+{
+	uint32_t sid = stream_of(d, ev);
+	struct stream *st;
+	struct qev *q;
+
+	if (sid == NSTREAMS)
+		return;
+	st = &d->st[sid];
+	st->seen = true;
+	if (st->state != ST_OPEN)
+		return;
+	if (!st->head || st->qside == side) {
+		enqueue(d, st, side, ev, pl);
+		return;
+	}
+	q = st->head;
+	if (!same_ev(&q->ev, q->pl, ev, pl)) {
+		diverged(d, st, side ? q->ev.seq : ev->seq);  /* A's event */
+		return;
+	}
+	st->idx++;
+	st->head = q->next;
+	if (!st->head)
+		st->tail = NULL;
+	d->queued -= sizeof(*q) + q->ev.payload_len;
+	free(q);
+}
+
+static int side_by_side(struct diff *d)
+{
+	int r[2] = { 1, 1 };
+
+	while (r[0] == 1 || r[1] == 1)
+		for (int s = 0; s < 2; s++) {
+			struct trace_event ev;
+			const uint8_t *pl;
+
+			if (r[s] == 1)
+				r[s] = itrace_next(&d->t[s], &ev, &pl);
+			if (r[s] < 0)
+				return -1;
+			if (r[s] == 1)
+				feed(d, s, &ev, pl);
+		}
+	/* what is still queued has no counterpart: its file ran longer */
+	for (uint32_t sid = 0; sid < NSTREAMS; sid++)
+		if (d->st[sid].head)
+			diverged(d, &d->st[sid], d->st[sid].head->ev.seq);
+	return 0;
+}
+
+/* ---- results */
+
+static void add_other(struct diff *d, uint32_t sid, uint64_t idx,
+		      uint64_t seq)
+{
+	if (d->others < sizeof(d->other) / sizeof(d->other[0])) {
+		d->other[d->others].sid = sid;
+		d->other[d->others].idx = idx;
+		d->other[d->others].seq = seq;
+	}
+	d->others++;
+}
+
+static int run_deferred(struct diff *d)
+{
+	for (uint32_t sid = 0; sid < NSTREAMS; sid++) {
+		struct stream *st = &d->st[sid];
+
+		if (st->state != ST_DEFERRED)
+			continue;
+		if (compare_stream(d, sid, &d->first))
+			return -1;
+		st->state = d->first.found ? ST_DIVERGED : ST_OPEN;
+		st->idx = d->first.idx;
+		st->seq = div_seq(&d->first);
+	}
+	return 0;
+}
+
+/* Streams in the order they are reported: vm, then per VCPU its own and
+ * its controller's, then the VCPU ids past the limit. */
+static uint32_t nth_stream(uint32_t i)
+{
+	if (i == 0)
+		return SID_VM;
+	if (i == NSTREAMS - 1)
+		return SID_OTHER;
+	return (i - 1) / 2 + ((i - 1) % 2 ? SID_CTL : 0);
+}
+
+static bool vcpu_seen(const struct diff *d, uint32_t sid)
+{
+	uint32_t v = sid % SID_CTL;
+
+	if (sid >= SID_VM)
+		return d->st[sid].seen;
+	return d->st[v].seen || d->st[SID_CTL + v].seen;
+}
+
+static int compare_all(struct diff *d)
+{
+	uint32_t first = NSTREAMS;
+
+	if (side_by_side(d) || run_deferred(d))
+		return -1;
+	for (uint32_t i = 0; i < NSTREAMS; i++) {
+		uint32_t sid = nth_stream(i);
+		const struct stream *st = &d->st[sid];
+
+		d->streams += sid == SID_VM || vcpu_seen(d, sid);
+		d->compared += st->idx;
+		if (st->state != ST_DIVERGED)
+			continue;
+		if (first == NSTREAMS || st->seq < d->st[first].seq)
+			first = sid;
+	}
+	for (uint32_t i = 0; i < NSTREAMS; i++) {
+		uint32_t sid = nth_stream(i);
+
+		if (sid != first && d->st[sid].state == ST_DIVERGED)
+			add_other(d, sid, d->st[sid].idx, d->st[sid].seq);
+	}
+	if (first == NSTREAMS) {
+		d->first.found = false;
+		return 0;
+	}
+	return compare_stream(d, first, &d->first);
+}
+
+static void free_queues(struct diff *d)
+{
+	for (uint32_t sid = 0; sid < NSTREAMS; sid++)
+		drop_queue(d, &d->st[sid]);
+}
+
+static const char *stream_name(char *buf, size_t len, uint32_t sid)
+{
+	if (sid == SID_VM)
+		snprintf(buf, len, "vm");
+	else if (sid == SID_OTHER)
+		snprintf(buf, len, "vcpu >= %u", INSPECT_MAX_VCPUS);
+	else
+		snprintf(buf, len, "%svcpu %u", sid >= SID_CTL ?
+			 "controller -> " : "", sid % SID_CTL);
 	return buf;
 }
 
 static void print_fields(const struct sev *a, const struct sev *b)
 {
-	static const char *const names[] = { "exit_seq", "rip", "digest",
-					     "a0", "a1", "a2", "a3" };
-	const uint64_t x[] = { a->ev.exit_seq, a->ev.rip, a->ev.digest,
-			       a->ev.a0, a->ev.a1, a->ev.a2, a->ev.a3 };
-	const uint64_t y[] = { b->ev.exit_seq, b->ev.rip, b->ev.digest,
-			       b->ev.a0, b->ev.a1, b->ev.a2, b->ev.a3 };
+	static const char *const names[] = { "vcpu", "exit_seq", "rip",
+					     "digest", "a0", "a1", "a2", "a3" };
+	const uint64_t x[] = { a->ev.vcpu, a->ev.exit_seq, a->ev.rip,
+			       a->ev.digest, a->ev.a0, a->ev.a1, a->ev.a2,
+			       a->ev.a3 };
+	const uint64_t y[] = { b->ev.vcpu, b->ev.exit_seq, b->ev.rip,
+			       b->ev.digest, b->ev.a0, b->ev.a1, b->ev.a2,
+			       b->ev.a3 };
 
 	printf("  differs in:");
 	if (a->ev.type != b->ev.type) {
@@ -218,7 +419,7 @@ static void print_fields(const struct sev *a, const struct sev *b)
 		       trace_event_name(b->ev.type) ?: "?");
 		return;
 	}
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		if (x[i] != y[i])
 			printf(" %s (0x%" PRIx64 " vs 0x%" PRIx64 ")", names[i],
 			       x[i], y[i]);
@@ -248,7 +449,7 @@ static void print_first(struct diff *d, const struct ifmt *fmt)
 	char name[32];
 
 	printf("first divergence: %s, its event %" PRIu64 "\n",
-	       stream_name(name, sizeof(name), v->vcpu, v->ctl), v->idx);
+	       stream_name(name, sizeof(name), v->sid), v->idx);
 	for (unsigned i = 0; i < v->nctx; i++) {
 		printf("    ");
 		ifmt_text(stdout, fmt, &v->ctx[i].ev, v->ctx[i].pl);
@@ -278,8 +479,7 @@ static void print_others(const struct diff *d)
 	for (unsigned i = 0; i < n; i++)
 		printf("%s %s at its event %" PRIu64 " (#%" PRIu64 ")",
 		       i ? "," : "", stream_name(name, sizeof(name),
-						 d->other[i].vcpu,
-						 d->other[i].ctl),
+						 d->other[i].sid),
 		       d->other[i].idx, d->other[i].seq);
 	if (d->others > n)
 		printf(", and %u more", d->others - n);
@@ -292,7 +492,11 @@ static bool headers_differ(const struct trace_header *a,
 	bool diff = false;
 
 	if (strcmp(a->mode, b->mode)) {
-		printf("header: mode %s vs %s\n", a->mode, b->mode);
+		printf("header: mode ");
+		fput_text(stdout, a->mode);
+		printf(" vs ");
+		fput_text(stdout, b->mode);
+		putchar('\n');
 		diff = true;
 	}
 	if (a->seed != b->seed) {
@@ -313,26 +517,6 @@ static bool headers_differ(const struct trace_header *a,
 	return diff;
 }
 
-static int compare_all(struct diff *d)
-{
-	struct sev *tmp = &d->cur.a;
-	int ret = 0;
-
-	if (compare_stream(d, TRACE_VCPU_NONE, false))
-		return -1;
-	/* finish the VCPU census: the vm pass may have stopped early */
-	for (int s = 0; s < 2 && ret >= 0; s++)
-		while ((ret = next_of(d, s, TRACE_VCPU_NONE - 1, false, tmp)) == 1)
-			;
-	if (ret < 0)
-		return -1;
-	for (uint32_t v = 0; v < INSPECT_MAX_VCPUS; v++)
-		if ((d->seen[v / 8] >> (v % 8) & 1) &&
-		    (compare_stream(d, v, false) || compare_stream(d, v, true)))
-			return -1;
-	return 0;
-}
-
 static int run(struct diff *d, const char *guest)
 {
 	struct symtab *st = NULL;
@@ -341,7 +525,9 @@ static int run(struct diff *d, const char *guest)
 	bool hdr;
 	int ret;
 
-	if (compare_all(d))
+	ret = compare_all(d);
+	free_queues(d);
+	if (ret)
 		return INSPECT_BAD_INPUT;
 	ret = inspect_symbols(d->t[0].h, guest, true, &st);
 	if (ret)

@@ -111,8 +111,12 @@ static int track(struct itrace *t, uint64_t seq, struct follow *fo)
 
 	while (ret >= 0 && !fo->found &&
 	       (ret = itrace_next(t, &ev, NULL)) == 1)
-		if (ev.vcpu == fo->vcpu)
+		if (ev.vcpu == fo->vcpu) {
+			/* one VCPU only: as VCPU 0, so that any id (even
+			 * one the tracker does not keep) is followed */
+			ev.vcpu = 0;
 			pause_tracker_feed(pt, &ev);
+		}
 	if (pt)
 		pause_tracker_finish(pt);
 	pause_tracker_free(pt);
@@ -148,10 +152,15 @@ static void print_life(struct itrace *t, const struct ifmt *fmt,
 	const struct pause_life *l = &fo->life;
 	const struct pstep *o = &l->request;
 	bool merged = pstep_ok(&l->coalesced);
-	char label[64], d[2][32];
+	char label[64], d[2][32], vcpu[16];
 
-	printf("pause request %u:%" PRIu64 " (data 0x%" PRIx64 ") in %s\n",
-	       l->vcpu, l->req_seq, l->data, t->path);
+	if (fo->vcpu == TRACE_VCPU_NONE)
+		snprintf(vcpu, sizeof(vcpu), "vm");
+	else
+		snprintf(vcpu, sizeof(vcpu), "%u", fo->vcpu);
+
+	printf("pause request %s:%" PRIu64 " (data 0x%" PRIx64 ") in %s\n",
+	       vcpu, l->req_seq, l->data, t->path);
 	printf("  %-16s %10s  event\n", "step", "after req");
 	print_step(t, fmt, "request", o, o, "(not in the trace)");
 	print_step(t, fmt, "signal", &l->signal, o, "(no signal sent)");
@@ -160,8 +169,8 @@ static void print_life(struct itrace *t, const struct ifmt *fmt,
 	snprintf(label, sizeof(label), "coalesced");
 	print_step(t, fmt, label, &l->coalesced, o, NULL);
 	if (merged)
-		snprintf(label, sizeof(label), "taken (as %u:%" PRIu64 ")",
-			 l->vcpu, l->into);
+		snprintf(label, sizeof(label), "taken (as %s:%" PRIu64 ")",
+			 vcpu, l->into);
 	else
 		snprintf(label, sizeof(label), "taken");
 	print_step(t, fmt, label, &l->taken, o,
@@ -171,9 +180,8 @@ static void print_life(struct itrace *t, const struct ifmt *fmt,
 	print_step(t, fmt, "resumed", &l->resumed, o,
 		   pstep_ok(&l->taken) ? "never: the trace ends first" : NULL);
 	if (merged)
-		printf("  superseded by request %u:%" PRIu64 " before VCPU %u "
-		       "looked; its pause served both\n", l->vcpu, l->into,
-		       l->vcpu);
+		printf("  superseded by request %s:%" PRIu64 " before VCPU %s "
+		       "looked; its pause served both\n", vcpu, l->into, vcpu);
 	if (pstep_ok(&l->taken) && pstep_ok(&l->resumed) && pstep_ok(o))
 		printf("  request -> taken %s, paused for %s\n",
 		       fmt_dur(d[0], sizeof(d[0]), l->taken.time - o->time),

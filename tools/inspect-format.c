@@ -31,51 +31,63 @@ struct type_fmt {
 };
 
 static const struct type_fmt type_fmts[TEV__COUNT] = {
-	[TEV_VM_START]        = { { { "vcpus", F_DEC }, { "mem", F_DEC } } },
-	[TEV_VM_END]          = { { { "reason", F_REASON }, { "code", F_SDEC },
-				    { "mem_digest", F_HEX } } },
-	[TEV_VCPU_EXIT]       = { { { "rc", F_SDEC } } },
-	[TEV_VCPU_ERROR]      = { { { "kvm_exit", F_DEC } }, P_TEXT },
-	[TEV_PAUSE_REQUEST]   = { { { "data", F_HEX }, { "req", F_DEC } } },
-	[TEV_SIGNAL_SENT]     = { { { "req", F_DEC } } },
-	[TEV_PAUSE_TAKEN]     = { { { "data", F_HEX }, { "req", F_DEC } } },
-	[TEV_PAUSE_COALESCED] = { { { "req", F_DEC }, { "into", F_DEC } } },
-	[TEV_RESUME_REQUEST]  = { { { "data", F_HEX }, { "edits", F_EDITS } },
-				  P_BYTES },
-	[TEV_RESUMED]         = { { { "data", F_HEX } } },
-	[TEV_EXIT_PIO]        = { { { "port", F_HEX }, { "size", F_SIZEDIR },
-				    { "data", F_HEX } }, P_NONE,
-				  { "in", "out" } },
-	[TEV_EXIT_MMIO]       = { { { "gpa", F_HEX }, { "len", F_SIZEDIR },
-				    { "data", F_HEX } }, P_NONE,
-				  { "read", "write" } },
-	[TEV_EXIT_DEBUG]      = { { { "dr6", F_HEX }, { "exception", F_DEC } } },
-	[TEV_SCHED_SWITCH]    = { { { "from", F_VCPU }, { "step", F_DEC },
-				    { "at", F_WHERE } } },
-	[TEV_HYPERCALL]       = { { { "nr", F_DEC }, { "arg0", F_HEX },
-				    { "arg1", F_HEX }, { "arg2", F_HEX } } },
-	[TEV_GUEST_LOG]       = { { { 0 } }, P_TEXT },
-	[TEV_GUEST_ASSERT]    = { { { "line", F_DEC } }, P_ASSERT },
-	[TEV_GUEST_EXIT]      = { { { "code", F_SDEC } } },
-	[TEV_CONSOLE]         = { { { 0 } }, P_TEXT },
-	[TEV_LOST]            = { { { "dropped", F_DEC } } },
-	[TEV_IO_ACCESS]       = { { { "space", F_DEC }, { "addr", F_HEX },
-				    { "lendir", F_HEX }, { "data", F_HEX } } },
-	[TEV_MEM_REGION]      = { { { "slot", F_DEC }, { "gpa", F_HEX },
-				    { "len", F_HEX }, { "flags", F_HEX } } },
-	[TEV_MEM_DATA]        = { { { "gpa", F_HEX } }, P_BYTES },
-	[TEV_VM_IOCTL]        = { { { "request", F_HEX }, { "when", F_DEC } },
-				    P_BYTES },
-	[TEV_VCPU_IOCTL]      = { { { "request", F_HEX } }, P_BYTES },
-	[TEV_VM_STOP]         = { { { "reason", F_REASON }, { "code", F_SDEC } } },
-	[TEV_IRQFD_SIGNAL]    = { { { "fd", F_DEC }, { "when", F_DEC },
-				    { "count", F_DEC } } },
+	[TEV_VM_START]        = { .a = { { "vcpus", F_DEC }, { "mem", F_DEC } } },
+	[TEV_VM_END]          = { .a = { { "reason", F_REASON },
+					 { "code", F_SDEC },
+					 { "mem_digest", F_HEX } } },
+	[TEV_VCPU_EXIT]       = { .a = { { "rc", F_SDEC } } },
+	[TEV_VCPU_ERROR]      = { .a = { { "kvm_exit", F_DEC } },
+				  .payload = P_TEXT },
+	[TEV_PAUSE_REQUEST]   = { .a = { { "data", F_HEX }, { "req", F_DEC } } },
+	[TEV_SIGNAL_SENT]     = { .a = { { "req", F_DEC } } },
+	[TEV_PAUSE_TAKEN]     = { .a = { { "data", F_HEX }, { "req", F_DEC } } },
+	[TEV_PAUSE_COALESCED] = { .a = { { "req", F_DEC }, { "into", F_DEC } } },
+	[TEV_RESUME_REQUEST]  = { .a = { { "data", F_HEX },
+					 { "edits", F_EDITS } },
+				  .payload = P_BYTES },
+	[TEV_RESUMED]         = { .a = { { "data", F_HEX } } },
+	[TEV_EXIT_PIO]        = { .a = { { "port", F_HEX },
+					 { "size", F_SIZEDIR },
+					 { "data", F_HEX } },
+				  .dir = { "in", "out" } },
+	[TEV_EXIT_MMIO]       = { .a = { { "gpa", F_HEX }, { "len", F_SIZEDIR },
+					 { "data", F_HEX } },
+				  .dir = { "read", "write" } },
+	[TEV_EXIT_DEBUG]      = { .a = { { "dr6", F_HEX },
+					 { "exception", F_DEC } } },
+	[TEV_SCHED_SWITCH]    = { .a = { { "from", F_VCPU }, { "step", F_DEC },
+					 { "at", F_WHERE } } },
+	[TEV_HYPERCALL]       = { .a = { { "nr", F_DEC }, { "arg0", F_HEX },
+					 { "arg1", F_HEX }, { "arg2", F_HEX } } },
+	[TEV_GUEST_LOG]       = { .payload = P_TEXT },
+	[TEV_GUEST_ASSERT]    = { .a = { { "line", F_DEC } },
+				  .payload = P_ASSERT },
+	[TEV_GUEST_EXIT]      = { .a = { { "code", F_SDEC } } },
+	[TEV_CONSOLE]         = { .payload = P_TEXT },
+	[TEV_LOST]            = { .a = { { "dropped", F_DEC } } },
+	[TEV_IO_ACCESS]       = { .a = { { "space", F_DEC }, { "addr", F_HEX },
+					 { "lendir", F_HEX },
+					 { "data", F_HEX } } },
+	[TEV_MEM_REGION]      = { .a = { { "slot", F_DEC }, { "gpa", F_HEX },
+					 { "len", F_HEX }, { "flags", F_HEX } } },
+	[TEV_MEM_DATA]        = { .a = { { "gpa", F_HEX } }, .payload = P_BYTES },
+	[TEV_VM_IOCTL]        = { .a = { { "request", F_HEX }, { "when", F_DEC },
+					 { "size", F_DEC } },
+				  .payload = P_BYTES },
+	[TEV_VCPU_IOCTL]      = { .a = { { "request", F_HEX }, { 0 },
+					 { "size", F_DEC } },
+				  .payload = P_BYTES },
+	[TEV_VM_STOP]         = { .a = { { "reason", F_REASON },
+					 { "code", F_SDEC } } },
+	[TEV_IRQFD_SIGNAL]    = { .a = { { "fd", F_DEC }, { "when", F_DEC },
+					 { "count", F_DEC } } },
 };
 
 /* Unknown types show their raw arguments. */
 static const struct type_fmt raw_fmt = {
-	{ { "a0", F_HEX }, { "a1", F_HEX }, { "a2", F_HEX }, { "a3", F_HEX } },
-	P_BYTES, { NULL, NULL },
+	.a = { { "a0", F_HEX }, { "a1", F_HEX }, { "a2", F_HEX },
+	       { "a3", F_HEX } },
+	.payload = P_BYTES,
 };
 
 static const struct type_fmt *fmt_of(uint32_t type)
@@ -252,8 +264,11 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 		fprintf(f, " exit=%" PRIu64, ev->exit_seq);
 	if (ev->rip) {
 		fprintf(f, " rip=0x%" PRIx64, ev->rip);
-		if (*ifmt_sym(sbuf, sizeof(sbuf), fmt->syms, ev->rip))
-			fprintf(f, " <%s>", sbuf);
+		if (*ifmt_sym(sbuf, sizeof(sbuf), fmt->syms, ev->rip)) {
+			fputs(" <", f);
+			fput_text(f, sbuf);
+			fputc('>', f);
+		}
 	}
 	if (ev->digest)
 		fprintf(f, " digest=0x%016" PRIx64, ev->digest);

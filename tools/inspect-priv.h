@@ -53,6 +53,11 @@ struct ipos {
 };
 int ipos_parse(const char *s, struct ipos *p);
 
+/* Text from a trace or a guest ELF (paths, mode, symbol names) for a
+ * terminal: printable ASCII as it is, other bytes and '\\' escaped
+ * (\xNN), so that a hostile trace cannot send escape sequences. */
+void fput_text(FILE *f, const char *s);
+
 /* "850ns", "12.3us", "1.234ms", "2.500s". */
 const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 /* "+0.012345678" seconds since the origin (negative when before it). */

@@ -79,9 +79,12 @@ static const char *const lat_names[LAT__COUNT] = {
 };
 
 struct summary {
-	/* counts[slot][type]: slot = VCPU id, slots = VM-wide events */
+	/* counts[vcpu][type] for VCPUs 0..slots-1 (room for cap), vm[type]
+	 * for VM-wide events */
 	uint64_t (*counts)[TEV__COUNT];
-	uint32_t slots;
+	uint32_t slots, cap;
+	uint64_t vm[TEV__COUNT];
+	uint64_t totals[TEV__COUNT];
 	uint64_t other_vcpu;      /* events of VCPU ids >= INSPECT_MAX_VCPUS */
 	uint64_t events, tmin, tmax;
 	uint64_t pio[2][65536];   /* [out][port] */
@@ -95,20 +98,25 @@ struct summary {
 	uint64_t longest_ns;
 };
 
+/* Grows by doubling: VCPU ids that come one after another (0, 1, 2 ...
+ * 4095) must not copy the table each time. */
 static int ensure_slots(struct summary *s, uint32_t need)
 {
 	uint64_t (*c)[TEV__COUNT];
+	uint32_t cap = s->cap ? s->cap : 8;
 
 	if (need <= s->slots)
 		return 0;
-	c = realloc(s->counts, (size_t)(need + 1) * sizeof(*c));
-	if (!c)
-		return -1;
-	memset(c + s->slots + 1, 0, (size_t)(need - s->slots) * sizeof(*c));
-	/* the VM-wide row stays last */
-	memcpy(c[need], c[s->slots], sizeof(*c));
-	memset(c[s->slots], 0, sizeof(*c));
-	s->counts = c;
+	if (need > s->cap) {
+		while (cap < need)
+			cap *= 2;
+		c = realloc(s->counts, (size_t)cap * sizeof(*c));
+		if (!c)
+			return -1;
+		memset(c + s->cap, 0, (size_t)(cap - s->cap) * sizeof(*c));
+		s->counts = c;
+		s->cap = cap;
+	}
 	s->slots = need;
 	return 0;
 }
@@ -148,19 +156,18 @@ static void on_life(void *ctx, const struct pause_life *l)
 static int account(struct summary *s, const struct trace_event *ev)
 {
 	uint32_t type = ev->type < TEV__COUNT ? ev->type : TEV_NONE;
-	uint32_t slot = ev->vcpu;
+	uint32_t v = ev->vcpu;
 
-	if (slot == TRACE_VCPU_NONE) {
-		slot = s->slots;
-	} else if (slot >= s->slots) {
-		if (slot >= INSPECT_MAX_VCPUS) {
-			s->other_vcpu++;
-			slot = s->slots;
-		} else if (ensure_slots(s, slot + 1)) {
+	if (v == TRACE_VCPU_NONE) {
+		s->vm[type]++;
+	} else if (v >= INSPECT_MAX_VCPUS) {
+		s->other_vcpu++;
+		s->vm[type]++;
+	} else {
+		if (v >= s->slots && ensure_slots(s, v + 1))
 			return -1;
-		}
+		s->counts[v][type]++;
 	}
-	s->counts[slot][type]++;
 	if (ev->time_ns < s->tmin)
 		s->tmin = ev->time_ns;
 	if (ev->time_ns > s->tmax)
@@ -174,13 +181,19 @@ static int account(struct summary *s, const struct trace_event *ev)
 	return 0;
 }
 
+/* Called once the counts are complete. */
+static void count_totals(struct summary *s)
+{
+	for (uint32_t t = 0; t < TEV__COUNT; t++) {
+		s->totals[t] = s->vm[t];
+		for (uint32_t i = 0; i < s->slots; i++)
+			s->totals[t] += s->counts[i][t];
+	}
+}
+
 static uint64_t type_total(const struct summary *s, uint32_t type)
 {
-	uint64_t n = 0;
-
-	for (uint32_t i = 0; i <= s->slots; i++)
-		n += s->counts[i][type];
-	return n;
+	return s->totals[type];
 }
 
 static void print_header(FILE *f, const struct itrace *t,
@@ -195,11 +208,13 @@ static void print_header(FILE *f, const struct itrace *t,
 		state);
 	if (trace_reader_truncation(t->r))
 		fprintf(f, "           %s\n", trace_reader_truncation(t->r));
-	fprintf(f, "guest      %s\n           sha256 %s\n",
-		*h->guest_path ? h->guest_path : "(unknown)", hex);
-	fprintf(f, "run        mode %s, seed %" PRIu64 ", %u VCPUs, %" PRIu64
-		" MiB\n", *h->mode ? h->mode : "?", h->seed, h->nr_vcpus,
-		h->mem_size >> 20);
+	fputs("guest      ", f);
+	fput_text(f, *h->guest_path ? h->guest_path : "(unknown)");
+	fprintf(f, "\n           sha256 %s\n", hex);
+	fputs("run        mode ", f);
+	fput_text(f, *h->mode ? h->mode : "?");
+	fprintf(f, ", seed %" PRIu64 ", %u VCPUs, %" PRIu64 " MiB\n", h->seed,
+		h->nr_vcpus, h->mem_size >> 20);
 	fprintf(f, "events     %" PRIu64 " read", s->events);
 	if (s->events)
 		fprintf(f, ", over %s", fmt_dur(dur, sizeof(dur),
@@ -219,11 +234,15 @@ static void print_header(FILE *f, const struct itrace *t,
 
 /* Rows are event types, columns VCPUs (8 per block) plus VM-wide. */
 static void print_counts_block(FILE *f, const struct summary *s,
-			       uint32_t first, uint32_t last, bool vm)
+			       const uint32_t *cols, unsigned n, bool vm)
 {
 	fprintf(f, "  %-16s", "type");
-	for (uint32_t v = first; v < last; v++)
-		fprintf(f, " %9s%-2u", "vcpu", v);
+	for (unsigned i = 0; i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "vcpu%-2u", cols[i]);
+		fprintf(f, " %11s", name);
+	}
 	if (vm)
 		fprintf(f, " %11s %11s", "vm", "total");
 	fputc('\n', f);
@@ -233,27 +252,56 @@ static void print_counts_block(FILE *f, const struct summary *s,
 		if (!total)
 			continue;
 		fprintf(f, "  %-16s", t ? trace_event_name(t) : "(unknown)");
-		for (uint32_t v = first; v < last; v++)
-			fprintf(f, " %11" PRIu64, s->counts[v][t]);
+		for (unsigned i = 0; i < n; i++)
+			fprintf(f, " %11" PRIu64, s->counts[cols[i]][t]);
 		if (vm)
 			fprintf(f, " %11" PRIu64 " %11" PRIu64,
-				s->counts[s->slots][t], total);
+				s->vm[t], total);
 		fputc('\n', f);
 	}
 }
 
+static bool has_events(const struct summary *s, uint32_t v)
+{
+	for (uint32_t t = 0; t < TEV__COUNT; t++)
+		if (s->counts[v][t])
+			return true;
+	return false;
+}
+
+/* The next (up to) 8 VCPUs with events from *v on, skipping and counting
+ * those without, so that a stray id of 4000 adds a column, not 4000. */
+static unsigned next_cols(const struct summary *s, uint32_t *v,
+			  uint32_t cols[8], uint32_t *empty)
+{
+	unsigned n = 0;
+
+	for (; *v < s->slots && n < 8; (*v)++) {
+		if (has_events(s, *v))
+			cols[n++] = *v;
+		else
+			(*empty)++;
+	}
+	for (; *v < s->slots && !has_events(s, *v); (*v)++)
+		(*empty)++;
+	return n;
+}
+
 static void print_counts(FILE *f, const struct summary *s)
 {
-	fprintf(f, "\nevents by type and VCPU:\n");
-	for (uint32_t v = 0; v < s->slots || !v; v += 8) {
-		uint32_t last = v + 8 < s->slots ? v + 8 : s->slots;
+	uint32_t v = 0, cols[8], empty = 0;
 
-		if (v)
+	fprintf(f, "\nevents by type and VCPU:\n");
+	do {
+		unsigned n = next_cols(s, &v, cols, &empty);
+
+		print_counts_block(f, s, cols, n, v == s->slots);
+		if (v < s->slots)
 			fputc('\n', f);
-		print_counts_block(f, s, v, last, last == s->slots);
-		if (!s->slots)
-			break;
-	}
+	} while (v < s->slots);
+	if (empty)
+		fprintf(f, "  (%u VCPUs of ids 0..%u have no events)\n", empty,
+			s->slots - 1);
 }
 
 static void print_pauses(FILE *f, const struct summary *s)
@@ -372,11 +420,11 @@ int inspect_summary_file(const char *path, FILE *out, uint64_t *events)
 
 	if (!s)
 		return INSPECT_BAD_INPUT;
-	s->counts = calloc(1, sizeof(*s->counts));
-	ret = s->counts ? itrace_open(&t, path, SUMMARY) : INSPECT_BAD_INPUT;
+	ret = itrace_open(&t, path, SUMMARY);
 	if (ret)
 		goto out;
 	ret = summarise(&t, s, &n) ? INSPECT_BAD_INPUT : INSPECT_OK;
+	count_totals(s);
 	print_header(out, &t, s);
 	print_counts(out, s);
 	print_pauses(out, s);

@@ -44,6 +44,8 @@ struct trace_reader {
 
 	ZSTD_DCtx *dctx;
 	uint8_t *inbuf;
+	uint64_t buf_off;           /* file bytes [buf_off, +buf_len) are in */
+	size_t buf_len;             /* inbuf (file mode) */
 	ZSTD_inBuffer zin;
 	uint64_t zin_off;           /* file offset of zin.src[0] */
 	bool in_eof;
@@ -135,16 +137,41 @@ static int feed_input(struct trace_reader *r)
 	} else {
 		if (n > IN_CAP)
 			n = IN_CAP;
+		r->buf_len = 0;
 		got = src_read(r, off, r->inbuf, n);
 		if (got <= 0)
 			return (int)got;
 		n = (size_t)got;
+		r->buf_off = off;
+		r->buf_len = n;
 		r->zin.src = r->inbuf;
 	}
 	r->zin_off = off;
 	r->zin.size = n;
 	r->zin.pos = 0;
 	return 1;
+}
+
+/* Points zin at what inbuf already holds from @off on: small frames
+ * follow each other in one read, instead of a read of IN_CAP each. */
+static void reuse_input(struct trace_reader *r, uint64_t off)
+{
+	if (r->mem || off < r->buf_off || off - r->buf_off >= r->buf_len)
+		return;
+	r->zin.src = r->inbuf + (off - r->buf_off);
+	r->zin.size = r->buf_len - (size_t)(off - r->buf_off);
+}
+
+/* Up to @len bytes at @off, from inbuf when it holds them. */
+static ssize_t peek(struct trace_reader *r, uint64_t off, void *buf,
+		    size_t len)
+{
+	if (!r->mem && off >= r->buf_off && off - r->buf_off < r->buf_len &&
+	    len <= r->buf_len - (off - r->buf_off)) {
+		memcpy(buf, r->inbuf + (off - r->buf_off), len);
+		return (ssize_t)len;
+	}
+	return src_read(r, off, buf, len);
 }
 
 /* Moves undecoded bytes to the front and decompresses more after them. */
@@ -368,6 +395,7 @@ static int start_data_frame(struct trace_reader *r, uint64_t off)
 	r->zin.src = NULL;
 	r->zin.size = r->zin.pos = 0;
 	r->zin_off = off;
+	reuse_input(r, off);
 	r->in_eof = false;
 	r->frame_done = false;
 	r->in_frame = true;
@@ -423,8 +451,8 @@ static int next_frame(struct trace_reader *r)
 
 		if (off >= r->data_end)
 			return 0;
-		n = src_read(r, off, b, (size_t)(r->data_end - off < 8 ?
-						 r->data_end - off : 8));
+		n = peek(r, off, b, (size_t)(r->data_end - off < 8 ?
+					     r->data_end - off : 8));
 		if (n < 0)
 			return (int)n;
 		if (n < 4)

@@ -349,7 +349,7 @@ drop:
 }
 
 static int emit(struct trace_producer *p, struct trace_event *ev,
-		const void *payload, bool timed)
+		const void *payload, bool timed, bool any_type)
 {
 	struct trace_writer *w = p->w;
 	size_t need = ENT_BYTES(ev->payload_len);
@@ -357,7 +357,7 @@ static int emit(struct trace_producer *p, struct trace_event *ev,
 	uint8_t *slot;
 	int ret;
 
-	if (ev->type == TEV_NONE || ev->type >= TEV__COUNT)
+	if (ev->type == TEV_NONE || (ev->type >= TEV__COUNT && !any_type))
 		return -EINVAL;
 	if (ev->payload_len > TRACE_MAX_PAYLOAD)
 		return -EMSGSIZE;
@@ -384,13 +384,19 @@ static int emit(struct trace_producer *p, struct trace_event *ev,
 int trace_emit(struct trace_producer *p, struct trace_event *ev,
 	       const void *payload)
 {
-	return emit(p, ev, payload, false);
+	return emit(p, ev, payload, false, false);
 }
 
 int trace_emit_timed(struct trace_producer *p, struct trace_event *ev,
 		     const void *payload)
 {
-	return emit(p, ev, payload, true);
+	return emit(p, ev, payload, true, false);
+}
+
+int trace_emit__any_type(struct trace_producer *p, struct trace_event *ev,
+			 const void *payload)
+{
+	return emit(p, ev, payload, true, true);
 }
 
 /* ------------------------------------------------------------ encoder */

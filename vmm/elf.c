@@ -29,7 +29,9 @@ int elf_read_file(const char *path, uint8_t **buf, size_t *len,
 	struct stat st;
 	uint8_t *data = NULL;
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (a trace may name anything as its guest) must
+	 * not block the open; fstat then refuses it */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		return fail(err, errlen, path, "cannot open: %s", strerror(errno));

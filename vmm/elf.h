@@ -17,7 +17,8 @@ struct elf_window {
 };
 
 /* Reads a whole file into a malloc'd buffer the caller frees.  Refuses
- * files over ELF_MAX_FILE_SIZE. */
+ * files over ELF_MAX_FILE_SIZE and anything but a regular file (a FIFO or
+ * device is refused at once, never waited on). */
 int elf_read_file(const char *path, uint8_t **buf, size_t *len,
 		  char *err, size_t errlen);
 
