@@ -11,7 +11,6 @@
 #include "vmm/vtrace.h"
 
 #define DEFAULT_PCT_STEPS   10000
-
 #define MAX_QUEUED          4096
 #define DEFAULT_MAX_HOLD    256
 
