@@ -64,7 +64,7 @@ struct replay {
 	unsigned cfg_depth;
 	/* crosvm plugin runs (raw-mode VMs, header config plugin=crosvm) */
 	bool raw, raw_started, raw_done;
-	uint64_t raw_stop_seq;      /* VM_STOP: later events are the way out */
+	uint64_t stop_seq;      /* VM_STOP: later events are the way out */
 	struct stream memory;       /* MEM_REGION, MEM_DATA and the VM inputs
 				       made before the start, in order */
 	struct stream inputs;       /* VM inputs (VM_IOCTL, IRQFD_SIGNAL) made
@@ -79,6 +79,8 @@ struct replay {
 	unsigned nmaps;
 	struct vm *vm;
 	atomic_bool diverged, prefix_done;
+	bool prefix_counted;        /* cut at VM_STOP: prefix_left counts ... */
+	atomic_uint_fast64_t prefix_left;  /* ... the events still to match */
 	atomic_uint_fast64_t checked;
 	pthread_mutex_t land_lock;
 	uint64_t *land_ns;
@@ -141,12 +143,10 @@ static int place_raw(struct replay *rp, const struct trace_event *ev,
 
 	if (ev->type == TEV_VM_START)
 		rp->raw_started = true;
-	if (ev->type == TEV_VM_STOP && rp->raw_stop_seq == UINT64_MAX)
-		rp->raw_stop_seq = ev->seq;
 	if (ev->type == TEV_MEM_REGION || ev->type == TEV_MEM_DATA ||
 	    (input && !rp->raw_started))
 		return push(&rp->memory, ev, payload);
-	if (input && ev->seq < rp->raw_stop_seq) {
+	if (input && ev->seq < rp->stop_seq) {
 		if (ev->a1 == VM_INPUT_RUNNING && !rp->unplaced.type)
 			rp->unplaced = *ev;
 		return push(&rp->inputs, ev, payload);
@@ -186,10 +186,12 @@ static int check_setting(const struct trace_event *ev, const uint8_t *payload,
 static int place(struct replay *rp, const struct trace_event *ev,
 		 const uint8_t *payload, char *err, size_t errlen)
 {
+	if (ev->type == TEV_VM_STOP && rp->stop_seq == UINT64_MAX)
+		rp->stop_seq = ev->seq;
 	if (rp->raw && check_setting(ev, payload, err, errlen))
 		return -1;
 	if (rp->raw && ev->type != TEV_VM_END &&
-	    (place_raw(rp, ev, payload) || ev->seq > rp->raw_stop_seq ||
+	    (place_raw(rp, ev, payload) || ev->seq > rp->stop_seq ||
 	     ev->type == TEV_VCPU_IOCTL))
 		return 0;  /* (out of memory shows as a short replay) */
 	if (ev->type == TEV_LOST) {
@@ -268,7 +270,7 @@ static int load(struct replay *rp, const char *path, char *err, size_t errlen)
 	if (!rp->vcpus)
 		goto nomem;
 	parse_config(rp);
-	rp->raw_stop_seq = UINT64_MAX;
+	rp->stop_seq = UINT64_MAX;
 	while ((rc = trace_reader_next(r, &ev, &payload)) == 1) {
 		if (++n > REPLAY_MAX_EVENTS) {
 			snprintf(err, errlen, "%s: more than %u events: too long to "
@@ -290,6 +292,37 @@ nomem:
 fail:
 	trace_reader_close(r);
 	return -1;
+}
+
+/* Leaves out the events of s after trace seq `seq`. */
+static void cut_stream(struct stream *s, uint64_t seq)
+{
+	size_t n = s->n;
+
+	while (n && s->v[n - 1].ev.seq > seq)
+		free(s->v[--n].payload);
+	s->n = n;
+}
+
+/* A run stopped from outside the guest (a signal, a timeout) was caught
+ * wherever its VCPUs were: their way out after VM_STOP is timing, not a
+ * replay's to match.  The replay ends once everything before it has been
+ * replayed. */
+static void cut_at_stop(struct replay *rp)
+{
+	uint64_t left = 0;
+
+	if (rp->stop_seq == UINT64_MAX)
+		return;  /* (traces from before the marker) */
+	for (unsigned i = 0; i < rp->nr_vcpus; i++) {
+		cut_stream(&rp->vcpus[i].own, rp->stop_seq);
+		cut_stream(&rp->vcpus[i].ctl, rp->stop_seq);
+		left += rp->vcpus[i].own.n + rp->vcpus[i].ctl.n;
+	}
+	cut_stream(&rp->sched, rp->stop_seq);
+	cut_stream(&rp->actions, rp->stop_seq);
+	atomic_store(&rp->prefix_left, left);
+	rp->prefix_counted = true;
 }
 
 /* --- checking ------------------------------------------------------------- */
@@ -418,6 +451,10 @@ static int hook_event(void *arg, const struct trace_event *ev,
 		if (ev->type == TEV_PAUSE_TAKEN)
 			find_next_taken(vs);
 		raw_check_done(rp);
+		if (rp->prefix_counted && atomic_fetch_sub(&rp->prefix_left, 1) == 1) {
+			atomic_store(&rp->prefix_done, true);
+			vm_stop(rp->vm, TEND_SIGNAL, 0, "end of the recorded events");
+		}
 		return 0;
 	}
 	describe(s, ev, payload, is_ctl_type(ev->type) ? "controller" : "its",
@@ -1149,6 +1186,8 @@ static int replay_run(const char *path, const struct replay_opts *o,
 	/* Runs the recording cut short (signal, timeout) replay as a prefix. */
 	rp->prefix_only = rp->truncated || rp->end.a0 == TEND_SIGNAL ||
 			  (rp->end.a0 == TEND_GUEST_FAULT && !rp->has_error_event);
+	if (rp->prefix_only && !rp->raw)
+		cut_at_stop(rp);
 	rp->parallel = !strcmp(rp->h.mode, "parallel");
 	/* Runs that did not end by every VCPU returning were stopped. */
 	rp->ended_by_stop = rp->end.a0 != TEND_GUEST_EXIT || rp->has_guest_exit;

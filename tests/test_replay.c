@@ -1,5 +1,6 @@
 /* vcprr replay end to end: record, replay, tamper, detect. */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -159,6 +160,41 @@ static void test_old_version_refused(void **state)
 	free(out);
 }
 
+/* A recording stopped from outside (SIGINT, --timeout) caught its VCPUs
+ * wherever they were, mid-loop included; replay leaves out their way out
+ * and ends where the recording did.  Serial and step too. */
+static void test_interrupted_recordings_replay(void **state)
+{
+	static const char *const runs[][2] = {
+		{ "pio", "--sched=serial" }, { "counter", "--sched=serial" },
+		{ "pio", "--sched=parallel" }, { "spin", "--sched=step" },
+	};
+	char *out;
+
+	SKIP_WITHOUT_KVM();
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		pid_t pid = vcprr_spawn((const char *[]){ "record", "-o", trace,
+			guest_path(runs[i][0]), runs[i][1], "--vcpus=2",
+			"--watchdog=60s", NULL });
+		int st;
+
+		usleep(300000);
+		kill(pid, SIGINT);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGINT);
+		if (vcprr_sh(&out, "$V replay --timeout 60s %s", trace))
+			fail_msg("%s %s stopped by SIGINT: %s", runs[i][0],
+				 runs[i][1], out);
+		assert_non_null(strstr(out, "ends as recorded: signal"));
+		free(out);
+	}
+	/* --timeout while the guest spins without exits. */
+	vcprr_sh(NULL, "$V record -o %s %s --sched serial --timeout 200ms "
+		 ">/dev/null", trace, guest_path("spin"));
+	assert_int_equal(vcprr_sh(&out, "$V replay %s", trace), 0);
+	free(out);
+}
+
 /* Shards partition the corpus exactly; JUnit XML parses. */
 static void test_shards_and_junit(void **state)
 {
@@ -198,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_modified_guest_refused),
 		cmocka_unit_test(test_tampered_trace_detected),
 		cmocka_unit_test(test_old_version_refused),
+		cmocka_unit_test(test_interrupted_recordings_replay),
 		cmocka_unit_test(test_shards_and_junit),
 	};
 

@@ -73,9 +73,10 @@ enum trace_event_type {
 	                        ...): vcpu, a0 = ioctl request, a2 and payload
 	                        as for VM_IOCTL; replay applies it before the
 	                        resume */
-	TEV_VM_STOP,         /* raw mode: the run is being stopped (the plugin
-	                        exited, a fault): a0 = reason, a1 = code.  What
-	                        VCPUs log after it is their way out */
+	TEV_VM_STOP,         /* the run is being stopped (a fault, an exit, a
+	                        signal, a timeout; in raw mode also the plugin
+	                        exiting): a0 = reason, a1 = code.  What VCPUs
+	                        log after it is their way out */
 	TEV_IRQFD_SIGNAL,    /* raw mode: the plugin signalled an irqfd:
 	                        a0 = its eventfd as in the KVM_IRQFD setting,
 	                        a1 = enum vm_input_when, a2 = the eventfd

@@ -233,7 +233,7 @@ void vm_vcpu_finished(struct vm *vm)
 	pthread_mutex_lock(&vm->end_lock);
 	if (!vm->ended) {
 		vm->ended = true;
-		if (!atomic_load(&vm->stopping)) {
+		if (!vm->stop_claimed) {
 			vm->result.reason = TEND_GUEST_EXIT;
 			vm->result.exit_code = atomic_load(&vm->first_nonzero);
 		}
@@ -245,19 +245,22 @@ void vm_vcpu_finished(struct vm *vm)
 void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
 {
 	pthread_mutex_lock(&vm->end_lock);
-	if (atomic_load(&vm->stopping) || vm->ended) {
+	if (vm->stop_claimed || vm->ended) {
 		pthread_mutex_unlock(&vm->end_lock);
 		return;
 	}
+	vm->stop_claimed = true;
 	vm->result.reason = reason;
 	vm->result.exit_code = exit_code;
 	snprintf(vm->result.diag, sizeof(vm->result.diag), "%s", why ? why : "");
-	atomic_store(&vm->stopping, true);
 	pthread_mutex_unlock(&vm->end_lock);
-	/* Raw mode: replay must tell the VCPUs' way out from their run. */
-	if (vm->cfg.raw)
-		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_STOP, reason,
-				(uint64_t)(int64_t)exit_code, 0, 0, NULL, 0);
+	/* Logged before any VCPU can see the stop, so that what VCPUs log
+	 * after the marker is their way out, which lands where timing puts
+	 * it: replay leaves it out where the stop came from outside the
+	 * guest (a signal, a timeout) and in plugin runs. */
+	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_STOP, reason,
+			(uint64_t)(int64_t)exit_code, 0, 0, NULL, 0);
+	atomic_store(&vm->stopping, true);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_kick(&vm->vcpus[i]);
 		vcpu_ctl_wake_all(&vm->vcpus[i]);  /* stopped VCPUs and waiters */

@@ -108,7 +108,9 @@ struct vm {
 	enum vm_kick_mode kick_mode;  /* resolved: never AUTO */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: regs in kvm_run */
 	struct sched *sched;        /* serial/step only */
-	pthread_mutex_t end_lock;   /* guards result and ended */
+	pthread_mutex_t end_lock;   /* guards result, stop_claimed, ended */
+	bool stop_claimed;          /* vm_stop's first caller: stopping
+				       follows once VM_STOP is logged */
 	struct trace_producer *ctl_producer;  /* controller events, under: */
 	pthread_mutex_t ctl_trace_lock;
 	bool ended, joined;
