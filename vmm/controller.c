@@ -67,11 +67,19 @@ uint64_t regs_digest(const struct kvm_regs *r)
 
 void vcpu_ctl_init(struct vcpu *v)
 {
+	pthread_mutexattr_t m;
 	pthread_condattr_t a;
 
+	/* Recursive: events are logged under ctl_lock (a resume, a setting
+	 * made while stopped), and logging one may stop the VM (a replay's
+	 * divergence, a trace that can no longer be written), which wakes
+	 * every VCPU's waiters under their ctl_lock. */
+	pthread_mutexattr_init(&m);
+	pthread_mutexattr_settype(&m, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&v->ctl_lock, &m);
+	pthread_mutexattr_destroy(&m);
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_mutex_init(&v->ctl_lock, NULL);
 	pthread_cond_init(&v->ctl_cond, &a);
 	pthread_condattr_destroy(&a);
 }
@@ -83,16 +91,8 @@ void vcpu_ctl_destroy(struct vcpu *v)
 	pause_slot_free(&v->pause);
 }
 
-/* The VCPU whose ctl_lock this thread holds while it logs a resume: a
- * replay's check of that event may stop the VM, which wakes every VCPU. */
-static __thread struct vcpu *tls_logging_resume;
-
 void vcpu_ctl_wake_all(struct vcpu *v)
 {
-	if (v == tls_logging_resume) {
-		pthread_cond_broadcast(&v->ctl_cond);
-		return;
-	}
 	pthread_mutex_lock(&v->ctl_lock);
 	pthread_cond_broadcast(&v->ctl_cond);
 	pthread_mutex_unlock(&v->ctl_lock);
@@ -180,8 +180,9 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	};
 	/* Logged before it shows as stopped (its resume comes after it in
 	 * the trace), without the lock: a replay that finds a difference
-	 * here stops the VM, which takes every VCPU's ctl_lock.  Controllers
-	 * leave the snapshot alone until `stopped`. */
+	 * here stops the VM, which takes the scheduler's lock, and nobody
+	 * takes that one while holding a ctl_lock.  Controllers leave the
+	 * snapshot alone until `stopped`. */
 	if (ev->kind == VCPU_EVENT_PAUSED) {
 		pthread_mutex_unlock(&v->ctl_lock);
 		vtrace_pause_taken(v, ev);
@@ -394,9 +395,7 @@ int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
 		pthread_mutex_unlock(&v->ctl_lock);
 		return -EBUSY;
 	}
-	tls_logging_resume = v;
 	trace_resume_request(v, data, step, where);
-	tls_logging_resume = NULL;
 	v->resume_data = data;
 	v->resume_gen++;
 	/* Cleared here, not by the VCPU, so that a wait right after this
