@@ -187,7 +187,8 @@ VERSION := $(shell sed -n 's/^\#define VCPRR_VERSION "\(.*\)"/\1/p' tools/vcprr.
 # "traces/event.h", so they keep their folders under include/vcprr/ and
 # vcprr.pc adds -I$(INCLUDEDIR)/vcprr: a program includes <vmm/vm.h> as
 # vcprr's own sources do.
-PUBLIC_HEADERS := vmm/vm.h vmm/controller.h vmm/sched.h traces/trace.h \
+PUBLIC_HEADERS := vmm/vm.h vmm/controller.h vmm/sched.h vmm/run-desc.h \
+	vmm/recording.h traces/trace.h \
 	traces/event.h
 VCPRR_INCDIR   := $(INCLUDEDIR)/vcprr
 

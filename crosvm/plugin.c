@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crosvm/plugin-priv.h"
+#include "vmm/recording.h"
 
 #define DEFAULT_MEM_LIMIT (3ull << 30)
 
@@ -204,6 +205,7 @@ int crosvm_start(struct crosvm *self)
 	r = vm_start(p->vm);
 	if (r)
 		goto out;
+	recording_started(p->trace);  /* the recorded memory, durable now */
 	p->started = true;
 	r = -pthread_create(&p->watcher, NULL, watch_end, p);
 	if (!r)

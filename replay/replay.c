@@ -2,6 +2,7 @@
  * hooks, every produced event -> checked against the trace. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,10 +16,10 @@
 #include <unistd.h>
 
 #include "replay/replay.h"
-#include "traces/sha256.h"
 #include "traces/trace.h"
 #include "vmm/controller.h"
-#include "vmm/elf.h"
+#include "vmm/guest-id.h"
+#include "vmm/run-desc.h"
 #include "vmm/vm.h"
 
 #define CONTEXT_EVENTS 6
@@ -50,7 +51,7 @@ struct vcpu_state {
 };
 
 struct replay {
-	struct trace_header h;
+	struct run_desc desc;       /* the recorded run, from the header */
 	unsigned nr_vcpus;
 	struct vcpu_state *vcpus;
 	struct stream sched;        /* SCHED_SWITCH, in order */
@@ -59,10 +60,7 @@ struct replay {
 	bool has_end, has_error_event, truncated, prefix_only;
 	bool parallel, ended_by_stop;  /* end races are tolerated then */
 	bool has_guest_exit;
-	uint64_t cfg_arg, cfg_watchdog, cfg_pause_every;
-	char cfg_policy[16], cfg_script[256];
-	unsigned cfg_depth;
-	/* crosvm plugin runs (raw-mode VMs, header config plugin=crosvm) */
+	/* crosvm plugin runs (raw-mode VMs, run kind crosvm-plugin) */
 	bool raw, raw_started, raw_done;
 	uint64_t stop_seq;      /* VM_STOP: later events are the way out */
 	struct stream memory;       /* MEM_REGION, MEM_DATA and the VM inputs
@@ -222,54 +220,27 @@ static int place(struct replay *rp, const struct trace_event *ev,
 	return push(&rp->actions, ev, payload);
 }
 
-static void parse_config(struct replay *rp)
-{
-	char *save = NULL, *line, buf[TRACE_CONFIG_LEN];
-
-	snprintf(buf, sizeof(buf), "%s", rp->h.config);
-	snprintf(rp->cfg_policy, sizeof(rp->cfg_policy), "rr");
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq++ = 0;
-		if (!strcmp(line, "arg"))
-			rp->cfg_arg = strtoull(eq, NULL, 0);
-		else if (!strcmp(line, "watchdog_ns"))
-			rp->cfg_watchdog = strtoull(eq, NULL, 0);
-		else if (!strcmp(line, "pause_every_ns"))
-			rp->cfg_pause_every = strtoull(eq, NULL, 0);
-		else if (!strcmp(line, "pct_depth"))
-			rp->cfg_depth = (unsigned)strtoul(eq, NULL, 0);
-		else if (!strcmp(line, "policy"))
-			snprintf(rp->cfg_policy, sizeof(rp->cfg_policy), "%s", eq);
-		else if (!strcmp(line, "pause_script"))
-			snprintf(rp->cfg_script, sizeof(rp->cfg_script), "%s", eq);
-		else if (!strcmp(line, "plugin"))
-			rp->raw = !strcmp(eq, "crosvm");
-	}
-}
-
 static int load(struct replay *rp, const char *path, char *err, size_t errlen)
 {
 	struct trace_reader *r = trace_reader_open(path, err, errlen);
 	struct trace_event ev;
+	char msg[1024];
 	const uint8_t *payload;
 	uint64_t n = 0;
 	int rc;
 
 	if (!r)
 		return -1;
-	rp->h = *trace_reader_header(r);
-	rp->nr_vcpus = rp->h.nr_vcpus;
-	if (rp->nr_vcpus == 0 || rp->nr_vcpus > VM_MAX_VCPUS) {
-		snprintf(err, errlen, "%s: header says %u VCPUs", path, rp->nr_vcpus);
+	if (run_desc_decode(trace_reader_header(r), &rp->desc, msg,
+			    sizeof(msg))) {
+		snprintf(err, errlen, "%s: %s", path, msg);
 		goto fail;
 	}
+	rp->nr_vcpus = rp->desc.nr_vcpus;
+	rp->raw = rp->desc.kind == RUN_KIND_CROSVM_PLUGIN;
 	rp->vcpus = calloc(rp->nr_vcpus, sizeof(*rp->vcpus));
 	if (!rp->vcpus)
 		goto nomem;
-	parse_config(rp);
 	rp->stop_seq = UINT64_MAX;
 	while ((rc = trace_reader_next(r, &ev, &payload)) == 1) {
 		if (++n > REPLAY_MAX_EVENTS) {
@@ -842,27 +813,15 @@ static int source_switch(void *arg, uint64_t step, enum sched_where where)
 
 /* --- driving -------------------------------------------------------------- */
 
-static int check_guest(struct replay *rp, const char *guest, bool force,
-		       char *err, size_t errlen)
+/* The guest image, by the one rule of vmm/guest-id.h. */
+static int find_guest(struct replay *rp, const char *path,
+		      const struct replay_opts *o, char *guest, size_t len,
+		      char *err, size_t errlen)
 {
-	static const uint8_t zero[32];
-	uint8_t *img, hash[32];
-	char want[65], got[65];
-	size_t len;
+	struct guest_lookup l = { o->guest, o->guest_dir, o->force };
 
-	if (elf_read_file(guest, &img, &len, err, errlen))
-		return -1;
-	sha256(img, len, hash);
-	free(img);
-	if (!memcmp(hash, rp->h.guest_hash, 32) || force ||
-	    !memcmp(rp->h.guest_hash, zero, 32))
-		return 0;
-	sha256_hex(rp->h.guest_hash, want);
-	sha256_hex(hash, got);
-	snprintf(err, errlen, "%s is not the guest image this trace was recorded "
-		 "with (sha256 %.16s..., recorded %.16s...); give the right one "
-		 "with --guest PATH, or --force to replay anyway", guest, got, want);
-	return -1;
+	return guest_id_find(&rp->desc.guest, path, &l, guest, len, err,
+			     errlen) < 0 ? -1 : 0;
 }
 
 /* The watchdog is wall-clock time, not a recorded input: a replay on a
@@ -870,7 +829,7 @@ static int check_guest(struct replay *rp, const char *guest, bool force,
  * Ten times the recorded limit still ends a replay that truly hangs. */
 static uint64_t replay_watchdog(const struct replay *rp)
 {
-	return 10 * (rp->cfg_watchdog ? rp->cfg_watchdog :
+	return 10 * (rp->desc.sched.watchdog_ns ? rp->desc.sched.watchdog_ns :
 		     SCHED_DEFAULT_WATCHDOG_NS);
 }
 
@@ -890,26 +849,23 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 	} *rh = malloc(sizeof(*rh));
 	struct vm_replay_hooks *hooks = &rh->h;
 	struct sched_source *src = malloc(sizeof(*src));
-	enum vm_sched_policy policy = VM_POLICY_RR;
-	unsigned depth = 0;
-	char pol[32];
-	int mode = sched_mode_parse(rp->h.mode);
+	const struct sched_config *rec = &rp->desc.sched;
 
 	*hooks = hooks_template;
 	hooks->arg = rp;
 	*src = (struct sched_source){ source_apply, source_switch, rp };
 	rh->raw = (struct vm_raw_hooks){ .arg = rp, .claim_io = hook_claim_io };
-	snprintf(pol, sizeof(pol), rp->cfg_depth ? "%s:%u" : "%s", rp->cfg_policy,
-		 rp->cfg_depth);
-	sched_policy_parse(pol, &policy, &depth);
-	*cfg = (struct vm_config){
-		.nr_vcpus = rp->nr_vcpus, .mem_size = rp->h.mem_size,
-		.guest_arg = rp->cfg_arg, .replay = hooks,
-		.controlled = rp->cfg_pause_every || rp->cfg_script[0] ||
-			      rp->actions.n,
-		.sched = { .mode = mode < 0 ? VM_SCHED_PARALLEL : mode,
-			   .policy = policy, .pct_depth = depth,
-			   .seed = rp->h.seed, .watchdog_ns = replay_watchdog(rp) },
+	run_desc_vm_config(&rp->desc, cfg);
+	cfg->replay = hooks;
+	cfg->controlled |= rp->actions.n > 0;
+	/* The recorded switches and actions decide, not a policy; the
+	 * exploration settings made those and must not add to them. */
+	cfg->sched = (struct sched_config){
+		.mode = rec->mode,
+		.policy = rec->policy == VM_POLICY_PLAN ? VM_POLICY_RR :
+							  rec->policy,
+		.pct_depth = rec->pct_depth, .seed = rec->seed,
+		.watchdog_ns = replay_watchdog(rp),
 	};
 	if (rp->raw) {
 		cfg->raw = cfg->init_event = cfg->controlled = true;
@@ -1005,7 +961,7 @@ static void judge_end(struct replay *rp, const struct vm_result *res,
 			 "the final guest memory differs (digest %016llx, recorded "
 			 "%016llx)%s", (unsigned long long)digest,
 			 (unsigned long long)rp->end.a2,
-			 strcmp(rp->h.mode, "parallel") ? "" :
+			 !rp->parallel ? "" :
 			 ": in a parallel trace, VCPUs racing on memory do this");
 		return;
 	}
@@ -1162,7 +1118,7 @@ static int replay_run(const char *path, const struct replay_opts *o,
 	const char *guest;
 	struct vm *vm = NULL;
 	uint64_t digest = 0;
-	char err[2048];
+	char err[4096], guest_path[PATH_MAX];
 
 	memset(r, 0, sizeof(*r));
 	r->status = REPLAY_ERROR;
@@ -1181,21 +1137,23 @@ static int replay_run(const char *path, const struct replay_opts *o,
 		describe_unplaced(rp, err, sizeof(err));
 		goto error;
 	}
-	snprintf(r->mode, sizeof(r->mode), "%s", rp->h.mode);
+	snprintf(r->mode, sizeof(r->mode), "%s",
+		 sched_mode_name(rp->desc.sched.mode));
 	r->truncated = rp->truncated;
 	/* Runs the recording cut short (signal, timeout) replay as a prefix. */
 	rp->prefix_only = rp->truncated || rp->end.a0 == TEND_SIGNAL ||
 			  (rp->end.a0 == TEND_GUEST_FAULT && !rp->has_error_event);
 	if (rp->prefix_only && !rp->raw)
 		cut_at_stop(rp);
-	rp->parallel = !strcmp(rp->h.mode, "parallel");
+	rp->parallel = rp->desc.sched.mode == VM_SCHED_PARALLEL;
 	/* Runs that did not end by every VCPU returning were stopped. */
 	rp->ended_by_stop = rp->end.a0 != TEND_GUEST_EXIT || rp->has_guest_exit;
-	guest = o->guest ? o->guest : rp->h.guest_path;
+	guest = guest_path;
 	if (rp->raw) {
 		rp->ended_by_stop = true;  /* the program's exit stopped it */
 		guest = NULL;              /* the guest is the recorded memory */
-	} else if (check_guest(rp, guest, o->force, err, sizeof(err))) {
+	} else if (find_guest(rp, path, o, guest_path, sizeof(guest_path), err,
+			      sizeof(err))) {
 		goto error;
 	}
 	build_config(rp, &cfg, o);

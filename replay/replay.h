@@ -18,7 +18,9 @@
 #define REPLAY_MAX_EVENTS 20000000u  /* traces are loaded per VCPU */
 
 struct replay_opts {
-	const char *guest;       /* NULL: the path recorded in the header */
+	const char *guest;       /* --guest: this image (NULL: the recorded
+				    one, found as vmm/guest-id.h says) */
+	const char *guest_dir;   /* --guest-dir: a folder to look in too */
 	bool force;              /* replay on a guest image with another hash */
 	int console_fd;          /* guest console during replay; -1: discard */
 	uint64_t timeout_ns;     /* 0: none */

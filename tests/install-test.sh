@@ -55,6 +55,8 @@ $1/include/crosvm.h 644
 $1/include/vcprr/traces/event.h 644
 $1/include/vcprr/traces/trace.h 644
 $1/include/vcprr/vmm/controller.h 644
+$1/include/vcprr/vmm/recording.h 644
+$1/include/vcprr/vmm/run-desc.h 644
 $1/include/vcprr/vmm/sched.h 644
 $1/include/vcprr/vmm/vm.h 644
 $1/share/man/man1/vcprr.1 644
@@ -100,7 +102,8 @@ note "$version; pkg-config --cflags vcprr: $cflags"
 note "pkg-config --static --libs vcprr: $libs"
 
 # Every public header compiles on its own from the installed tree only.
-for h in vmm/vm.h vmm/controller.h vmm/sched.h traces/trace.h traces/event.h; do
+for h in vmm/vm.h vmm/controller.h vmm/sched.h vmm/run-desc.h vmm/recording.h \
+	 traces/trace.h traces/event.h; do
 	printf '#include <%s>\n' "$h" >"$work/h.c"
 	# shellcheck disable=SC2086
 	(cd "$work" && $CC -std=c11 -Wall -Wextra -Werror $cflags -fsyntax-only h.c) ||
@@ -120,6 +123,8 @@ cat >"$work/user.c" <<'EOF'
 
 #include <traces/trace.h>
 #include <vmm/controller.h>
+#include <vmm/recording.h>
+#include <vmm/run-desc.h>
 #include <vmm/vm.h>
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "user.c:%d: check " \
@@ -131,7 +136,7 @@ static char err[1024];
 
 static void trace_roundtrip(const char *path)
 {
-	struct trace_header h = { .seed = 42, .nr_vcpus = 2 };
+	struct trace_header h = { .start_time_ns = 42 };
 	struct trace_writer *w;
 	struct trace_producer *p;
 	struct trace_reader *r;
@@ -139,7 +144,7 @@ static void trace_roundtrip(const char *path)
 	const uint8_t *payload;
 	uint64_t n = 0, first = 0;
 
-	strcpy(h.mode, "serial");
+	strcpy(h.desc, "any text the program likes\n");
 	w = trace_writer_open(path, &h, NULL, err, sizeof(err));
 	CHECK_MSG(w, err);
 	p = trace_producer_new(w);
@@ -154,8 +159,8 @@ static void trace_roundtrip(const char *path)
 	r = trace_reader_open(path, err, sizeof(err));
 	CHECK_MSG(r, err);
 	CHECK(trace_reader_header(r)->version == TRACE_FORMAT_VERSION);
-	CHECK(trace_reader_header(r)->seed == 42);
-	CHECK(!strcmp(trace_reader_header(r)->mode, "serial"));
+	CHECK(trace_reader_header(r)->start_time_ns == 42);
+	CHECK(!strcmp(trace_reader_header(r)->desc, "any text the program likes\n"));
 	CHECK(!trace_reader_truncated(r));
 	while (trace_reader_next(r, &ev, &payload) == 1 && ev.type == TEV_GUEST_LOG) {
 		if (!n)
@@ -183,11 +188,12 @@ static char *slurp(int fd)
 	return buf;
 }
 
-/* hello on two VCPUs, console captured, every event recorded. */
+/* hello on two VCPUs, console captured, every event recorded in a trace
+ * vcprr replay takes. */
 static void run_hello(const char *guest, const char *dir)
 {
-	struct trace_header h = { .nr_vcpus = 2 };
-	struct vm_config cfg = { .nr_vcpus = 2 };
+	struct vm_config cfg;
+	struct run_desc d;
 	struct vm_result res;
 	struct trace_reader *r;
 	struct trace_event ev;
@@ -196,12 +202,14 @@ static void run_hello(const char *guest, const char *dir)
 	struct vm *vm;
 	char path[4096];
 
+	run_desc_init(&d);
+	d.nr_vcpus = 2;
+	run_desc_vm_config(&d, &cfg);
 	snprintf(path, sizeof(path), "%s/hello.console", dir);
 	cfg.console_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	CHECK(cfg.console_fd >= 0);
 	snprintf(path, sizeof(path), "%s/hello.trace", dir);
-	strcpy(h.mode, "parallel");
-	cfg.trace = trace_writer_open(path, &h, NULL, err, sizeof(err));
+	cfg.trace = recording_open(path, &d, guest, err, sizeof(err));
 	CHECK_MSG(cfg.trace, err);
 	vm = vm_create(&cfg, guest, err, sizeof(err));
 	CHECK_MSG(vm, err);
@@ -212,13 +220,16 @@ static void run_hello(const char *guest, const char *dir)
 	digest = vm_memory_digest(vm);
 	vm_destroy(vm);  /* first: its VCPU threads are the trace's producers */
 	CHECK_MSG(res.reason == TEND_GUEST_EXIT && res.exit_code == 0, res.diag);
-	CHECK(trace_writer_close(cfg.trace, res.reason, res.exit_code, digest) == 0);
+	CHECK(recording_close(cfg.trace, path, res.reason, res.exit_code, digest,
+			      NULL, err, sizeof(err)) == 0);
 	CHECK(strstr(slurp(cfg.console_fd), "[vcpu 0] hello from vcpu 0 of 2\n"));
 	CHECK(strstr(slurp(cfg.console_fd), "[vcpu 1] hello from vcpu 1 of 2\n"));
 	close(cfg.console_fd);
 
 	r = trace_reader_open(path, err, sizeof(err));
 	CHECK_MSG(r, err);
+	CHECK(run_desc_decode(trace_reader_header(r), &d, err, sizeof(err)) == 0);
+	CHECK(d.nr_vcpus == 2 && !strcmp(d.guest.path, guest));
 	while (trace_reader_next(r, &ev, NULL) == 1)
 		starts += ev.type == TEV_VCPU_START;
 	CHECK(starts == 2 && ev.type == TEV_VM_END && ev.a2 == digest);
@@ -311,6 +322,11 @@ fi
 "$work/user" "$work" "$@" >"$work/user.log" 2>&1 ||
 	{ cat "$work/user.log"; fail "the program using the installed library failed"; }
 sed 's/^/install-test: program: /' "$work/user.log"
+if [ "$kvm" = yes ]; then
+	"$prefix/bin/vcprr" replay "$work/hello.trace" >"$work/replay.log" 2>&1 ||
+		{ cat "$work/replay.log"; fail "the installed vcprr does not replay the program's trace"; }
+	note "program: $(head -1 "$work/replay.log")"
+fi
 
 # ---- a crosvm plugin against the installed header and library
 cflags=$(pkg-config --cflags crosvm_plugin) || fail "pkg-config --cflags crosvm_plugin failed"

@@ -22,6 +22,8 @@
 #include "traces/sha256.h"
 #include "traces/trace.h"
 #include "traces/writer-internal.h"
+#include "vmm/guest-id.h"
+#include "vmm/run-desc.h"
 
 #define T0 1000000000ull
 
@@ -127,31 +129,35 @@ struct variant {
 	uint64_t rip_override;    /* rip of event 3, if set */
 };
 
+/* A header through the one encoder: seed 5, 2 VCPUs, 64 MiB, @mode;
+ * @guest (may be NULL) with its identity as record takes it down. */
+static void make_header(struct trace_header *h, const char *guest,
+			const char *trace, enum vm_sched_mode mode)
+{
+	struct run_desc d;
+	char err[256];
+
+	run_desc_init(&d);
+	d.sched.seed = 5;
+	d.sched.mode = mode;
+	d.nr_vcpus = 2;
+	d.mem_size = 64 << 20;
+	if (guest)
+		assert_int_equal(guest_id_take(&d.guest, guest, trace, err,
+					       sizeof(err)), 0);
+	memset(h, 0, sizeof(*h));
+	assert_int_equal(run_desc_encode(&d, h, err, sizeof(err)), 0);
+}
+
 static void write_trace(const char *path, const struct variant *var)
 {
 	struct trace_writer_opts wo = { .frame_events = var->frame_events };
-	struct trace_header h = { .seed = 5, .nr_vcpus = 2,
-				  .mem_size = 64 << 20 };
+	struct trace_header h;
 	struct trace_writer *w;
 	struct trace_producer *p;
 	char err[256];
 
-	strcpy(h.mode, "parallel");
-	if (var->guest) {
-		uint8_t *buf;
-		size_t len;
-		int fd = open(var->guest, O_RDONLY);
-		struct stat st;
-
-		assert_true(fd >= 0 && !fstat(fd, &st));
-		buf = malloc(st.st_size);
-		assert_int_equal(read(fd, buf, st.st_size), st.st_size);
-		len = st.st_size;
-		sha256(buf, len, h.guest_hash);
-		free(buf);
-		close(fd);
-		snprintf(h.guest_path, sizeof(h.guest_path), "%s", var->guest);
-	}
+	make_header(&h, var->guest, path, VM_SCHED_PARALLEL);
 	w = trace_writer_open(path, &h, &wo, err, sizeof(err));
 	assert_non_null(w);
 	p = trace_producer_new(w);
@@ -521,13 +527,18 @@ static void run_all_tools(const char *path)
 	}
 }
 
+/* A header naming @guest (a hostile path: no identity is taken). */
 static void hostile_header(struct trace_header *h, const char *guest)
 {
+	struct run_desc d;
+	char err[256];
+
+	run_desc_init(&d);
+	d.nr_vcpus = 2;
+	d.mem_size = 64 << 20;
+	snprintf(d.guest.path, sizeof(d.guest.path), "%s", guest);
 	memset(h, 0, sizeof(*h));
-	strcpy(h->mode, "parallel");
-	h->nr_vcpus = 2;
-	h->mem_size = 64 << 20;
-	snprintf(h->guest_path, sizeof(h->guest_path), "%s", guest);
+	assert_int_equal(run_desc_encode(&d, h, err, sizeof(err)), 0);
 }
 
 /* A guest path naming a FIFO: symbols are not loaded, and nothing waits
@@ -627,28 +638,32 @@ static void test_hostile_header_text(void **state)
 		EV(0, TEV_VCPU_START, 0, 0, 0, 0, 0, 0, 0, NULL, 0),
 	};
 	char *a = tmpfile_path("esc-a"), *b = tmpfile_path("esc-b");
+	char tail[TRACE_DESC_LEN], *m;
 	struct trace_header h;
 	struct out o;
 
 	hostile_header(&h, "/nonexistent/\033]0;owned\007.elf");
-	strcpy(h.mode, "\033[2Jstep");
 	write_events(a, &h, evs, 1);
-	strcpy(h.mode, "serial");
-	write_events(b, &h, evs, 1);
 	o = run(cmd_inspect, "inspect", a, NULL);
 	assert_int_equal(o.rc, 0);
 	assert_null(strchr(o.out, '\033'));
 	assert_non_null(strstr(o.out, "guest      /nonexistent/\\x1b]0;owned"
 			       "\\x07.elf\n"));
-	assert_non_null(strstr(o.out, "mode \\x1b[2Jstep, "));
 	out_free(&o);
 	o = run(cmd_inspect, "inspect", "dump", a, NULL);
 	assert_null(strchr(o.err, '\033'));
 	assert_non_null(strstr(o.err, "\\x1b]0;owned"));
 	out_free(&o);
+	/* a mode the encoder cannot write: the decoder refuses it, escaped */
+	m = strstr(h.desc, "mode=parallel\n");
+	snprintf(tail, sizeof(tail), "%s", m + strlen("mode=parallel\n"));
+	sprintf(m, "mode=\033[2Jstep\n%s", tail);
+	write_events(b, &h, evs, 1);
 	o = run(cmd_inspect, "inspect", "diff", a, b, NULL);
-	assert_int_equal(o.rc, 1);
-	assert_non_null(strstr(o.out, "header: mode \\x1b[2Jstep vs serial\n"));
+	assert_int_equal(o.rc, 3);
+	assert_null(strchr(o.err, '\033'));
+	assert_non_null(strstr(o.err, "'mode=\\x1b[2Jstep' at offset 58: "
+			       "malformed value"));
 	out_free(&o);
 	unlink(a);
 	unlink(b);

@@ -12,11 +12,13 @@
 #include "traces/sha256.h"
 #include "traces/trace.h"
 #include "vmm/elf.h"
+#include "vmm/run-desc.h"
 
 #define MAX_EVENTS 200000
 
 struct rec {
 	struct trace_header h;
+	struct run_desc d;
 	struct trace_event *ev;
 	char **payload;
 	int n;
@@ -36,6 +38,8 @@ static struct rec *load(const char *path)
 	if (!tr)
 		fail_msg("%s", err);
 	r->h = *trace_reader_header(tr);
+	if (run_desc_decode(&r->h, &r->d, err, sizeof(err)))
+		fail_msg("%s", err);
 	r->ev = calloc(MAX_EVENTS, sizeof(*r->ev));
 	r->payload = calloc(MAX_EVENTS, sizeof(char *));
 	while (r->n < MAX_EVENTS && (rc = trace_reader_next(tr, &r->ev[r->n], &p)) == 1) {
@@ -98,15 +102,15 @@ static void test_hello_trace(void **state)
 	struct rec *r = load(trace_path);
 
 	assert_false(r->truncated);
-	assert_string_equal(r->h.mode, "parallel");
-	assert_int_equal(r->h.nr_vcpus, 4);
-	assert_int_equal(r->h.mem_size, 64 << 20);
-	assert_non_null(strstr(r->h.config, "vcpus=4\n"));
-	assert_string_equal(r->h.guest_path, guest_path("hello"));
+	assert_int_equal(r->d.sched.mode, VM_SCHED_PARALLEL);
+	assert_int_equal(r->d.nr_vcpus, 4);
+	assert_int_equal(r->d.mem_size, 64 << 20);
+	assert_non_null(strstr(r->h.desc, "\nvcpus=4\n"));
+	assert_string_equal(r->d.guest.path, guest_path("hello"));
 	assert_int_equal(elf_read_file(guest_path("hello"), &img, &len, err, sizeof(err)), 0);
 	sha256(img, len, hash);
 	free(img);
-	assert_memory_equal(r->h.guest_hash, hash, 32);
+	assert_memory_equal(r->d.guest.sha256, hash, 32);
 
 	assert_int_equal(r->ev[0].type, TEV_VM_START);
 	assert_int_equal(r->ev[0].a0, 4);
@@ -144,7 +148,7 @@ static void test_pause_events(void **state)
 	int taken = 0, coalesced = 0, requests = count(r, TEV_PAUSE_REQUEST, ANY);
 
 	assert_true(requests > 0);
-	assert_non_null(strstr(r->h.config, "pause_every_ns=300000\n"));
+	assert_int_equal(r->d.pause_every_ns, 300000);
 	for (int i = 0; i < r->n; i++) {
 		const struct trace_event *e = &r->ev[i];
 		int found = 0;

@@ -14,6 +14,7 @@
 
 #include "tests/helpers/testutil.h"
 #include "traces/trace.h"
+#include "vmm/run-desc.h"
 
 #define MUTANTS       150
 #define MAX_EVENTS    8192
@@ -25,6 +26,7 @@ struct rec {
 
 struct trace {
 	struct trace_header h;
+	struct run_desc d;          /* h's run description, mutable */
 	struct rec *v;
 	size_t n;
 };
@@ -42,6 +44,8 @@ static void load(const char *path, struct trace *t)
 	if (!r)
 		fail_msg("%s", err);
 	t->h = *trace_reader_header(r);
+	if (run_desc_decode(&t->h, &t->d, err, sizeof(err)))
+		fail_msg("%s", err);
 	t->v = calloc(MAX_EVENTS, sizeof(*t->v));
 	t->n = 0;
 	while (t->n < MAX_EVENTS && trace_reader_next(r, &ev, &pl) == 1) {
@@ -67,11 +71,14 @@ static void write_trace(const char *path, const struct trace *t, size_t skip,
 			size_t twice)
 {
 	const struct trace_event *end = &t->v[t->n - 1].ev;
+	struct trace_header h;
 	struct trace_producer *p;
 	struct trace_writer *w;
 	char err[512];
 
-	w = trace_writer_open(path, &t->h, NULL, err, sizeof(err));
+	h = t->h;
+	assert_int_equal(run_desc_encode(&t->d, &h, err, sizeof(err)), 0);
+	w = trace_writer_open(path, &h, NULL, err, sizeof(err));
 	if (!w)
 		fail_msg("%s", err);
 	p = trace_producer_new(w);
@@ -127,10 +134,10 @@ static const char *mutate(struct trace *t, uint64_t *s, size_t *k,
 	case 7: ev->payload_len /= 2; return "payload length";
 	case 8: *skip = *k; return "presence (dropped)";
 	case 9: *twice = *k; return "count (repeated)";
-	case 10: t->h.nr_vcpus = (uint32_t[]){ 0, 1, 3, 9, 5000 }[test_rand(s) % 5];
+	case 10: t->d.nr_vcpus = (uint32_t[]){ 0, 1, 3, 9, 5000 }[test_rand(s) % 5];
 		return "header's nr_vcpus";
 	default:
-		t->h.mem_size = (uint64_t[]){ 0, 4096, 2 << 20, 1ull << 40,
+		t->d.mem_size = (uint64_t[]){ 0, 4096, 2 << 20, 1ull << 40,
 					      UINT64_MAX }[test_rand(s) % 5];
 		return "header's mem_size";
 	}

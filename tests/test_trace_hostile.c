@@ -9,7 +9,7 @@
 
 static struct tt_stream ref;
 static uint8_t *good;
-static size_t good_len;
+static size_t good_len, hdr_len;  /* the file, its header frame */
 
 static int setup(void **state)
 {
@@ -19,6 +19,7 @@ static int setup(void **state)
 	tt_payload_max = 40;  /* small file: every offset is tried */
 	tt_record_random(path, 4242, 400, &o, &ref);
 	good = tt_slurp(path, &good_len);
+	hdr_len = 8 + tf_le32(good + 4);
 	unlink(path);
 	free(path);
 	return 0;
@@ -90,7 +91,7 @@ static void test_truncate_everywhere(void **state)
 
 		memcpy(copy, good, len);
 		o = read_all(copy, len, msg, sizeof(msg), &n, true);
-		if (len < 8 + TF_HDR_BYTES) {
+		if (len < hdr_len) {
 			assert_int_equal(o, O_OPEN_FAIL);
 		} else {
 			if (o != O_TRUNCATED)
@@ -119,9 +120,15 @@ static void test_bit_flips(void **state)
 		copy[i] ^= (uint8_t)(1u << bit);
 		o = read_all(copy, good_len, msg, sizeof(msg), &n, false);
 		counts[o]++;
+		/* the header and the tail are checksummed too */
+		if (i < hdr_len)
+			assert_int_equal(o, O_OPEN_FAIL);
+		if (i >= tf_le64(good + good_len - 24) &&
+		    o != O_OPEN_FAIL && o != O_ERROR)
+			fail_msg("a flip at %zu in the tail: outcome %d", i, o);
 		/* a checksum guards every data byte: a "complete" read must
 		 * be the original stream */
-		if (o == O_COMPLETE && i >= 8 + TF_HDR_BYTES)
+		if (o == O_COMPLETE && i >= hdr_len)
 			read_all(copy, good_len, msg, sizeof(msg), &n, true);
 	}
 	printf("bit flips: %d open errors, %d read errors, %d truncated, "
@@ -151,8 +158,12 @@ static void test_header_attacks(void **state)
 	tf_put_le32(c, TF_ZSTD_MAGIC);
 	expect_open_error(c, good_len, "bad magic 0xfd2fb528 at offset 0");
 
+	/* a flipped version is caught by the checksum; a real other
+	 * version (its check matches) asks for a re-recording */
 	memcpy(c, good, good_len);
 	tf_put_le32(c + 16, 7);
+	expect_open_error(c, good_len, "checksum at offset");
+	tf_check(c + 8, hdr_len - 8 - TF_CHECK_BYTES, c + hdr_len - TF_CHECK_BYTES);
 	expect_open_error(c, good_len, "version 7");
 	expect_open_error(c, good_len, "re-record");
 
@@ -161,36 +172,58 @@ static void test_header_attacks(void **state)
 	expect_open_error(c, good_len, "exceeds the limit");
 
 	memcpy(c, good, good_len);
-	tf_put_le32(c + 4, TF_HDR_BYTES + 1000);
+	tf_put_le32(c + 4, (uint32_t)(hdr_len - 8 + 100));
 	expect_open_error(c, good_len, "length");
 
 	memcpy(c, good, good_len);
 	c[8] ^= 1;
 	expect_open_error(c, good_len, "bad header magic at offset 8");
 
-	expect_open_error(good, 8 + TF_HDR_BYTES - 1, "truncated");
+	expect_open_error(good, hdr_len - 1, "truncated");
 
-	/* strings are NUL-terminated whatever the file says */
+	/* the run description: checksummed, and text without NUL bytes */
 	memcpy(c, good, good_len);
-	memset(c + 8 + 16, 'A', TRACE_MODE_LEN);
-	struct trace_reader *r = trace_reader_open_mem(c, good_len, NULL, 0);
-	assert_non_null(r);
-	assert_int_equal(strlen(trace_reader_header(r)->mode),
-			 TRACE_MODE_LEN - 1);
-	trace_reader_close(r);
+	c[8 + TF_HDR_FIXED + 3] ^= 0x20;
+	expect_open_error(c, good_len, "corrupt trace header: the checksum at "
+			  "offset");
+	c[8 + TF_HDR_FIXED + 3] = 0;
+	tf_check(c + 8, hdr_len - 8 - TF_CHECK_BYTES, c + hdr_len - TF_CHECK_BYTES);
+	expect_open_error(c, good_len, "NUL byte in the run description at "
+			  "offset 35");
 	free(c);
 }
 
-/* Builds header + @mid + the rest of the good file. */
-static uint8_t *splice(const uint8_t *mid, size_t mlen, size_t *len)
+/* A description longer than the reader keeps, with a valid checksum. */
+static void test_header_too_long(void **state)
 {
-	size_t h = 8 + TF_HDR_BYTES;
+	size_t len = TF_HDR_FIXED + TRACE_DESC_LEN + TF_CHECK_BYTES;
+	uint8_t *b = calloc(1, 8 + len);
+
+	tf_put_le32(b, TF_SKIP_HEADER);
+	tf_put_le32(b + 4, (uint32_t)len);
+	memcpy(b + 8, TF_HDR_MAGIC, 8);
+	tf_put_le32(b + 16, TRACE_FORMAT_VERSION);
+	tf_put_le32(b + 20, TRACE_DESC_LEN);
+	memset(b + 8 + TF_HDR_FIXED, 'a', TRACE_DESC_LEN);
+	tf_check(b + 8, len - TF_CHECK_BYTES, b + 8 + len - TF_CHECK_BYTES);
+	expect_open_error(b, 8 + len, "more than the 8191 allowed");
+	free(b);
+}
+
+/* Builds header + @mid + the rest of the good file (without its seek
+ * index and end marker when !@tail). */
+static uint8_t *splice(const uint8_t *mid, size_t mlen, size_t *len,
+		       bool tail)
+{
+	size_t h = hdr_len, rest = good_len - h;
 	uint8_t *b = malloc(good_len + mlen);
 
+	if (!tail)
+		rest = tf_le64(good + good_len - 24) - h;  /* the index offset */
 	memcpy(b, good, h);
 	memcpy(b + h, mid, mlen);
-	memcpy(b + h + mlen, good + h, good_len - h);
-	*len = good_len + mlen;
+	memcpy(b + h + mlen, good + h, rest);
+	*len = h + mlen + rest;
 	return b;
 }
 
@@ -201,30 +234,37 @@ static void test_frame_attacks(void **state)
 	uint64_t n;
 	size_t len;
 
-	/* huge skippable frame length in the middle */
+	/* a frame put in front of the data: the end marker's index offset
+	 * no longer holds the index */
 	tf_put_le32(skip, 0x184D2A53);
-	tf_put_le32(skip + 4, 0xfffffff0u);
-	b = splice(skip, sizeof(skip), &len);
+	tf_put_le32(skip + 4, 0);
+	b = splice(skip, sizeof(skip), &len, true);
 	assert_int_equal(read_all(b, len, msg, sizeof(msg), &n, false),
-			 O_TRUNCATED);  /* index offsets now wrong too */
+			 O_OPEN_FAIL);
+	assert_non_null(strstr(msg, "misplaced"));
 	free(b);
 
-	/* an unknown small skippable frame is skipped, but the index and
-	 * end marker no longer match the layout */
-	tf_put_le32(skip + 4, 0);
-	b = splice(skip, sizeof(skip), &len);
-	assert_int_not_equal(read_all(b, len, msg, sizeof(msg), &n, true),
-			     O_OPEN_FAIL);
+	/* without a tail, an unknown small skippable frame is skipped */
+	b = splice(skip, sizeof(skip), &len, false);
+	assert_int_equal(read_all(b, len, msg, sizeof(msg), &n, true),
+			 O_TRUNCATED);
 	assert_int_equal(n, ref.n + 1);
+	free(b);
+
+	/* a huge one runs past the data */
+	tf_put_le32(skip + 4, 0xfffffff0u);
+	b = splice(skip, sizeof(skip), &len, false);
+	assert_int_equal(read_all(b, len, msg, sizeof(msg), &n, false),
+			 O_TRUNCATED);
 	free(b);
 
 	/* garbage magic in the middle: an error naming the offset */
 	memcpy(skip, "GARBAGE!", 8);
-	b = splice(skip, sizeof(skip), &len);
+	b = splice(skip, sizeof(skip), &len, false);
 	assert_int_equal(read_all(b, len, msg, sizeof(msg), &n, false),
 			 O_ERROR);
 	assert_non_null(strstr(msg, "bad frame magic"));
-	snprintf(want, sizeof(want), "offset %u", 8 + TF_HDR_BYTES);
+	snprintf(want, sizeof(want), "offset %zu", hdr_len);
 	assert_non_null(strstr(msg, want));
 	free(b);
 }
@@ -232,7 +272,7 @@ static void test_frame_attacks(void **state)
 static void test_corrupt_middle_frame(void **state)
 {
 	uint8_t *c = malloc(good_len);
-	size_t off = 8 + TF_HDR_BYTES;
+	size_t off = hdr_len;
 	char msg[400], want[64];
 	uint64_t n;
 
@@ -271,10 +311,10 @@ static void test_window_too_large(void **state)
 	while (ZSTD_compressStream2(cc, &zo, &zi, ZSTD_e_end))
 		;
 	ZSTD_freeCCtx(cc);
-	b = malloc(8 + TF_HDR_BYTES + zo.pos);
-	memcpy(b, good, 8 + TF_HDR_BYTES);
-	memcpy(b + 8 + TF_HDR_BYTES, out, zo.pos);
-	len = 8 + TF_HDR_BYTES + zo.pos;
+	b = malloc(hdr_len + zo.pos);
+	memcpy(b, good, hdr_len);
+	memcpy(b + hdr_len, out, zo.pos);
+	len = hdr_len + zo.pos;
 	assert_int_equal(read_all(b, len, msg, sizeof(msg), &n, false),
 			 O_ERROR);
 	if (!strstr(msg, "memory") && !strstr(msg, "indow"))
@@ -284,22 +324,31 @@ static void test_window_too_large(void **state)
 
 static void test_end_marker_lies(void **state)
 {
-	uint8_t *c = malloc(good_len);
+	uint8_t *c = malloc(good_len), *end = NULL;
 	char msg[400];
 	uint64_t n;
 
-	/* event count in the end marker */
+	/* the event count in the end marker: its checksum, and with the
+	 * checksum made to fit, the index's count */
 	memcpy(c, good, good_len);
-	tf_put_le64(c + good_len - 8, ref.n + 5);
+	end = c + good_len - TF_END_FRAME;
+	tf_put_le64(end + 32, ref.n + 5);
 	assert_int_equal(read_all(c, good_len, msg, sizeof(msg), &n, true),
-			 O_ERROR);
-	assert_non_null(strstr(msg, "end marker"));
-	/* index offset pointing elsewhere: rebuilt by scanning, truncated */
+			 O_OPEN_FAIL);
+	assert_non_null(strstr(msg, "corrupt end marker at offset"));
+	tf_check(end + 8, TF_END_BYTES - TF_CHECK_BYTES,
+		 end + TF_END_FRAME - TF_CHECK_BYTES);
+	assert_int_equal(read_all(c, good_len, msg, sizeof(msg), &n, true),
+			 O_OPEN_FAIL);
+	assert_non_null(strstr(msg, "the end marker"));
+	/* the index offset pointing elsewhere */
 	memcpy(c, good, good_len);
-	tf_put_le64(c + good_len - 16, 12345);
+	tf_put_le64(end + 24, 12345);
+	tf_check(end + 8, TF_END_BYTES - TF_CHECK_BYTES,
+		 end + TF_END_FRAME - TF_CHECK_BYTES);
 	assert_int_equal(read_all(c, good_len, msg, sizeof(msg), &n, true),
-			 O_TRUNCATED);
-	assert_int_equal(n, ref.n + 1);
+			 O_OPEN_FAIL);
+	assert_non_null(strstr(msg, "misplaced"));
 	free(c);
 }
 
@@ -309,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_truncate_everywhere),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_header_attacks),
+		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_frame_attacks),
 		cmocka_unit_test(test_corrupt_middle_frame),
 		cmocka_unit_test(test_window_too_large),

@@ -33,7 +33,8 @@ static void check_stream(const char *path, const struct tt_stream *s)
 	char err[256];
 
 	r = trace_reader_open(path, err, sizeof(err));
-	assert_non_null(r);
+	if (!r)
+		fail_msg("%s: %s", path, err);
 	assert_false(trace_reader_truncated(r));
 	assert_int_equal(trace_reader_nr_events(r), s->n + 1);
 	for (size_t i = 0; i < s->n; i++) {
@@ -101,10 +102,13 @@ static void test_every_type(void **state)
 	assert_int_equal(trace_writer_close(w, TEND_SIGNAL, -2, 7), 0);
 
 	r = trace_reader_open(path, err, sizeof(err));
-	assert_non_null(r);
+	if (!r)
+		fail_msg("%s: %s", path, err);
 	rh = (struct trace_header *)trace_reader_header(r);
 	assert_int_equal(rh->version, TRACE_FORMAT_VERSION);
+	assert_int_equal(rh->desc_offset, 8 + 24);
 	h.version = TRACE_FORMAT_VERSION;
+	h.desc_offset = rh->desc_offset;
 	assert_memory_equal(rh, &h, sizeof(h));
 	for (t = 1; t < TEV__COUNT; t++) {
 		assert_int_equal(trace_reader_next(r, &got, &pl), 1);
@@ -160,7 +164,8 @@ static void seek_checks(const char *path, const struct tt_stream *s,
 	char err[256];
 
 	r = trace_reader_open(path, err, sizeof(err));
-	assert_non_null(r);
+	if (!r)
+		fail_msg("%s: %s", path, err);
 	assert_int_equal(trace_reader_truncated(r), truncated);
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		uint64_t k = targets[i];
@@ -344,7 +349,8 @@ static void test_write_error(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 
 	r = trace_reader_open(path, err, sizeof(err));
-	assert_non_null(r);
+	if (!r)
+		fail_msg("%s: %s", path, err);
 	assert_true(trace_reader_truncated(r));
 	while ((ret = trace_reader_next(r, &ev, &pl)) == 1) {
 		assert_int_equal(ev.seq, n);

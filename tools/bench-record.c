@@ -12,6 +12,7 @@
 #include "tools/bench-util.h"
 #include "tools/cli.h"
 #include "traces/trace.h"
+#include "vmm/recording.h"
 #include "vmm/vm.h"
 
 #define PIO_WRITES 150000
@@ -25,9 +26,8 @@ struct run_result {
 /* One run of the pio guest, recorded into path when path is not NULL. */
 static int run_pio(unsigned vcpus, const char *path, struct run_result *out)
 {
-	struct trace_header h = { .nr_vcpus = vcpus, .mem_size = VM_DEFAULT_MEM };
-	struct vm_config cfg = { .nr_vcpus = vcpus, .guest_arg = PIO_WRITES,
-				 .console_fd = -1 };
+	struct vm_config cfg;
+	struct run_desc d;
 	struct trace_writer_stats st = { 0 };
 	struct trace_writer *w = NULL;
 	char err[1024];
@@ -35,10 +35,14 @@ static int run_pio(unsigned vcpus, const char *path, struct run_result *out)
 	struct vm *vm;
 	uint64_t t0;
 
+	run_desc_init(&d);
+	d.nr_vcpus = vcpus;
+	d.guest_arg = PIO_WRITES;
+	run_desc_vm_config(&d, &cfg);
 	cfg.console_fd = open("/dev/null", O_WRONLY);
 	if (path) {
-		snprintf(h.mode, sizeof(h.mode), "parallel");
-		w = trace_writer_open(path, &h, NULL, err, sizeof(err));
+		w = recording_open(path, &d, bench_guest_path("pio"), err,
+				   sizeof(err));
 		if (!w)
 			goto fail;
 	}

@@ -14,6 +14,7 @@
 
 #include "tools/bench-trace.h"
 #include "traces/trace.h"
+#include "vmm/run-desc.h"
 
 #define WRITER_EVENTS  5000000ull
 #define READER_EVENTS  10000000ull
@@ -120,7 +121,8 @@ static int tmp_path(char *buf, size_t len)
 /* Writes @n synthetic events; returns elapsed ns or 0 on failure. */
 static uint64_t write_trace(const char *path, uint64_t n)
 {
-	struct trace_header h = { .nr_vcpus = 2, .mem_size = 64 << 20 };
+	struct trace_header h = { 0 };
+	struct run_desc d;
 	struct trace_event ev;
 	struct trace_writer *w;
 	struct trace_producer *p;
@@ -128,9 +130,11 @@ static uint64_t write_trace(const char *path, uint64_t n)
 	char err[256];
 	uint64_t t0 = mono_ns();
 
-	strcpy(h.mode, "serial");
-	strcpy(h.guest_path, "bench.elf");
-	strcpy(h.config, "bench=synthetic\n");
+	run_desc_init(&d);
+	d.nr_vcpus = 2;
+	d.sched.mode = VM_SCHED_SERIAL;
+	strcpy(d.guest.path, "bench.elf");
+	run_desc_encode(&d, &h, err, sizeof(err));
 	w = trace_writer_open(path, &h, NULL, err, sizeof(err));
 	if (!w) {
 		fprintf(stderr, "bench: %s\n", err);

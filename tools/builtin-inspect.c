@@ -108,7 +108,7 @@ static int export_run(const struct export_opts *o, struct itrace *t,
 
 	if (!strcmp(o->format, "chrome"))
 		return export_chrome(t, out);
-	ret = inspect_symbols(t->h, o->guest, false, &st);
+	ret = inspect_symbols(t, o->guest, false, &st);
 	if (!ret)
 		ret = export_html(t, out, st);
 	symtab_free(st);

@@ -14,7 +14,8 @@
 #include "tools/cli.h"
 
 static const char replay_usage[] =
-"usage: vcprr replay FILE [--guest PATH] [--force] [--console] [--timeout DUR]\n"
+"usage: vcprr replay FILE [--guest PATH | --guest-dir DIR] [--force] [--console]\n"
+"                    [--timeout DUR]\n"
 "       vcprr replay --check PATH... [-j N] [--shard K/N] [--junit FILE]\n"
 "\n"
 "Rebuilds the VM a trace was recorded on, feeds it the recorded inputs (read\n"
@@ -27,7 +28,9 @@ static const char replay_usage[] =
 "events of that VCPU and its registers.\n"
 "\n"
 "options:\n"
-"  --guest PATH     the guest image (default: the path in the trace)\n"
+"  --guest PATH     the guest image (default: the recorded one, found from\n"
+"                   the trace's folder, then the recorded path)\n"
+"  --guest-dir DIR  look for the recorded guest in DIR too\n"
 "  --force          replay even if the image differs from the recorded one\n"
 "  --console        show the guest's console output\n"
 "  --timeout DUR    give up after DUR (default: none; 60s with --check)\n"
@@ -313,6 +316,7 @@ int cmd_replay(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "guest", required_argument, NULL, 'g' },
+		{ "guest-dir", required_argument, NULL, 'G' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "console", no_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -332,6 +336,7 @@ int cmd_replay(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'g': c.o.guest = optarg; break;
+		case 'G': c.o.guest_dir = optarg; break;
 		case 'f': c.o.force = true; break;
 		case 'c': c.o.console_fd = STDOUT_FILENO; break;
 		case 'C': c.check = true; break;

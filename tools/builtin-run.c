@@ -14,8 +14,9 @@
 #include "tools/cli.h"
 #include "tools/pause-random.h"
 #include "tools/pause-script.h"
-#include "tools/recording.h"
 #include "tools/run.h"
+#include "vmm/recording.h"
+#include "vmm/run-drive.h"
 
 static const char run_usage[] =
 "usage: vcprr run GUEST.elf [options]\n"
@@ -212,55 +213,6 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* Waits for the end of the run, turning SIGINT/SIGTERM and the timeout into
- * a clean stop. */
-static void wait_for_end(struct vm *vm, int sig_fd, uint64_t timeout_ns)
-{
-	uint64_t deadline = timeout_ns ? now_ns() + timeout_ns : 0;
-	struct pollfd pfd[2] = {
-		{ .fd = vm_end_fd(vm), .events = POLLIN },
-		{ .fd = sig_fd, .events = POLLIN },
-	};
-
-	for (;;) {
-		int ms = -1;
-		struct signalfd_siginfo si;
-
-		if (deadline) {
-			uint64_t t = now_ns();
-			if (t >= deadline) {
-				char why[96];
-				snprintf(why, sizeof(why), "timed out after %llu ms "
-					 "(--timeout)", (unsigned long long)timeout_ns / 1000000);
-				vm_stop(vm, TEND_GUEST_FAULT, 1, why);
-				deadline = 0;
-				continue;
-			}
-			ms = (deadline - t + 999999) / 1000000;
-		}
-		if (poll(pfd, 2, ms) < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents & POLLIN)
-			break;
-		if ((pfd[1].revents & POLLIN) &&
-		    read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-			char why[64];
-			snprintf(why, sizeof(why), "stopped by %s",
-				 strsignal(si.ssi_signo));
-			vm_stop(vm, TEND_SIGNAL, si.ssi_signo, why);
-		}
-	}
-	vm_wait(vm, -1);
-}
-
 /* The built-in controller runs on its own thread while the main thread
  * waits for the end of the run. */
 struct controller {
@@ -271,6 +223,7 @@ struct controller {
 	struct pause_random random;
 	char err[512];
 	int failed;
+	bool started;
 };
 
 static void *controller_thread(void *arg)
@@ -304,41 +257,60 @@ static void controller_summary(const struct controller *c)
 			(unsigned long long)c->o->seed);
 }
 
-/* Runs the VM to its end: controller thread, signals, timeout. */
-static void drive(struct vm *vm, struct controller *ctl, int sig_fd)
+static void start_controller(struct vm *vm, void *arg)
 {
-	bool ctl_started = false;
+	struct controller *ctl = arg;
 
 	ctl->vm = vm;
 	if (wants_controller(ctl->o) &&
 	    pthread_create(&ctl->thread, NULL, controller_thread, ctl) == 0)
-		ctl_started = true;
-	wait_for_end(vm, sig_fd, ctl->o->timeout_ns);
-	if (!ctl_started)
-		return;
-	pthread_join(ctl->thread, NULL);
-	controller_summary(ctl);
+		ctl->started = true;
+}
+
+/* The run @o describes, for the VM and the trace header. */
+static int describe_run(const struct run_opts *o, struct run_desc *d,
+			char *err, size_t errlen)
+{
+	run_desc_init(d);
+	d->nr_vcpus = o->nr_vcpus;
+	d->mem_size = o->mem_size;
+	d->guest_arg = o->guest_arg;
+	d->sched = o->sched;
+	d->timeout_ns = o->timeout_ns;
+	d->pause_every_ns = o->pause_every_ns;
+	d->hold_ns = o->hold_ns;
+	d->lossy = o->lossy;
+	d->max_trace = o->max_trace;
+	if (o->pause_script && snprintf(d->pause_script, sizeof(d->pause_script),
+					"%s", o->pause_script) >=
+			       (int)sizeof(d->pause_script)) {
+		snprintf(err, errlen, "%s: a path longer than %zu bytes cannot be "
+			 "recorded", o->pause_script, sizeof(d->pause_script) - 1);
+		return -1;
+	}
+	return 0;
 }
 
 int run_guest(const struct run_opts *o)
 {
 	struct controller ctl = { .o = o };
-	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size,
-				 .controlled = wants_controller(o),
-				 .guest_arg = o->guest_arg, .sched = o->sched };
+	struct run_drive drive = { .timeout_ns = o->timeout_ns,
+				   .started = start_controller, .arg = &ctl };
 	struct vm_result res = { .reason = TEND_VMM_ERROR, .exit_code = 1 };
 	struct trace_writer *trace = NULL;
+	struct run_desc desc;
+	struct vm_config cfg;
 	struct vm *vm = NULL;
 	uint64_t mem_digest = 0;
 	char err[1024];
 	sigset_t sigs;
-	int sig_fd, status;
+	int status;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);  /* VCPU threads inherit it */
-	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	drive.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
 	if (o->pause_script &&
 	    pause_script_load(o->pause_script, &ctl.script, err, sizeof(err))) {
@@ -348,22 +320,25 @@ int run_guest(const struct run_opts *o)
 	}
 	ctl.random = (struct pause_random){ .every_ns = o->pause_every_ns,
 					    .hold_ns = o->hold_ns, .seed = o->seed };
-	if (o->output) {
-		trace = recording_open(o, err, sizeof(err));
-		if (!trace) {
-			fprintf(stderr, "vcprr: %s\n", err);
-			status = EXIT_VMM_ERROR;
-			goto out;
-		}
+	if (describe_run(o, &desc, err, sizeof(err)) ||
+	    (o->output && !(trace = recording_open(o->output, &desc, o->guest,
+						   err, sizeof(err))))) {
+		fprintf(stderr, "vcprr: %s\n", err);
+		status = EXIT_VMM_ERROR;
+		goto out;
 	}
-	cfg.trace = trace;
+	run_desc_vm_config(&desc, &cfg);
+	cfg.trace = drive.trace = trace;
 	vm = vm_create(&cfg, o->guest, err, sizeof(err));
 	if (!vm) {
 		snprintf(res.diag, sizeof(res.diag), "%s", err);
-	} else if (vm_start(vm)) {
+	} else if (run_drive(vm, &drive)) {
 		snprintf(res.diag, sizeof(res.diag), "cannot start VCPU threads");
 	} else {
-		drive(vm, &ctl, sig_fd);
+		if (ctl.started) {
+			pthread_join(ctl.thread, NULL);
+			controller_summary(&ctl);
+		}
 		res = *vm_result(vm);
 		if (trace)
 			mem_digest = vm_memory_digest(vm);
@@ -375,11 +350,14 @@ out:
 	/* The VM first: its threads are the trace's producers. */
 	vm_destroy(vm);
 	if (trace && recording_close(trace, o->output, res.reason, res.exit_code,
-				     mem_digest, res.diag) && status == 0)
-		status = EXIT_VMM_ERROR;
+				     mem_digest, res.diag, err, sizeof(err))) {
+		fprintf(stderr, "vcprr: %s\n", err);
+		if (status == 0)
+			status = EXIT_VMM_ERROR;
+	}
 	pause_script_free(&ctl.script);
-	if (sig_fd >= 0)
-		close(sig_fd);
+	if (drive.signal_fd >= 0)
+		close(drive.signal_fd);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	return status;
 }

@@ -2,14 +2,15 @@
  * console discarded, its trace optional, its end turned into a verdict. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tools/explore.h"
-#include "tools/recording.h"
+#include "vmm/recording.h"
+#include "vmm/run-desc.h"
+#include "vmm/run-drive.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
@@ -63,76 +64,55 @@ void explore_signature(int reason, int exit_code, const char *diag, char *out,
 	}
 }
 
-/* Waits for the end, stopping the run as a hang at the deadline. */
-static void wait_or_stop(struct vm *vm, uint64_t timeout_ns)
+/* The run of @cfg with @seed, for the VM and the trace header. */
+static void describe_run(const struct explore_config *cfg, uint64_t seed,
+			 struct run_desc *d)
 {
-	uint64_t deadline = mono_ns() + timeout_ns;
-	struct pollfd pfd = { .fd = vm_end_fd(vm), .events = POLLIN };
-
-	for (;;) {
-		uint64_t now = mono_ns();
-		if (now >= deadline) {
-			char why[96];
-			snprintf(why, sizeof(why), "hang: no end after %llu ms "
-				 "(--timeout)", (unsigned long long)timeout_ns / 1000000);
-			vm_stop(vm, TEND_GUEST_FAULT, 1, why);
-			break;
-		}
-		if (poll(&pfd, 1, (int)((deadline - now) / 1000000) + 1) > 0)
-			break;
-	}
-	vm_wait(vm, -1);
-}
-
-static struct trace_writer *open_trace(const struct explore_config *cfg,
-				       uint64_t seed, const char *path,
-				       char *err, size_t errlen)
-{
-	struct run_opts o = {
-		.guest = cfg->guest, .nr_vcpus = cfg->nr_vcpus,
-		.mem_size = cfg->mem_size, .guest_arg = cfg->guest_arg,
-		.sched = cfg->sched, .seed = seed, .output = path,
-		.timeout_ns = cfg->timeout_ns,
-	};
-
-	o.sched.seed = seed;
-	return recording_open(&o, err, errlen);
+	run_desc_init(d);
+	d->nr_vcpus = cfg->nr_vcpus;
+	d->mem_size = cfg->mem_size;
+	d->guest_arg = cfg->guest_arg;
+	d->sched = cfg->sched;
+	d->sched.seed = seed;
+	d->timeout_ns = cfg->timeout_ns ? cfg->timeout_ns : DEFAULT_TIMEOUT_NS;
 }
 
 int explore_run(const struct explore_config *cfg, uint64_t seed,
 		const char *trace_path, struct explore_result *res,
 		char *err, size_t errlen)
 {
-	struct vm_config vc = {
-		.nr_vcpus = cfg->nr_vcpus, .mem_size = cfg->mem_size,
-		.guest_arg = cfg->guest_arg, .sched = cfg->sched,
-	};
+	struct run_drive drive = { .signal_fd = -1 };
 	struct trace_writer *trace = NULL;
 	uint64_t t0 = mono_ns(), digest = 0;
 	const struct vm_result *r;
+	struct run_desc desc;
+	struct vm_config vc;
 	struct vm *vm = NULL;
 	int null_fd, ret = -1;
+	char why[512];
 
 	memset(res, 0, sizeof(*res));
 	res->seed = seed;
-	vc.sched.seed = seed;
+	describe_run(cfg, seed, &desc);
+	run_desc_vm_config(&desc, &vc);
+	drive.timeout_ns = desc.timeout_ns;
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null_fd < 0) {
 		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
 		return -1;
 	}
 	vc.console_fd = vc.log_fd = null_fd;
-	if (trace_path && !(trace = open_trace(cfg, seed, trace_path, err, errlen)))
+	if (trace_path && !(trace = recording_open(trace_path, &desc, cfg->guest,
+						   err, errlen)))
 		goto out;
-	vc.trace = trace;
+	vc.trace = drive.trace = trace;
 	vm = vm_create(&vc, cfg->guest, err, errlen);
 	if (!vm)
 		goto out;
-	if (vm_start(vm)) {
+	if (run_drive(vm, &drive)) {
 		snprintf(err, errlen, "%s: cannot start the VCPU threads", cfg->guest);
 		goto out;
 	}
-	wait_or_stop(vm, cfg->timeout_ns ? cfg->timeout_ns : DEFAULT_TIMEOUT_NS);
 	r = vm_result(vm);
 	if (r->reason == TEND_VMM_ERROR) {
 		snprintf(err, errlen, "%s", r->diag);
@@ -152,9 +132,9 @@ out:
 		vm_destroy(vm);
 	if (trace && recording_close(trace, trace_path,
 				     ret ? TEND_VMM_ERROR : res->reason,
-				     res->exit_code, digest, NULL) && ret == 0) {
-		snprintf(err, errlen, "%s: the trace could not be completed",
-			 trace_path);
+				     res->exit_code, digest, NULL, why,
+				     sizeof(why)) && ret == 0) {
+		snprintf(err, errlen, "%s", why);
 		ret = -1;
 	}
 	close(null_fd);

@@ -166,14 +166,16 @@ static void on_life(void *ctx, const struct pause_life *l)
 	flow(c, "f", PID_GUEST, l, l->taken.time);  /* binds to the pause */
 }
 
-static void header(struct chrome *c, const struct trace_header *h)
+static void header(struct chrome *c, const struct run_desc *d)
 {
+	const char *mode = sched_mode_name(d->sched.mode);
+
 	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"guest\":\"", c->f);
-	json_str(c->f, (const uint8_t *)h->guest_path, strlen(h->guest_path));
+	json_str(c->f, (const uint8_t *)d->guest.path, strlen(d->guest.path));
 	fputs("\",\"mode\":\"", c->f);
-	json_str(c->f, (const uint8_t *)h->mode, strlen(h->mode));
+	json_str(c->f, (const uint8_t *)mode, strlen(mode));
 	fprintf(c->f, "\",\"seed\":\"%" PRIu64 "\",\"vcpus\":%u},\n"
-		"\"traceEvents\":[", h->seed, h->nr_vcpus);
+		"\"traceEvents\":[", d->sched.seed, d->nr_vcpus);
 	begin(c, "M", PID_GUEST, 0);
 	fputs(",\"name\":\"process_name\",\"args\":{\"name\":\"guest\"}}",
 	      c->f);
@@ -198,7 +200,7 @@ int export_chrome(struct itrace *t, FILE *out)
 
 	if (!pt || !st)
 		goto out;
-	header(&c, t->h);
+	header(&c, &t->desc);
 	while ((ret = itrace_next(t, &ev, NULL)) == 1) {
 		tend = ev.time_ns > tend ? ev.time_ns : tend;
 		pause_tracker_feed(pt, &ev);

@@ -227,13 +227,14 @@ extern const char html_page_head[], html_page_script[];
 
 static void write_meta(struct itrace *t, struct html *h)
 {
-	const struct trace_header *th = t->h;
-	char info[1024], state[128], d[32];
+	const struct run_desc *rd = &t->desc;
+	char info[2048], state[128], d[32];
 
 	itrace_state(t, state, sizeof(state));
 	snprintf(info, sizeof(info), "%s: guest %s, mode %s, seed %" PRIu64
-		 ", %u VCPUs, %s, %s%s", t->path, th->guest_path, th->mode,
-		 th->seed, th->nr_vcpus, fmt_dur(d, sizeof(d), h->tend - h->t0),
+		 ", %u VCPUs, %s, %s%s", t->path, rd->guest.path,
+		 sched_mode_name(rd->sched.mode), rd->sched.seed, rd->nr_vcpus,
+		 fmt_dur(d, sizeof(d), h->tend - h->t0),
 		 state, h->binned ? "; too many exits to draw one by one: "
 		 "exits shown as density, signals/kicks/requests left out" : "");
 	fputs("const META={info:\"", h->f);
@@ -254,7 +255,7 @@ int export_html(struct itrace *t, FILE *out, const struct symtab *syms)
 	h->t0 = t->t0;
 	if (size_up(t, h) < 0)
 		goto out;
-	h->lanes = t->h->nr_vcpus < INSPECT_MAX_VCPUS ? t->h->nr_vcpus : 0;
+	h->lanes = t->desc.nr_vcpus < INSPECT_MAX_VCPUS ? t->desc.nr_vcpus : 0;
 	fputs(html_page_head, out);
 	fputs("<script>\nconst D=[\n", out);
 	ret = write_data(t, h);

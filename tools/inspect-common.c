@@ -3,17 +3,17 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tools/inspect-priv.h"
-#include "traces/sha256.h"
-#include "vmm/elf.h"
+#include "vmm/guest-id.h"
 
 int itrace_open(struct itrace *t, const char *path, const char *cmd)
 {
-	char err[512];
+	char err[1024];
 	const uint8_t *pl;
 	int ret;
 
@@ -30,6 +30,11 @@ int itrace_open(struct itrace *t, const char *path, const char *cmd)
 		return INSPECT_BAD_INPUT;
 	}
 	t->h = trace_reader_header(t->r);
+	if (run_desc_decode(t->h, &t->desc, err, sizeof(err))) {
+		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path, err);
+		itrace_close(t);
+		return INSPECT_BAD_INPUT;
+	}
 	ret = trace_reader_next(t->r, &t->peek, &pl);
 	if (ret < 0) {
 		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path,
@@ -195,55 +200,42 @@ const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0)
 	return buf;
 }
 
-static bool hash_matches(const char *path, const uint8_t want[32])
-{
-	static const uint8_t zero[32];
-	uint8_t *buf, got[32];
-	size_t len;
-	char err[256];
-
-	if (!memcmp(want, zero, sizeof(zero)))
-		return true;   /* not recorded */
-	if (elf_read_file(path, &buf, &len, err, sizeof(err)))
-		return false;
-	sha256(buf, len, got);
-	free(buf);
-	return !memcmp(got, want, sizeof(got));
-}
-
-/* "vcprr inspect: PRE<text>POST" on stderr; @text comes from the trace. */
+/* "vcprr inspect: PRE<text>POST" on stderr.  @text may quote a trace
+ * (escaped by its maker as \xNN): control bytes are escaped here too,
+ * newlines kept. */
 static void note(const char *text, const char *pre, const char *post)
 {
 	fprintf(stderr, "vcprr inspect: %s", pre);
-	fput_text(stderr, text);
+	for (; *text; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if ((c >= 0x20 && c < 0x7f) || c == '\n')
+			fputc(c, stderr);
+		else
+			fprintf(stderr, "\\x%02x", c);
+	}
 	fprintf(stderr, "%s\n", post);
 }
 
-int inspect_symbols(const struct trace_header *h, const char *guest,
-		    bool quiet, struct symtab **st)
+int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,
+		    struct symtab **st)
 {
-	const char *path = guest ? guest : h->guest_path;
-	char err[512];
+	struct guest_lookup l = { .guest = guest, .force = guest != NULL };
+	char path[PATH_MAX], err[4096];
+	int found;
 
 	*st = NULL;
-	if (!guest && (!*path || access(path, R_OK))) {
-		if (!quiet && *path)
-			note(path, "note: guest ", " not found; RIPs are not "
-			     "symbolised (use --guest PATH)");
-		return 0;
-	}
-	if (!hash_matches(path, h->guest_hash)) {
-		if (!guest) {
-			if (!quiet)
-				note(path, "note: ", " is not the recorded guest "
-				     "(SHA-256 differs); RIPs are not "
-				     "symbolised (use --guest PATH to force)");
-			return 0;
-		}
+	if (t->desc.kind != RUN_KIND_GUEST && !guest)
+		return 0;  /* no image: the guest is recorded memory */
+	found = guest_id_find(&t->desc.guest, t->path, &l, path, sizeof(path),
+			      err, sizeof(err));
+	if (found < 0) {
 		if (!quiet)
-			note(path, "warning: ", " is not the recorded guest "
-			     "(SHA-256 differs); symbols may be wrong");
+			note(err, "note: ", "\nRIPs are not symbolised");
+		return guest ? INSPECT_BAD_INPUT : 0;
 	}
+	if (found == GUEST_FORCED && !quiet)
+		note(err, "warning: ", "; symbols may be wrong");
 	*st = symtab_load(path, err, sizeof(err));
 	if (*st)
 		return 0;

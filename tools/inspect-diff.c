@@ -486,22 +486,18 @@ static void print_others(const struct diff *d)
 	putchar('\n');
 }
 
-static bool headers_differ(const struct trace_header *a,
-			   const struct trace_header *b)
+static bool headers_differ(const struct run_desc *a, const struct run_desc *b)
 {
 	bool diff = false;
 
-	if (strcmp(a->mode, b->mode)) {
-		printf("header: mode ");
-		fput_text(stdout, a->mode);
-		printf(" vs ");
-		fput_text(stdout, b->mode);
-		putchar('\n');
+	if (a->sched.mode != b->sched.mode) {
+		printf("header: mode %s vs %s\n", sched_mode_name(a->sched.mode),
+		       sched_mode_name(b->sched.mode));
 		diff = true;
 	}
-	if (a->seed != b->seed) {
-		printf("header: seed %" PRIu64 " vs %" PRIu64 "\n", a->seed,
-		       b->seed);
+	if (a->sched.seed != b->sched.seed) {
+		printf("header: seed %" PRIu64 " vs %" PRIu64 "\n", a->sched.seed,
+		       b->sched.seed);
 		diff = true;
 	}
 	if (a->nr_vcpus != b->nr_vcpus || a->mem_size != b->mem_size) {
@@ -510,7 +506,7 @@ static bool headers_differ(const struct trace_header *a,
 		       b->nr_vcpus, b->mem_size);
 		diff = true;
 	}
-	if (memcmp(a->guest_hash, b->guest_hash, sizeof(a->guest_hash))) {
+	if (memcmp(a->guest.sha256, b->guest.sha256, sizeof(a->guest.sha256))) {
 		printf("header: different guest images (SHA-256)\n");
 		diff = true;
 	}
@@ -529,7 +525,7 @@ static int run(struct diff *d, const char *guest)
 	free_queues(d);
 	if (ret)
 		return INSPECT_BAD_INPUT;
-	ret = inspect_symbols(d->t[0].h, guest, true, &st);
+	ret = inspect_symbols(&d->t[0], guest, true, &st);
 	if (ret)
 		return ret;
 	for (int s = 0; s < 2; s++) {
@@ -537,7 +533,7 @@ static int run(struct diff *d, const char *guest)
 		itrace_state(&d->t[s], state[s], sizeof(state[s]));
 		printf("%c  %s (%s)\n", "AB"[s], d->t[s].path, state[s]);
 	}
-	hdr = headers_differ(d->t[0].h, d->t[1].h);
+	hdr = headers_differ(&d->t[0].desc, &d->t[1].desc);
 	if (trace_reader_truncated(d->t[0].r) !=
 	    trace_reader_truncated(d->t[1].r)) {
 		printf("%c is truncated and %c is not\n",

@@ -166,7 +166,7 @@ int inspect_dump_main(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (!o.no_syms)
-		ret = inspect_symbols(t.h, o.guest, false, &st);
+		ret = inspect_symbols(&t, o.guest, false, &st);
 	if (!ret)
 		ret = dump(&t, &o, st);
 	fflush(stdout);

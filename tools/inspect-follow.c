@@ -211,7 +211,7 @@ static int follow(struct itrace *t, const char *req, const char *guest)
 		ret = track(t, seq, &fo);
 	if (ret)
 		return ret;
-	ret = inspect_symbols(t->h, guest, false, &st);
+	ret = inspect_symbols(t, guest, false, &st);
 	fmt = (struct ifmt){ .syms = st, .t0 = t->t0 };
 	if (!ret)
 		print_life(t, &fmt, &fo);

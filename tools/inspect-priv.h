@@ -8,6 +8,7 @@
 
 #include "tools/symbols.h"
 #include "traces/trace.h"
+#include "vmm/run-desc.h"
 
 enum inspect_status {
 	INSPECT_OK = 0,
@@ -26,13 +27,15 @@ struct itrace {
 	const char *cmd;          /* "inspect dump", for messages */
 	struct trace_reader *r;
 	const struct trace_header *h;
+	struct run_desc desc;     /* the recorded run, decoded from h */
 	uint64_t t0;
 	bool have_peek;
 	struct trace_event peek;
 	uint8_t peek_pl[TRACE_MAX_PAYLOAD];
 };
 
-/* 0, or prints "vcprr CMD: PATH: why" and returns INSPECT_BAD_INPUT. */
+/* 0, or prints "vcprr CMD: PATH: why" and returns INSPECT_BAD_INPUT (the
+ * trace is unreadable: a corrupt header, index or run description). */
 int itrace_open(struct itrace *t, const char *path, const char *cmd);
 void itrace_close(struct itrace *t);
 /* 1 = event, 0 = end, -1 = corrupt (message printed). */
@@ -63,12 +66,12 @@ const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 /* "+0.012345678" seconds since the origin (negative when before it). */
 const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
 
-/* Guest symbols for a trace: @guest (--guest) if given, else the header's
- * guest_path when that file still has the recorded SHA-256.  Returns 0 with
+/* Guest symbols for a trace: @guest (--guest) if given, else the recorded
+ * guest as vmm/guest-id.h finds it (the recorded SHA-256).  Returns 0 with
  * *st possibly NULL (not found: a note on stderr unless @quiet), or
  * INSPECT_BAD_INPUT when an explicit @guest cannot be loaded. */
-int inspect_symbols(const struct trace_header *h, const char *guest,
-		    bool quiet, struct symtab **st);
+int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,
+		    struct symtab **st);
 
 /* One event as one line of text (no newline) or one JSON object; @pl may
  * be NULL to leave the payload out. */

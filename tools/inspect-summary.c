@@ -199,22 +199,26 @@ static uint64_t type_total(const struct summary *s, uint32_t type)
 static void print_header(FILE *f, const struct itrace *t,
 			 const struct summary *s)
 {
-	const struct trace_header *h = t->h;
+	const struct run_desc *d = &t->desc;
 	char state[128], hex[65], dur[32];
 
 	itrace_state(t, state, sizeof(state));
-	sha256_hex(h->guest_hash, hex);
-	fprintf(f, "trace      %s (format %u, %s)\n", t->path, h->version,
+	sha256_hex(d->guest.sha256, hex);
+	fprintf(f, "trace      %s (format %u, %s)\n", t->path, t->h->version,
 		state);
 	if (trace_reader_truncation(t->r))
 		fprintf(f, "           %s\n", trace_reader_truncation(t->r));
 	fputs("guest      ", f);
-	fput_text(f, *h->guest_path ? h->guest_path : "(unknown)");
+	if (d->kind == RUN_KIND_CROSVM_PLUGIN) {
+		fputs("the memory of crosvm plugin ", f);
+		fput_text(f, *d->program ? d->program : "(unknown)");
+	} else {
+		fput_text(f, *d->guest.path ? d->guest.path : "(unknown)");
+	}
 	fprintf(f, "\n           sha256 %s\n", hex);
-	fputs("run        mode ", f);
-	fput_text(f, *h->mode ? h->mode : "?");
-	fprintf(f, ", seed %" PRIu64 ", %u VCPUs, %" PRIu64 " MiB\n", h->seed,
-		h->nr_vcpus, h->mem_size >> 20);
+	fprintf(f, "run        mode %s, seed %" PRIu64 ", %u VCPUs, %" PRIu64
+		" MiB\n", sched_mode_name(d->sched.mode), d->sched.seed,
+		d->nr_vcpus, d->mem_size >> 20);
 	fprintf(f, "events     %" PRIu64 " read", s->events);
 	if (s->events)
 		fprintf(f, ", over %s", fmt_dur(dur, sizeof(dur),
@@ -390,8 +394,8 @@ static int summarise(struct itrace *t, struct summary *s, uint64_t *events)
 	struct trace_event ev;
 	int ret;
 
-	if (!pt || ensure_slots(s, t->h->nr_vcpus < INSPECT_MAX_VCPUS ?
-				   t->h->nr_vcpus : 0)) {
+	if (!pt || ensure_slots(s, t->desc.nr_vcpus < INSPECT_MAX_VCPUS ?
+				   t->desc.nr_vcpus : 0)) {
 		pause_tracker_free(pt);
 		fprintf(stderr, "vcprr %s: out of memory\n", SUMMARY);
 		return -1;

@@ -10,6 +10,7 @@
  * same signature and no more preemptions or injected pauses.  A dropped
  * decision falls back to "the running VCPU goes on", a dropped injection
  * to no pause. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,9 @@
 #include <unistd.h>
 
 #include "tools/minimize.h"
-#include "traces/sha256.h"
 #include "traces/trace.h"
-#include "vmm/elf.h"
+#include "vmm/guest-id.h"
+#include "vmm/run-desc.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_MAX_RUNS 500
@@ -27,7 +28,7 @@
 
 struct recorded {
 	struct explore_config cfg;
-	char guest[TRACE_PATH_LEN];
+	char guest[PATH_MAX];
 	struct sched_decision *dec;
 	size_t ndec;
 	struct sched_injection *inj;
@@ -45,28 +46,6 @@ static double now_s(void)
 }
 
 /* --- reading the trace --------------------------------------------------- */
-
-static void parse_config(struct recorded *rec, const struct trace_header *h)
-{
-	char buf[TRACE_CONFIG_LEN], *save = NULL, *line;
-	struct explore_config *c = &rec->cfg;
-
-	snprintf(buf, sizeof(buf), "%s", h->config);
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq++ = 0;
-		if (!strcmp(line, "arg"))
-			c->guest_arg = strtoull(eq, NULL, 0);
-		else if (!strcmp(line, "watchdog_ns"))
-			c->sched.watchdog_ns = strtoull(eq, NULL, 0);
-		else if (!strcmp(line, "step_budget"))
-			c->sched.step_budget = strtoull(eq, NULL, 0);
-		else if (!strcmp(line, "timeout_ns"))
-			c->timeout_ns = strtoull(eq, NULL, 0);
-	}
-}
 
 /* Room for one more element in a growing array. */
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -234,58 +213,41 @@ static int read_events(struct trace_reader *r, struct recorded *rec,
 	return 0;
 }
 
-static int check_guest(const struct recorded *rec, const struct trace_header *h,
-		       bool force, char *err, size_t errlen)
-{
-	uint8_t *image, hash[32];
-	size_t len;
-
-	if (elf_read_file(rec->guest, &image, &len, err, errlen))
-		return -1;
-	sha256(image, len, hash);
-	free(image);
-	if (force || !memcmp(hash, h->guest_hash, sizeof(hash)))
-		return 0;
-	snprintf(err, errlen, "%s is not the guest image the trace was recorded "
-		 "with; give the right one with --guest PATH, or --force",
-		 rec->guest);
-	return -1;
-}
-
 static int load(const char *path, const struct minimize_opts *o,
 		struct recorded *rec, char *err, size_t errlen)
 {
 	struct trace_reader *r = trace_reader_open(path, err, errlen);
-	const struct trace_header *h;
+	struct guest_lookup l = { o->guest, NULL, o->force };
 	struct token t = { 0 };
-	int mode, ret = -1;
+	struct run_desc d;
+	char msg[1024];
+	int ret = -1;
 
 	if (!r)
 		return -1;
-	h = trace_reader_header(r);
-	mode = sched_mode_parse(h->mode);
-	if (mode != VM_SCHED_SERIAL && mode != VM_SCHED_STEP) {
+	if (run_desc_decode(trace_reader_header(r), &d, msg, sizeof(msg))) {
+		snprintf(err, errlen, "%s: %s", path, msg);
+		goto out;
+	}
+	if (d.sched.mode == VM_SCHED_PARALLEL) {
 		snprintf(err, errlen, "%s: a %s trace has no schedule to shrink: "
 			 "minimize needs a serial or step trace (vcprr explore "
-			 "records those)", path, h->mode);
+			 "records those)", path, d.kind == RUN_KIND_GUEST ?
+			 "parallel" : "plugin");
 		goto out;
 	}
-	if (h->nr_vcpus == 0 || h->nr_vcpus > VM_MAX_VCPUS) {
-		snprintf(err, errlen, "%s: header says %u VCPUs", path, h->nr_vcpus);
+	if (guest_id_find(&d.guest, path, &l, rec->guest, sizeof(rec->guest),
+			  err, errlen) < 0)
 		goto out;
-	}
-	snprintf(rec->guest, sizeof(rec->guest), "%s", o->guest ? o->guest :
-		 h->guest_path);
+	/* The recorded run, shrunk to a plan by the caller. */
 	rec->cfg.guest = rec->guest;
-	rec->cfg.nr_vcpus = h->nr_vcpus;
-	rec->cfg.mem_size = h->mem_size;
-	rec->cfg.sched.mode = mode;
-	rec->cfg.sched.seed = h->seed;
+	rec->cfg.nr_vcpus = d.nr_vcpus;
+	rec->cfg.mem_size = d.mem_size;
+	rec->cfg.guest_arg = d.guest_arg;
+	rec->cfg.sched = d.sched;
+	rec->cfg.timeout_ns = d.timeout_ns;
 	rec->end_reason = -1;
-	parse_config(rec, h);
-	if (check_guest(rec, h, o->force, err, errlen))
-		goto out;
-	t.n = h->nr_vcpus;
+	t.n = d.nr_vcpus;
 	t.cur = t.last = -1;
 	t.own = calloc(t.n, sizeof(*t.own));
 	t.since = calloc(t.n, sizeof(*t.since));

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define TRACE_FORMAT_VERSION 1
+#define TRACE_FORMAT_VERSION 2
 #define TRACE_VCPU_NONE      0xffffffffu  /* VM-wide or controller event */
 #define TRACE_MAX_PAYLOAD    4096u        /* bytes; longer payloads are refused */
 

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "traces/event.h"
+#include "traces/sha256.h"
 #include "traces/trace.h"
 
 #define TF_SKIP_HEADER   0x184D2A50u
@@ -52,14 +53,24 @@
 #define TF_IDX_MAGIC     "VCPRRIDX"
 #define TF_END_MAGIC     "VCPRREND"
 
-/* header content: magic[8] u32 version u32 hdr_bytes then the fields */
-#define TF_HDR_BYTES     (8 + 4 + 4 + TRACE_MODE_LEN + 8 + 4 + 8 + \
-			  TRACE_PATH_LEN + 32 + TRACE_CONFIG_LEN + 8)
-/* index content: magic[8] u32 version u32 0 u64 count, then entries */
+/* header content: magic[8] u32 version u32 desc_len u64 start_time_ns
+ * desc[desc_len] (text, no NUL) check[8].  Every skippable frame of ours
+ * ends with check: the first 8 bytes of SHA-256 over its content before
+ * it, so that one flipped bit anywhere reads as corrupt, not as another
+ * run.  (zstd checksums only its own frames' content.) */
+#define TF_CHECK_BYTES   8
+#define TF_HDR_FIXED     24
+#define TF_HDR_MAX_FRAME (8 + TF_HDR_FIXED + TRACE_DESC_LEN + TF_CHECK_BYTES)
+/* index content: magic[8] u32 version u32 0 u64 count, entries, check[8].
+ * Entries are the data frames in file order: the first starts right after
+ * the header, each one's first_seq is the previous one's plus its count,
+ * and the counts add up to the end marker's event count.  count 0: the
+ * writer had no index to write (the reader scans). */
 #define TF_IDX_HDR_BYTES 24
 #define TF_IDX_ENT_BYTES 32   /* u64 offset, first_seq, first_time, u32 count, u32 0 */
-/* end content: magic[8] u32 version u32 0 u64 index_off u64 nr_events */
-#define TF_END_BYTES     32
+/* end content: magic[8] u32 version u32 0 u64 index_off u64 nr_events
+ * check[8] */
+#define TF_END_BYTES     (32 + TF_CHECK_BYTES)
 #define TF_END_FRAME     (8 + TF_END_BYTES)
 
 #define TF_FRAME_KIND    1
@@ -172,6 +183,16 @@ static inline uint64_t tf_le64(const uint8_t *p)
 
 	memcpy(&v, p, 8);
 	return v;
+}
+
+/* The check bytes of a skippable frame's content. */
+static inline void tf_check(const void *content, size_t len,
+			    uint8_t out[TF_CHECK_BYTES])
+{
+	uint8_t d[32];
+
+	sha256(content, len, d);
+	memcpy(out, d, TF_CHECK_BYTES);
 }
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

@@ -20,7 +20,7 @@
 #include "traces/format.h"
 #include "traces/trace.h"
 
-#define HDR_MAX      65536u
+#define HDR_MAX      (TF_HDR_MAX_FRAME - 8)
 #define IN_CAP       (128u << 10)
 #define MEM_CHUNK    (1u << 20)
 #define OUT_CAP      (256u << 10)
@@ -64,8 +64,10 @@ struct trace_reader {
 	struct trace_event pev;
 	const uint8_t *ppay;
 
-	struct frame_ref *ridx;     /* frames seen, when the index is unusable */
+	struct frame_ref *ridx;     /* frames seen, when there is no index */
 	size_t nridx, ridx_cap;
+	uint64_t frames_done;       /* data frames read to their end ... */
+	bool seeked;                /* ... all of them, unless this is set */
 
 	uint64_t nread;
 	int err;
@@ -363,11 +365,18 @@ static int decode_event(struct trace_reader *r, struct trace_event *ev,
 
 /* ------------------------------------------------------------ frames */
 
+/* Seeking goes by the file's index, else by the frames seen so far. */
+static bool use_index(const struct trace_reader *r)
+{
+	return r->has_end && r->idx_count;
+}
+
 static void ridx_add(struct trace_reader *r)
 {
 	struct frame_ref *n;
 
-	if (r->has_end || r->nridx >= RIDX_MAX)
+	r->frames_done++;
+	if (use_index(r) || r->nridx >= RIDX_MAX)
 		return;
 	if (r->nridx && r->ridx[r->nridx - 1].off >= r->frame.off)
 		return;
@@ -440,6 +449,32 @@ static int cut(struct trace_reader *r, const char *why)
 	return 0;
 }
 
+/* A seek index or end marker where data frames go, in a trace without a
+ * valid end marker: a recorder killed while writing its tail, when no
+ * more than (a cut) end marker follows; an end marker that is all there
+ * but did not check out, when exactly one does; else moved frames. */
+static int tail_frame(struct trace_reader *r, uint64_t off, uint32_t magic,
+		      uint32_t size)
+{
+	uint64_t room = TF_END_FRAME, left = r->size - off;
+
+	if (magic == TF_SKIP_INDEX)
+		room += 8 + (uint64_t)size;
+	if (left > room)
+		return rerr(r, -EBADMSG, "%s frame at offset %llu is followed "
+			    "by %llu more bytes of frames: the trace's frames "
+			    "are misplaced", magic == TF_SKIP_INDEX ?
+			    "seek index" : "end marker",
+			    (unsigned long long)off,
+			    (unsigned long long)(left - room));
+	if (left == room)
+		return rerr(r, -EBADMSG, "the end marker at offset %llu is "
+			    "damaged", (unsigned long long)(r->size -
+							     TF_END_FRAME));
+	r->trunc_reason = "end marker missing or cut";
+	return 0;
+}
+
 /* Opens the next data frame: 1, or 0 at the end of data, or <0. */
 static int next_frame(struct trace_reader *r)
 {
@@ -448,6 +483,7 @@ static int next_frame(struct trace_reader *r)
 		uint8_t b[8];
 		uint32_t magic, size;
 		ssize_t n;
+		int ret;
 
 		if (off >= r->data_end)
 			return 0;
@@ -467,9 +503,9 @@ static int next_frame(struct trace_reader *r)
 		if (n < 8)
 			return cut(r, "cut skippable frame header");
 		if (magic == TF_SKIP_INDEX || magic == TF_SKIP_END) {
-			/* killed while writing the tail: all data is here */
-			if (!r->has_end)
-				r->trunc_reason = "end marker missing or damaged";
+			ret = tail_frame(r, off, magic, tf_le32(b + 4));
+			if (ret)
+				return ret;
 			return cut(r, "index frame inside the data");
 		}
 		if (magic == TF_SKIP_HEADER)
@@ -484,6 +520,12 @@ static int next_frame(struct trace_reader *r)
 
 static int end_of_data(struct trace_reader *r)
 {
+	if (use_index(r) && !r->seeked && r->frames_done != r->idx_count)
+		return rerr(r, -EBADMSG, "trace holds %llu data frames but its "
+			    "seek index at offset %llu lists %llu",
+			    (unsigned long long)r->frames_done,
+			    (unsigned long long)r->idx_off,
+			    (unsigned long long)r->idx_count);
 	if (r->has_end && r->next_seq != r->end_events)
 		return rerr(r, -EBADMSG, "trace holds %llu events but its end "
 			    "marker at offset %llu says %llu",
@@ -596,7 +638,7 @@ static int find_frame(struct trace_reader *r, bool by_time, uint64_t key,
 
 	best->off = r->data_start;
 	best->first_seq = 0;
-	if (!r->has_end) {
+	if (!use_index(r)) {
 		for (hi = r->nridx; lo < hi;) {
 			uint64_t mid = lo + (hi - lo) / 2;
 
@@ -637,6 +679,7 @@ static int seek(struct trace_reader *r, bool by_time, uint64_t key)
 	ret = find_frame(r, by_time, key, &f);
 	if (ret)
 		return ret;
+	r->seeked = true;
 	r->peeked = false;
 	r->in_frame = false;
 	r->next_off = f.off;
@@ -666,49 +709,74 @@ int trace_reader_seek_time(struct trace_reader *r, uint64_t time_ns)
 
 /* ------------------------------------------------------------ open */
 
-static void get_str(char *dst, const uint8_t **pp, size_t n)
+static int open_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int open_fail(char *err, size_t errlen, const char *fmt, ...)
 {
-	memcpy(dst, *pp, n);
-	dst[n - 1] = 0;
-	*pp += n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
 }
 
+static int other_version(char *err, size_t errlen, uint32_t version)
+{
+	snprintf(err, errlen, "unsupported trace format version %u (offset "
+		 "16); this vcprr reads version %u: re-record the trace",
+		 version, TRACE_FORMAT_VERSION);
+	return -EPROTONOSUPPORT;
+}
+
+/* @b: the @len content bytes of the header frame (file offset 8). */
 static int parse_header(struct trace_reader *r, const uint8_t *b,
 			uint32_t len, char *err, size_t errlen)
 {
 	struct trace_header *h = &r->hdr;
-	uint32_t version;
-	const uint8_t *p;
+	uint8_t check[TF_CHECK_BYTES];
+	uint32_t version, dlen;
+	const uint8_t *desc = b + TF_HDR_FIXED, *nul;
 
-	if (len < 16 || memcmp(b, TF_HDR_MAGIC, 8)) {
-		snprintf(err, errlen, "not a vcprr trace: bad header magic at "
-			 "offset 8");
-		return -EBADMSG;
-	}
+	if (len < 8 || memcmp(b, TF_HDR_MAGIC, 8))
+		return open_fail(err, errlen, "not a vcprr trace: bad header "
+				 "magic at offset 8");
+	if (len < TF_HDR_FIXED + TF_CHECK_BYTES)
+		return open_fail(err, errlen, "corrupt trace header: its length "
+				 "%u (offset 4) is too short", len);
 	version = tf_le32(b + 8);
-	if (version != TRACE_FORMAT_VERSION) {
-		snprintf(err, errlen, "unsupported trace format version %u "
-			 "(offset 16); this vcprr reads version %u: re-record "
-			 "the trace", version, TRACE_FORMAT_VERSION);
-		return -EPROTONOSUPPORT;
+	dlen = tf_le32(b + 12);
+	if (dlen != len - TF_HDR_FIXED - TF_CHECK_BYTES) {
+		/* the layout of another version (older ones had no check) */
+		if (version != TRACE_FORMAT_VERSION)
+			return other_version(err, errlen, version);
+		return open_fail(err, errlen, "corrupt trace header: its length "
+				 "%u (offset 4) does not fit its description's "
+				 "length %u (offset 20)", len, dlen);
 	}
-	if (len != TF_HDR_BYTES || tf_le32(b + 12) != TF_HDR_BYTES) {
-		snprintf(err, errlen, "trace header at offset 0 has length %u, "
-			 "expected %u", len, (unsigned)TF_HDR_BYTES);
-		return -EBADMSG;
-	}
+	tf_check(b, len - TF_CHECK_BYTES, check);
+	if (memcmp(check, b + len - TF_CHECK_BYTES, TF_CHECK_BYTES))
+		return open_fail(err, errlen, "corrupt trace header: the checksum "
+				 "at offset %u does not match bytes 8 to %u",
+				 8 + len - TF_CHECK_BYTES,
+				 8 + len - TF_CHECK_BYTES - 1);
+	if (version != TRACE_FORMAT_VERSION)
+		return other_version(err, errlen, version);
+	if (dlen >= TRACE_DESC_LEN)
+		return open_fail(err, errlen, "trace header: a run description "
+				 "of %u bytes at offset %u, more than the %u "
+				 "allowed", dlen, 8 + TF_HDR_FIXED,
+				 TRACE_DESC_LEN - 1);
+	nul = memchr(desc, 0, dlen);
+	if (nul)
+		return open_fail(err, errlen, "trace header: a NUL byte in the "
+				 "run description at offset %u",
+				 8 + TF_HDR_FIXED + (unsigned)(nul - desc));
 	h->version = version;
-	p = b + 16;
-	get_str(h->mode, &p, TRACE_MODE_LEN);
-	h->seed = tf_le64(p);
-	h->nr_vcpus = tf_le32(p + 8);
-	h->mem_size = tf_le64(p + 12);
-	p += 20;
-	get_str(h->guest_path, &p, TRACE_PATH_LEN);
-	memcpy(h->guest_hash, p, 32);
-	p += 32;
-	get_str(h->config, &p, TRACE_CONFIG_LEN);
-	h->start_time_ns = tf_le64(p);
+	h->start_time_ns = tf_le64(b + 16);
+	h->desc_offset = 8 + TF_HDR_FIXED;
+	memcpy(h->desc, desc, dlen);
+	h->desc[dlen] = 0;
 	return 0;
 }
 
@@ -721,27 +789,24 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 
 	if (n < 8) {
 		snprintf(err, errlen, "not a vcprr trace: %llu bytes, too short "
-			 "for a trace header", (unsigned long long)r->size);
+			 "for a trace header (offset 0)",
+			 (unsigned long long)r->size);
 		return n < 0 ? (int)n : -EBADMSG;
 	}
 	magic = tf_le32(b);
 	len = tf_le32(b + 4);
-	if (magic != TF_SKIP_HEADER) {
-		snprintf(err, errlen, "not a vcprr trace: bad magic 0x%08x at "
-			 "offset 0 (expected 0x%08x)", magic, TF_SKIP_HEADER);
-		return -EBADMSG;
-	}
-	if (len > HDR_MAX) {
-		snprintf(err, errlen, "trace header length %u at offset 4 "
-			 "exceeds the limit of %u", len, HDR_MAX);
-		return -EBADMSG;
-	}
-	if (8 + (uint64_t)len > r->size) {
-		snprintf(err, errlen, "trace header truncated: it needs %llu "
-			 "bytes, the file has %llu", 8 + (unsigned long long)len,
-			 (unsigned long long)r->size);
-		return -EBADMSG;
-	}
+	if (magic != TF_SKIP_HEADER)
+		return open_fail(err, errlen, "not a vcprr trace: bad magic "
+				 "0x%08x at offset 0 (expected 0x%08x)", magic,
+				 TF_SKIP_HEADER);
+	if (len > HDR_MAX)
+		return open_fail(err, errlen, "trace header length %u at offset "
+				 "4 exceeds the limit of %u", len, HDR_MAX);
+	if (8 + (uint64_t)len > r->size)
+		return open_fail(err, errlen, "trace header truncated: its length "
+				 "(offset 4) needs %llu bytes, the file has %llu",
+				 8 + (unsigned long long)len,
+				 (unsigned long long)r->size);
 	c = malloc(len ? len : 1);
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -757,43 +822,124 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	return ret;
 }
 
-/* Validates end marker + index; on any doubt the trace counts as truncated
- * and seeking uses the frames seen while reading. */
-static void read_tail(struct trace_reader *r)
+/* The seek index checks out: its checksum, then its entries, which must
+ * list the data frames in order from the first one on, with dense
+ * sequence numbers adding up to the end marker's count. */
+static int check_index(struct trace_reader *r, char *err, size_t errlen)
 {
-	uint8_t e[TF_END_FRAME], ib[8 + TF_IDX_HDR_BYTES];
-	uint64_t eoff, ioff, cnt, isize;
+	uint8_t b[64 * TF_IDX_ENT_BYTES], digest[32], check[TF_CHECK_BYTES];
+	uint64_t off = r->idx_off + 8, end, seq = 0, prev = 0, i = 0;
+	char bad[200] = "";
+	struct sha256 s;
+
+	end = off + TF_IDX_HDR_BYTES + r->idx_count * TF_IDX_ENT_BYTES;
+	sha256_init(&s);
+	if (src_read(r, off, b, TF_IDX_HDR_BYTES) != TF_IDX_HDR_BYTES)
+		return open_fail(err, errlen, "short read of the seek index at "
+				 "offset %llu", (unsigned long long)off);
+	sha256_update(&s, b, TF_IDX_HDR_BYTES);
+	for (off += TF_IDX_HDR_BYTES; off < end;) {
+		size_t n = end - off < sizeof(b) ? (size_t)(end - off) : sizeof(b);
+
+		if (src_read(r, off, b, n) != (ssize_t)n)
+			return open_fail(err, errlen, "short read of the seek "
+					 "index at offset %llu",
+					 (unsigned long long)off);
+		sha256_update(&s, b, n);
+		for (size_t k = 0; k < n && !bad[0]; k += TF_IDX_ENT_BYTES, i++) {
+			uint64_t foff = tf_le64(b + k), first = tf_le64(b + k + 8);
+			uint32_t count = tf_le32(b + k + 24);
+
+			if ((i ? foff <= prev : foff != r->data_start) ||
+			    foff >= r->idx_off || first != seq || !count)
+				snprintf(bad, sizeof(bad), "seek index entry %llu "
+					 "at offset %llu (frame at offset %llu, "
+					 "seq %llu, %u events) does not follow "
+					 "the frames before it: misplaced frames",
+					 (unsigned long long)i,
+					 (unsigned long long)(off + k),
+					 (unsigned long long)foff,
+					 (unsigned long long)first, count);
+			prev = foff;
+			seq += count;
+		}
+		off += n;
+	}
+	sha256_final(&s, digest);
+	if (src_read(r, end, check, sizeof(check)) != sizeof(check) ||
+	    memcmp(check, digest, sizeof(check)))
+		return open_fail(err, errlen, "corrupt seek index at offset %llu: "
+				 "the checksum at offset %llu does not match",
+				 (unsigned long long)r->idx_off,
+				 (unsigned long long)end);
+	if (bad[0])
+		return open_fail(err, errlen, "%s", bad);
+	if (r->idx_count && seq != r->end_events)
+		return open_fail(err, errlen, "the seek index at offset %llu "
+				 "counts %llu events, the end marker %llu",
+				 (unsigned long long)r->idx_off,
+				 (unsigned long long)seq,
+				 (unsigned long long)r->end_events);
+	return 0;
+}
+
+/* The end marker and the index it names.  A file without an end marker
+ * was cut (truncated: the frames seen while reading serve for seeking);
+ * an end marker that is there but does not check out is corruption. */
+static int read_tail(struct trace_reader *r, char *err, size_t errlen)
+{
+	uint8_t e[TF_END_FRAME], ib[8 + TF_IDX_HDR_BYTES], check[TF_CHECK_BYTES];
+	uint64_t eoff, ioff, cnt, isize, room;
 
 	r->trunc_reason = "no end marker: recording was interrupted";
 	r->data_end = r->size;
-	if (r->size < r->data_start + TF_END_FRAME + 8 + TF_IDX_HDR_BYTES)
-		return;
+	if (r->size < r->data_start + TF_END_FRAME)
+		return 0;
 	eoff = r->size - TF_END_FRAME;
 	if (src_read(r, eoff, e, sizeof(e)) != sizeof(e) ||
 	    tf_le32(e) != TF_SKIP_END || tf_le32(e + 4) != TF_END_BYTES ||
 	    memcmp(e + 8, TF_END_MAGIC, 8))
-		return;
-	r->trunc_reason = "end marker or index damaged";
+		return 0;
+	tf_check(e + 8, TF_END_BYTES - TF_CHECK_BYTES, check);
+	if (memcmp(check, e + TF_END_FRAME - TF_CHECK_BYTES, TF_CHECK_BYTES) ||
+	    tf_le32(e + 16) != TRACE_FORMAT_VERSION)
+		return open_fail(err, errlen, "corrupt end marker at offset %llu: "
+				 "the checksum at offset %llu does not match",
+				 (unsigned long long)eoff,
+				 (unsigned long long)(r->size - TF_CHECK_BYTES));
 	ioff = tf_le64(e + 24);
-	if (tf_le32(e + 16) != TRACE_FORMAT_VERSION || ioff < r->data_start ||
-	    ioff > eoff - 8 - TF_IDX_HDR_BYTES)
-		return;
-	if (src_read(r, ioff, ib, sizeof(ib)) != sizeof(ib) ||
+	room = 8 + TF_IDX_HDR_BYTES + TF_CHECK_BYTES;
+	if (ioff < r->data_start || ioff > eoff || eoff - ioff < room ||
+	    src_read(r, ioff, ib, sizeof(ib)) != sizeof(ib) ||
 	    tf_le32(ib) != TF_SKIP_INDEX || memcmp(ib + 8, TF_IDX_MAGIC, 8) ||
 	    tf_le32(ib + 16) != TRACE_FORMAT_VERSION)
-		return;
+		return open_fail(err, errlen, "the end marker at offset %llu puts "
+				 "the seek index at offset %llu (offset %llu), "
+				 "where there is none: misplaced frames",
+				 (unsigned long long)eoff,
+				 (unsigned long long)ioff,
+				 (unsigned long long)(eoff + 24));
 	isize = tf_le32(ib + 4);
 	cnt = tf_le64(ib + 24);
-	if (ioff + 8 + isize != eoff || isize < TF_IDX_HDR_BYTES ||
-	    (isize - TF_IDX_HDR_BYTES) % TF_IDX_ENT_BYTES ||
-	    (isize - TF_IDX_HDR_BYTES) / TF_IDX_ENT_BYTES != cnt)
-		return;
+	if (ioff + 8 + isize != eoff ||
+	    isize < TF_IDX_HDR_BYTES + TF_CHECK_BYTES ||
+	    (isize - TF_IDX_HDR_BYTES - TF_CHECK_BYTES) % TF_IDX_ENT_BYTES ||
+	    (isize - TF_IDX_HDR_BYTES - TF_CHECK_BYTES) / TF_IDX_ENT_BYTES != cnt)
+		return open_fail(err, errlen, "the seek index at offset %llu "
+				 "(%llu bytes, %llu entries at offset %llu) does "
+				 "not end where the end marker at offset %llu "
+				 "starts", (unsigned long long)ioff,
+				 (unsigned long long)isize,
+				 (unsigned long long)cnt,
+				 (unsigned long long)(ioff + 24),
+				 (unsigned long long)eoff);
 	r->has_end = true;
 	r->trunc_reason = NULL;
 	r->end_events = tf_le64(e + 32);
 	r->idx_off = ioff;
 	r->idx_count = cnt;
 	r->data_end = ioff;
+	return check_index(r, err, errlen);
 }
 
 static struct trace_reader *reader_new(void)
@@ -823,11 +969,10 @@ static struct trace_reader *reader_init(struct trace_reader *r, char *err,
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
-	if (read_header(r, err, errlen)) {
+	if (read_header(r, err, errlen) || read_tail(r, err, errlen)) {
 		trace_reader_close(r);
 		return NULL;
 	}
-	read_tail(r);
 	r->next_off = r->data_start;
 	return r;
 }

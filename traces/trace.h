@@ -40,23 +40,22 @@
 
 #include "traces/event.h"
 
-#define TRACE_MODE_LEN    16
-#define TRACE_PATH_LEN    512
-#define TRACE_CONFIG_LEN  2048
+#define TRACE_DESC_LEN      8192
+#define TRACE_MAX_PRODUCERS 2048  /* per writer; a VM takes one per VCPU
+				     and one for its controller */
 
-/* Run description stored at the start of the file.  Strings are
- * NUL-terminated (the reader enforces it). */
+/* The start of the file.  The run it holds is described by @desc, text
+ * the trace layer stores without reading it: vmm/run-desc.h owns its
+ * meaning.  The header is checksummed as a whole. */
 struct trace_header {
 	uint32_t version;                  /* set by the writer */
-	char mode[TRACE_MODE_LEN];         /* "parallel", "serial", "step" */
-	uint64_t seed;
-	uint32_t nr_vcpus;
-	uint64_t mem_size;
-	char guest_path[TRACE_PATH_LEN];
-	uint8_t guest_hash[32];
-	char config[TRACE_CONFIG_LEN];     /* "key=value\n" lines: the full run
-	                                      configuration */
 	uint64_t start_time_ns;            /* CLOCK_MONOTONIC at record start */
+	uint64_t desc_offset;              /* set by the reader: the file
+					      offset of desc[0], for messages
+					      about it */
+	char desc[TRACE_DESC_LEN];         /* no NUL byte inside; NUL-
+					      terminated (the reader enforces
+					      both) */
 };
 
 /* ---------------------------------------------------------------- writer */
@@ -88,7 +87,8 @@ struct trace_writer *trace_writer_open(const char *path,
 				       char *err, size_t errlen);
 
 /* A new producer for the calling thread.  Owned by the writer.  Returns NULL
- * (errno set) when out of memory or after close started. */
+ * (errno set: ENOMEM, EPIPE after close started, ENOSPC past
+ * TRACE_MAX_PRODUCERS). */
 struct trace_producer *trace_producer_new(struct trace_writer *w);
 
 /* Appends @ev (+ ev->payload_len bytes at @payload).  Fills ev->seq (global,
@@ -142,7 +142,10 @@ struct trace_reader;
 
 /* Opens a trace.  The file is untrusted: every length is checked and memory
  * stays bounded (a few MB) whatever the file holds.  Fails (NULL, message in
- * @err) on a missing/short/alien header or an unsupported format version. */
+ * @err naming the byte offset) on a missing, short, alien or corrupt
+ * header (its checksum), an unsupported format version, or a corrupt tail:
+ * an end marker, seek index or frame layout that does not check out.  A
+ * file that merely ends early (no end marker) opens as truncated. */
 struct trace_reader *trace_reader_open(const char *path, char *err,
 				       size_t errlen);
 /* Same over @len bytes at @buf, which the caller keeps alive and unchanged

@@ -32,7 +32,6 @@
 #define DEF_FRAME_EV    65536u
 #define DEF_FRAME_MS    40u
 #define DEF_LEVEL       3
-#define MAX_PRODUCERS   1024
 #define POLL_MS         5
 #define ENC_CAP         (128u << 10)
 #define ENT_WRAP        UINT64_MAX
@@ -72,7 +71,7 @@ struct trace_writer {
 	_Atomic uint32_t sleeping;
 	_Atomic uint32_t bell;
 	_Atomic uint32_t nprod;
-	struct trace_producer *prod[MAX_PRODUCERS];
+	struct trace_producer *prod[TRACE_MAX_PRODUCERS];
 	pthread_mutex_t lock;      /* producer registration, flush, close */
 	pthread_cond_t flushed_cv;
 
@@ -95,6 +94,7 @@ struct trace_writer {
 	uint64_t file_off, good_off;
 	struct idx_ent *idx;
 	size_t nidx, idx_cap;
+	bool idx_lost;             /* out of memory for it: none is written */
 	uint64_t stall_since;
 
 	/* shared with API callers */
@@ -175,7 +175,7 @@ struct trace_producer *trace_producer_new(struct trace_writer *w)
 
 	pthread_mutex_lock(&w->lock);
 	n = atomic_load(&w->nprod);
-	if (atomic_load(&w->closing) || n >= MAX_PRODUCERS) {
+	if (atomic_load(&w->closing) || n >= TRACE_MAX_PRODUCERS) {
 		errno = atomic_load(&w->closing) ? EPIPE : ENOSPC;
 		goto out;
 	}
@@ -630,8 +630,10 @@ static void end_frame(struct trace_writer *w)
 		size_t cap = w->idx_cap ? 2 * w->idx_cap : 256;
 		void *n = realloc(w->idx, cap * sizeof(*w->idx));
 
-		if (!n)
-			return; /* the reader rebuilds a missing index */
+		if (!n) {
+			w->idx_lost = true;  /* the reader scans instead */
+			return;
+		}
 		w->idx = n;
 		w->idx_cap = cap;
 	}
@@ -785,25 +787,35 @@ static void writer_sleep(struct trace_writer *w, uint64_t now)
 	atomic_store(&w->sleeping, 0);
 }
 
+/* The seek index and the end marker, each checksummed.  Without an index
+ * (lost, or too large for a frame) an empty one still closes the trace. */
 static void write_tail(struct trace_writer *w)
 {
 	uint8_t buf[8 + TF_IDX_HDR_BYTES + 64 * TF_IDX_ENT_BYTES];
-	uint8_t end[TF_END_FRAME];
+	uint8_t end[TF_END_FRAME], digest[32];
 	uint64_t idx_off = w->file_off;
-	uint64_t size = TF_IDX_HDR_BYTES + (uint64_t)w->nidx * TF_IDX_ENT_BYTES;
-	size_t len, i = 0;
+	size_t nidx = w->idx_lost ? 0 : w->nidx, len, i = 0;
+	uint64_t size = TF_IDX_HDR_BYTES + (uint64_t)nidx * TF_IDX_ENT_BYTES +
+			TF_CHECK_BYTES;
+	struct sha256 sum;
 
-	if (size > UINT32_MAX)
-		return; /* absurdly many frames: leave it to the rebuild path */
+	if (size > UINT32_MAX) {
+		nidx = 0;
+		size = TF_IDX_HDR_BYTES + TF_CHECK_BYTES;
+	}
 	tf_put_le32(buf, TF_SKIP_INDEX);
 	tf_put_le32(buf + 4, (uint32_t)size);
 	memcpy(buf + 8, TF_IDX_MAGIC, 8);
 	tf_put_le32(buf + 16, TRACE_FORMAT_VERSION);
 	tf_put_le32(buf + 20, 0);
-	tf_put_le64(buf + 24, w->nidx);
+	tf_put_le64(buf + 24, nidx);
 	len = 8 + TF_IDX_HDR_BYTES;
+	sha256_init(&sum);
+	sha256_update(&sum, buf + 8, TF_IDX_HDR_BYTES);
 	do {
-		for (; i < w->nidx && len + TF_IDX_ENT_BYTES <= sizeof(buf); i++) {
+		size_t from = len;
+
+		for (; i < nidx && len + TF_IDX_ENT_BYTES <= sizeof(buf); i++) {
 			uint8_t *e = buf + len;
 
 			tf_put_le64(e, w->idx[i].off);
@@ -813,9 +825,12 @@ static void write_tail(struct trace_writer *w)
 			tf_put_le32(e + 28, 0);
 			len += TF_IDX_ENT_BYTES;
 		}
+		sha256_update(&sum, buf + from, len - from);
 		out_write(w, buf, len);
 		len = 0;
-	} while (i < w->nidx);
+	} while (i < nidx);
+	sha256_final(&sum, digest);
+	out_write(w, digest, TF_CHECK_BYTES);
 
 	tf_put_le32(end, TF_SKIP_END);
 	tf_put_le32(end + 4, TF_END_BYTES);
@@ -824,6 +839,8 @@ static void write_tail(struct trace_writer *w)
 	tf_put_le32(end + 20, 0);
 	tf_put_le64(end + 24, idx_off);
 	tf_put_le64(end + 32, w->next);
+	tf_check(end + 8, TF_END_BYTES - TF_CHECK_BYTES,
+		 end + TF_END_FRAME - TF_CHECK_BYTES);
 	out_write(w, end, sizeof(end));
 }
 
@@ -900,32 +917,22 @@ static void *writer_main(void *arg)
 
 /* ------------------------------------------------------------ API */
 
-static void hdr_serialize(uint8_t *b, const struct trace_header *h)
+/* The header frame into @b (TF_HDR_MAX_FRAME bytes); returns its size. */
+static size_t hdr_serialize(uint8_t *b, const struct trace_header *h)
 {
+	size_t dlen = strnlen(h->desc, TRACE_DESC_LEN - 1);
+	size_t content = TF_HDR_FIXED + dlen + TF_CHECK_BYTES;
 	uint8_t *p = b + 8;
 
 	tf_put_le32(b, TF_SKIP_HEADER);
-	tf_put_le32(b + 4, TF_HDR_BYTES);
+	tf_put_le32(b + 4, (uint32_t)content);
 	memcpy(p, TF_HDR_MAGIC, 8);
 	tf_put_le32(p + 8, TRACE_FORMAT_VERSION);
-	tf_put_le32(p + 12, TF_HDR_BYTES);
-	p += 16;
-	memcpy(p, h->mode, TRACE_MODE_LEN);
-	p[TRACE_MODE_LEN - 1] = 0;
-	p += TRACE_MODE_LEN;
-	tf_put_le64(p, h->seed);
-	tf_put_le32(p + 8, h->nr_vcpus);
-	tf_put_le64(p + 12, h->mem_size);
-	p += 20;
-	memcpy(p, h->guest_path, TRACE_PATH_LEN);
-	p[TRACE_PATH_LEN - 1] = 0;
-	p += TRACE_PATH_LEN;
-	memcpy(p, h->guest_hash, 32);
-	p += 32;
-	memcpy(p, h->config, TRACE_CONFIG_LEN);
-	p[TRACE_CONFIG_LEN - 1] = 0;
-	p += TRACE_CONFIG_LEN;
-	tf_put_le64(p, h->start_time_ns);
+	tf_put_le32(p + 12, (uint32_t)dlen);
+	tf_put_le64(p + 16, h->start_time_ns);
+	memcpy(p + TF_HDR_FIXED, h->desc, dlen);
+	tf_check(p, content - TF_CHECK_BYTES, p + content - TF_CHECK_BYTES);
+	return 8 + content;
 }
 
 static int setup_opts(struct trace_writer *w,
@@ -1093,8 +1100,9 @@ struct trace_writer *trace_writer_open(const char *path,
 				       const struct trace_writer_opts *opts,
 				       char *err, size_t errlen)
 {
-	uint8_t hdr[8 + TF_HDR_BYTES];
+	uint8_t hdr[TF_HDR_MAX_FRAME];
 	struct trace_writer *w;
+	size_t hlen;
 	int ret;
 
 	if (posix_memalign((void **)&w, 64, sizeof(*w))) {
@@ -1112,8 +1120,8 @@ struct trace_writer *trace_writer_open(const char *path,
 	}
 	if (setup_opts(w, opts, err, errlen) || setup_zstd(w, err, errlen))
 		goto fail;
-	hdr_serialize(hdr, h);
-	if (create_with_header(w, hdr, sizeof(hdr), err, errlen))
+	hlen = hdr_serialize(hdr, h);
+	if (create_with_header(w, hdr, hlen, err, errlen))
 		goto fail;
 	w->good_off = w->file_off;
 	ret = start_thread(w);

@@ -37,6 +37,7 @@
 #include "traces/sha256.h"
 #include "traces/trace.h"
 #include "traces/writer-internal.h"
+#include "vmm/run-desc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,8 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct hdr {
 	uint8_t flags;    /* bits 0-1 mode, 2-4 guest file, 5-7 frame size */
 	uint8_t vsel;     /* how nr_vcpus is chosen */
-	uint8_t cfg;      /* which config text */
-	uint8_t misc;     /* 0-1 diff change, 2 wrong hash, 4-7 end reason */
+	uint8_t cfg;      /* a valid run description or which text */
+	uint8_t misc;     /* 0-1 diff change, 2 wrong hash, 3 plugin run,
+			     4-7 end reason */
 	uint32_t vcpus;
 	uint64_t mem_size, seed;
 	uint32_t follow, change;
@@ -188,8 +190,8 @@ static int write_file(const char *path, const void *buf, size_t len)
 	return ret;
 }
 
-/* Fills h->guest_path (and hash) as the header's flags say. */
-static void pick_guest(struct trace_header *th, const struct hdr *h)
+/* Fills the guest's path (and hash) as the header's flags say. */
+static void pick_guest(struct run_guest *gu, const struct hdr *h)
 {
 	static uint8_t elf[2048];
 	const char *path = "";
@@ -208,37 +210,44 @@ static void pick_guest(struct trace_header *th, const struct hdr *h)
 			break;
 		path = path_elf;
 		if (((h->flags >> 2) & 7) == 7)
-			sha256(elf, len, th->guest_hash);
+			sha256(elf, len, gu->sha256);
 		break;
 	}
-	snprintf(th->guest_path, sizeof(th->guest_path), "%s", path);
+	snprintf(gu->path, sizeof(gu->path), "%s", path);
 	if (h->misc & 4)  /* a hash no file has */
-		memcpy(th->guest_hash, &h->seed, sizeof(h->seed));
+		memcpy(gu->sha256, &h->seed, sizeof(h->seed));
 }
 
 /* ------------------------------------------------------------ header */
 
-static void pick_config(char *cfg, size_t len, const struct gen *gn)
+/* Mostly a run description from the one encoder; else (cfg % 8 of 6 or
+ * 7) hostile text the decoder must refuse cleanly.  True for the latter. */
+static bool pick_raw_desc(char *desc, size_t len, const struct gen *gn)
 {
 	static const char *const texts[] = {
 		"vcpus=2\nmem=64M\nsched=parallel\nseed=5\n",
 		"",
 		"no equals sign here\njust words",
-		("vcpus=99999999999999999999999999\nmem=18446744073709551616\n"
-		 "timeout=-1\n=\n==\nkey=\n"),
-		"plugin=crosvm\nvcpus=0\n",
+		("desc_version=1\nvcpus=99999999999999999999999999\n"
+		 "mem=18446744073709551616\ntimeout=-1\n=\n==\nkey=\n"),
+		"desc_version=1\nkind=crosvm-plugin\nvcpus=0\n",
+		"desc_version=1\ndesc_version=1\n",
+		"desc_version=2\n",
 	};
-	uint8_t sel = gn->h.cfg % 6;
+	uint8_t sel = gn->h.cfg % 8;
 	size_t n = 0;
 
-	if (sel < 5) {
-		snprintf(cfg, len, "%s", texts[sel]);
-		return;
+	if (sel < 6)
+		return false;
+	if (sel == 6) {
+		snprintf(desc, len, "%s", texts[(gn->h.cfg >> 3) % 7]);
+		return true;
 	}
 	/* the input's own bytes, NUL-free: the longest line possible */
 	for (; n + 1 < len; n++)
-		cfg[n] = gn->size ? (char)(gn->data[n % gn->size] | 1) : 'x';
-	cfg[n] = '\0';
+		desc[n] = gn->size ? (char)(gn->data[n % gn->size] | 1) : 'x';
+	desc[n] = '\0';
+	return true;
 }
 
 static uint32_t pick_nr_vcpus(const struct hdr *h)
@@ -253,21 +262,25 @@ static uint32_t pick_nr_vcpus(const struct hdr *h)
 
 static void make_header(struct trace_header *th, const struct gen *gn)
 {
-	static const char *const modes[] = { "parallel", "serial", "step" };
 	const struct hdr *h = &gn->h;
+	struct run_desc d;
+	char err[256];
 
 	memset(th, 0, sizeof(*th));
-	if ((h->flags & 3) < 3)
-		snprintf(th->mode, sizeof(th->mode), "%s", modes[h->flags & 3]);
-	else  /* 15 bytes of the seed, no NUL: an unknown mode */
-		for (int i = 0; i < TRACE_MODE_LEN - 1; i++)
-			th->mode[i] = (char)((h->seed >> (i % 8 * 8)) | 0x80);
-	th->seed = h->seed;
-	th->nr_vcpus = gn->nr_vcpus;
-	th->mem_size = h->mem_size;
 	th->start_time_ns = h->seed ^ h->mem_size;
-	pick_config(th->config, sizeof(th->config), gn);
-	pick_guest(th, h);
+	if (pick_raw_desc(th->desc, sizeof(th->desc), gn))
+		return;
+	run_desc_init(&d);
+	d.kind = h->misc & 8 ? RUN_KIND_CROSVM_PLUGIN : RUN_KIND_GUEST;
+	d.sched.mode = (enum vm_sched_mode)((h->flags & 3) % 3);
+	d.sched.seed = h->seed;
+	d.nr_vcpus = gn->nr_vcpus;  /* 0 or past the limit: refused */
+	d.mem_size = h->mem_size;
+	pick_guest(&d.guest, h);
+	if (run_desc_encode(&d, th, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_trace_tools: %s\n", err);
+		abort();
+	}
 }
 
 static uint32_t frame_events(const struct hdr *h)

@@ -1,7 +1,7 @@
 /* Writes the seed corpus for fuzz_trace_reader into the directory given as
  * argv[1].  Not built by default; to regenerate:
  *   cc -O2 -I. -D_GNU_SOURCE -pthread tests/fuzz/gen_trace_corpus.c \
- *      traces/event.c traces/writer.c traces/reader.c -lzstd -o /tmp/gen && /tmp/gen tests/fuzz/corpus/trace_reader */
+ *      traces/event.c traces/sha256.c traces/writer.c traces/reader.c -lzstd -o /tmp/gen && /tmp/gen tests/fuzz/corpus/trace_reader */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +13,14 @@ static void record(const char *path, int n, uint32_t frame_events, int lossy)
 {
 	struct trace_writer_opts o = { .frame_events = frame_events,
 				       .lossy = lossy };
-	struct trace_header h = { .seed = 7, .nr_vcpus = 2, .mem_size = 1 << 20 };
+	struct trace_header h = { .start_time_ns = 7 };
 	struct trace_writer *w;
 	struct trace_producer *p;
 	struct trace_event ev;
 	char err[256], text[64];
 
-	strcpy(h.mode, "serial");
-	strcpy(h.config, "vcpus=2\n");
+	/* the reader stores the description without reading it */
+	strcpy(h.desc, "desc_version=1\nmode=serial\nvcpus=2\n");
 	w = trace_writer_open(path, &h, &o, err, sizeof(err));
 	if (!w) {
 		fprintf(stderr, "%s\n", err);

@@ -1,0 +1,50 @@
+/* Opening and closing a recording. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "vmm/guest-id.h"
+#include "vmm/recording.h"
+
+struct trace_writer *recording_open(const char *path, struct run_desc *d,
+				    const char *guest, char *err,
+				    size_t errlen)
+{
+	struct trace_writer_opts wo = { .lossy = d->lossy,
+					.max_bytes = d->max_trace };
+	struct trace_header h = { 0 };
+	struct timespec ts;
+
+	if (d->kind == RUN_KIND_GUEST &&
+	    guest_id_take(&d->guest, guest, path, err, errlen))
+		return NULL;
+	if (run_desc_encode(d, &h, err, errlen))
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	h.start_time_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+			  (uint64_t)ts.tv_nsec;
+	return trace_writer_open(path, &h, &wo, err, errlen);
+}
+
+int recording_started(struct trace_writer *w)
+{
+	return w ? trace_writer_flush(w) : 0;
+}
+
+int recording_close(struct trace_writer *w, const char *path, int reason,
+		    int exit_code, uint64_t mem_digest, const char *reported,
+		    char *err, size_t errlen)
+{
+	char why[512];
+
+	if (trace_writer_close_err(w, (uint32_t)reason, exit_code, mem_digest,
+				   why, sizeof(why)) == 0)
+		return 0;
+	if (reported && strstr(reported, why))
+		snprintf(err, errlen, "trace %s: every event before the failure "
+			 "is kept; it reads as truncated", path);
+	else
+		snprintf(err, errlen, "trace %s: %s; every event before the "
+			 "failure is kept, it reads as truncated", path, why);
+	return -1;
+}
