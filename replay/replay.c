@@ -58,6 +58,10 @@ struct replay {
 	struct stream actions;      /* serial: requests and resumes, in order */
 	struct trace_event end;
 	bool has_end, has_error_event, truncated, prefix_only;
+	bool has_run;               /* events other than the run's end */
+	uint64_t loaded;            /* events in the trace */
+	char cut[160];              /* truncated: where and why the reader
+				       found the trace cut */
 	bool parallel, ended_by_stop;  /* end races are tolerated then */
 	bool has_guest_exit;
 	/* crosvm plugin runs (raw-mode VMs, run kind crosvm-plugin) */
@@ -184,6 +188,7 @@ static int check_setting(const struct trace_event *ev, const uint8_t *payload,
 static int place(struct replay *rp, const struct trace_event *ev,
 		 const uint8_t *payload, char *err, size_t errlen)
 {
+	rp->has_run |= ev->type != TEV_VM_END && ev->type != TEV_VM_STOP;
 	if (ev->type == TEV_VM_STOP && rp->stop_seq == UINT64_MAX)
 		rp->stop_seq = ev->seq;
 	if (rp->raw && check_setting(ev, payload, err, errlen))
@@ -256,6 +261,9 @@ static int load(struct replay *rp, const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	rp->truncated = trace_reader_truncated(r) || !rp->has_end;
+	rp->loaded = n;
+	snprintf(rp->cut, sizeof(rp->cut), "%s", trace_reader_truncation(r) ?:
+		 "its last event is not VM_END");
 	trace_reader_close(r);
 	return 0;
 nomem:
@@ -897,23 +905,77 @@ static bool leftover(struct replay *rp, char *why, size_t len)
 	return false;
 }
 
-/* How the replayed run ended, on one line: "guest-assert: ...". */
+/* How the replayed run ended, on one line: "ends as recorded:
+ * guest-assert: ...". */
 static void describe_end(const struct vm_result *res, struct replay_result *r)
 {
 	int n = (int)strcspn(res->diag, "\n");
 
 	if (res->reason == TEND_GUEST_EXIT)
-		snprintf(r->end, sizeof(r->end), "guest-exit, code %d", res->exit_code);
+		snprintf(r->end, sizeof(r->end), "ends as recorded: guest-exit, "
+			 "code %d", res->exit_code);
 	else
-		snprintf(r->end, sizeof(r->end), "%s%s%.*s",
+		snprintf(r->end, sizeof(r->end), "ends as recorded: %s%s%.*s",
 			 trace_end_reason_name(res->reason), n ? ": " : "", n,
 			 res->diag);
+}
+
+/* A recording cut short replays up to where it stopped: how it really
+ * ended, for the verdict. */
+static void describe_cut(const struct replay *rp, struct replay_result *r)
+{
+	const struct run_desc *d = &rp->desc;
+	uint64_t code = rp->end.a1;
+	char limit[96] = "";
+
+	if (d->max_trace)
+		snprintf(limit, sizeof(limit), "; it was recorded with "
+			 "--max-trace %llu bytes", (unsigned long long)d->max_trace);
+	if (rp->truncated)
+		snprintf(r->end, sizeof(r->end), "ends where the trace does, "
+			 "%s%s", rp->cut, limit);
+	else if (rp->end.a0 == TEND_SIGNAL)
+		snprintf(r->end, sizeof(r->end), "ends where the recording was "
+			 "stopped: by signal %llu (%s)", (unsigned long long)code,
+			 code < 65 ? strsignal((int)code) : "?");
+	else if (d->timeout_ns)
+		snprintf(r->end, sizeof(r->end), "ends where the recording was "
+			 "stopped: by --timeout after %llu ms",
+			 (unsigned long long)d->timeout_ns / 1000000);
+	else
+		snprintf(r->end, sizeof(r->end), "ends where the recording was "
+			 "stopped from outside the guest (%s, code %lld)",
+			 trace_end_reason_name((uint32_t)rp->end.a0),
+			 (long long)code);
+}
+
+/* A trace in which no run happened: nothing to replay, and nothing to
+ * call same. */
+static bool judge_empty(const struct replay *rp, struct replay_result *r)
+{
+	if (rp->has_run || (rp->loaded && rp->raw))
+		return false;
+	r->status = REPLAY_EMPTY;
+	if (!rp->loaded)
+		snprintf(r->message, sizeof(r->message), "the trace holds no "
+			 "events: it was cut right after its header, nothing to "
+			 "replay");
+	else
+		snprintf(r->message, sizeof(r->message), "the recorded run never "
+			 "started (it ended as %s, code %lld, before its VM ran): "
+			 "nothing to replay",
+			 trace_end_reason_name((uint32_t)rp->end.a0),
+			 (long long)rp->end.a1);
+	return true;
 }
 
 static void judge_end(struct replay *rp, const struct vm_result *res,
 		      uint64_t digest, struct replay_result *r)
 {
-	describe_end(res, r);
+	if (rp->prefix_only)
+		describe_cut(rp, r);
+	else
+		describe_end(res, r);
 	/* The VMM itself found the divergence (a pause it could not land). */
 	if (!atomic_load(&rp->diverged) && strstr(res->diag, "replay diverged")) {
 		r->status = REPLAY_DIVERGED;
@@ -1140,6 +1202,10 @@ static int replay_run(const char *path, const struct replay_opts *o,
 	snprintf(r->mode, sizeof(r->mode), "%s",
 		 sched_mode_name(rp->desc.sched.mode));
 	r->truncated = rp->truncated;
+	if (judge_empty(rp, r)) {
+		free_replay(rp);
+		return r->status;
+	}
 	/* Runs the recording cut short (signal, timeout) replay as a prefix. */
 	rp->prefix_only = rp->truncated || rp->end.a0 == TEND_SIGNAL ||
 			  (rp->end.a0 == TEND_GUEST_FAULT && !rp->has_error_event);

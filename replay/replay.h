@@ -30,6 +30,9 @@ enum replay_status {
 	REPLAY_SAME = 0,         /* every event and the end state matched */
 	REPLAY_DIVERGED = 1,     /* the run differs: message says where */
 	REPLAY_ERROR = 2,        /* could not replay: bad trace, guest ... */
+	REPLAY_EMPTY = 3,        /* no run in the trace (cut right after its
+				    header, or its VM never started):
+				    nothing to replay, nothing to call same */
 };
 
 struct replay_result {
@@ -40,7 +43,9 @@ struct replay_result {
 	char mode[16];
 	uint64_t landed;         /* parallel: pauses landed ... */
 	uint64_t land_p50_ns;    /* ... and the median cost of landing one */
-	char end[512];           /* how the replayed run ended, one line */
+	char end[512];           /* how the replayed run ended, one line:
+				    "ends as recorded: ...", or for a
+				    recording cut short, how it was cut */
 	char message[8192];      /* divergence (expected vs actual, context,
 				    registers) or error */
 };

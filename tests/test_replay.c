@@ -82,7 +82,7 @@ static void test_twenty_replays_identical(void **state)
 static void test_modified_guest_refused(void **state)
 {
 	SKIP_WITHOUT_KVM();
-	char *out, copy[192];
+	char *out, *sums, copy[192], want[65], got[65];
 
 	snprintf(copy, sizeof(copy), "%s/hello.elf", dir);
 	vcprr_sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
@@ -93,6 +93,14 @@ static void test_modified_guest_refused(void **state)
 	assert_int_equal(vcprr_sh(&out, "$V replay %s --guest %s", trace, copy), 126);
 	assert_non_null(strstr(out, "is not the guest image this trace was recorded"));
 	assert_non_null(strstr(out, "--force"));
+	/* both hashes in full, not the same 16 digits twice */
+	assert_int_equal(vcprr_sh(&sums, "sha256sum %s %s | cut -c1-64 | "
+				  "tr '\\n' ' '", guest_path("hello"), copy), 0);
+	assert_int_equal(sscanf(sums, "%64s %64s", want, got), 2);
+	assert_string_not_equal(want, got);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, got));
+	free(sums);
 	free(out);
 	assert_int_equal(vcprr_sh(&out, "$V replay %s --guest /nonexistent.elf", trace), 126);
 	assert_non_null(strstr(out, "/nonexistent.elf: cannot open"));
@@ -192,13 +200,47 @@ static void test_interrupted_recordings_replay(void **state)
 		if (vcprr_sh(&out, "$V replay --timeout 60s %s", trace))
 			fail_msg("%s %s stopped by SIGINT: %s", runs[i][0],
 				 runs[i][1], out);
-		assert_non_null(strstr(out, "ends as recorded: signal"));
+		/* how the recording ended, not how its replay was ended */
+		assert_non_null(strstr(out, "ends where the recording was "
+				       "stopped: by signal 2 ("));
+		assert_null(strstr(out, "end of the recorded events"));
 		free(out);
 	}
 	/* --timeout while the guest spins without exits. */
 	vcprr_sh(NULL, "$V record -o %s %s --sched serial --timeout 200ms "
 		 ">/dev/null", trace, guest_path("spin"));
 	assert_int_equal(vcprr_sh(&out, "$V replay %s", trace), 0);
+	assert_non_null(strstr(out, "ends where the recording was stopped: by "
+			       "--timeout after 200 ms\n"));
+	free(out);
+}
+
+/* Recordings cut by --max-trace or a SIGKILL replay up to the cut and say
+ * so, instead of "ends as recorded". */
+static void test_cut_recordings_say_how(void **state)
+{
+	char *out;
+	pid_t pid;
+
+	SKIP_WITHOUT_KVM();
+	vcprr_sh(NULL, "$V record -o %s %s --sched serial --vcpus 2 --arg 20000 "
+		 "--max-trace 64K >/dev/null 2>&1", trace, guest_path("pio"));
+	assert_int_equal(vcprr_sh(&out, "$V replay --timeout 60s %s", trace), 0);
+	assert_non_null(strstr(out, "the trace is truncated, its prefix "
+			       "replayed)\n  ends where the trace does, truncated "
+			       "after "));
+	assert_non_null(strstr(out, "; it was recorded with --max-trace 65536 "
+			       "bytes\n"));
+	free(out);
+	pid = vcprr_spawn((const char *[]){ "record", "-o", trace,
+		guest_path("pio"), "--sched=serial", "--vcpus=2",
+		"--arg=100000000", NULL });
+	usleep(300000);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(vcprr_sh(&out, "$V replay --timeout 60s %s", trace), 0);
+	assert_non_null(strstr(out, "ends where the trace does, truncated after "));
+	assert_null(strstr(out, "ends as recorded"));
 	free(out);
 }
 
@@ -242,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_tampered_trace_detected),
 		cmocka_unit_test(test_old_version_refused),
 		cmocka_unit_test(test_interrupted_recordings_replay),
+		cmocka_unit_test(test_cut_recordings_say_how),
 		cmocka_unit_test(test_shards_and_junit),
 	};
 

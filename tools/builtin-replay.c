@@ -40,8 +40,10 @@ static const char replay_usage[] =
 "  --shard K/N      only the K-th of N equal shards of the sorted list\n"
 "  --junit FILE     write a JUnit XML report\n"
 "\n"
-"exit status: 0 same, 1 diverged (or any failure with --check), 2 usage,\n"
-"126 the trace cannot be replayed (unreadable, guest missing or changed).\n";
+"exit status: 0 same, 1 diverged (or any failure with --check, or no trace\n"
+"found), 2 usage, 3 the trace holds no run (cut right after its header, or\n"
+"its VM never started): nothing to replay, 126 the trace cannot be replayed\n"
+"(unreadable: a corrupt header, index or frame; guest missing or changed).\n";
 
 struct replay_cli {
 	struct replay_opts o;
@@ -52,10 +54,25 @@ struct replay_cli {
 
 /* --- one trace ---------------------------------------------------------- */
 
+#define EXIT_NOTHING 3  /* the trace holds no run */
+
 static int exit_status(const struct replay_result *r)
 {
-	return r->status == REPLAY_SAME ? 0 :
-	       r->status == REPLAY_DIVERGED ? 1 : EXIT_VMM_ERROR;
+	switch (r->status) {
+	case REPLAY_SAME: return 0;
+	case REPLAY_DIVERGED: return 1;
+	case REPLAY_EMPTY: return EXIT_NOTHING;
+	default: return EXIT_VMM_ERROR;
+	}
+}
+
+/* "vcprr replay: PATH: why", the path named once. */
+static void print_error(const char *path, const char *msg)
+{
+	if (strncmp(msg, path, strlen(path)))
+		fprintf(stderr, "vcprr replay: %s: %s\n", path, msg);
+	else
+		fprintf(stderr, "vcprr replay: %s\n", msg);
 }
 
 static int replay_one(const char *path, const struct replay_cli *c)
@@ -70,12 +87,12 @@ static int replay_one(const char *path, const struct replay_cli *c)
 		printf("replay: %s: same (%s, %llu events%s)%s%s\n", path, r->mode,
 		       (unsigned long long)r->events,
 		       r->truncated ? "; the trace is truncated, its prefix replayed" : "",
-		       r->end[0] ? "\n  ends as recorded: " : "", r->end);
+		       r->end[0] ? "\n  " : "", r->end);
 	else if (r->status == REPLAY_DIVERGED)
 		printf("replay: %s: DIVERGED (%s) after %llu matching events\n%s\n",
 		       path, r->mode, (unsigned long long)r->events, r->message);
 	else
-		fprintf(stderr, "vcprr replay: %s\n", r->message);
+		print_error(path, r->message);
 	st = exit_status(r);
 	free(r);
 	return st;
@@ -191,7 +208,8 @@ static void finish_job(struct job *j, int st)
 
 static void report_line(const struct job *j)
 {
-	static const char *const word[] = { "ok      ", "DIVERGED", "ERROR   " };
+	static const char *const word[] = { "ok      ", "DIVERGED", "ERROR   ",
+					    "EMPTY   " };
 	const char *nl = strchr(j->r.message, '\n');
 
 	printf("%s %s (%s, %llu events, %.2fs)%s%.*s\n", word[j->r.status], j->path,
@@ -229,7 +247,7 @@ static int write_junit(const char *path, struct job *jobs, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		fails += jobs[i].r.status == REPLAY_DIVERGED;
-		errors += jobs[i].r.status == REPLAY_ERROR;
+		errors += jobs[i].r.status >= REPLAY_ERROR;
 		total += jobs[i].r.duration_ns / 1e9;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -243,7 +261,9 @@ static int write_junit(const char *path, struct job *jobs, size_t n)
 		if (jobs[i].r.status) {
 			fprintf(f, "<%s message=\"%s\">",
 				jobs[i].r.status == REPLAY_DIVERGED ? "failure" : "error",
-				jobs[i].r.status == REPLAY_DIVERGED ? "diverged" : "cannot replay");
+				jobs[i].r.status == REPLAY_DIVERGED ? "diverged" :
+				jobs[i].r.status == REPLAY_EMPTY ? "nothing to replay" :
+				"cannot replay");
 			xml_escape(f, jobs[i].r.message);
 			fprintf(f, "</%s>", jobs[i].r.status == REPLAY_DIVERGED ?
 				"failure" : "error");
@@ -258,12 +278,19 @@ static int check_corpus(int argc, char **argv, const struct replay_cli *c)
 {
 	char **paths = NULL;
 	size_t n = 0, cap = 0, njobs = 0, next = 0, running = 0, same = 0, div = 0;
+	size_t empty = 0;
 	struct job *jobs;
 	int status = 0;
 
 	for (int i = 0; i < argc; i++)
 		if (collect(argv[i], &paths, &n, &cap))
 			return EXIT_VMM_ERROR;
+	if (!n) {
+		fprintf(stderr, "vcprr replay: no trace (*.trace) in %s%s: nothing "
+			"was checked\n", argv[0], argc > 1 ? " ..." : "");
+		free(paths);
+		return 1;
+	}
 	qsort(paths, n, sizeof(*paths), cmp_str);
 	jobs = calloc(n ? n : 1, sizeof(*jobs));
 	for (size_t i = 0; i < n; i++) {
@@ -297,10 +324,14 @@ static int check_corpus(int argc, char **argv, const struct replay_cli *c)
 			report_line(&jobs[i]);
 			same += jobs[i].r.status == REPLAY_SAME;
 			div += jobs[i].r.status == REPLAY_DIVERGED;
+			empty += jobs[i].r.status == REPLAY_EMPTY;
 		}
 	}
-	printf("%zu traces: %zu same, %zu diverged, %zu could not be replayed\n",
-	       njobs, same, div, njobs - same - div);
+	printf("%zu traces: %zu same, %zu diverged, %zu could not be replayed",
+	       njobs, same, div, njobs - same - div - empty);
+	if (empty)
+		printf(", %zu held no run", empty);
+	putchar('\n');
 	if (same != njobs)
 		status = 1;
 	if (c->junit && write_junit(c->junit, jobs, njobs))
