@@ -297,6 +297,83 @@ static void test_sigkill_leaves_readable_prefix(void **state)
 	}
 }
 
+/* A SIGKILL right after the start keeps the first events: the recording
+ * makes them durable before its controller does anything.  The pause
+ * script's first output (stdout on a terminal, so line-buffered) is the
+ * moment to kill; the writer's own timer would complete a frame only 40
+ * ms after its first event. */
+static void test_sigkill_at_start_keeps_events(void **state)
+{
+	static const char script[] = "pause 0\nwait 0\nprint 0\nsleep 30s\n";
+	const char *build = getenv("VCPRR_BUILD");
+	char path[80], bin[256], out[4096];
+
+	SKIP_WITHOUT_KVM();
+	snprintf(path, sizeof(path), "%s.script", trace_path);
+	snprintf(bin, sizeof(bin), "%s/vcprr", build ? build : "build");
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(script, f);
+	fclose(f);
+	for (int i = 0; i < 3; i++) {
+		int tty = posix_openpt(O_RDWR | O_NOCTTY), st;
+		size_t got = 0;
+		pid_t pid;
+
+		assert_true(tty >= 0 && !grantpt(tty) && !unlockpt(tty));
+		pid = fork();
+		if (pid == 0) {
+			int term = open(ptsname(tty), O_RDWR | O_NOCTTY);
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(term, 1);
+			dup2(null, 2);
+			execl(bin, bin, "record", "-o", trace_path,
+			      "--pause-script", path, guest_path("spin"), NULL);
+			_exit(127);
+		}
+		while (got < sizeof(out) - 1) {
+			ssize_t n = read(tty, out + got, sizeof(out) - 1 - got);
+
+			if (n <= 0)
+				break;
+			out[got += n] = 0;
+			if (strstr(out, "rax="))
+				break;
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		close(tty);
+		assert_non_null(strstr(out, "rax="));
+		struct rec *r = load(trace_path);
+		assert_true(r->truncated);
+		assert_true(r->n > 0);
+		assert_int_equal(r->ev[0].type, TEV_VM_START);
+		free_rec(r);
+	}
+	unlink(path);
+}
+
+/* 1024 VCPUs, the documented maximum, record too: the writer takes a
+ * producer per VCPU and one for the controller. */
+static void test_1024_vcpus(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	char *out;
+
+	if (vcprr_sh(&out, "$V record -o %s %s --vcpus 1024 >/dev/null",
+		     trace_path, guest_path("hello")))
+		fail_msg("%s", out);
+	free(out);
+	struct rec *r = load(trace_path);
+	assert_false(r->truncated);
+	assert_int_equal(r->d.nr_vcpus, 1024);
+	assert_int_equal(count(r, TEV_VCPU_START, ANY), 1024);
+	assert_int_equal(count(r, TEV_VCPU_EXIT, ANY), 1024);
+	assert_int_equal(last(r)->a0, TEND_GUEST_EXIT);
+	free_rec(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +383,8 @@ int main(void)
 		cmocka_unit_test(test_endings),
 		cmocka_unit_test(test_sigint_and_sigterm_close_the_trace),
 		cmocka_unit_test(test_sigkill_leaves_readable_prefix),
+		cmocka_unit_test(test_sigkill_at_start_keeps_events),
+		cmocka_unit_test(test_1024_vcpus),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -210,9 +210,11 @@ static int parse_num(const char *s, size_t n, uint64_t max, uint64_t *v)
 	if (!n || n > 20 || (s[0] == '0' && n > 1))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - 9) / 10)
+		uint64_t digit = (uint64_t)(s[i] - '0');
+
+		if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - digit) / 10)
 			return -1;
-		x = x * 10 + (uint64_t)(s[i] - '0');
+		x = x * 10 + digit;
 	}
 	if (x > max)
 		return -1;
