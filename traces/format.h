@@ -36,8 +36,10 @@
 #ifndef VCPRR_TRACES_FORMAT_H
 #define VCPRR_TRACES_FORMAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "traces/event.h"
 #include "traces/sha256.h"
@@ -194,6 +196,51 @@ static inline void tf_check(const void *content, size_t len,
 	sha256(content, len, d);
 	memcpy(out, d, TF_CHECK_BYTES);
 }
+
+/* --- frames.c: our skippable frames, one codec for writer and reader */
+
+struct tf_index_entry {
+	uint64_t off, first_seq, first_time;
+	uint32_t count;
+};
+
+/* The header frame of @h into @frame (TF_HDR_MAX_FRAME bytes); returns
+ * its size. */
+size_t tf_header_encode(const struct trace_header *h, uint8_t *frame);
+/* The @len content bytes of a header frame (at file offset 8) into @h.
+ * 0, or a negative errno with a message naming the offset: a corrupt
+ * header (checksum, lengths, a NUL in the description) or another format
+ * version. */
+int tf_header_decode(const uint8_t *content, uint32_t len,
+		     struct trace_header *h, char *err, size_t errlen);
+
+/* Writes the seek index of the @n data frames @idx (n = 0: no index) and
+ * the end marker through @out. */
+typedef void tf_out_fn(void *arg, const void *buf, size_t len);
+void tf_tail_encode(const struct tf_index_entry *idx, size_t n,
+		    uint64_t index_off, uint64_t nr_events, tf_out_fn *out,
+		    void *arg);
+
+/* A file to check: up to @len bytes at @off (fewer at its end), or a
+ * negative errno. */
+typedef ssize_t tf_read_fn(void *arg, uint64_t off, void *buf, size_t len);
+struct tf_file {
+	tf_read_fn *read;
+	void *arg;
+	uint64_t size, data_start;
+};
+
+struct tf_tail {
+	bool has_end;              /* a valid end marker and seek index */
+	uint64_t end_events, idx_off, idx_count;
+	const char *trunc_reason;  /* !has_end: why the file reads as cut */
+};
+/* The end marker and the seek index it names.  Without an end marker the
+ * file was cut (0, !has_end); one that is there but does not check out
+ * (checksums, where the index is, its entries against the layout) is a
+ * negative errno with a message naming the offset. */
+int tf_tail_check(const struct tf_file *f, struct tf_tail *t, char *err,
+		  size_t errlen);
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "trace format helpers assume a little-endian host"

@@ -721,65 +721,6 @@ static int open_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-static int other_version(char *err, size_t errlen, uint32_t version)
-{
-	snprintf(err, errlen, "unsupported trace format version %u (offset "
-		 "16); this vcprr reads version %u: re-record the trace",
-		 version, TRACE_FORMAT_VERSION);
-	return -EPROTONOSUPPORT;
-}
-
-/* @b: the @len content bytes of the header frame (file offset 8). */
-static int parse_header(struct trace_reader *r, const uint8_t *b,
-			uint32_t len, char *err, size_t errlen)
-{
-	struct trace_header *h = &r->hdr;
-	uint8_t check[TF_CHECK_BYTES];
-	uint32_t version, dlen;
-	const uint8_t *desc = b + TF_HDR_FIXED, *nul;
-
-	if (len < 8 || memcmp(b, TF_HDR_MAGIC, 8))
-		return open_fail(err, errlen, "not a vcprr trace: bad header "
-				 "magic at offset 8");
-	if (len < TF_HDR_FIXED + TF_CHECK_BYTES)
-		return open_fail(err, errlen, "corrupt trace header: its length "
-				 "%u (offset 4) is too short", len);
-	version = tf_le32(b + 8);
-	dlen = tf_le32(b + 12);
-	if (dlen != len - TF_HDR_FIXED - TF_CHECK_BYTES) {
-		/* the layout of another version (older ones had no check) */
-		if (version != TRACE_FORMAT_VERSION)
-			return other_version(err, errlen, version);
-		return open_fail(err, errlen, "corrupt trace header: its length "
-				 "%u (offset 4) does not fit its description's "
-				 "length %u (offset 20)", len, dlen);
-	}
-	tf_check(b, len - TF_CHECK_BYTES, check);
-	if (memcmp(check, b + len - TF_CHECK_BYTES, TF_CHECK_BYTES))
-		return open_fail(err, errlen, "corrupt trace header: the checksum "
-				 "at offset %u does not match bytes 8 to %u",
-				 8 + len - TF_CHECK_BYTES,
-				 8 + len - TF_CHECK_BYTES - 1);
-	if (version != TRACE_FORMAT_VERSION)
-		return other_version(err, errlen, version);
-	if (dlen >= TRACE_DESC_LEN)
-		return open_fail(err, errlen, "trace header: a run description "
-				 "of %u bytes at offset %u, more than the %u "
-				 "allowed", dlen, 8 + TF_HDR_FIXED,
-				 TRACE_DESC_LEN - 1);
-	nul = memchr(desc, 0, dlen);
-	if (nul)
-		return open_fail(err, errlen, "trace header: a NUL byte in the "
-				 "run description at offset %u",
-				 8 + TF_HDR_FIXED + (unsigned)(nul - desc));
-	h->version = version;
-	h->start_time_ns = tf_le64(b + 16);
-	h->desc_offset = 8 + TF_HDR_FIXED;
-	memcpy(h->desc, desc, dlen);
-	h->desc[dlen] = 0;
-	return 0;
-}
-
 static int read_header(struct trace_reader *r, char *err, size_t errlen)
 {
 	uint8_t b[8], *c;
@@ -813,7 +754,7 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	n = src_read(r, 8, c, len);
-	ret = n == (ssize_t)len ? parse_header(r, c, len, err, errlen)
+	ret = n == (ssize_t)len ? tf_header_decode(c, len, &r->hdr, err, errlen)
 				: (n < 0 ? (int)n : -EIO);
 	if (ret == -EIO)
 		snprintf(err, errlen, "short read of the trace header");
@@ -822,124 +763,26 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	return ret;
 }
 
-/* The seek index checks out: its checksum, then its entries, which must
- * list the data frames in order from the first one on, with dense
- * sequence numbers adding up to the end marker's count. */
-static int check_index(struct trace_reader *r, char *err, size_t errlen)
+static ssize_t read_at(void *arg, uint64_t off, void *buf, size_t len)
 {
-	uint8_t b[64 * TF_IDX_ENT_BYTES], digest[32], check[TF_CHECK_BYTES];
-	uint64_t off = r->idx_off + 8, end, seq = 0, prev = 0, i = 0;
-	char bad[200] = "";
-	struct sha256 s;
-
-	end = off + TF_IDX_HDR_BYTES + r->idx_count * TF_IDX_ENT_BYTES;
-	sha256_init(&s);
-	if (src_read(r, off, b, TF_IDX_HDR_BYTES) != TF_IDX_HDR_BYTES)
-		return open_fail(err, errlen, "short read of the seek index at "
-				 "offset %llu", (unsigned long long)off);
-	sha256_update(&s, b, TF_IDX_HDR_BYTES);
-	for (off += TF_IDX_HDR_BYTES; off < end;) {
-		size_t n = end - off < sizeof(b) ? (size_t)(end - off) : sizeof(b);
-
-		if (src_read(r, off, b, n) != (ssize_t)n)
-			return open_fail(err, errlen, "short read of the seek "
-					 "index at offset %llu",
-					 (unsigned long long)off);
-		sha256_update(&s, b, n);
-		for (size_t k = 0; k < n && !bad[0]; k += TF_IDX_ENT_BYTES, i++) {
-			uint64_t foff = tf_le64(b + k), first = tf_le64(b + k + 8);
-			uint32_t count = tf_le32(b + k + 24);
-
-			if ((i ? foff <= prev : foff != r->data_start) ||
-			    foff >= r->idx_off || first != seq || !count)
-				snprintf(bad, sizeof(bad), "seek index entry %llu "
-					 "at offset %llu (frame at offset %llu, "
-					 "seq %llu, %u events) does not follow "
-					 "the frames before it: misplaced frames",
-					 (unsigned long long)i,
-					 (unsigned long long)(off + k),
-					 (unsigned long long)foff,
-					 (unsigned long long)first, count);
-			prev = foff;
-			seq += count;
-		}
-		off += n;
-	}
-	sha256_final(&s, digest);
-	if (src_read(r, end, check, sizeof(check)) != sizeof(check) ||
-	    memcmp(check, digest, sizeof(check)))
-		return open_fail(err, errlen, "corrupt seek index at offset %llu: "
-				 "the checksum at offset %llu does not match",
-				 (unsigned long long)r->idx_off,
-				 (unsigned long long)end);
-	if (bad[0])
-		return open_fail(err, errlen, "%s", bad);
-	if (r->idx_count && seq != r->end_events)
-		return open_fail(err, errlen, "the seek index at offset %llu "
-				 "counts %llu events, the end marker %llu",
-				 (unsigned long long)r->idx_off,
-				 (unsigned long long)seq,
-				 (unsigned long long)r->end_events);
-	return 0;
+	return src_read(arg, off, buf, len);
 }
 
-/* The end marker and the index it names.  A file without an end marker
- * was cut (truncated: the frames seen while reading serve for seeking);
- * an end marker that is there but does not check out is corruption. */
+/* The end marker and index (frames.c); on any doubt without one, the
+ * trace is truncated and seeking uses the frames seen while reading. */
 static int read_tail(struct trace_reader *r, char *err, size_t errlen)
 {
-	uint8_t e[TF_END_FRAME], ib[8 + TF_IDX_HDR_BYTES], check[TF_CHECK_BYTES];
-	uint64_t eoff, ioff, cnt, isize, room;
+	struct tf_file f = { read_at, r, r->size, r->data_start };
+	struct tf_tail t;
+	int ret = tf_tail_check(&f, &t, err, errlen);
 
-	r->trunc_reason = "no end marker: recording was interrupted";
-	r->data_end = r->size;
-	if (r->size < r->data_start + TF_END_FRAME)
-		return 0;
-	eoff = r->size - TF_END_FRAME;
-	if (src_read(r, eoff, e, sizeof(e)) != sizeof(e) ||
-	    tf_le32(e) != TF_SKIP_END || tf_le32(e + 4) != TF_END_BYTES ||
-	    memcmp(e + 8, TF_END_MAGIC, 8))
-		return 0;
-	tf_check(e + 8, TF_END_BYTES - TF_CHECK_BYTES, check);
-	if (memcmp(check, e + TF_END_FRAME - TF_CHECK_BYTES, TF_CHECK_BYTES) ||
-	    tf_le32(e + 16) != TRACE_FORMAT_VERSION)
-		return open_fail(err, errlen, "corrupt end marker at offset %llu: "
-				 "the checksum at offset %llu does not match",
-				 (unsigned long long)eoff,
-				 (unsigned long long)(r->size - TF_CHECK_BYTES));
-	ioff = tf_le64(e + 24);
-	room = 8 + TF_IDX_HDR_BYTES + TF_CHECK_BYTES;
-	if (ioff < r->data_start || ioff > eoff || eoff - ioff < room ||
-	    src_read(r, ioff, ib, sizeof(ib)) != sizeof(ib) ||
-	    tf_le32(ib) != TF_SKIP_INDEX || memcmp(ib + 8, TF_IDX_MAGIC, 8) ||
-	    tf_le32(ib + 16) != TRACE_FORMAT_VERSION)
-		return open_fail(err, errlen, "the end marker at offset %llu puts "
-				 "the seek index at offset %llu (offset %llu), "
-				 "where there is none: misplaced frames",
-				 (unsigned long long)eoff,
-				 (unsigned long long)ioff,
-				 (unsigned long long)(eoff + 24));
-	isize = tf_le32(ib + 4);
-	cnt = tf_le64(ib + 24);
-	if (ioff + 8 + isize != eoff ||
-	    isize < TF_IDX_HDR_BYTES + TF_CHECK_BYTES ||
-	    (isize - TF_IDX_HDR_BYTES - TF_CHECK_BYTES) % TF_IDX_ENT_BYTES ||
-	    (isize - TF_IDX_HDR_BYTES - TF_CHECK_BYTES) / TF_IDX_ENT_BYTES != cnt)
-		return open_fail(err, errlen, "the seek index at offset %llu "
-				 "(%llu bytes, %llu entries at offset %llu) does "
-				 "not end where the end marker at offset %llu "
-				 "starts", (unsigned long long)ioff,
-				 (unsigned long long)isize,
-				 (unsigned long long)cnt,
-				 (unsigned long long)(ioff + 24),
-				 (unsigned long long)eoff);
-	r->has_end = true;
-	r->trunc_reason = NULL;
-	r->end_events = tf_le64(e + 32);
-	r->idx_off = ioff;
-	r->idx_count = cnt;
-	r->data_end = ioff;
-	return check_index(r, err, errlen);
+	r->has_end = t.has_end;
+	r->end_events = t.end_events;
+	r->idx_off = t.idx_off;
+	r->idx_count = t.idx_count;
+	r->trunc_reason = t.trunc_reason;
+	r->data_end = t.has_end ? t.idx_off : r->size;
+	return ret;
 }
 
 static struct trace_reader *reader_new(void)

@@ -61,11 +61,6 @@ struct trace_producer {
 	uint64_t mask;
 };
 
-struct idx_ent {
-	uint64_t off, first_seq, first_time;
-	uint32_t count;
-};
-
 struct trace_writer {
 	_Atomic uint64_t seq __attribute__((aligned(64)));
 	_Atomic uint32_t sleeping;
@@ -92,7 +87,7 @@ struct trace_writer {
 	bool in_frame;
 	uint64_t frame_off, frame_seq, frame_time, frame_count, frame_mono;
 	uint64_t file_off, good_off;
-	struct idx_ent *idx;
+	struct tf_index_entry *idx;
 	size_t nidx, idx_cap;
 	bool idx_lost;             /* out of memory for it: none is written */
 	uint64_t stall_since;
@@ -616,7 +611,7 @@ static void begin_frame(struct trace_writer *w, const struct trace_event *ev)
 
 static void end_frame(struct trace_writer *w)
 {
-	struct idx_ent *e;
+	struct tf_index_entry *e;
 
 	if (!w->in_frame)
 		return;
@@ -787,61 +782,9 @@ static void writer_sleep(struct trace_writer *w, uint64_t now)
 	atomic_store(&w->sleeping, 0);
 }
 
-/* The seek index and the end marker, each checksummed.  Without an index
- * (lost, or too large for a frame) an empty one still closes the trace. */
-static void write_tail(struct trace_writer *w)
+static void tail_out(void *arg, const void *buf, size_t len)
 {
-	uint8_t buf[8 + TF_IDX_HDR_BYTES + 64 * TF_IDX_ENT_BYTES];
-	uint8_t end[TF_END_FRAME], digest[32];
-	uint64_t idx_off = w->file_off;
-	size_t nidx = w->idx_lost ? 0 : w->nidx, len, i = 0;
-	uint64_t size = TF_IDX_HDR_BYTES + (uint64_t)nidx * TF_IDX_ENT_BYTES +
-			TF_CHECK_BYTES;
-	struct sha256 sum;
-
-	if (size > UINT32_MAX) {
-		nidx = 0;
-		size = TF_IDX_HDR_BYTES + TF_CHECK_BYTES;
-	}
-	tf_put_le32(buf, TF_SKIP_INDEX);
-	tf_put_le32(buf + 4, (uint32_t)size);
-	memcpy(buf + 8, TF_IDX_MAGIC, 8);
-	tf_put_le32(buf + 16, TRACE_FORMAT_VERSION);
-	tf_put_le32(buf + 20, 0);
-	tf_put_le64(buf + 24, nidx);
-	len = 8 + TF_IDX_HDR_BYTES;
-	sha256_init(&sum);
-	sha256_update(&sum, buf + 8, TF_IDX_HDR_BYTES);
-	do {
-		size_t from = len;
-
-		for (; i < nidx && len + TF_IDX_ENT_BYTES <= sizeof(buf); i++) {
-			uint8_t *e = buf + len;
-
-			tf_put_le64(e, w->idx[i].off);
-			tf_put_le64(e + 8, w->idx[i].first_seq);
-			tf_put_le64(e + 16, w->idx[i].first_time);
-			tf_put_le32(e + 24, w->idx[i].count);
-			tf_put_le32(e + 28, 0);
-			len += TF_IDX_ENT_BYTES;
-		}
-		sha256_update(&sum, buf + from, len - from);
-		out_write(w, buf, len);
-		len = 0;
-	} while (i < nidx);
-	sha256_final(&sum, digest);
-	out_write(w, digest, TF_CHECK_BYTES);
-
-	tf_put_le32(end, TF_SKIP_END);
-	tf_put_le32(end + 4, TF_END_BYTES);
-	memcpy(end + 8, TF_END_MAGIC, 8);
-	tf_put_le32(end + 16, TRACE_FORMAT_VERSION);
-	tf_put_le32(end + 20, 0);
-	tf_put_le64(end + 24, idx_off);
-	tf_put_le64(end + 32, w->next);
-	tf_check(end + 8, TF_END_BYTES - TF_CHECK_BYTES,
-		 end + TF_END_FRAME - TF_CHECK_BYTES);
-	out_write(w, end, sizeof(end));
+	out_write(arg, buf, len);
 }
 
 static void finish(struct trace_writer *w)
@@ -871,7 +814,8 @@ static void finish(struct trace_writer *w)
 	ev.a2 = w->mem_digest;
 	write_event(w, &ev, NULL);
 	end_frame(w);
-	write_tail(w);
+	tf_tail_encode(w->idx, w->idx_lost ? 0 : w->nidx, w->file_off, w->next,
+		       tail_out, w);
 	if (!atomic_load(&w->failed) && fsync(w->fd))
 		fail(w, errno, w->file_off, "fsync of");
 }
@@ -916,24 +860,6 @@ static void *writer_main(void *arg)
 }
 
 /* ------------------------------------------------------------ API */
-
-/* The header frame into @b (TF_HDR_MAX_FRAME bytes); returns its size. */
-static size_t hdr_serialize(uint8_t *b, const struct trace_header *h)
-{
-	size_t dlen = strnlen(h->desc, TRACE_DESC_LEN - 1);
-	size_t content = TF_HDR_FIXED + dlen + TF_CHECK_BYTES;
-	uint8_t *p = b + 8;
-
-	tf_put_le32(b, TF_SKIP_HEADER);
-	tf_put_le32(b + 4, (uint32_t)content);
-	memcpy(p, TF_HDR_MAGIC, 8);
-	tf_put_le32(p + 8, TRACE_FORMAT_VERSION);
-	tf_put_le32(p + 12, (uint32_t)dlen);
-	tf_put_le64(p + 16, h->start_time_ns);
-	memcpy(p + TF_HDR_FIXED, h->desc, dlen);
-	tf_check(p, content - TF_CHECK_BYTES, p + content - TF_CHECK_BYTES);
-	return 8 + content;
-}
 
 static int setup_opts(struct trace_writer *w,
 		      const struct trace_writer_opts *opts,
@@ -1120,7 +1046,7 @@ struct trace_writer *trace_writer_open(const char *path,
 	}
 	if (setup_opts(w, opts, err, errlen) || setup_zstd(w, err, errlen))
 		goto fail;
-	hlen = hdr_serialize(hdr, h);
+	hlen = tf_header_encode(h, hdr);
 	if (create_with_header(w, hdr, hlen, err, errlen))
 		goto fail;
 	w->good_off = w->file_off;
