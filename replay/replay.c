@@ -59,6 +59,7 @@ struct replay {
 	struct trace_event end;
 	bool has_end, has_error_event, truncated, prefix_only;
 	bool has_run;               /* events other than the run's end */
+	uint64_t start_ns, stop_ns;  /* VM_START, the first VM_STOP */
 	uint64_t loaded;            /* events in the trace */
 	char cut[160];              /* truncated: where and why the reader
 				       found the trace cut */
@@ -189,8 +190,12 @@ static int place(struct replay *rp, const struct trace_event *ev,
 		 const uint8_t *payload, char *err, size_t errlen)
 {
 	rp->has_run |= ev->type != TEV_VM_END && ev->type != TEV_VM_STOP;
-	if (ev->type == TEV_VM_STOP && rp->stop_seq == UINT64_MAX)
+	if (ev->type == TEV_VM_START && !rp->start_ns)
+		rp->start_ns = ev->time_ns;
+	if (ev->type == TEV_VM_STOP && rp->stop_seq == UINT64_MAX) {
 		rp->stop_seq = ev->seq;
+		rp->stop_ns = ev->time_ns;
+	}
 	if (rp->raw && check_setting(ev, payload, err, errlen))
 		return -1;
 	if (rp->raw && ev->type != TEV_VM_END &&
@@ -938,7 +943,7 @@ static void describe_cut(const struct replay *rp, struct replay_result *r)
 		snprintf(r->end, sizeof(r->end), "ends where the recording was "
 			 "stopped: by signal %llu (%s)", (unsigned long long)code,
 			 code < 65 ? strsignal((int)code) : "?");
-	else if (d->timeout_ns)
+	else if (d->timeout_ns && rp->stop_ns - rp->start_ns >= d->timeout_ns)
 		snprintf(r->end, sizeof(r->end), "ends where the recording was "
 			 "stopped: by --timeout after %llu ms",
 			 (unsigned long long)d->timeout_ns / 1000000);
