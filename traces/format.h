@@ -199,6 +199,10 @@ static inline void tf_check(const void *content, size_t len,
 
 /* --- frames.c: our skippable frames, one codec for writer and reader */
 
+/* A message in @err (when @errlen); returns -EBADMSG. */
+int tf_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 struct tf_index_entry {
 	uint64_t off, first_seq, first_time;
 	uint32_t count;

@@ -8,9 +8,7 @@
 
 #include "traces/format.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int tf_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -55,10 +53,10 @@ int tf_header_decode(const uint8_t *b, uint32_t len, struct trace_header *h,
 	const uint8_t *desc = b + TF_HDR_FIXED, *nul;
 
 	if (len < 8 || memcmp(b, TF_HDR_MAGIC, 8))
-		return fail(err, errlen, "not a vcprr trace: bad header "
+		return tf_fail(err, errlen, "not a vcprr trace: bad header "
 				 "magic at offset 8");
 	if (len < TF_HDR_FIXED + TF_CHECK_BYTES)
-		return fail(err, errlen, "corrupt trace header: its length "
+		return tf_fail(err, errlen, "corrupt trace header: its length "
 				 "%u (offset 4) is too short", len);
 	version = tf_le32(b + 8);
 	dlen = tf_le32(b + 12);
@@ -66,26 +64,26 @@ int tf_header_decode(const uint8_t *b, uint32_t len, struct trace_header *h,
 		/* the layout of another version (older ones had no check) */
 		if (version != TRACE_FORMAT_VERSION)
 			return other_version(err, errlen, version);
-		return fail(err, errlen, "corrupt trace header: its length "
+		return tf_fail(err, errlen, "corrupt trace header: its length "
 				 "%u (offset 4) does not fit its description's "
 				 "length %u (offset 20)", len, dlen);
 	}
 	tf_check(b, len - TF_CHECK_BYTES, check);
 	if (memcmp(check, b + len - TF_CHECK_BYTES, TF_CHECK_BYTES))
-		return fail(err, errlen, "corrupt trace header: the checksum "
+		return tf_fail(err, errlen, "corrupt trace header: the checksum "
 				 "at offset %u does not match bytes 8 to %u",
 				 8 + len - TF_CHECK_BYTES,
 				 8 + len - TF_CHECK_BYTES - 1);
 	if (version != TRACE_FORMAT_VERSION)
 		return other_version(err, errlen, version);
 	if (dlen >= TRACE_DESC_LEN)
-		return fail(err, errlen, "trace header: a run description "
+		return tf_fail(err, errlen, "trace header: a run description "
 				 "of %u bytes at offset %u, more than the %u "
 				 "allowed", dlen, 8 + TF_HDR_FIXED,
 				 TRACE_DESC_LEN - 1);
 	nul = memchr(desc, 0, dlen);
 	if (nul)
-		return fail(err, errlen, "trace header: a NUL byte in the "
+		return tf_fail(err, errlen, "trace header: a NUL byte in the "
 				 "run description at offset %u",
 				 8 + TF_HDR_FIXED + (unsigned)(nul - desc));
 	h->version = version;
@@ -169,14 +167,14 @@ static int check_index(const struct tf_file *f, const struct tf_tail *t,
 	end = off + TF_IDX_HDR_BYTES + t->idx_count * TF_IDX_ENT_BYTES;
 	sha256_init(&s);
 	if (f->read(f->arg, off, b, TF_IDX_HDR_BYTES) != TF_IDX_HDR_BYTES)
-		return fail(err, errlen, "short read of the seek index at "
+		return tf_fail(err, errlen, "short read of the seek index at "
 			    "offset %llu", (unsigned long long)off);
 	sha256_update(&s, b, TF_IDX_HDR_BYTES);
 	for (off += TF_IDX_HDR_BYTES; off < end;) {
 		size_t n = end - off < sizeof(b) ? (size_t)(end - off) : sizeof(b);
 
 		if (f->read(f->arg, off, b, n) != (ssize_t)n)
-			return fail(err, errlen, "short read of the seek index "
+			return tf_fail(err, errlen, "short read of the seek index "
 				    "at offset %llu", (unsigned long long)off);
 		sha256_update(&s, b, n);
 		for (size_t k = 0; k < n && !bad[0]; k += TF_IDX_ENT_BYTES, i++) {
@@ -201,14 +199,14 @@ static int check_index(const struct tf_file *f, const struct tf_tail *t,
 	sha256_final(&s, digest);
 	if (f->read(f->arg, end, check, sizeof(check)) != sizeof(check) ||
 	    memcmp(check, digest, sizeof(check)))
-		return fail(err, errlen, "corrupt seek index at offset %llu: the "
+		return tf_fail(err, errlen, "corrupt seek index at offset %llu: the "
 			    "checksum at offset %llu does not match",
 			    (unsigned long long)t->idx_off,
 			    (unsigned long long)end);
 	if (bad[0])
-		return fail(err, errlen, "%s", bad);
+		return tf_fail(err, errlen, "%s", bad);
 	if (t->idx_count && seq != t->end_events)
-		return fail(err, errlen, "the seek index at offset %llu counts "
+		return tf_fail(err, errlen, "the seek index at offset %llu counts "
 			    "%llu events, the end marker %llu",
 			    (unsigned long long)t->idx_off,
 			    (unsigned long long)seq,
@@ -229,7 +227,7 @@ static int find_index(const struct tf_file *f, const uint8_t *e, uint64_t eoff,
 	    f->read(f->arg, ioff, ib, sizeof(ib)) != sizeof(ib) ||
 	    tf_le32(ib) != TF_SKIP_INDEX || memcmp(ib + 8, TF_IDX_MAGIC, 8) ||
 	    tf_le32(ib + 16) != TRACE_FORMAT_VERSION)
-		return fail(err, errlen, "the end marker at offset %llu puts the "
+		return tf_fail(err, errlen, "the end marker at offset %llu puts the "
 			    "seek index at offset %llu (offset %llu), where there "
 			    "is none: misplaced frames", (unsigned long long)eoff,
 			    (unsigned long long)ioff,
@@ -239,7 +237,7 @@ static int find_index(const struct tf_file *f, const uint8_t *e, uint64_t eoff,
 	if (ioff + 8 + isize != eoff || isize < fixed ||
 	    (isize - fixed) % TF_IDX_ENT_BYTES ||
 	    (isize - fixed) / TF_IDX_ENT_BYTES != cnt)
-		return fail(err, errlen, "the seek index at offset %llu (%llu "
+		return tf_fail(err, errlen, "the seek index at offset %llu (%llu "
 			    "bytes, %llu entries at offset %llu) does not end "
 			    "where the end marker at offset %llu starts",
 			    (unsigned long long)ioff, (unsigned long long)isize,
@@ -269,7 +267,7 @@ int tf_tail_check(const struct tf_file *f, struct tf_tail *t, char *err,
 	tf_check(e + 8, TF_END_BYTES - TF_CHECK_BYTES, check);
 	if (memcmp(check, e + TF_END_FRAME - TF_CHECK_BYTES, TF_CHECK_BYTES) ||
 	    tf_le32(e + 16) != TRACE_FORMAT_VERSION)
-		return fail(err, errlen, "corrupt end marker at offset %llu: the "
+		return tf_fail(err, errlen, "corrupt end marker at offset %llu: the "
 			    "checksum at offset %llu does not match",
 			    (unsigned long long)eoff,
 			    (unsigned long long)(f->size - TF_CHECK_BYTES));

@@ -709,18 +709,6 @@ int trace_reader_seek_time(struct trace_reader *r, uint64_t time_ns)
 
 /* ------------------------------------------------------------ open */
 
-static int open_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int open_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EBADMSG;
-}
-
 static int read_header(struct trace_reader *r, char *err, size_t errlen)
 {
 	uint8_t b[8], *c;
@@ -737,14 +725,14 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	magic = tf_le32(b);
 	len = tf_le32(b + 4);
 	if (magic != TF_SKIP_HEADER)
-		return open_fail(err, errlen, "not a vcprr trace: bad magic "
+		return tf_fail(err, errlen, "not a vcprr trace: bad magic "
 				 "0x%08x at offset 0 (expected 0x%08x)", magic,
 				 TF_SKIP_HEADER);
 	if (len > HDR_MAX)
-		return open_fail(err, errlen, "trace header length %u at offset "
+		return tf_fail(err, errlen, "trace header length %u at offset "
 				 "4 exceeds the limit of %u", len, HDR_MAX);
 	if (8 + (uint64_t)len > r->size)
-		return open_fail(err, errlen, "trace header truncated: its length "
+		return tf_fail(err, errlen, "trace header truncated: its length "
 				 "(offset 4) needs %llu bytes, the file has %llu",
 				 8 + (unsigned long long)len,
 				 (unsigned long long)r->size);
