@@ -69,7 +69,7 @@ static int exit_status(const struct replay_result *r)
 /* "vcprr replay: PATH: why", the path named once. */
 static void print_error(const char *path, const char *msg)
 {
-	if (strncmp(msg, path, strlen(path)))
+	if (!strstr(msg, path))
 		fprintf(stderr, "vcprr replay: %s: %s\n", path, msg);
 	else
 		fprintf(stderr, "vcprr replay: %s\n", msg);

@@ -12,7 +12,7 @@ static const char dump_usage[] =
 "Prints the events of a trace, one per line, in sequence order:\n"
 "  #SEQ +SECONDS vcpu N TYPE fields... exit=N rip=0x... <symbol+off>\n"
 "Times are seconds since the first event.  RIPs are symbolised from the\n"
-"guest ELF recorded in the header when it is still there unchanged.\n"
+"recorded guest ELF, found as vcprr replay finds it (by its SHA-256).\n"
 "\n"
 "options:\n"
 "  --vcpu LIST      only these VCPUs (e.g. 0,2; 'vm' = VM-wide events)\n"

@@ -13,7 +13,8 @@
 #include "tools/explore.h"
 
 struct minimize_opts {
-	const char *guest;      /* NULL: the path in the trace's header */
+	const char *guest;      /* NULL: the recorded guest, found as
+				   vmm/guest-id.h says */
 	bool force;             /* run a guest whose SHA-256 differs */
 	unsigned max_runs;      /* candidate runs at most (0: 500) */
 	bool progress;          /* a progress line on stderr */
