@@ -172,6 +172,7 @@ static void test_values_refused(void **state)
 		{ "vcpus=7\n", "vcpus=0\n", "0 VCPUs" },
 		{ "vcpus=7\n", "vcpus=5000\n", "5000 VCPUs" },
 		{ "pct_depth=3\n", "pct_depth=65\n", "PCT depth 65" },
+		{ "mem=100663296\n", "mem=0\n", "without memory" },
 		{ "kind=guest\n", "kind=crosvm-plugin\n", "not in parallel" },
 	};
 	static struct trace_header h;

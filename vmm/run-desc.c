@@ -327,6 +327,8 @@ static int check_values(const struct in *in, const struct run_desc *d)
 	if (!d->nr_vcpus || d->nr_vcpus > VM_MAX_VCPUS)
 		snprintf(what, sizeof(what), "%u VCPUs (vcprr runs 1 to %u)",
 			 d->nr_vcpus, VM_MAX_VCPUS);
+	else if (d->kind == RUN_KIND_GUEST && !d->mem_size)
+		snprintf(what, sizeof(what), "a guest run without memory");
 	else if (d->sched.pct_depth > SCHED_PCT_MAX_DEPTH)
 		snprintf(what, sizeof(what), "PCT depth %u (at most %u)",
 			 d->sched.pct_depth, SCHED_PCT_MAX_DEPTH);
