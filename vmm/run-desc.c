@@ -1,8 +1,6 @@
 /* The run description's codec: one table of keys drives both ways. */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "traces/sha256.h"
