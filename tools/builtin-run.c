@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "tools/outfile.h"
 #include "tools/pause-random.h"
 #include "tools/pause-script.h"
 #include "tools/recording.h"
@@ -80,6 +81,101 @@ static const char run_usage[] =
 "environment:\n"
 "  VCPRR_KVM_DEV        KVM device path (default /dev/kvm)\n";
 
+/* record's own options: -o, --force, --lossy, --max-trace. */
+static int record_opt(const char *cmd, int c, struct run_opts *o)
+{
+	static const char *const names[] = { ['o'] = "-o", ['F'] = "--force",
+					     ['L'] = "--lossy",
+					     ['X'] = "--max-trace" };
+
+	if (strcmp(cmd, "record"))
+		return cli_usage_error(cmd, "%s is an option of vcprr record",
+				       names[c]);
+	if (c == 'o')
+		o->output = optarg;
+	else if (c == 'F')
+		o->force = true;
+	else if (c == 'L')
+		o->lossy = true;
+	else if (cli_parse_size(optarg, &o->max_trace) || o->max_trace < 4096)
+		return cli_usage_error(cmd, "--max-trace '%s': expected a size "
+				       "of at least 4K, such as 100M", optarg);
+	return 0;
+}
+
+static int parse_one(const char *cmd, int c, struct run_opts *o, char **argv)
+{
+	uint64_t v;
+	int m;
+
+	switch (c) {
+	case 'n':
+		if (cli_parse_u64(optarg, &v) || v == 0 || v > VM_MAX_VCPUS)
+			return cli_usage_error(cmd, "--vcpus '%s': expected 1 to %u "
+					       "VCPUs", optarg, VM_MAX_VCPUS);
+		o->nr_vcpus = v;
+		return 0;
+	case 'm':
+		if (cli_parse_size(optarg, &o->mem_size))
+			return cli_usage_error(cmd, "--mem '%s': expected a size "
+					       "such as 64M or 1G", optarg);
+		return cli_check_mem(cmd, optarg, o->mem_size);
+	case 't':
+		if (cli_parse_duration(optarg, &o->timeout_ns) || !o->timeout_ns)
+			return cli_bad_duration(cmd, "--timeout", optarg);
+		return 0;
+	case 'P':
+		if (cli_parse_duration(optarg, &o->pause_every_ns) ||
+		    !o->pause_every_ns)
+			return cli_bad_duration(cmd, "--pause-every", optarg);
+		return 0;
+	case 'H':
+		if (cli_parse_duration(optarg, &o->hold_ns))
+			return cli_bad_duration(cmd, "--hold", optarg);
+		return 0;
+	case 'S':
+		if (cli_parse_u64(optarg, &o->seed))
+			return cli_usage_error(cmd, "--seed '%s': expected a "
+					       "number", optarg);
+		o->seed_given = true;
+		return 0;
+	case 'C':
+		o->pause_script = optarg;
+		return 0;
+	case 'M':
+		m = sched_mode_parse(optarg);
+		if (m < 0)
+			return cli_usage_error(cmd, "--sched '%s': expected "
+					       "parallel, serial or step", optarg);
+		o->sched.mode = m;
+		return 0;
+	case 'Y':
+		if (sched_policy_parse(optarg, &o->sched.policy,
+				       &o->sched.pct_depth))
+			return cli_usage_error(cmd, "--policy '%s': expected rr, "
+					       "random or pct:D (1 <= D <= %d)",
+					       optarg, SCHED_PCT_MAX_DEPTH);
+		return 0;
+	case 'W':
+		if (cli_parse_duration(optarg, &o->sched.watchdog_ns) ||
+		    !o->sched.watchdog_ns)
+			return cli_bad_duration(cmd, "--watchdog", optarg);
+		return 0;
+	case 'a':
+		if (cli_parse_u64(optarg, &o->guest_arg))
+			return cli_usage_error(cmd, "--arg '%s': expected a "
+					       "number", optarg);
+		return 0;
+	case 'o': case 'F': case 'L': case 'X':
+		return record_opt(cmd, c, o);
+	case 'h':
+		fputs(run_usage, stdout);
+		exit(0);
+	default:
+		return cli_option_error(cmd, c, argv);
+	}
+}
+
 int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -91,6 +187,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "pause-script", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "arg", required_argument, NULL, 'a' },
 		{ "sched", required_argument, NULL, 'M' },
 		{ "policy", required_argument, NULL, 'Y' },
@@ -100,107 +197,23 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	uint64_t v;
-	int c;
+	int c, r;
 
 	memset(o, 0, sizeof(*o));
 	o->nr_vcpus = 1;
 	o->mem_size = VM_DEFAULT_MEM;
-	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:m:t:o:a:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (cli_parse_u64(optarg, &v) || v == 0 || v > VM_MAX_VCPUS)
-				return cli_usage_error(cmd, "--vcpus '%s': expected 1 "
-						       "to %u VCPUs", optarg,
-						       VM_MAX_VCPUS);
-			o->nr_vcpus = v;
-			break;
-		case 'm':
-			if (cli_parse_size(optarg, &o->mem_size))
-				return cli_usage_error(cmd, "--mem '%s': expected a size "
-						       "such as 64M or 1G", optarg);
-			break;
-		case 't':
-			if (cli_parse_duration(optarg, &o->timeout_ns) || !o->timeout_ns)
-				return cli_usage_error(cmd, "--timeout '%s': expected a "
-						       "duration such as 500ms or 2s",
-						       optarg);
-			break;
-		case 'P':
-			if (cli_parse_duration(optarg, &o->pause_every_ns) ||
-			    !o->pause_every_ns)
-				return cli_usage_error(cmd, "--pause-every '%s': expected "
-						       "a duration such as 10ms", optarg);
-			break;
-		case 'H':
-			if (cli_parse_duration(optarg, &o->hold_ns))
-				return cli_usage_error(cmd, "--hold '%s': expected a "
-						       "duration such as 1ms", optarg);
-			break;
-		case 'S':
-			if (cli_parse_u64(optarg, &o->seed))
-				return cli_usage_error(cmd, "--seed '%s': expected a "
-						       "number", optarg);
-			break;
-		case 'C':
-			o->pause_script = optarg;
-			break;
-		case 'M': {
-			int m = sched_mode_parse(optarg);
-			if (m < 0)
-				return cli_usage_error(cmd, "--sched '%s': expected "
-						       "parallel, serial or step", optarg);
-			o->sched.mode = m;
-			break;
-		}
-		case 'Y':
-			if (sched_policy_parse(optarg, &o->sched.policy,
-					       &o->sched.pct_depth))
-				return cli_usage_error(cmd, "--policy '%s': expected rr, "
-						       "random or pct:D (1 <= D <= %d)",
-						       optarg, SCHED_PCT_MAX_DEPTH);
-			break;
-		case 'W':
-			if (cli_parse_duration(optarg, &o->sched.watchdog_ns) ||
-			    !o->sched.watchdog_ns)
-				return cli_usage_error(cmd, "--watchdog '%s': expected a "
-						       "duration", optarg);
-			break;
-		case 'a':
-			if (cli_parse_u64(optarg, &o->guest_arg))
-				return cli_usage_error(cmd, "--arg '%s': expected a "
-						       "number", optarg);
-			break;
-		case 'o':
-		case 'L':
-		case 'X':
-			if (strcmp(cmd, "record"))
-				return cli_usage_error(cmd, "%s is an option of vcprr "
-						       "record", c == 'o' ? "-o" :
-						       c == 'L' ? "--lossy" : "--max-trace");
-			if (c == 'o')
-				o->output = optarg;
-			else if (c == 'L')
-				o->lossy = true;
-			else if (cli_parse_size(optarg, &o->max_trace) ||
-				 o->max_trace < 4096)
-				return cli_usage_error(cmd, "--max-trace '%s': expected "
-						       "a size of at least 4K, such as "
-						       "100M", optarg);
-			break;
-		case 'h':
-			fputs(run_usage, stdout);
-			exit(0);
-		default:
-			return cli_usage_error(cmd, "unknown option");
-		}
-	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:m:t:o:fa:h", longopts,
+				NULL)) != -1)
+		if ((r = parse_one(cmd, c == 'f' ? 'F' : c, o, argv)))
+			return r;
 	if (optind != argc - 1)
 		return cli_usage_error(cmd, optind == argc ? "missing GUEST.elf"
 					    : "too many arguments");
 	o->guest = argv[optind];
+	if (!o->seed_given)
+		o->seed = cli_random_seed();
 	o->sched.seed = o->seed;
 	if (!strcmp(cmd, "record") && !o->output)
 		return cli_usage_error(cmd, "missing -o FILE");
@@ -261,6 +274,11 @@ static void wait_for_end(struct vm *vm, int sig_fd, uint64_t timeout_ns)
 	vm_wait(vm, -1);
 }
 
+static bool output_is_stdout(const struct run_opts *o)
+{
+	return o->output && !strcmp(o->output, "-");
+}
+
 /* The built-in controller runs on its own thread while the main thread
  * waits for the end of the run. */
 struct controller {
@@ -279,7 +297,9 @@ static void *controller_thread(void *arg)
 	int r;
 
 	if (c->o->pause_script)
-		r = pause_script_run(&c->script, c->vm, stdout, c->err, sizeof(c->err));
+		r = pause_script_run(&c->script, c->vm,
+				     output_is_stdout(c->o) ? stderr : stdout,
+				     c->err, sizeof(c->err));
 	else
 		r = pause_random_run(&c->random, c->vm, c->err, sizeof(c->err));
 	if (r < 0) {
@@ -320,12 +340,64 @@ static void drive(struct vm *vm, struct controller *ctl, int sig_fd)
 	controller_summary(ctl);
 }
 
+/* Everything that can be refused is refused before a trace exists. */
+static int check_before_run(const struct run_opts *o, struct controller *ctl)
+{
+	const char *inputs[] = { o->guest, o->pause_script };
+	char err[1024];
+
+	if (o->pause_script &&
+	    (pause_script_load(o->pause_script, &ctl->script, err, sizeof(err)) ||
+	     pause_script_check(&ctl->script, o->nr_vcpus, err, sizeof(err)))) {
+		fprintf(stderr, "vcprr: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (o->output && outfile_check("record", o->output, inputs, 2, o->force))
+		return EXIT_USAGE;
+	return 0;
+}
+
+/* The seed decides the controller's pauses and the serial policies. */
+static void note_seed(const struct run_opts *o)
+{
+	if (!o->seed_given && (o->pause_every_ns ||
+	    (o->sched.mode != VM_SCHED_PARALLEL && o->sched.policy != VM_POLICY_RR)))
+		fprintf(stderr, "vcprr: seed %llu (--seed %llu repeats it)\n",
+			(unsigned long long)o->seed, (unsigned long long)o->seed);
+}
+
+/* The trace gets its name now that the run has started; when it cannot
+ * (someone created the file meanwhile), the run ends at once. */
+static void publish_or_stop(struct vm *vm, struct trace_writer *trace)
+{
+	char err[512], why[600];
+	int r = trace_writer_publish(trace, err, sizeof(err));
+
+	if (!r)
+		return;
+	snprintf(why, sizeof(why), "%s%s", err, r == -EEXIST ?
+		 "; use --force to replace it" : "");
+	vm_stop(vm, TEND_VMM_ERROR, 1, why);
+}
+
+static int exit_status(const struct vm_result *res)
+{
+	int status = cli_exit_status(res);
+
+	if (res->reason == TEND_GUEST_EXIT && status == EXIT_GUEST_CODE)
+		fprintf(stderr, "vcprr: the guest exited with code %d; vcprr "
+			"exits with %d for any code but 1 and 3-122\n",
+			res->exit_code, EXIT_GUEST_CODE);
+	return status;
+}
+
 int run_guest(const struct run_opts *o)
 {
 	struct controller ctl = { .o = o };
 	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size,
 				 .controlled = wants_controller(o),
-				 .guest_arg = o->guest_arg, .sched = o->sched };
+				 .guest_arg = o->guest_arg, .sched = o->sched,
+				 .console_fd = output_is_stdout(o) ? 2 : 0 };
 	struct vm_result res = { .reason = TEND_VMM_ERROR, .exit_code = 1 };
 	struct trace_writer *trace = NULL;
 	struct vm *vm = NULL;
@@ -340,14 +412,13 @@ int run_guest(const struct run_opts *o)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);  /* VCPU threads inherit it */
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
-	if (o->pause_script &&
-	    pause_script_load(o->pause_script, &ctl.script, err, sizeof(err))) {
-		fprintf(stderr, "vcprr: %s\n", err);
-		status = EXIT_USAGE;
+	status = check_before_run(o, &ctl);
+	if (status)
 		goto out;
-	}
 	ctl.random = (struct pause_random){ .every_ns = o->pause_every_ns,
 					    .hold_ns = o->hold_ns, .seed = o->seed };
+	/* Unnamed until the run has started: a run that cannot start leaves
+	 * no file, and an existing one untouched. */
 	if (o->output) {
 		trace = recording_open(o, err, sizeof(err));
 		if (!trace) {
@@ -363,6 +434,9 @@ int run_guest(const struct run_opts *o)
 	} else if (vm_start(vm)) {
 		snprintf(res.diag, sizeof(res.diag), "cannot start VCPU threads");
 	} else {
+		if (trace)
+			publish_or_stop(vm, trace);
+		note_seed(o);
 		drive(vm, &ctl, sig_fd);
 		res = *vm_result(vm);
 		if (trace)
@@ -370,7 +444,7 @@ int run_guest(const struct run_opts *o)
 	}
 	if (res.diag[0])
 		fprintf(stderr, "vcprr: %s\n", res.diag);
-	status = cli_exit_status(&res);
+	status = exit_status(&res);
 out:
 	/* The VM first: its threads are the trace's producers. */
 	vm_destroy(vm);

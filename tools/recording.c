@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tools/recording.h"
 #include "traces/sha256.h"
@@ -55,8 +56,11 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 	struct trace_header h = { .seed = o->seed, .nr_vcpus = o->nr_vcpus,
 				  .mem_size = o->mem_size,
 				  .start_time_ns = mono_ns() };
+	/* The caller publishes the trace once the run has started. */
 	struct trace_writer_opts wo = { .lossy = o->lossy,
-					.max_bytes = o->max_trace };
+					.max_bytes = o->max_trace,
+					.publish_later = true,
+					.no_replace = !o->force };
 	uint8_t *image;
 	size_t len;
 
@@ -75,6 +79,9 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 		free(image);
 	}
 	describe_config(o, h.config, sizeof(h.config));
+	if (!strcmp(o->output, "-"))
+		return trace_writer_fdopen(dup(1), "standard output", &h, &wo,
+					   err, errlen);
 	return trace_writer_open(o->output, &h, &wo, err, errlen);
 }
 

@@ -104,8 +104,9 @@ struct trace_writer *trace_writer_fdopen(int fd, const char *name,
 
 /* Gives a trace opened with opts.publish_later its name (replacing an
  * existing file unless opts.no_replace).  The writer thread may keep
- * writing meanwhile.  0, or -1 with a message ("PATH exists" ...).  Call
- * from the thread that will close the writer; a no-op once published. */
+ * writing meanwhile.  0, or a negative errno with a message (-EEXIST:
+ * "PATH exists").  Call from the thread that will close the writer; a
+ * no-op once published. */
 int trace_writer_publish(struct trace_writer *w, char *err, size_t errlen);
 
 /* A new producer for the calling thread.  Owned by the writer.  Returns NULL

@@ -1103,6 +1103,10 @@ struct trace_writer *trace_writer_fdopen(int fd, const char *name,
 					 const struct trace_writer_opts *opts,
 					 char *err, size_t errlen)
 {
+	if (fd < 0) {
+		seterr(err, errlen, "%s: bad file descriptor", name);
+		return NULL;
+	}
 	return writer_open(fd, name, h, opts, err, errlen);
 }
 
@@ -1110,7 +1114,7 @@ int trace_writer_publish(struct trace_writer *w, char *err, size_t errlen)
 {
 	if (w->file.fd < 0)
 		return 0;   /* trace_writer_fdopen: nothing to name */
-	return newfile_publish(&w->file, !w->o.no_replace, err, errlen) ? -1 : 0;
+	return newfile_publish(&w->file, !w->o.no_replace, err, errlen);
 }
 
 int trace_writer_flush(struct trace_writer *w)
