@@ -34,8 +34,7 @@ static char *folder_of(const char *path)
 	return dir;
 }
 
-/* "DIR/.BASE.TAG", a hidden sibling of @path.  malloc'd. */
-static char *hidden_sibling(const char *path, const char *tag)
+char *newfile_hidden_name(const char *path, const char *tag)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
@@ -61,7 +60,7 @@ static char *final_name(const char *path)
 
 static int create_hidden(struct newfile *nf)
 {
-	nf->tmp = hidden_sibling(nf->path, "XXXXXX");
+	nf->tmp = newfile_hidden_name(nf->path, "XXXXXX");
 	if (!nf->tmp)
 		return -ENOMEM;
 	nf->fd = mkostemp(nf->tmp, O_CLOEXEC);
@@ -138,7 +137,7 @@ static int link_fd_replacing(int fd, const char *path)
 		int r;
 
 		snprintf(tag, sizeof(tag), "%d-%u", (int)getpid(), i);
-		tmp = hidden_sibling(path, tag);
+		tmp = newfile_hidden_name(path, tag);
 		if (!tmp)
 			return -ENOMEM;
 		r = link_fd(fd, tmp);

@@ -42,6 +42,10 @@ int newfile_publish(struct newfile *nf, bool replace, char *err,
  * Does not close fd.  Safe on a zeroed or already discarded struct. */
 void newfile_discard(struct newfile *nf);
 
+/* "DIR/.BASE.TAG": a hidden name next to @path, for temporaries.
+ * malloc'd; NULL when out of memory. */
+char *newfile_hidden_name(const char *path, const char *tag);
+
 /* Renames @from to @to in one step, refusing (-EEXIST) an existing @to
  * unless @replace.  0 or -errno. */
 int newfile_rename(const char *from, const char *to, bool replace);
