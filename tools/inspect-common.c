@@ -2,37 +2,93 @@
  * tools. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tools/inspect-priv.h"
 #include "traces/sha256.h"
 #include "vmm/elf.h"
 
+/* Standard input as a file the reader can seek in: itself when it is a
+ * regular file, else a copy in an unnamed temporary file.  The fd, or -1
+ * (errno set); *copy tells whether it is a copy to close. */
+static int stdin_file(bool *copy)
+{
+	static bool used;
+	const char *dir = getenv("TMPDIR");
+	char buf[65536];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (used) {
+		errno = EBUSY;   /* `inspect diff - -`: it is read once */
+		return -1;
+	}
+	used = true;
+	*copy = false;
+	if (!fstat(0, &st) && S_ISREG(st.st_mode))
+		return 0;
+	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return -1;
+	while ((n = read(0, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0) {
+		close(fd);
+		return -1;
+	}
+	*copy = true;
+	return fd;
+}
+
 int itrace_open(struct itrace *t, const char *path, const char *cmd)
 {
-	char err[512];
+	char err[512], proc[64];
+	const char *open_path = path, *why = err;
 	const uint8_t *pl;
-	int ret;
+	bool copy = false;
+	int ret, fd;
 
 	memset(t, 0, sizeof(*t));
 	t->path = path;
 	t->cmd = cmd;
-	t->r = trace_reader_open(path, err, sizeof(err));
+	t->stdin_copy = -1;
+	if (!strcmp(path, "-")) {
+		fd = stdin_file(&copy);
+		if (fd < 0) {
+			fprintf(stderr, "vcprr %s: cannot read standard input: %s\n",
+				cmd, errno == EBUSY ? "it is one trace, not two" :
+				strerror(errno));
+			return INSPECT_BAD_INPUT;
+		}
+		t->stdin_copy = copy ? fd : -1;
+		t->path = "stdin";
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		open_path = proc;
+	}
+	t->r = trace_reader_open(open_path, err, sizeof(err));
 	if (!t->r) {
 		/* name the file once, whether or not the reader did */
-		if (strncmp(err, path, strlen(path)))
-			fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path, err);
-		else
-			fprintf(stderr, "vcprr %s: %s\n", cmd, err);
+		if (!strncmp(err, open_path, strlen(open_path)) &&
+		    !strncmp(err + strlen(open_path), ": ", 2))
+			why = err + strlen(open_path) + 2;
+		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, t->path, why);
+		itrace_close(t);
 		return INSPECT_BAD_INPUT;
 	}
 	t->h = trace_reader_header(t->r);
 	ret = trace_reader_next(t->r, &t->peek, &pl);
 	if (ret < 0) {
-		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path,
+		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, t->path,
 			trace_reader_error(t->r));
 		itrace_close(t);
 		return INSPECT_BAD_INPUT;
@@ -50,6 +106,9 @@ void itrace_close(struct itrace *t)
 	if (t->r)
 		trace_reader_close(t->r);
 	t->r = NULL;
+	if (t->stdin_copy >= 0)
+		close(t->stdin_copy);
+	t->stdin_copy = -1;
 }
 
 int itrace_next(struct itrace *t, struct trace_event *ev,
@@ -211,43 +270,45 @@ static bool hash_matches(const char *path, const uint8_t want[32])
 	return !memcmp(got, want, sizeof(got));
 }
 
-/* "vcprr inspect: PRE<text>POST" on stderr; @text comes from the trace. */
-static void note(const char *text, const char *pre, const char *post)
+/* "vcprr CMD: PRE<text>POST" on stderr; @text comes from the trace. */
+static void note(const char *cmd, const char *text, const char *pre,
+		 const char *post)
 {
-	fprintf(stderr, "vcprr inspect: %s", pre);
+	fprintf(stderr, "vcprr %s: %s", cmd, pre);
 	fput_text(stderr, text);
 	fprintf(stderr, "%s\n", post);
 }
 
-int inspect_symbols(const struct trace_header *h, const char *guest,
-		    bool quiet, struct symtab **st)
+int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,
+		    struct symtab **st)
 {
+	const struct trace_header *h = t->h;
 	const char *path = guest ? guest : h->guest_path;
 	char err[512];
 
 	*st = NULL;
 	if (!guest && (!*path || access(path, R_OK))) {
 		if (!quiet && *path)
-			note(path, "note: guest ", " not found; RIPs are not "
+			note(t->cmd, path, "note: guest ", " not found; RIPs are not "
 			     "symbolised (use --guest PATH)");
 		return 0;
 	}
-	if (!hash_matches(path, h->guest_hash)) {
+	if (!access(path, R_OK) && !hash_matches(path, h->guest_hash)) {
 		if (!guest) {
 			if (!quiet)
-				note(path, "note: ", " is not the recorded guest "
+				note(t->cmd, path, "note: ", " is not the recorded guest "
 				     "(SHA-256 differs); RIPs are not "
 				     "symbolised (use --guest PATH to force)");
 			return 0;
 		}
 		if (!quiet)
-			note(path, "warning: ", " is not the recorded guest "
+			note(t->cmd, path, "warning: ", " is not the recorded guest "
 			     "(SHA-256 differs); symbols may be wrong");
 	}
 	*st = symtab_load(path, err, sizeof(err));
 	if (*st)
 		return 0;
-	note(err, "", "");
+	note(t->cmd, err, "", "");
 	return guest ? INSPECT_BAD_INPUT : 0;
 }
 

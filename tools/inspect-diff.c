@@ -529,7 +529,7 @@ static int run(struct diff *d, const char *guest)
 	free_queues(d);
 	if (ret)
 		return INSPECT_BAD_INPUT;
-	ret = inspect_symbols(d->t[0].h, guest, true, &st);
+	ret = inspect_symbols(&d->t[0], guest, true, &st);
 	if (ret)
 		return ret;
 	for (int s = 0; s < 2; s++) {
@@ -581,7 +581,7 @@ static int parse_args(int argc, char **argv, struct diff *d,
 			}
 		} else if ((v = iopt(argc, argv, &i, "guest", &bad))) {
 			*guest = v;
-		} else if (bad || argv[i][0] == '-' || npaths == 2) {
+		} else if (bad || iarg_is_option(argv[i]) || npaths == 2) {
 			fprintf(stderr, "vcprr %s: %s '%s'\n", DIFF, bad ?
 				"missing value for" : "unexpected argument",
 				argv[i]);

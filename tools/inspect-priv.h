@@ -24,6 +24,7 @@ enum inspect_status {
 struct itrace {
 	const char *path;
 	const char *cmd;          /* "inspect dump", for messages */
+	int stdin_copy;           /* "-" from a pipe: the copy's fd, or -1 */
 	struct trace_reader *r;
 	const struct trace_header *h;
 	uint64_t t0;
@@ -32,7 +33,9 @@ struct itrace {
 	uint8_t peek_pl[TRACE_MAX_PAYLOAD];
 };
 
-/* 0, or prints "vcprr CMD: PATH: why" and returns INSPECT_BAD_INPUT. */
+/* 0, or prints "vcprr CMD: PATH: why" and returns INSPECT_BAD_INPUT.
+ * PATH "-" is standard input (once per process): read in place when it
+ * is a file, else copied to an unnamed temporary file first. */
 int itrace_open(struct itrace *t, const char *path, const char *cmd);
 void itrace_close(struct itrace *t);
 /* 1 = event, 0 = end, -1 = corrupt (message printed). */
@@ -53,6 +56,12 @@ struct ipos {
 };
 int ipos_parse(const char *s, struct ipos *p);
 
+/* An option-like argument: starts with '-' but is not "-" (stdin). */
+static inline bool iarg_is_option(const char *a)
+{
+	return a[0] == '-' && a[1];
+}
+
 /* Text from a trace or a guest ELF (paths, mode, symbol names) for a
  * terminal: printable ASCII as it is, other bytes and '\\' escaped
  * (\xNN), so that a hostile trace cannot send escape sequences. */
@@ -63,12 +72,13 @@ const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 /* "+0.012345678" seconds since the origin (negative when before it). */
 const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
 
-/* Guest symbols for a trace: @guest (--guest) if given, else the header's
+/* Guest symbols for a trace (notes name t->cmd): @guest (--guest) if
+ * given, else the header's
  * guest_path when that file still has the recorded SHA-256.  Returns 0 with
  * *st possibly NULL (not found: a note on stderr unless @quiet), or
  * INSPECT_BAD_INPUT when an explicit @guest cannot be loaded. */
-int inspect_symbols(const struct trace_header *h, const char *guest,
-		    bool quiet, struct symtab **st);
+int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,
+		    struct symtab **st);
 
 /* One event as one line of text (no newline) or one JSON object; @pl may
  * be NULL to leave the payload out. */
