@@ -97,12 +97,12 @@ test demo:
 	$(MAKE) DEPS_TRIED=1 $@
 endif
 else
+# The corpus replay and the install test count as tests of the suite, so
+# that its closing line "N passed, N failed" is the last line printed.
 test: all $(TEST_BINS)
-	@VCPRR_BUILD=$(BUILD) tests/run-tests.sh $(BUILD) $(TEST_BINS)
-	@echo "=== regression corpus: $(BUILD)/vcprr replay --check tests/corpus"
-	@$(BUILD)/vcprr replay --check tests/corpus --timeout 60s
-	@echo "=== install: tests/install-test.sh $(BUILD)"
-	@CC="$(CC)" SAN="$(SAN)" tests/install-test.sh $(BUILD)
+	@VCPRR_BUILD=$(BUILD) tests/run-tests.sh $(BUILD) $(TEST_BINS) -- \
+		"$(BUILD)/vcprr replay --check tests/corpus --timeout 60s" \
+		"CC='$(CC)' SAN='$(SAN)' tests/install-test.sh $(BUILD)"
 
 demo: all
 	scripts/demo.sh $(BUILD)

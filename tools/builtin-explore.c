@@ -359,7 +359,8 @@ static void do_run(const struct explore_opts *o, uint32_t index,
 {
 	uint64_t seed = o->seed + index;
 	struct explore_result again;
-	struct explore_trace t = { .replace = o->force, .keep = same_failure };
+	struct explore_trace t = { .replace = o->force, .keep = same_failure,
+				   .hold_stops = true };
 	char kept[400], err[512];
 
 	memset(rec, 0, sizeof(*rec));
@@ -394,6 +395,8 @@ static void worker(const struct explore_opts *o, unsigned w, int fd)
 		struct run_record rec;
 		do_run(o, i, &rec);
 		send_record(fd, &rec);
+		/* a kept trace held SIGTERM off until it was reported */
+		sigprocmask(SIG_SETMASK, &waiting_mask, NULL);
 		if (rec.error)
 			break;
 	}

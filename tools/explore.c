@@ -130,7 +130,8 @@ static int keep_trace(struct trace_writer *w, const char *tmp,
 	if (r)
 		unlink(tmp);
 	t->kept = !r;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!t->kept || !t->hold_stops)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
 

@@ -43,6 +43,10 @@ struct explore_trace {
 	/* Called once the run has ended: keep the trace?  NULL: keep. */
 	bool (*keep)(const struct explore_result *res, void *arg);
 	void *arg;
+	/* A kept trace returns with SIGINT and SIGTERM still blocked (the
+	 * caller reports it, then unblocks them): a stop cannot come between
+	 * keeping a trace and telling about it. */
+	bool hold_stops;
 	/* results */
 	bool kept;
 	char problem[512];   /* why a trace to keep could not be kept */
