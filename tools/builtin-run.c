@@ -1,5 +1,6 @@
 /* vcprr run: boot a guest on N VCPUs and run it to the end. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -376,13 +377,17 @@ static void note_seed(const struct run_opts *o)
 			(unsigned long long)o->seed, (unsigned long long)o->seed);
 }
 
-/* The trace gets its name now that the run has started; when it cannot
- * (someone created the file meanwhile), the run ends at once. */
-static void publish_or_stop(struct vm *vm, struct trace_writer *trace)
+/* The trace gets its name now that the run has started (or starts
+ * streaming to stdout); when it cannot (someone created the file
+ * meanwhile), the run ends at once. */
+static void publish_or_stop(struct vm *vm, struct trace_writer *trace,
+			    struct held_stdout *held)
 {
 	char err[512], why[600];
 	int r = trace_writer_publish(trace, err, sizeof(err));
 
+	if (held)
+		held_stdout_release(held);
 	if (!r)
 		return;
 	snprintf(why, sizeof(why), "%s%s", err, r == -EEXIST ?
@@ -401,8 +406,34 @@ static int exit_status(const struct vm_result *res)
 	return status;
 }
 
+/* The trace, unnamed (or held back from stdout) until the run starts. */
+static struct trace_writer *open_trace(const struct run_opts *o,
+				       struct held_stdout *held, char *err,
+				       size_t errlen)
+{
+	struct run_opts ro = *o;
+	struct trace_writer *w;
+
+	if (!output_is_stdout(o))
+		return recording_open(o, err, errlen);
+	if (held_stdout_open(held)) {
+		snprintf(err, errlen, "cannot relay the trace to stdout: %s",
+			 strerror(errno));
+		held->fd = -1;
+		return NULL;
+	}
+	ro.stdout_fd = held->fd;
+	w = recording_open(&ro, err, errlen);
+	/* The writer closes the fd, even when it fails; a failure before it
+	 * got the fd leaves it open, and the relay would wait for it. */
+	if (!w && fcntl(held->fd, F_GETFD) != -1)
+		close(held->fd);
+	return w;
+}
+
 int run_guest(const struct run_opts *o)
 {
+	struct held_stdout held = { .fd = -1 };
 	struct controller ctl = { .o = o };
 	struct vm_config cfg = { .nr_vcpus = o->nr_vcpus, .mem_size = o->mem_size,
 				 .controlled = wants_controller(o),
@@ -430,7 +461,7 @@ int run_guest(const struct run_opts *o)
 	/* Unnamed until the run has started: a run that cannot start leaves
 	 * no file, and an existing one untouched. */
 	if (o->output) {
-		trace = recording_open(o, err, sizeof(err));
+		trace = open_trace(o, &held, err, sizeof(err));
 		if (!trace) {
 			fprintf(stderr, "vcprr: %s\n", err);
 			status = EXIT_VMM_ERROR;
@@ -445,7 +476,7 @@ int run_guest(const struct run_opts *o)
 		snprintf(res.diag, sizeof(res.diag), "cannot start VCPU threads");
 	} else {
 		if (trace)
-			publish_or_stop(vm, trace);
+			publish_or_stop(vm, trace, held.fd >= 0 ? &held : NULL);
 		note_seed(o);
 		drive(vm, &ctl, sig_fd);
 		res = *vm_result(vm);
@@ -460,6 +491,8 @@ out:
 	vm_destroy(vm);
 	if (trace && recording_close(trace, o->output, res.reason, res.exit_code,
 				     mem_digest, res.diag) && status == 0)
+		status = EXIT_VMM_ERROR;
+	if (held.fd >= 0 && held_stdout_close(&held, "record") && status == 0)
 		status = EXIT_VMM_ERROR;
 	pause_script_free(&ctl.script);
 	if (sig_fd >= 0)

@@ -1,5 +1,7 @@
 /* Checking and writing the outputs of vcprr commands. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,4 +188,110 @@ void outfile_abort(struct outfile *o)
 		newfile_discard(&o->nf);
 	}
 	o->f = NULL;
+}
+
+/* --- stdout held until released ---------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Called with h->lock held. */
+static void relay(struct held_stdout *h, const char *p, size_t n)
+{
+	if (h->failed)
+		return;
+	if (h->released) {
+		h->failed = write_all(1, p, n) != 0;
+		return;
+	}
+	if (h->len + n > h->cap) {
+		size_t cap = (h->len + n) * 2;
+		char *b = realloc(h->buf, cap);
+
+		if (!b) {
+			h->failed = true;
+			return;
+		}
+		h->buf = b;
+		h->cap = cap;
+	}
+	memcpy(h->buf + h->len, p, n);
+	h->len += n;
+}
+
+static void *relay_thread(void *arg)
+{
+	struct held_stdout *h = arg;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(h->rd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		pthread_mutex_lock(&h->lock);
+		relay(h, buf, (size_t)n);
+		pthread_mutex_unlock(&h->lock);
+	}
+	return NULL;
+}
+
+int held_stdout_open(struct held_stdout *h)
+{
+	int p[2];
+	sigset_t all, old;
+
+	memset(h, 0, sizeof(*h));
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	h->rd = p[0];
+	h->fd = p[1];
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&h->lock, NULL);
+	/* process-directed signals belong to the other threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	errno = pthread_create(&h->thread, NULL, relay_thread, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (errno) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	return 0;
+}
+
+void held_stdout_release(struct held_stdout *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->released = true;
+	h->failed = h->failed || write_all(1, h->buf, h->len) != 0;
+	h->len = 0;
+	pthread_mutex_unlock(&h->lock);
+}
+
+int held_stdout_close(struct held_stdout *h, const char *cmd)
+{
+	pthread_join(h->thread, NULL);
+	close(h->rd);
+	free(h->buf);
+	pthread_mutex_destroy(&h->lock);
+	if (h->released && h->failed)
+		fprintf(stderr, "vcprr %s: writing to standard output failed: "
+			"the trace there is incomplete\n", cmd);
+	return h->released && h->failed ? -1 : 0;
 }

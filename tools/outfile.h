@@ -14,6 +14,7 @@
 #ifndef VCPRR_TOOLS_OUTFILE_H
 #define VCPRR_TOOLS_OUTFILE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -45,5 +46,25 @@ int outfile_commit(struct outfile *o);
 
 /* Drops the output: nothing appears under its name. */
 void outfile_abort(struct outfile *o);
+
+/* A stream to stdout that starts only once released: what is written to
+ * `fd` before then is held, and dropped if it never is (a recording to
+ * `-o -` whose run cannot start writes nothing).  A relay thread moves the
+ * bytes; SIGPIPE is ignored from then on (a closed stdout is an error). */
+struct held_stdout {
+	int fd;                /* the write end: the producer owns and closes it */
+	int rd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool released, failed;
+	char *buf;
+	size_t len, cap;
+};
+
+int held_stdout_open(struct held_stdout *h);
+void held_stdout_release(struct held_stdout *h);
+/* Waits until the producer has closed fd and everything is relayed.
+ * 0, or -1 when writing to stdout failed (printed). */
+int held_stdout_close(struct held_stdout *h, const char *cmd);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "tools/recording.h"
 #include "traces/sha256.h"
@@ -80,8 +79,8 @@ struct trace_writer *recording_open(const struct run_opts *o, char *err,
 	}
 	describe_config(o, h.config, sizeof(h.config));
 	if (!strcmp(o->output, "-"))
-		return trace_writer_fdopen(dup(1), "standard output", &h, &wo,
-					   err, errlen);
+		return trace_writer_fdopen(o->stdout_fd, "standard output", &h,
+					   &wo, err, errlen);
 	return trace_writer_open(o->output, &h, &wo, err, errlen);
 }
 

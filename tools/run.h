@@ -21,6 +21,7 @@ struct run_opts {
 	const char *pause_script;
 	/* vcprr record */
 	const char *output;    /* trace file ("-": stdout); NULL for vcprr run */
+	int stdout_fd;         /* output "-": where the trace goes instead */
 	bool force;            /* --force: replace an existing output */
 	bool lossy;
 	uint64_t max_trace;    /* --max-trace: bytes, 0 for no limit */
