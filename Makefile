@@ -253,7 +253,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_SRCS := $(filter-out vmm/vcpu.c,$(LIB_SRCS))
 # CLI parsers with fuzz targets of their own live in tools/, and so do
 # the inspect and export tools (fuzz_trace_tools).
-FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c tools/builtin-inspect.c \
+FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c tools/builtin-inspect.c tools/outfile.c \
 	$(sort $(wildcard tools/inspect-*.c tools/export-*.c)) tools/symbols.c
 fuzz: check-deps
 	$(MAKE) CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz-objs/libvcprr.a
