@@ -202,6 +202,7 @@ static void test_messages(void **state)
 	write_script("p7", "sleep 1ms\npause 7\nresume all\n");
 	write_script("p5", "pause 0x5\n");
 	write_script("pall", "pause all\nwait all\nresume all\n");
+	write_script("bare", "sleep 10\n");
 	assert_int_equal(vcprr_sh(&out, "$V run %s --vcpus 2 --pause-script %s/p7",
 				  guest_path("hello"), dir), 2);
 	assert_non_null(strstr(out, "p7:2: VCPU 7 does not exist: the VM has 2"));
@@ -210,6 +211,11 @@ static void test_messages(void **state)
 	assert_int_equal(vcprr_sh(&out, "$V run %s --vcpus 2 --pause-script %s/p5",
 				  guest_path("hello"), dir), 2);
 	assert_non_null(strstr(out, "p5:1: VCPU 2 does not exist"));
+	free(out);
+	assert_int_equal(vcprr_sh(&out, "$V run %s --pause-script %s/bare",
+				  guest_path("hello"), dir), 2);
+	assert_non_null(strstr(out, "bare:1: bad duration '10' (a duration with "
+			       "its unit"));
 	free(out);
 	assert_int_equal(vcprr_sh(NULL, "$V run %s --vcpus 2 --timeout 20s "
 				  "--pause-script %s/pall", guest_path("counter"),

@@ -113,7 +113,8 @@ static int parse_line(const char *name, int line, char **tok, int ntok,
 			c->value = DEFAULT_WAIT_NS;
 			if (nargs == 2 && (cli_parse_duration(tok[2], &c->value) ||
 					   !c->value))
-				return perr(err, errlen, name, line, "bad timeout '%s'",
+				return perr(err, errlen, name, line, "bad timeout '%s' "
+					    "(a duration with its unit: 500ms, 2s)",
 					    tok[2]);
 		} else if (nargs == 2 && cli_parse_u64(tok[2], &c->value)) {
 			return perr(err, errlen, name, line, "bad data '%s'", tok[2]);
@@ -136,7 +137,8 @@ static int parse_line(const char *name, int line, char **tok, int ntok,
 		return 0;
 	case SCRIPT_SLEEP:
 		if (cli_parse_duration(tok[1], &c->value))
-			return perr(err, errlen, name, line, "bad duration '%s'", tok[1]);
+			return perr(err, errlen, name, line, "bad duration '%s' (a "
+				    "duration with its unit: 10ms, 1.5s)", tok[1]);
 		return 0;
 	}
 	return 0;
