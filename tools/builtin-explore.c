@@ -278,11 +278,11 @@ static char *earlier_trace(const struct explore_opts *o)
 }
 
 /* Every output location is checked before the first run. */
-static int check_output(const struct explore_opts *o)
+static int check_output(struct explore_opts *o)
 {
 	char *old;
 
-	if (outfile_check_dir("explore", o->dir))
+	if (outfile_check_dir("explore", o->dir, &o->created_dir))
 		return -1;
 	if (o->force || !(old = earlier_trace(o)))
 		return 0;
@@ -633,5 +633,7 @@ int cmd_explore(int argc, char **argv)
 	}
 	free(t.failures);
 	free(t.sigs);
+	if (o.created_dir)
+		rmdir(o.dir);   /* only when no trace was kept in it */
 	return status;
 }

@@ -17,6 +17,7 @@ struct explore_opts {
 	const char *policy_arg, *dir;
 	bool json, budget_set, force;
 	bool fancy;                 /* progress bar on a terminal */
+	bool created_dir;           /* removed again if it stays empty */
 	/* the calibration run's failure ("" when it passed): a failure that
 	 * needs no preemption does not depend on the schedule */
 	char calibration_sig[EXPLORE_SIG_MAX];

@@ -104,11 +104,12 @@ int outfile_check(const char *cmd, const char *path,
 	return 0;
 }
 
-int outfile_check_dir(const char *cmd, const char *dir)
+int outfile_check_dir(const char *cmd, const char *dir, bool *created)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0777) && errno != EEXIST) {
+	*created = mkdir(dir, 0777) == 0;
+	if (!*created && errno != EEXIST) {
 		say(cmd, "cannot create the folder %s: %s", dir,
 		    errno == ENOENT ? "its parent folder does not exist" :
 		    strerror(errno));

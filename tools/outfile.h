@@ -26,8 +26,9 @@ int outfile_check(const char *cmd, const char *path,
 		  const char *const *inputs, int ninputs, bool force);
 
 /* For a folder of outputs: creates @dir if missing (its parent must
- * exist) and checks that it is a writable folder.  0 or -1 (printed). */
-int outfile_check_dir(const char *cmd, const char *dir);
+ * exist; *created tells) and checks that it is a writable folder.
+ * 0 or -1 (printed). */
+int outfile_check_dir(const char *cmd, const char *dir, bool *created);
 
 struct outfile {
 	const char *cmd, *path;
