@@ -78,10 +78,14 @@ int itrace_open(struct itrace *t, const char *path, const char *cmd)
 	t->r = trace_reader_open(open_path, err, sizeof(err));
 	if (!t->r) {
 		/* name the file once, whether or not the reader did */
-		if (!strncmp(err, open_path, strlen(open_path)) &&
-		    !strncmp(err + strlen(open_path), ": ", 2))
-			why = err + strlen(open_path) + 2;
-		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, t->path, why);
+		if (open_path == path && strstr(err, path))
+			fprintf(stderr, "vcprr %s: %s\n", cmd, err);
+		else {
+			if (!strncmp(err, open_path, strlen(open_path)) &&
+			    !strncmp(err + strlen(open_path), ": ", 2))
+				why = err + strlen(open_path) + 2;
+			fprintf(stderr, "vcprr %s: %s: %s\n", cmd, t->path, why);
+		}
 		itrace_close(t);
 		return INSPECT_BAD_INPUT;
 	}
