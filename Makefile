@@ -97,12 +97,12 @@ test demo:
 	$(MAKE) DEPS_TRIED=1 $@
 endif
 else
+# The corpus replay and the install test count as tests of the suite, so
+# that its closing line "N passed, N failed" is the last line printed.
 test: all $(TEST_BINS)
-	@VCPRR_BUILD=$(BUILD) tests/run-tests.sh $(BUILD) $(TEST_BINS)
-	@echo "=== regression corpus: $(BUILD)/vcprr replay --check tests/corpus"
-	@$(BUILD)/vcprr replay --check tests/corpus --timeout 60s
-	@echo "=== install: tests/install-test.sh $(BUILD)"
-	@CC="$(CC)" SAN="$(SAN)" tests/install-test.sh $(BUILD)
+	@VCPRR_BUILD=$(BUILD) tests/run-tests.sh $(BUILD) $(TEST_BINS) -- \
+		"$(BUILD)/vcprr replay --check tests/corpus --timeout 60s" \
+		"CC='$(CC)' SAN='$(SAN)' tests/install-test.sh $(BUILD)"
 
 demo: all
 	scripts/demo.sh $(BUILD)
@@ -254,7 +254,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_SRCS := $(filter-out vmm/vcpu.c,$(LIB_SRCS))
 # CLI parsers with fuzz targets of their own live in tools/, and so do
 # the inspect and export tools (fuzz_trace_tools).
-FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c tools/builtin-inspect.c \
+FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c tools/builtin-inspect.c tools/outfile.c \
 	$(sort $(wildcard tools/inspect-*.c tools/export-*.c)) tools/symbols.c
 fuzz: check-deps
 	$(MAKE) CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz-objs/libvcprr.a

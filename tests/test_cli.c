@@ -32,7 +32,7 @@ static void test_limits(void **state)
 {
 	static const struct { const char *cmd; int status; const char *says; } cases[] = {
 		{ "$V run %s --vcpus 1025", 2, "expected 1 to 1024 VCPUs" },
-		{ "$V run %s --mem 4G", 126, "between 2 MiB and 3072 MiB" },
+		{ "$V run %s --mem 4G", 2, "--mem '4G': guest memory must be a multiple of 4K between 2M and 3072M" },
 		{ "$V run %s --mem 2M --vcpus 100", 126, "too small for 100 VCPU stacks" },
 		{ "$V record -o /dev/null %s --max-trace 1K", 2, "at least 4K" },
 		{ ": %s; VCPRR_VCPUS=65 \"$(dirname $V)/plugins/adder\"", 1,

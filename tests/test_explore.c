@@ -36,7 +36,7 @@ static int teardown(void **state)
 static int explore(char **json, const char *guest, const char *sub,
 		   const char *opts)
 {
-	return vcprr_sh(json, "$V explore %s -o %s/%s --json %s 2>/dev/null",
+	return vcprr_sh(json, "$V explore %s -o %s/%s --force --json %s 2>/dev/null",
 			guest_path(guest), dir, sub, opts);
 }
 
@@ -273,8 +273,8 @@ static void test_hangs(void **state)
 static void test_usage_errors(void **state)
 {
 	static const struct { const char *opts, *says; } bad[] = {
-		{ "--sched rr", "--sched 'rr'" },
-		{ "--sched pct:0", "--sched 'pct:0'" },
+		{ "--policy rr", "--policy 'rr'" },
+		{ "--policy pct:0", "--policy 'pct:0'" },
 		{ "--preempt sometimes", "--preempt 'sometimes'" },
 		{ "--pauses 2", "--pauses '2'" },
 		{ "--pauses x", "--pauses 'x'" },

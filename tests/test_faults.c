@@ -76,7 +76,7 @@ static uint64_t reason_of(int status)
 static int record_hostile(uint64_t arg, const char *extra, struct seen *s,
 			  char **out)
 {
-	int st = vcprr_sh(out, "$V record -o %s %s --arg %llu --timeout 3s %s "
+	int st = vcprr_sh(out, "$V record -f -o %s %s --arg %llu --timeout 3s %s "
 			  ">/dev/null </dev/null", trace, guest_path("hostile"),
 			  (unsigned long long)arg, extra);
 
@@ -256,7 +256,7 @@ static void test_disk_full(void **state)
 	SKIP_WITHOUT_KVM();
 	st = vcprr_sh(&out, "unshare -rm sh -c 'mkdir -p %s/small && "
 		      "mount -t tmpfs -o size=256k tmpfs %s/small || exit 99; "
-		      "\"$0\" record -o %s/small/t.trace %s --vcpus 2; rc=$?; "
+		      "\"$0\" record -f -o %s/small/t.trace %s --vcpus 2; rc=$?; "
 		      "cp %s/small/t.trace %s; exit $rc' \"$V\" 2>&1", dir, dir,
 		      dir, guest_path("pio"), dir, trace);
 	if (st == 99) {
@@ -283,7 +283,7 @@ static void test_file_size_limit(void **state)
 	char *out;
 
 	SKIP_WITHOUT_KVM();
-	assert_int_equal(vcprr_sh(&out, "ulimit -f 128 && $V record -o %s %s "
+	assert_int_equal(vcprr_sh(&out, "ulimit -f 128 && $V record -f -o %s %s "
 				  "--vcpus 2", trace, guest_path("pio")), 126);
 	assert_non_null(strstr(out, "File too large"));
 	free(out);
@@ -291,7 +291,7 @@ static void test_file_size_limit(void **state)
 	assert_true(s.truncated);
 	assert_true(s.events > 1000);
 
-	assert_int_equal(vcprr_sh(&out, "$V record -o %s %s --max-trace 64K",
+	assert_int_equal(vcprr_sh(&out, "$V record -f -o %s %s --max-trace 64K",
 				  trace, guest_path("pio")), 126);
 	assert_non_null(strstr(out, "reached its size limit of 65536 bytes"));
 	free(out);
@@ -323,7 +323,7 @@ static void test_sigkill_trials(void **state)
 		pid_t pid;
 
 		unlink(trace);
-		pid = vcprr_spawn((const char *[]){ "record", "-o", trace,
+		pid = vcprr_spawn((const char *[]){ "record", "-f", "-o", trace,
 					   guest_path(run[0]), run[1], run[2], NULL });
 		assert_true(pid > 0);
 		usleep((useconds_t)(test_rand(&seed) % 60000));

@@ -995,7 +995,7 @@ static void test_export_chrome(void **state)
 {
 	char *json = tmpfile_path("chrome");
 	struct out o = run(cmd_export, "export", "--format", "chrome",
-			   trace_plain, "-o", json, NULL);
+			   trace_plain, "-o", json, "--force", NULL);
 	int fd = open(json, O_RDONLY);
 	char *text = fd_slurp(fd);
 

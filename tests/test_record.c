@@ -97,7 +97,7 @@ static void test_hello_trace(void **state)
 	size_t len;
 	char err[256], line[64];
 
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 4 >/dev/null", trace_path,
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 4 >/dev/null", trace_path,
 				   guest_path("hello")), 0);
 	struct rec *r = load(trace_path);
 
@@ -141,7 +141,7 @@ static void test_hello_trace(void **state)
 static void test_pause_events(void **state)
 {
 	SKIP_WITHOUT_KVM();
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 4 --pause-every 300us "
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 4 --pause-every 300us "
 				   "--hold 50us --seed 11 >/dev/null", trace_path,
 				   guest_path("counter")), 0);
 	struct rec *r = load(trace_path);
@@ -185,7 +185,7 @@ static void test_pause_events(void **state)
 static void test_inputs_recorded(void **state)
 {
 	SKIP_WITHOUT_KVM();
-	int code = vcprr_sh(NULL, "$V record -o %s %s >/dev/null", trace_path, guest_path("rng"));
+	int code = vcprr_sh(NULL, "$V record -f -o %s %s >/dev/null", trace_path, guest_path("rng"));
 	struct rec *r = load(trace_path);
 	uint32_t sum = 0;
 	int reads = 0;
@@ -211,8 +211,9 @@ static void test_endings(void **state)
 {
 	SKIP_WITHOUT_KVM();
 	struct rec *r;
+	int n;
 
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s >/dev/null", trace_path, guest_path("triple")), 125);
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s >/dev/null", trace_path, guest_path("triple")), 125);
 	r = load(trace_path);
 	assert_int_equal(last(r)->a0, TEND_GUEST_FAULT);
 	assert_int_equal(count(r, TEV_VCPU_ERROR, 0), 1);
@@ -221,13 +222,13 @@ static void test_endings(void **state)
 			assert_non_null(strstr(r->payload[i], "triple fault"));
 	free_rec(r);
 
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s >/dev/null", trace_path, guest_path("assert")), 124);
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s >/dev/null", trace_path, guest_path("assert")), 124);
 	r = load(trace_path);
 	assert_int_equal(last(r)->a0, TEND_GUEST_ASSERT);
 	assert_int_equal(count(r, TEV_GUEST_ASSERT, 0), 1);
 	free_rec(r);
 
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 3 >/dev/null", trace_path,
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 3 >/dev/null", trace_path,
 				   guest_path("exitcode")), 42);
 	r = load(trace_path);
 	assert_int_equal(last(r)->a0, TEND_GUEST_EXIT);
@@ -235,24 +236,26 @@ static void test_endings(void **state)
 	assert_int_equal(count(r, TEV_GUEST_EXIT, 2), 1);
 	free_rec(r);
 
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --timeout 100ms >/dev/null", trace_path,
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s --timeout 100ms >/dev/null", trace_path,
 				   guest_path("spin")), 125);
 	r = load(trace_path);
 	assert_false(r->truncated);
 	assert_int_equal(last(r)->a0, TEND_GUEST_FAULT);
+	n = r->n;
 	free_rec(r);
 
-	/* A guest vcprr cannot load still leaves a trace saying so. */
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s /etc/hostname >/dev/null", trace_path), 126);
+	/* A guest vcprr cannot load never starts a run: no trace is written,
+	 * and the one there stays as it was, even with --force. */
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s /etc/hostname >/dev/null", trace_path), 126);
 	r = load(trace_path);
-	assert_int_equal(r->n, 1);
-	assert_int_equal(last(r)->a0, TEND_VMM_ERROR);
+	assert_int_equal(r->n, n);
+	assert_int_equal(last(r)->a0, TEND_GUEST_FAULT);
 	free_rec(r);
 }
 
 static pid_t spawn_record(const char *guest, const char *extra)
 {
-	return vcprr_spawn((const char *[]){ "record", "-o", trace_path, guest,
+	return vcprr_spawn((const char *[]){ "record", "-f", "-o", trace_path, guest,
 					     extra, NULL });
 }
 
@@ -328,7 +331,7 @@ static void test_sigkill_at_start_keeps_events(void **state)
 
 			dup2(term, 1);
 			dup2(null, 2);
-			execl(bin, bin, "record", "-o", trace_path,
+			execl(bin, bin, "record", "-f", "-o", trace_path,
 			      "--pause-script", path, guest_path("spin"), NULL);
 			_exit(127);
 		}
@@ -361,7 +364,7 @@ static void test_1024_vcpus(void **state)
 	SKIP_WITHOUT_KVM();
 	char *out;
 
-	if (vcprr_sh(&out, "$V record -o %s %s --vcpus 1024 >/dev/null",
+	if (vcprr_sh(&out, "$V record -f -o %s %s --vcpus 1024 >/dev/null",
 		     trace_path, guest_path("hello")))
 		fail_msg("%s", out);
 	free(out);

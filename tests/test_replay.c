@@ -32,7 +32,7 @@ static void record_and_replay(const char *guest, const char *opts)
 {
 	char *out;
 
-	vcprr_sh(NULL, "$V record -o %s %s %s >/dev/null", trace, guest_path(guest), opts);
+	vcprr_sh(NULL, "$V record -f -o %s %s %s >/dev/null", trace, guest_path(guest), opts);
 	if (vcprr_sh(&out, "$V replay %s", trace) != 0)
 		fail_msg("%s %s: %s", guest, opts, out);
 	assert_non_null(strstr(out, ": same ("));
@@ -67,7 +67,7 @@ static void test_twenty_replays_identical(void **state)
 	struct replay_opts o = { .console_fd = -1, .timeout_ns = 30000000000ull };
 	struct replay_result r, first;
 
-	assert_int_equal(vcprr_sh(NULL, "$V record -o %s %s --vcpus 3 --sched serial "
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 3 --sched serial "
 			    "--policy random --seed 11 >/dev/null", trace,
 			    guest_path("rng")) > 0, 1);  /* rng exits non-zero */
 	replay_trace(trace, &o, &first);
@@ -85,7 +85,7 @@ static void test_modified_guest_refused(void **state)
 	char *out, *sums, copy[192], want[65], got[65];
 
 	snprintf(copy, sizeof(copy), "%s/hello.elf", dir);
-	vcprr_sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
+	vcprr_sh(NULL, "$V record -f -o %s %s --sched serial >/dev/null", trace,
 	   guest_path("hello"));
 	/* Same size, one byte of padding changed: a different image. */
 	vcprr_sh(NULL, "cp %s %s && printf 'X' | dd of=%s bs=1 seek=200 conv=notrunc "
@@ -140,7 +140,7 @@ static void test_tampered_trace_detected(void **state)
 	char *out, bad[192];
 
 	snprintf(bad, sizeof(bad), "%s/bad.trace", dir);
-	vcprr_sh(NULL, "$V record -o %s %s --sched serial >/dev/null", trace,
+	vcprr_sh(NULL, "$V record -f -o %s %s --sched serial >/dev/null", trace,
 	   guest_path("rng"));
 	tamper(trace, bad, 0x520, 2);
 	/* The guest is fed the tampered value; its first effect is the MMIO
@@ -188,7 +188,7 @@ static void test_interrupted_recordings_replay(void **state)
 
 	SKIP_WITHOUT_KVM();
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-		pid_t pid = vcprr_spawn((const char *[]){ "record", "-o", trace,
+		pid_t pid = vcprr_spawn((const char *[]){ "record", "-f", "-o", trace,
 			guest_path(runs[i][0]), runs[i][1], "--vcpus=2",
 			"--watchdog=60s", NULL });
 		int st;
@@ -207,7 +207,7 @@ static void test_interrupted_recordings_replay(void **state)
 		free(out);
 	}
 	/* --timeout while the guest spins without exits. */
-	vcprr_sh(NULL, "$V record -o %s %s --sched serial --timeout 200ms "
+	vcprr_sh(NULL, "$V record -f -o %s %s --sched serial --timeout 200ms "
 		 ">/dev/null", trace, guest_path("spin"));
 	assert_int_equal(vcprr_sh(&out, "$V replay %s", trace), 0);
 	assert_non_null(strstr(out, "ends where the recording was stopped: by "
@@ -223,7 +223,7 @@ static void test_cut_recordings_say_how(void **state)
 	pid_t pid;
 
 	SKIP_WITHOUT_KVM();
-	vcprr_sh(NULL, "$V record -o %s %s --sched serial --vcpus 2 --arg 20000 "
+	vcprr_sh(NULL, "$V record -f -o %s %s --sched serial --vcpus 2 --arg 20000 "
 		 "--max-trace 64K >/dev/null 2>&1", trace, guest_path("pio"));
 	assert_int_equal(vcprr_sh(&out, "$V replay --timeout 60s %s", trace), 0);
 	assert_non_null(strstr(out, "the trace is truncated, its prefix "
@@ -232,7 +232,7 @@ static void test_cut_recordings_say_how(void **state)
 	assert_non_null(strstr(out, "; it was recorded with --max-trace 65536 "
 			       "bytes\n"));
 	free(out);
-	pid = vcprr_spawn((const char *[]){ "record", "-o", trace,
+	pid = vcprr_spawn((const char *[]){ "record", "-f", "-o", trace,
 		guest_path("pio"), "--sched=serial", "--vcpus=2",
 		"--arg=100000000", NULL });
 	usleep(300000);

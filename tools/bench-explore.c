@@ -103,11 +103,12 @@ static double minimized_preemptions(const struct explore_config *base,
 	c.sched.policy = s->policy;
 	c.sched.mode = s->mode;
 	for (unsigned i = 0; i < SEQUENCE && *n < MINIMIZED; i++) {
-		struct minimize_opts o = { 0 };
+		struct minimize_opts o = { .replace = true };
+		struct explore_trace t = { .path = trace, .replace = true };
 		struct minimize_report rep;
 		struct explore_result r;
 		if (!s->failed[i] ||
-		    explore_run(&c, FIRST_SEED + i, trace, &r, err, sizeof(err)) ||
+		    explore_run(&c, FIRST_SEED + i, &t, &r, err, sizeof(err)) ||
 		    minimize_trace(trace, min, &o, &rep, err, sizeof(err)) != MINIMIZE_OK)
 			continue;
 		v[(*n)++] = (double)rep.after.preemptions;

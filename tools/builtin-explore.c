@@ -4,7 +4,10 @@
  * Runs execute in worker processes (-j N): worker w takes runs w, w+N ...,
  * and the parent only collects results, so a run is a function of its seed
  * alone, whatever -j is.  The parent never touches KVM or liburcu, so that
- * forking it is safe. */
+ * forking it is safe.  Ctrl-C (SIGINT, SIGTERM) stops the workers; the
+ * parent then reports what ran.  Traces are unnamed until kept, so a
+ * stopped worker leaves no file behind. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -12,13 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tools/cli.h"
-#include "tools/explore.h"
+#include "tools/explore-cli.h"
+#include "tools/outfile.h"
 #include "vmm/vm.h"
 
 #define MAX_JOBS 64
@@ -35,8 +38,8 @@ static const char explore_usage[] =
 "\n"
 "options:\n"
 "  --runs N             how many runs (default 100)\n"
-"  --seed S             the first run's seed (default: time)\n"
-"  --sched P            schedule policy: random, or pct:D (probabilistic\n"
+"  --seed S             the first run's seed (default: random, printed)\n"
+"  --policy P           schedule policy: random, or pct:D (probabilistic\n"
 "                       concurrency testing with depth D; default pct:3)\n"
 "  --preempt WHERE      exit: switch VCPUs only at VM exits (fast); step:\n"
 "                       after any instruction (finds races in loops without\n"
@@ -44,11 +47,12 @@ static const char explore_usage[] =
 "  --pauses RATE        inject a pause of a random VCPU, with random data, at\n"
 "                       each scheduling point with this chance (default\n"
 "                       0.01; 0 for none)\n"
-"  --hold N             an injected pause lasts 1..N scheduling points\n"
+"  --max-hold N         an injected pause lasts 1..N scheduling points\n"
 "                       (default 256)\n"
 "  -j, --jobs N         runs in N processes at once (default 1)\n"
-"  -o, --output DIR     where failing runs' traces go (default\n"
-"                       vcprr-explore)\n"
+"  -o, --output DIR     the folder where failing runs' traces go, as\n"
+"                       DIR/fail-SEED.trace (default vcprr-explore)\n"
+"  -f, --force          replace traces of earlier explores in DIR\n"
 "  -n, --vcpus N        VCPUs (default 2)\n"
 "  -m, --mem SIZE       guest memory (default 64M)\n"
 "  -a, --arg N          the guest's vcprr_arg()\n"
@@ -57,42 +61,147 @@ static const char explore_usage[] =
 "  -t, --timeout DUR    a run taking longer is a hang (default 30s)\n"
 "  --json               the summary as JSON on stdout\n"
 "  -h, --help           show this help\n"
+"  (--sched P and --hold N are the old, deprecated names of --policy and\n"
+"  --max-hold)\n"
 "\n"
 "Before the runs, one calibration run (PCT depth 1, no pauses, a fixed seed)\n"
 "measures the guest's length in scheduling points: PCT draws its priority\n"
-"change points over it.\n"
+"change points over it.  When it fails already, that failure does not\n"
+"depend on the schedule, and the summary says so.\n"
 "\n"
-"exit status: 0 no run failed, 1 some failed, 2 usage, 126 the guest could\n"
-"not be run at all.\n";
+"DIR is checked before the first run: a file that is not a folder, or a\n"
+"trace of an earlier explore that a run would replace, is refused.\n"
+"Ctrl-C stops the runs and prints the summary of those that ended.\n"
+"\n"
+"exit status: 0 no run failed, 1 some failed, 2 usage (or DIR refused),\n"
+"126 the guest could not be run at all, 130 interrupted.\n";
 
-struct explore_opts {
-	struct explore_config cfg;
-	unsigned runs, jobs;
-	uint64_t seed;
-	double pause_rate;
-	const char *policy_arg, *dir;
-	bool json, budget_set;
-};
+static int parse_policy(const char *arg, struct explore_opts *o)
+{
+	struct sched_config *sc = &o->cfg.sched;
 
-/* One result from a worker; written to a pipe whole (< PIPE_BUF). */
-struct run_record {
-	uint32_t index;
-	int32_t error;              /* the guest could not be run */
-	struct explore_result res;
-	char text[512];             /* error message, or the kept trace */
-};
+	if (sched_policy_parse(arg, &sc->policy, &sc->pct_depth) ||
+	    sc->policy == VM_POLICY_RR)
+		return cli_usage_error("explore", "--policy '%s': expected random "
+				       "or pct:D (1 <= D <= %d)", arg,
+				       SCHED_PCT_MAX_DEPTH);
+	o->policy_arg = arg;
+	return 0;
+}
+
+static int parse_number(const char *opt, const char *arg, uint64_t max,
+			const char *what, uint64_t *v)
+{
+	if (cli_parse_u64(arg, v) || !*v || *v > max)
+		return cli_usage_error("explore", "%s '%s': expected %s", opt, arg,
+				       what);
+	return 0;
+}
+
+static int parse_one(int c, struct explore_opts *o, char **argv)
+{
+	struct sched_config *sc = &o->cfg.sched;
+	uint64_t v = 0;
+	char *end;
+	int r = 0;
+
+	switch (c) {
+	case 'R':
+		r = parse_number("--runs", optarg, 100000000, "a number of runs "
+				 ">= 1", &v);
+		o->runs = (unsigned)v;
+		return r;
+	case 'S':
+		if (cli_parse_u64(optarg, &o->seed))
+			return cli_usage_error("explore", "--seed '%s': expected a "
+					       "number", optarg);
+		return 0;
+	case 'P':
+		cli_deprecated("explore", "--sched", "--policy");
+		/* fall through */
+	case 'Y':
+		return parse_policy(optarg, o);
+	case 'E':
+		if (strcmp(optarg, "exit") && strcmp(optarg, "step"))
+			return cli_usage_error("explore", "--preempt '%s': "
+					       "expected exit or step", optarg);
+		sc->mode = optarg[0] == 'e' ? VM_SCHED_SERIAL : VM_SCHED_STEP;
+		return 0;
+	case 'Z':
+		errno = 0;
+		o->pause_rate = strtod(optarg, &end);
+		if (errno || end == optarg || *end || !(o->pause_rate >= 0) ||
+		    o->pause_rate > 1)
+			return cli_usage_error("explore", "--pauses '%s': expected "
+					       "a chance between 0 and 1, such as "
+					       "0.01", optarg);
+		return 0;
+	case 'H':
+		cli_deprecated("explore", "--hold", "--max-hold");
+		/* fall through */
+	case 'X':
+		r = parse_number("--max-hold", optarg, 1000000000, "a number of "
+				 "scheduling points >= 1", &v);
+		sc->max_hold = (uint32_t)v;
+		return r;
+	case 'j':
+		r = parse_number("-j", optarg, MAX_JOBS, "1 to 64", &v);
+		o->jobs = (unsigned)v;
+		return r;
+	case 'o':
+		o->dir = optarg;
+		return 0;
+	case 'f':
+		o->force = true;
+		return 0;
+	case 'n':
+		r = parse_number("--vcpus", optarg, VM_MAX_VCPUS, "1 to 1024", &v);
+		o->cfg.nr_vcpus = (unsigned)v;
+		return r;
+	case 'm':
+		if (cli_parse_size(optarg, &o->cfg.mem_size))
+			return cli_usage_error("explore", "--mem '%s': expected a "
+					       "size such as 64M", optarg);
+		return cli_check_mem("explore", optarg, o->cfg.mem_size);
+	case 'a':
+		if (cli_parse_u64(optarg, &o->cfg.guest_arg))
+			return cli_usage_error("explore", "--arg '%s': expected a "
+					       "number", optarg);
+		return 0;
+	case 'B':
+		o->budget_set = true;
+		return parse_number("--budget", optarg, UINT64_MAX, "a number of "
+				    "steps", &sc->step_budget);
+	case 't':
+		if (cli_parse_duration(optarg, &o->cfg.timeout_ns) ||
+		    !o->cfg.timeout_ns)
+			return cli_bad_duration("explore", "--timeout", optarg);
+		return 0;
+	case 'J':
+		o->json = true;
+		return 0;
+	case 'h':
+		fputs(explore_usage, stdout);
+		exit(0);
+	default:
+		return cli_option_error("explore", c, argv);
+	}
+}
 
 static int parse_opts(int argc, char **argv, struct explore_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "runs", required_argument, NULL, 'R' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "policy", required_argument, NULL, 'Y' },
 		{ "sched", required_argument, NULL, 'P' },
 		{ "preempt", required_argument, NULL, 'E' },
 		{ "pauses", required_argument, NULL, 'Z' },
+		{ "max-hold", required_argument, NULL, 'X' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "vcpus", required_argument, NULL, 'n' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "arg", required_argument, NULL, 'a' },
@@ -103,16 +212,14 @@ static int parse_opts(int argc, char **argv, struct explore_opts *o)
 		{ 0 },
 	};
 	struct sched_config *sc = &o->cfg.sched;
-	uint64_t v;
-	char *end;
-	int c;
+	bool seed_given = false;
+	int c, r;
 
 	memset(o, 0, sizeof(*o));
 	o->cfg.nr_vcpus = 2;
 	o->cfg.mem_size = VM_DEFAULT_MEM;
 	o->runs = 100;
 	o->jobs = 1;
-	o->seed = (uint64_t)time(NULL);
 	o->pause_rate = 0.01;
 	o->policy_arg = "pct:3";
 	o->dir = "vcprr-explore";
@@ -120,104 +227,114 @@ static int parse_opts(int argc, char **argv, struct explore_opts *o)
 	sc->policy = VM_POLICY_PCT;
 	sc->pct_depth = 3;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:o:n:m:a:t:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'R':
-			if (cli_parse_u64(optarg, &v) || !v || v > 100000000)
-				return cli_usage_error("explore", "--runs '%s': expected "
-						       "a number of runs >= 1", optarg);
-			o->runs = (unsigned)v;
-			break;
-		case 'S':
-			if (cli_parse_u64(optarg, &o->seed))
-				return cli_usage_error("explore", "--seed '%s': expected "
-						       "a number", optarg);
-			break;
-		case 'P':
-			if (sched_policy_parse(optarg, &sc->policy, &sc->pct_depth) ||
-			    sc->policy == VM_POLICY_RR)
-				return cli_usage_error("explore", "--sched '%s': expected "
-						       "random or pct:D (1 <= D <= %d)",
-						       optarg, SCHED_PCT_MAX_DEPTH);
-			o->policy_arg = optarg;
-			break;
-		case 'E':
-			if (!strcmp(optarg, "exit"))
-				sc->mode = VM_SCHED_SERIAL;
-			else if (!strcmp(optarg, "step"))
-				sc->mode = VM_SCHED_STEP;
-			else
-				return cli_usage_error("explore", "--preempt '%s': "
-						       "expected exit or step", optarg);
-			break;
-		case 'Z':
-			errno = 0;
-			o->pause_rate = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->pause_rate >= 0) ||
-			    o->pause_rate > 1)
-				return cli_usage_error("explore", "--pauses '%s': expected "
-						       "a chance between 0 and 1, such "
-						       "as 0.01", optarg);
-			break;
-		case 'H':
-			if (cli_parse_u64(optarg, &v) || !v || v > 1000000000)
-				return cli_usage_error("explore", "--hold '%s': expected "
-						       "a number of points >= 1", optarg);
-			sc->max_hold = (uint32_t)v;
-			break;
-		case 'j':
-			if (cli_parse_u64(optarg, &v) || !v || v > MAX_JOBS)
-				return cli_usage_error("explore", "-j '%s': expected 1 "
-						       "to %d", optarg, MAX_JOBS);
-			o->jobs = (unsigned)v;
-			break;
-		case 'o':
-			o->dir = optarg;
-			break;
-		case 'n':
-			if (cli_parse_u64(optarg, &v) || !v || v > VM_MAX_VCPUS)
-				return cli_usage_error("explore", "--vcpus '%s': expected "
-						       "1 to %d", optarg, VM_MAX_VCPUS);
-			o->cfg.nr_vcpus = (unsigned)v;
-			break;
-		case 'm':
-			if (cli_parse_size(optarg, &o->cfg.mem_size))
-				return cli_usage_error("explore", "--mem '%s': expected a "
-						       "size such as 64M", optarg);
-			break;
-		case 'a':
-			if (cli_parse_u64(optarg, &o->cfg.guest_arg))
-				return cli_usage_error("explore", "--arg '%s': expected a "
-						       "number", optarg);
-			break;
-		case 'B':
-			if (cli_parse_u64(optarg, &sc->step_budget) || !sc->step_budget)
-				return cli_usage_error("explore", "--budget '%s': expected "
-						       "a number of steps", optarg);
-			o->budget_set = true;
-			break;
-		case 't':
-			if (cli_parse_duration(optarg, &o->cfg.timeout_ns) ||
-			    !o->cfg.timeout_ns)
-				return cli_usage_error("explore", "--timeout '%s': "
-						       "expected a duration", optarg);
-			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			fputs(explore_usage, stdout);
-			exit(0);
-		default:
-			return cli_usage_error("explore", "unknown option");
-		}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":j:o:fn:m:a:t:h", longopts,
+				NULL)) != -1) {
+		seed_given |= c == 'S';
+		if ((r = parse_one(c, o, argv)))
+			return r;
 	}
 	if (optind != argc - 1)
 		return cli_usage_error("explore", optind == argc ? "missing GUEST.elf"
 				       : "too many arguments");
+	if (!strcmp(o->dir, "-"))
+		return cli_usage_error("explore", "-o -: explore writes a folder of "
+				       "traces, not one stream; give a folder");
 	o->cfg.guest = argv[optind];
+	if (!seed_given)
+		o->seed = cli_random_seed();
 	sc->pause_ppm = (uint32_t)(o->pause_rate * 1e6 + 0.5);
+	o->fancy = cli_fancy_terminal(2) && !o->json;
 	return 0;
+}
+
+/* --- where the traces go --------------------------------------------------- */
+
+static void kept_name(const struct explore_opts *o, uint64_t seed, char *buf,
+		      size_t len)
+{
+	snprintf(buf, len, "%s/fail-%llu.trace", o->dir, (unsigned long long)seed);
+}
+
+/* A trace of an earlier explore that a run of this one would replace, or
+ * NULL (the folder is read once, however many runs there are). */
+static char *earlier_trace(const struct explore_opts *o)
+{
+	DIR *d = opendir(o->dir);
+	struct dirent *e;
+	char *found = NULL;
+
+	while (d && !found && (e = readdir(d))) {
+		unsigned long long seed;
+		int n = 0;
+
+		if (sscanf(e->d_name, "fail-%llu.trace%n", &seed, &n) == 1 &&
+		    !e->d_name[n] && seed - o->seed < o->runs)
+			found = strdup(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Every output location is checked before the first run. */
+static int check_output(struct explore_opts *o)
+{
+	char *old;
+
+	if (outfile_check_dir("explore", o->dir, &o->created_dir))
+		return -1;
+	if (o->force || !(old = earlier_trace(o)))
+		return 0;
+	fprintf(stderr, "vcprr explore: %s/%s is there from an earlier explore "
+		"and a run of this one would replace it; use another -o DIR, "
+		"another --seed, or --force\n", o->dir, old);
+	free(old);
+	return -1;
+}
+
+/* --- stopping ----------------------------------------------------------------- */
+
+/* SIGINT and SIGTERM are blocked in the parent except while it waits in
+ * ppoll(), so a stop is never missed between a check and a wait. */
+static volatile sig_atomic_t stop_signal;
+static sigset_t waiting_mask;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigset_t stops;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stops, &waiting_mask);
+	sigdelset(&waiting_mask, SIGINT);
+	sigdelset(&waiting_mask, SIGTERM);
+}
+
+/* Waits until a pipe is readable or a stop signal came (-1, EINTR). */
+static int wait_readable(struct pollfd *pfd, unsigned n)
+{
+	return ppoll(pfd, n, NULL, &waiting_mask);
+}
+
+static void stop_children(const pid_t *pids, unsigned n, bool *stopped)
+{
+	if (*stopped || !stop_signal)
+		return;
+	*stopped = true;
+	for (unsigned i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
 }
 
 /* --- worker processes ------------------------------------------------------ */
@@ -229,15 +346,22 @@ static void send_record(int fd, const struct run_record *rec)
 	(void)n;  /* the parent reads whole records or sees the worker die */
 }
 
+static bool same_failure(const struct explore_result *r, void *first)
+{
+	return !strcmp(r->signature, ((const struct explore_result *)first)->signature);
+}
+
 /* Runs `index`; when it fails, runs it again recorded (a run is a function
  * of its seed, so recording only failures costs passing runs nothing) and
- * keeps that trace in dir.  The second run must fail the same way. */
+ * keeps that trace in dir if it fails the same way. */
 static void do_run(const struct explore_opts *o, uint32_t index,
 		   struct run_record *rec)
 {
 	uint64_t seed = o->seed + index;
 	struct explore_result again;
-	char tmp[400], kept[400], err[512];
+	struct explore_trace t = { .replace = o->force, .keep = same_failure,
+				   .hold_stops = true };
+	char kept[400], err[512];
 
 	memset(rec, 0, sizeof(*rec));
 	rec->index = index;
@@ -245,27 +369,20 @@ static void do_run(const struct explore_opts *o, uint32_t index,
 		goto error;
 	if (!rec->res.failed)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s/.run-%llu.tmp", o->dir, (unsigned long long)seed);
-	snprintf(kept, sizeof(kept), "%s/fail-%llu.trace", o->dir,
-		 (unsigned long long)seed);
-	if (explore_run(&o->cfg, seed, tmp, &again, err, sizeof(err))) {
-		unlink(tmp);
+	kept_name(o, seed, kept, sizeof(kept));
+	t.path = kept;
+	t.arg = &rec->res;
+	if (explore_run(&o->cfg, seed, &t, &again, err, sizeof(err)))
 		goto error;
-	}
-	if (strcmp(again.signature, rec->res.signature)) {
-		unlink(tmp);
+	if (t.kept)
+		snprintf(rec->text, sizeof(rec->text), "%s", kept);
+	else if (t.problem[0])
+		snprintf(rec->text, sizeof(rec->text), "(not kept: %.480s)", t.problem);
+	else
 		snprintf(rec->text, sizeof(rec->text), "(not kept: run again, it "
 			 "%s%s; the guest is not deterministic under this schedule)",
 			 again.failed ? "failed with " : "passed",
 			 again.failed ? again.signature : "");
-		return;
-	}
-	if (rename(tmp, kept)) {
-		snprintf(rec->text, sizeof(rec->text), "(not kept: %s: %s)", kept,
-			 strerror(errno));
-		return;
-	}
-	snprintf(rec->text, sizeof(rec->text), "%s", kept);
 	return;
 error:
 	rec->error = 1;
@@ -278,17 +395,51 @@ static void worker(const struct explore_opts *o, unsigned w, int fd)
 		struct run_record rec;
 		do_run(o, i, &rec);
 		send_record(fd, &rec);
+		/* a kept trace held SIGTERM off until it was reported */
+		sigprocmask(SIG_SETMASK, &waiting_mask, NULL);
 		if (rec.error)
 			break;
 	}
 }
 
-/* The calibration run, in a child of its own: its length in steps. */
+/* A child that the parent stops with SIGTERM (a terminal's Ctrl-C, sent to
+ * the whole process group, is the parent's to handle). */
+static pid_t start_child(int *fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &waiting_mask, NULL);
+		*fd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	*fd = p[0];
+	return pid;
+}
+
+/* --- calibration -------------------------------------------------------------- */
+
+/* The calibration run, in a child of its own: its length in steps, and
+ * whether it fails already. */
 static int calibrate(struct explore_opts *o, char *err, size_t errlen)
 {
 	struct explore_config c = o->cfg;
 	struct run_record rec;
-	int fds[2], status;
+	bool stopped = false;
+	int fd;
 	pid_t pid;
 	ssize_t n;
 
@@ -297,23 +448,33 @@ static int calibrate(struct explore_opts *o, char *err, size_t errlen)
 	c.sched.pause_ppm = 0;
 	/* A guest that never ends ends the calibration here. */
 	c.sched.step_budget = o->budget_set ? c.sched.step_budget : 1000000;
-	if (pipe(fds) || (pid = fork()) < 0) {
+	pid = start_child(&fd);
+	if (pid < 0) {
 		snprintf(err, errlen, "cannot start a worker: %s", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
-		close(fds[0]);
 		memset(&rec, 0, sizeof(rec));
 		if (explore_run(&c, CALIBRATION_SEED, NULL, &rec.res, rec.text,
 				sizeof(rec.text)))
 			rec.error = 1;
-		send_record(fds[1], &rec);
+		send_record(fd, &rec);
 		_exit(0);
 	}
-	close(fds[1]);
-	n = read(fds[0], &rec, sizeof(rec));
-	close(fds[0]);
-	waitpid(pid, &status, 0);
+	do {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		stop_children(&pid, 1, &stopped);
+		n = wait_readable(&pfd, 1);
+	} while (n < 0 && errno == EINTR);
+	n = read(fd, &rec, sizeof(rec));
+	close(fd);
+	waitpid(pid, NULL, 0);
+	if (stop_signal) {
+		snprintf(err, errlen, "interrupted (%s) during the calibration run",
+			 strsignal(stop_signal));
+		return -1;
+	}
 	if (n != (ssize_t)sizeof(rec)) {
 		snprintf(err, errlen, "%s: the calibration run died", o->cfg.guest);
 		return -1;
@@ -322,6 +483,8 @@ static int calibrate(struct explore_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", rec.text);
 		return -1;
 	}
+	snprintf(o->calibration_sig, sizeof(o->calibration_sig), "%s",
+		 rec.res.signature);
 	o->cfg.sched.pct_steps = rec.res.stats.steps ? rec.res.stats.steps : 1;
 	if (!o->budget_set) {
 		uint64_t b = 50 * o->cfg.sched.pct_steps;
@@ -332,22 +495,6 @@ static int calibrate(struct explore_opts *o, char *err, size_t errlen)
 
 /* --- collecting results ---------------------------------------------------- */
 
-struct signature {
-	char text[EXPLORE_SIG_MAX];
-	unsigned count;
-	struct run_record first;
-};
-
-struct tally {
-	struct run_record *failures;  /* by arrival; sorted at the end */
-	unsigned nfail, done;
-	struct signature *sigs;
-	unsigned nsigs;
-	double run_seconds;
-	char error[512];
-	bool errored;
-};
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -356,74 +503,21 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void progress(const struct explore_opts *o, const struct tally *t,
-		     double t0, bool tty)
+/* Reads every worker's records until all pipes close; on Ctrl-C stops the
+ * workers and keeps what they sent. */
+static void collect(const struct explore_opts *o, const pid_t *pids, int *fds,
+		    unsigned n, struct tally *t)
 {
-	double el = now_s() - t0, rate = el > 0 ? t->done / el : 0;
-	unsigned width = 30, fill = (unsigned)((uint64_t)t->done * width / o->runs);
-	char bar[64];
-
-	if (!tty) {
-		/* Plain lines: about every tenth of the runs. */
-		unsigned step = o->runs >= 10 ? o->runs / 10 : 1;
-		if (t->done % step && t->done != o->runs)
-			return;
-		fprintf(stderr, "explore: %u/%u runs, %u failed, %.1f runs/s\n",
-			t->done, o->runs, t->nfail, rate);
-		return;
-	}
-	memset(bar, '#', fill);
-	memset(bar + fill, '.', width - fill);
-	bar[width] = 0;
-	fprintf(stderr, "\r[%s] %u/%u runs  %u failed  %.1f runs/s  ETA %.0fs \033[K",
-		bar, t->done, o->runs, t->nfail, rate,
-		rate > 0 ? (o->runs - t->done) / rate : 0.0);
-}
-
-static void add_result(struct tally *t, const struct run_record *rec,
-		       bool tty)
-{
-	struct signature *s = NULL;
-
-	t->done++;
-	t->run_seconds += rec->res.seconds;
-	if (rec->error) {
-		if (!t->errored)
-			snprintf(t->error, sizeof(t->error), "%s", rec->text);
-		t->errored = true;
-		return;
-	}
-	if (!rec->res.failed)
-		return;
-	t->failures[t->nfail++] = *rec;
-	for (unsigned i = 0; i < t->nsigs; i++)
-		if (!strcmp(t->sigs[i].text, rec->res.signature))
-			s = &t->sigs[i];
-	if (!s) {
-		s = &t->sigs[t->nsigs++];
-		snprintf(s->text, sizeof(s->text), "%s", rec->res.signature);
-		s->first = *rec;
-	} else if (rec->index < s->first.index) {
-		s->first = *rec;
-	}
-	s->count++;
-	fprintf(stderr, "%srun %u (seed %llu): %s\n", tty ? "\r\033[K" : "",
-		rec->index, (unsigned long long)rec->res.seed, rec->res.signature);
-}
-
-/* Reads every worker's records until all pipes close. */
-static void collect(const struct explore_opts *o, int *fds, unsigned n,
-		    struct tally *t)
-{
-	bool tty = isatty(2) && !o->json;
 	double t0 = now_s();
 	unsigned open = n;
+	bool stopped = false;
 
 	while (open) {
 		struct pollfd pfd[MAX_JOBS];
 		for (unsigned i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		if (poll(pfd, n, -1) < 0) {
+		stop_children(pids, n, &stopped);
+		if (wait_readable(pfd, n) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -438,101 +532,13 @@ static void collect(const struct explore_opts *o, int *fds, unsigned n,
 				open--;
 				continue;
 			}
-			add_result(t, &rec, tty);
-			progress(o, t, t0, tty);
+			explore_add_result(o, t, &rec);
+			explore_progress(o, t, t0);
 		}
 	}
-	if (tty)
+	if (o->fancy)
 		fputc('\n', stderr);
-}
-
-static int by_index(const void *a, const void *b)
-{
-	const struct run_record *x = a, *y = b;
-
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* --- the summary ------------------------------------------------------------ */
-
-static void rerun_command(const struct explore_opts *o, uint64_t seed, FILE *f)
-{
-	fprintf(f, "vcprr explore %s --runs 1 --seed %llu --sched %s --preempt %s "
-		"--pauses %g --vcpus %u", o->cfg.guest, (unsigned long long)seed,
-		o->policy_arg, o->cfg.sched.mode == VM_SCHED_STEP ? "step" : "exit",
-		o->pause_rate, o->cfg.nr_vcpus);
-	if (o->cfg.sched.max_hold)
-		fprintf(f, " --hold %u", o->cfg.sched.max_hold);
-	if (o->cfg.guest_arg)
-		fprintf(f, " --arg %llu", (unsigned long long)o->cfg.guest_arg);
-	if (o->cfg.mem_size != VM_DEFAULT_MEM)
-		fprintf(f, " --mem %lluK", (unsigned long long)o->cfg.mem_size >> 10);
-	if (o->budget_set)
-		fprintf(f, " --budget %llu", (unsigned long long)o->cfg.sched.step_budget);
-	fprintf(f, " -o %s\n", o->dir);
-}
-
-static void summary_text(const struct explore_opts *o, const struct tally *t,
-			 double wall)
-{
-	printf("explore: %u runs in %.1f s (%.1f runs/s), %u failed, %u "
-	       "signature%s\n", t->done, wall, wall > 0 ? t->done / wall : 0.0,
-	       t->nfail, t->nsigs, t->nsigs == 1 ? "" : "s");
-	for (unsigned i = 0; i < t->nsigs; i++) {
-		const struct signature *s = &t->sigs[i];
-		const struct explore_result *r = &s->first.res;
-		printf("\n  %u x  %s\n", s->count, s->text);
-		printf("     first: run %u, seed %llu, %llu steps, %llu preemptions, "
-		       "%llu injected pauses\n", s->first.index,
-		       (unsigned long long)r->seed, (unsigned long long)r->stats.steps,
-		       (unsigned long long)r->stats.preemptions,
-		       (unsigned long long)r->stats.injected);
-		printf("     replay:   vcprr replay %s\n", s->first.text);
-		printf("     minimize: vcprr minimize %s -o %s/min-%llu.trace\n",
-		       s->first.text, o->dir, (unsigned long long)r->seed);
-		printf("     rerun:    ");
-		rerun_command(o, r->seed, stdout);
-	}
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void summary_json(const struct explore_opts *o, const struct tally *t,
-			 double wall)
-{
-	printf("{\"guest\": ");
-	json_string(o->cfg.guest);
-	printf(", \"seed\": %llu, \"runs\": %u, \"failures\": %u, \"signatures\": %u, "
-	       "\"seconds\": %.3f, \"runs_per_s\": %.2f, \"calibration_steps\": %llu, "
-	       "\"failed_runs\": [", (unsigned long long)o->seed, t->done, t->nfail,
-	       t->nsigs, wall, wall > 0 ? t->done / wall : 0.0,
-	       (unsigned long long)o->cfg.sched.pct_steps);
-	for (unsigned i = 0; i < t->nfail; i++) {
-		const struct run_record *r = &t->failures[i];
-		printf("%s{\"run\": %u, \"seed\": %llu, \"steps\": %llu, "
-		       "\"preemptions\": %llu, \"injected\": %llu, \"signature\": ",
-		       i ? ", " : "", r->index, (unsigned long long)r->res.seed,
-		       (unsigned long long)r->res.stats.steps,
-		       (unsigned long long)r->res.stats.preemptions,
-		       (unsigned long long)r->res.stats.injected);
-		json_string(r->res.signature);
-		printf(", \"trace\": ");
-		json_string(r->text);
-		printf("}");
-	}
-	printf("]}\n");
+	t->stopped_by = stop_signal;
 }
 
 /* --- driver ------------------------------------------------------------------ */
@@ -541,83 +547,93 @@ static int start_workers(const struct explore_opts *o, pid_t *pids, int *fds,
 			 unsigned n)
 {
 	for (unsigned w = 0; w < n; w++) {
-		int p[2];
-		if (pipe(p) || (pids[w] = fork()) < 0)
+		int fd;
+
+		pids[w] = start_child(&fd);
+		if (pids[w] < 0)
 			return -1;
 		if (pids[w] == 0) {
-			close(p[0]);
 			for (unsigned i = 0; i < w; i++)
 				close(fds[i]);
-			worker(o, w, p[1]);
+			worker(o, w, fd);
 			_exit(0);
 		}
-		close(p[1]);
-		fds[w] = p[0];
+		fds[w] = fd;
 	}
 	return 0;
+}
+
+static void announce(const struct explore_opts *o)
+{
+	if (o->json)
+		return;
+	fprintf(stderr, "explore: %s, %u runs from seed %llu, %s, preempt at "
+		"%s, pauses %g per point; calibration: %llu steps\n",
+		o->cfg.guest, o->runs, (unsigned long long)o->seed, o->policy_arg,
+		o->cfg.sched.mode == VM_SCHED_STEP ? "every instruction" :
+		"VM exits", o->pause_rate,
+		(unsigned long long)o->cfg.sched.pct_steps);
+	explore_calibration_note(o);
+}
+
+static int explore(struct explore_opts *o, struct tally *t)
+{
+	pid_t pids[MAX_JOBS];
+	int fds[MAX_JOBS];
+	char err[512];
+	unsigned n;
+	double t0;
+
+	catch_stop_signals();
+	if (calibrate(o, err, sizeof(err))) {
+		fprintf(stderr, "vcprr explore: %s\n", err);
+		return stop_signal ? 128 + stop_signal : EXIT_VMM_ERROR;
+	}
+	n = o->jobs < o->runs ? o->jobs : o->runs;
+	o->jobs = n;
+	announce(o);
+	t0 = now_s();
+	fflush(NULL);
+	if (start_workers(o, pids, fds, n)) {
+		fprintf(stderr, "vcprr explore: cannot start workers: %s\n",
+			strerror(errno));
+		return EXIT_VMM_ERROR;
+	}
+	collect(o, pids, fds, n, t);
+	for (unsigned w = 0; w < n; w++)
+		waitpid(pids[w], NULL, 0);
+	if (t->errored) {
+		fprintf(stderr, "vcprr explore: %s\n", t->error);
+		return EXIT_VMM_ERROR;
+	}
+	explore_summary(o, t, now_s() - t0);
+	if (t->stopped_by)
+		return 128 + t->stopped_by;
+	return t->nfail ? 1 : 0;
 }
 
 int cmd_explore(int argc, char **argv)
 {
 	struct explore_opts o;
 	struct tally t = { 0 };
-	pid_t pids[MAX_JOBS];
-	int fds[MAX_JOBS], status = 0, r;
-	unsigned n;
-	char err[512];
-	double t0;
+	int status;
 
-	r = parse_opts(argc, argv, &o);
-	if (r)
-		return r;
-	if (mkdir(o.dir, 0777) && errno != EEXIST) {
-		fprintf(stderr, "vcprr explore: %s: %s\n", o.dir, strerror(errno));
-		return EXIT_VMM_ERROR;
-	}
-	if (calibrate(&o, err, sizeof(err))) {
-		fprintf(stderr, "vcprr explore: %s\n", err);
-		return EXIT_VMM_ERROR;
-	}
-	n = o.jobs < o.runs ? o.jobs : o.runs;
-	o.jobs = n;
+	status = parse_opts(argc, argv, &o);
+	if (status)
+		return status;
+	if (check_output(&o))
+		return EXIT_USAGE;
 	t.failures = calloc(o.runs, sizeof(*t.failures));
 	t.sigs = calloc(o.runs, sizeof(*t.sigs));
 	if (!t.failures || !t.sigs) {
 		fprintf(stderr, "vcprr explore: out of memory\n");
 		status = EXIT_VMM_ERROR;
-		goto out;
+	} else {
+		status = explore(&o, &t);
 	}
-	if (!o.json)
-		fprintf(stderr, "explore: %s, %u runs from seed %llu, %s, preempt at "
-			"%s, pauses %g per point; calibration: %llu steps\n",
-			o.cfg.guest, o.runs, (unsigned long long)o.seed, o.policy_arg,
-			o.cfg.sched.mode == VM_SCHED_STEP ? "every instruction" :
-			"VM exits", o.pause_rate,
-			(unsigned long long)o.cfg.sched.pct_steps);
-	t0 = now_s();
-	fflush(NULL);
-	if (start_workers(&o, pids, fds, n)) {
-		fprintf(stderr, "vcprr explore: cannot start workers: %s\n",
-			strerror(errno));
-		status = EXIT_VMM_ERROR;
-		goto out;
-	}
-	collect(&o, fds, n, &t);
-	for (unsigned w = 0; w < n; w++)
-		waitpid(pids[w], NULL, 0);
-	qsort(t.failures, t.nfail, sizeof(*t.failures), by_index);
-	if (t.errored) {
-		fprintf(stderr, "vcprr explore: %s\n", t.error);
-		status = EXIT_VMM_ERROR;
-		goto out;
-	}
-	if (o.json)
-		summary_json(&o, &t, now_s() - t0);
-	else
-		summary_text(&o, &t, now_s() - t0);
-	status = t.nfail ? 1 : 0;
-out:
 	free(t.failures);
 	free(t.sigs);
+	if (o.created_dir)
+		rmdir(o.dir);   /* only when no trace was kept in it */
 	return status;
 }

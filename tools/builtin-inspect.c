@@ -4,6 +4,7 @@
 
 #include "tools/inspect.h"
 #include "tools/inspect-priv.h"
+#include "tools/outfile.h"
 
 static const char inspect_usage[] =
 "usage: vcprr inspect FILE                 summary of a trace\n"
@@ -57,13 +58,26 @@ static const char export_usage[] =
 "          hover for the event\n"
 "\n"
 "options:\n"
-"  --format F     chrome or html\n"
-"  -o, --output OUT  where to write ('-' = stdout)\n"
-"  --guest PATH   html: symbolise RIPs with this guest ELF\n";
+"  --format F        chrome or html\n"
+"  -o, --output OUT  where to write ('-' = stdout).  OUT appears whole or\n"
+"                    not at all; it may not be FILE (or a link to it)\n"
+"  -f, --force       replace an existing OUT\n"
+"  --guest PATH      html: symbolise RIPs with this guest ELF\n"
+"\n"
+"FILE may be '-' (standard input).  Exit status: 0 written, 2 usage (or OUT\n"
+"refused), 3 FILE or the guest could not be read, or OUT not written.\n";
 
 struct export_opts {
 	const char *format, *in, *out, *guest;
+	bool force;
 };
+
+static int export_arg_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "vcprr export: %s '%s'\nTry 'vcprr export --help'.\n",
+		what, arg);
+	return -1;
+}
 
 static int export_args(int argc, char **argv, struct export_opts *o)
 {
@@ -78,14 +92,18 @@ static int export_args(int argc, char **argv, struct export_opts *o)
 			o->out = v;
 		else if ((v = iopt(argc, argv, &i, "guest", &bad)))
 			o->guest = v;
-		else if (!bad && !strcmp(argv[i], "-o") && i + 1 < argc)
+		else if (bad)
+			return export_arg_error("missing value for", argv[i]);
+		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			o->out = argv[++i];
-		else if (bad || argv[i][0] == '-' || o->in) {
-			fprintf(stderr, "vcprr export: %s '%s'\n", bad ?
-				"missing value for" : "unexpected argument",
-				argv[i]);
-			return -1;
-		} else
+		else if (!strcmp(argv[i], "-o"))
+			return export_arg_error("missing value for", argv[i]);
+		else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))
+			o->force = true;
+		else if ((argv[i][0] == '-' && argv[i][1]) || o->in)
+			return export_arg_error(argv[i][0] == '-' ? "unknown option"
+						: "unexpected argument", argv[i]);
+		else
 			o->in = argv[i];
 	}
 	if (!o->format || !o->in || !o->out) {
@@ -118,8 +136,9 @@ static int export_run(const struct export_opts *o, struct itrace *t,
 int cmd_export(int argc, char **argv)
 {
 	struct export_opts o;
+	struct outfile out;
 	struct itrace t;
-	FILE *out;
+	const char *inputs[2];
 	int ret;
 
 	for (int i = 1; i < argc; i++)
@@ -129,22 +148,22 @@ int cmd_export(int argc, char **argv)
 		}
 	if (export_args(argc, argv, &o))
 		return INSPECT_USAGE;
+	inputs[0] = o.in;
+	inputs[1] = o.guest;
+	if (outfile_check("export", o.out, inputs, 2, o.force))
+		return INSPECT_USAGE;
 	ret = itrace_open(&t, o.in, "export");
 	if (ret)
 		return ret;
-	out = strcmp(o.out, "-") ? fopen(o.out, "w") : stdout;
-	if (!out) {
-		perror(o.out);
+	if (outfile_open(&out, "export", o.out, o.force)) {
 		itrace_close(&t);
 		return INSPECT_BAD_INPUT;
 	}
-	ret = export_run(&o, &t, out);
-	if ((fflush(out) || ferror(out)) && !ret) {
-		fprintf(stderr, "vcprr export: writing %s failed\n", o.out);
+	ret = export_run(&o, &t, out.f);
+	if (ret)
+		outfile_abort(&out);
+	else if (outfile_commit(&out))
 		ret = INSPECT_BAD_INPUT;
-	}
-	if (out != stdout)
-		fclose(out);
 	itrace_close(&t);
 	return ret;
 }

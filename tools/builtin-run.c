@@ -1,5 +1,6 @@
 /* vcprr run: boot a guest on N VCPUs and run it to the end. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "tools/outfile.h"
 #include "tools/pause-random.h"
 #include "tools/pause-script.h"
 #include "tools/run.h"
@@ -30,8 +32,9 @@ static const char run_usage[] =
 "\n"
 "options:\n"
 "  -n, --vcpus N        number of VCPUs (default 1; at most KVM_CAP_MAX_VCPUS)\n"
-"  -m, --mem SIZE       guest memory, e.g. 64M, 1G (default 64M)\n"
-"  -t, --timeout DUR    stop the guest after DUR (e.g. 500ms, 2s) as a fault\n"
+"  -m, --mem SIZE       guest memory, e.g. 64M, 1G, 512MiB (default 64M)\n"
+"  -t, --timeout DUR    stop the guest after DUR as a fault.  DUR has a unit:\n"
+"                       ns, us, ms, s, m or h (500ms, 1.5s, 2m)\n"
 "  -a, --arg N          a number for the guest (vcprr_arg()), e.g. a size\n"
 "  --sched MODE         parallel (default): VCPUs run concurrently;\n"
 "                       serial: one VCPU at a time, switching only at VM\n"
@@ -40,14 +43,16 @@ static const char run_usage[] =
 "  --policy P           serial/step scheduling policy: rr (default), random,\n"
 "                       or pct:D (probabilistic concurrency testing, depth D)\n"
 "  --watchdog DUR       serial/step: fault when the running VCPU makes no VM\n"
-"                       exit for DUR (default 2s); busy-waits need yield()\n"
+"                       exit for DUR (default 2s); busy-waits need\n"
+"                       vcprr_yield()\n"
 "\n"
 "built-in pause controller (VCPUs take asynchronous pause requests; a signal\n"
 "kicks them out of the guest, they report paused and wait to be resumed):\n"
 "  --pause-every DUR    every DUR, pause a random set of VCPUs with random\n"
 "                       data, wait until they are paused, then resume them\n"
 "  --hold DUR           keep them paused for DUR first (default 0)\n"
-"  --seed N             seed of the random masks and data (default: time)\n"
+"  --seed N             seed of the random masks and data, and of the\n"
+"                       serial policies (default: random, printed)\n"
 "  --pause-script FILE  run a pause script instead; its language:\n"
 "        # comment\n"
 "        pause MASK [DATA]      request a pause with DATA and kick each VCPU\n"
@@ -62,7 +67,10 @@ static const char run_usage[] =
 "  -h, --help           show this help\n"
 "\n"
 "vcprr record also takes:\n"
-"  -o, --output FILE    the trace to write (required)\n"
+"  -o, --output FILE    the trace to write (required; '-': stdout, the guest\n"
+"                       console then goes to stderr).  FILE appears once the\n"
+"                       run has started: a run that cannot start leaves none\n"
+"  -f, --force          replace an existing FILE (never the guest or script)\n"
 "  --lossy              drop events (counted in LOST events) rather than\n"
 "                       slow the guest when the writer falls behind\n"
 "  --max-trace SIZE     stop recording when the trace would grow past SIZE\n"
@@ -71,8 +79,12 @@ static const char run_usage[] =
 "                       keeps every event written before it\n"
 "\n"
 "exit status:\n"
-"  the guest's exit code (exit() or the first non-zero return from main)\n"
-"  2    usage error\n"
+"  0    the guest exited with 0\n"
+"  the guest's exit code (vcprr_exit() or the first non-zero return from\n"
+"       main) when it is 1 or 3 to 122\n"
+"  2    usage error, or an output refused (it exists, or is an input)\n"
+"  123  the guest exited with another code (2, 123 and up, negative):\n"
+"       a message gives it; a failing guest never exits 0\n"
 "  124  a guest assertion failed\n"
 "  125  guest fault: triple fault, unexpected exit, unmapped I/O, timeout\n"
 "  126  vcprr could not run the guest (/dev/kvm, bad ELF, bad option)\n"
@@ -80,6 +92,101 @@ static const char run_usage[] =
 "\n"
 "environment:\n"
 "  VCPRR_KVM_DEV        KVM device path (default /dev/kvm)\n";
+
+/* record's own options: -o, --force, --lossy, --max-trace. */
+static int record_opt(const char *cmd, int c, struct run_opts *o)
+{
+	static const char *const names[] = { ['o'] = "-o", ['F'] = "--force",
+					     ['L'] = "--lossy",
+					     ['X'] = "--max-trace" };
+
+	if (strcmp(cmd, "record"))
+		return cli_usage_error(cmd, "%s is an option of vcprr record",
+				       names[c]);
+	if (c == 'o')
+		o->output = optarg;
+	else if (c == 'F')
+		o->force = true;
+	else if (c == 'L')
+		o->lossy = true;
+	else if (cli_parse_size(optarg, &o->max_trace) || o->max_trace < 4096)
+		return cli_usage_error(cmd, "--max-trace '%s': expected a size "
+				       "of at least 4K, such as 100M", optarg);
+	return 0;
+}
+
+static int parse_one(const char *cmd, int c, struct run_opts *o, char **argv)
+{
+	uint64_t v;
+	int m;
+
+	switch (c) {
+	case 'n':
+		if (cli_parse_u64(optarg, &v) || v == 0 || v > VM_MAX_VCPUS)
+			return cli_usage_error(cmd, "--vcpus '%s': expected 1 to %u "
+					       "VCPUs", optarg, VM_MAX_VCPUS);
+		o->nr_vcpus = v;
+		return 0;
+	case 'm':
+		if (cli_parse_size(optarg, &o->mem_size))
+			return cli_usage_error(cmd, "--mem '%s': expected a size "
+					       "such as 64M or 1G", optarg);
+		return cli_check_mem(cmd, optarg, o->mem_size);
+	case 't':
+		if (cli_parse_duration(optarg, &o->timeout_ns) || !o->timeout_ns)
+			return cli_bad_duration(cmd, "--timeout", optarg);
+		return 0;
+	case 'P':
+		if (cli_parse_duration(optarg, &o->pause_every_ns) ||
+		    !o->pause_every_ns)
+			return cli_bad_duration(cmd, "--pause-every", optarg);
+		return 0;
+	case 'H':
+		if (cli_parse_duration(optarg, &o->hold_ns))
+			return cli_bad_duration(cmd, "--hold", optarg);
+		return 0;
+	case 'S':
+		if (cli_parse_u64(optarg, &o->seed))
+			return cli_usage_error(cmd, "--seed '%s': expected a "
+					       "number", optarg);
+		o->seed_given = true;
+		return 0;
+	case 'C':
+		o->pause_script = optarg;
+		return 0;
+	case 'M':
+		m = sched_mode_parse(optarg);
+		if (m < 0)
+			return cli_usage_error(cmd, "--sched '%s': expected "
+					       "parallel, serial or step", optarg);
+		o->sched.mode = m;
+		return 0;
+	case 'Y':
+		if (sched_policy_parse(optarg, &o->sched.policy,
+				       &o->sched.pct_depth))
+			return cli_usage_error(cmd, "--policy '%s': expected rr, "
+					       "random or pct:D (1 <= D <= %d)",
+					       optarg, SCHED_PCT_MAX_DEPTH);
+		return 0;
+	case 'W':
+		if (cli_parse_duration(optarg, &o->sched.watchdog_ns) ||
+		    !o->sched.watchdog_ns)
+			return cli_bad_duration(cmd, "--watchdog", optarg);
+		return 0;
+	case 'a':
+		if (cli_parse_u64(optarg, &o->guest_arg))
+			return cli_usage_error(cmd, "--arg '%s': expected a "
+					       "number", optarg);
+		return 0;
+	case 'o': case 'F': case 'L': case 'X':
+		return record_opt(cmd, c, o);
+	case 'h':
+		fputs(run_usage, stdout);
+		exit(0);
+	default:
+		return cli_option_error(cmd, c, argv);
+	}
+}
 
 int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 {
@@ -92,6 +199,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "pause-script", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "arg", required_argument, NULL, 'a' },
 		{ "sched", required_argument, NULL, 'M' },
 		{ "policy", required_argument, NULL, 'Y' },
@@ -101,107 +209,23 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	uint64_t v;
-	int c;
+	int c, r;
 
 	memset(o, 0, sizeof(*o));
 	o->nr_vcpus = 1;
 	o->mem_size = VM_DEFAULT_MEM;
-	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:m:t:o:a:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (cli_parse_u64(optarg, &v) || v == 0 || v > VM_MAX_VCPUS)
-				return cli_usage_error(cmd, "--vcpus '%s': expected 1 "
-						       "to %u VCPUs", optarg,
-						       VM_MAX_VCPUS);
-			o->nr_vcpus = v;
-			break;
-		case 'm':
-			if (cli_parse_size(optarg, &o->mem_size))
-				return cli_usage_error(cmd, "--mem '%s': expected a size "
-						       "such as 64M or 1G", optarg);
-			break;
-		case 't':
-			if (cli_parse_duration(optarg, &o->timeout_ns) || !o->timeout_ns)
-				return cli_usage_error(cmd, "--timeout '%s': expected a "
-						       "duration such as 500ms or 2s",
-						       optarg);
-			break;
-		case 'P':
-			if (cli_parse_duration(optarg, &o->pause_every_ns) ||
-			    !o->pause_every_ns)
-				return cli_usage_error(cmd, "--pause-every '%s': expected "
-						       "a duration such as 10ms", optarg);
-			break;
-		case 'H':
-			if (cli_parse_duration(optarg, &o->hold_ns))
-				return cli_usage_error(cmd, "--hold '%s': expected a "
-						       "duration such as 1ms", optarg);
-			break;
-		case 'S':
-			if (cli_parse_u64(optarg, &o->seed))
-				return cli_usage_error(cmd, "--seed '%s': expected a "
-						       "number", optarg);
-			break;
-		case 'C':
-			o->pause_script = optarg;
-			break;
-		case 'M': {
-			int m = sched_mode_parse(optarg);
-			if (m < 0)
-				return cli_usage_error(cmd, "--sched '%s': expected "
-						       "parallel, serial or step", optarg);
-			o->sched.mode = m;
-			break;
-		}
-		case 'Y':
-			if (sched_policy_parse(optarg, &o->sched.policy,
-					       &o->sched.pct_depth))
-				return cli_usage_error(cmd, "--policy '%s': expected rr, "
-						       "random or pct:D (1 <= D <= %d)",
-						       optarg, SCHED_PCT_MAX_DEPTH);
-			break;
-		case 'W':
-			if (cli_parse_duration(optarg, &o->sched.watchdog_ns) ||
-			    !o->sched.watchdog_ns)
-				return cli_usage_error(cmd, "--watchdog '%s': expected a "
-						       "duration", optarg);
-			break;
-		case 'a':
-			if (cli_parse_u64(optarg, &o->guest_arg))
-				return cli_usage_error(cmd, "--arg '%s': expected a "
-						       "number", optarg);
-			break;
-		case 'o':
-		case 'L':
-		case 'X':
-			if (strcmp(cmd, "record"))
-				return cli_usage_error(cmd, "%s is an option of vcprr "
-						       "record", c == 'o' ? "-o" :
-						       c == 'L' ? "--lossy" : "--max-trace");
-			if (c == 'o')
-				o->output = optarg;
-			else if (c == 'L')
-				o->lossy = true;
-			else if (cli_parse_size(optarg, &o->max_trace) ||
-				 o->max_trace < 4096)
-				return cli_usage_error(cmd, "--max-trace '%s': expected "
-						       "a size of at least 4K, such as "
-						       "100M", optarg);
-			break;
-		case 'h':
-			fputs(run_usage, stdout);
-			exit(0);
-		default:
-			return cli_usage_error(cmd, "unknown option");
-		}
-	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:m:t:o:fa:h", longopts,
+				NULL)) != -1)
+		if ((r = parse_one(cmd, c == 'f' ? 'F' : c, o, argv)))
+			return r;
 	if (optind != argc - 1)
 		return cli_usage_error(cmd, optind == argc ? "missing GUEST.elf"
 					    : "too many arguments");
 	o->guest = argv[optind];
+	if (!o->seed_given)
+		o->seed = cli_random_seed();
 	o->sched.seed = o->seed;
 	if (!strcmp(cmd, "record") && !o->output)
 		return cli_usage_error(cmd, "missing -o FILE");
@@ -211,6 +235,11 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 	if (o->hold_ns && !o->pause_every_ns)
 		return cli_usage_error(cmd, "--hold needs --pause-every");
 	return 0;
+}
+
+static bool output_is_stdout(const struct run_opts *o)
+{
+	return o->output && !strcmp(o->output, "-");
 }
 
 /* The built-in controller runs on its own thread while the main thread
@@ -224,6 +253,8 @@ struct controller {
 	char err[512];
 	int failed;
 	bool started;
+	struct trace_writer *trace;  /* named once the run has started */
+	struct held_stdout *held;    /* record -o -: released then too */
 };
 
 static void *controller_thread(void *arg)
@@ -232,7 +263,9 @@ static void *controller_thread(void *arg)
 	int r;
 
 	if (c->o->pause_script)
-		r = pause_script_run(&c->script, c->vm, stdout, c->err, sizeof(c->err));
+		r = pause_script_run(&c->script, c->vm,
+				     output_is_stdout(c->o) ? stderr : stdout,
+				     c->err, sizeof(c->err));
 	else
 		r = pause_random_run(&c->random, c->vm, c->err, sizeof(c->err));
 	if (r < 0) {
@@ -291,11 +324,108 @@ static int describe_run(const struct run_opts *o, struct run_desc *d,
 	return 0;
 }
 
+/* Everything that can be refused is refused before a trace exists. */
+static int check_before_run(const struct run_opts *o, struct controller *ctl)
+{
+	const char *inputs[] = { o->guest, o->pause_script };
+	char err[1024];
+
+	if (o->pause_script &&
+	    (pause_script_load(o->pause_script, &ctl->script, err, sizeof(err)) ||
+	     pause_script_check(&ctl->script, o->nr_vcpus, err, sizeof(err)))) {
+		fprintf(stderr, "vcprr: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (o->output && outfile_check("record", o->output, inputs, 2, o->force))
+		return EXIT_USAGE;
+	return 0;
+}
+
+/* The seed decides the controller's pauses and the serial policies. */
+static void note_seed(const struct run_opts *o)
+{
+	if (!o->seed_given && (o->pause_every_ns ||
+	    (o->sched.mode != VM_SCHED_PARALLEL && o->sched.policy != VM_POLICY_RR)))
+		fprintf(stderr, "vcprr: seed %llu (--seed %llu repeats it)\n",
+			(unsigned long long)o->seed, (unsigned long long)o->seed);
+}
+
+/* The trace gets its name now that the run has started (or starts
+ * streaming to stdout); when it cannot (someone created the file
+ * meanwhile), the run ends at once. */
+static void publish_or_stop(struct vm *vm, struct trace_writer *trace,
+			    struct held_stdout *held)
+{
+	char err[512], why[600];
+	int r = trace_writer_publish(trace, err, sizeof(err));
+
+	if (held)
+		held_stdout_release(held);
+	if (!r)
+		return;
+	snprintf(why, sizeof(why), "%s%s", err, r == -EEXIST ?
+		 "; use --force to replace it" : "");
+	vm_stop(vm, TEND_VMM_ERROR, 1, why);
+}
+
+static int exit_status(const struct vm_result *res)
+{
+	int status = cli_exit_status(res);
+
+	if (res->reason == TEND_GUEST_EXIT && status == EXIT_GUEST_CODE)
+		fprintf(stderr, "vcprr: the guest exited with code %d; vcprr "
+			"exits with %d for any code but 1 and 3-122\n",
+			res->exit_code, EXIT_GUEST_CODE);
+	return status;
+}
+
+/* The VM has started: the trace gets its name, then the controller
+ * starts. */
+static void run_started(struct vm *vm, void *arg)
+{
+	struct controller *ctl = arg;
+
+	if (ctl->trace)
+		publish_or_stop(vm, ctl->trace, ctl->held);
+	note_seed(ctl->o);
+	start_controller(vm, ctl);
+}
+
+/* The trace, unnamed (or held back from stdout) until the run starts. */
+static struct trace_writer *open_trace(const struct run_opts *o,
+				       struct run_desc *desc,
+				       struct held_stdout *held, char *err,
+				       size_t errlen)
+{
+	struct recording_target t = { .path = o->output, .fd = -1,
+				      .publish_later = true,
+				      .no_replace = !o->force };
+	struct trace_writer *w;
+
+	if (!output_is_stdout(o))
+		return recording_open_target(&t, desc, o->guest, err, errlen);
+	if (held_stdout_open(held)) {
+		snprintf(err, errlen, "cannot relay the trace to stdout: %s",
+			 strerror(errno));
+		held->fd = -1;
+		return NULL;
+	}
+	t.path = "standard output";
+	t.fd = held->fd;
+	w = recording_open_target(&t, desc, o->guest, err, errlen);
+	/* The writer closes the fd, even when it fails; a failure before it
+	 * got the fd leaves it open, and the relay would wait for it. */
+	if (!w && fcntl(held->fd, F_GETFD) != -1)
+		close(held->fd);
+	return w;
+}
+
 int run_guest(const struct run_opts *o)
 {
+	struct held_stdout held = { .fd = -1 };
 	struct controller ctl = { .o = o };
 	struct run_drive drive = { .timeout_ns = o->timeout_ns,
-				   .started = start_controller, .arg = &ctl };
+				   .started = run_started, .arg = &ctl };
 	struct vm_result res = { .reason = TEND_VMM_ERROR, .exit_code = 1 };
 	struct trace_writer *trace = NULL;
 	struct run_desc desc;
@@ -312,23 +442,27 @@ int run_guest(const struct run_opts *o)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);  /* VCPU threads inherit it */
 	drive.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 
-	if (o->pause_script &&
-	    pause_script_load(o->pause_script, &ctl.script, err, sizeof(err))) {
-		fprintf(stderr, "vcprr: %s\n", err);
-		status = EXIT_USAGE;
+	status = check_before_run(o, &ctl);
+	if (status)
 		goto out;
-	}
 	ctl.random = (struct pause_random){ .every_ns = o->pause_every_ns,
 					    .hold_ns = o->hold_ns, .seed = o->seed };
+	/* Unnamed until the run has started: a run that cannot start leaves
+	 * no file, and an existing one untouched. */
 	if (describe_run(o, &desc, err, sizeof(err)) ||
-	    (o->output && !(trace = recording_open(o->output, &desc, o->guest,
-						   err, sizeof(err))))) {
+	    (o->output && !(trace = open_trace(o, &desc, &held, err,
+					       sizeof(err))))) {
 		fprintf(stderr, "vcprr: %s\n", err);
 		status = EXIT_VMM_ERROR;
 		goto out;
 	}
 	run_desc_vm_config(&desc, &cfg);
 	cfg.trace = drive.trace = trace;
+	cfg.controlled = wants_controller(o);
+	if (output_is_stdout(o))
+		cfg.console_fd = 2;
+	ctl.trace = trace;
+	ctl.held = held.fd >= 0 ? &held : NULL;
 	vm = vm_create(&cfg, o->guest, err, sizeof(err));
 	if (!vm) {
 		snprintf(res.diag, sizeof(res.diag), "%s", err);
@@ -345,7 +479,7 @@ int run_guest(const struct run_opts *o)
 	}
 	if (res.diag[0])
 		fprintf(stderr, "vcprr: %s\n", res.diag);
-	status = cli_exit_status(&res);
+	status = exit_status(&res);
 out:
 	/* The VM first: its threads are the trace's producers. */
 	vm_destroy(vm);
@@ -355,6 +489,8 @@ out:
 		if (status == 0)
 			status = EXIT_VMM_ERROR;
 	}
+	if (held.fd >= 0 && held_stdout_close(&held, "record") && status == 0)
+		status = EXIT_VMM_ERROR;
 	pause_script_free(&ctl.script);
 	if (drive.signal_fd >= 0)
 		close(drive.signal_fd);

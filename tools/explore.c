@@ -2,12 +2,16 @@
  * console discarded, its trace optional, its end turned into a verdict. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tools/explore.h"
+#include "traces/newfile.h"
 #include "vmm/recording.h"
 #include "vmm/run-desc.h"
 #include "vmm/run-drive.h"
@@ -77,19 +81,68 @@ static void describe_run(const struct explore_config *cfg, uint64_t seed,
 	d->timeout_ns = cfg->timeout_ns ? cfg->timeout_ns : DEFAULT_TIMEOUT_NS;
 }
 
+/* The run's trace, unnamed until keep_trace() names it. */
+static struct trace_writer *open_trace(struct run_desc *d, const char *guest,
+				       const char *path, char *err,
+				       size_t errlen)
+{
+	const struct recording_target t = { .path = path, .fd = -1,
+					    .publish_later = true };
+
+	return recording_open_target(&t, d, guest, err, errlen);
+}
+
+/* Names a finished run's trace: under a hidden name while the writer
+ * completes it, then under its own in one rename, with SIGINT and SIGTERM
+ * held off meanwhile so that an interrupted explore leaves no temporary. */
+static int keep_trace(struct trace_writer *w, const char *tmp,
+		      struct explore_trace *t, const struct explore_result *res,
+		      uint64_t digest)
+{
+	sigset_t block, old;
+	char why[512];
+	int r;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = trace_writer_publish(w, t->problem, sizeof(t->problem));
+	if (recording_close(w, t->path, res->reason, res->exit_code, digest,
+			    NULL, why, sizeof(why)) && !r) {
+		snprintf(t->problem, sizeof(t->problem), "%s", why);
+		r = -1;
+	}
+	if (!r && (r = newfile_rename(tmp, t->path, t->replace)))
+		snprintf(t->problem, sizeof(t->problem), "%s: %s", t->path,
+			 r == -EEXIST ? "exists" : strerror(-r));
+	if (r)
+		unlink(tmp);
+	t->kept = !r;
+	if (!t->kept || !t->hold_stops)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static bool wants_trace(struct explore_trace *t,
+			const struct explore_result *res)
+{
+	return !t->keep || t->keep(res, t->arg);
+}
+
 int explore_run(const struct explore_config *cfg, uint64_t seed,
-		const char *trace_path, struct explore_result *res,
+		struct explore_trace *trace, struct explore_result *res,
 		char *err, size_t errlen)
 {
 	struct run_drive drive = { .signal_fd = -1 };
-	struct trace_writer *trace = NULL;
+	struct trace_writer *w = NULL;
 	uint64_t t0 = mono_ns(), digest = 0;
 	const struct vm_result *r;
 	struct run_desc desc;
 	struct vm_config vc;
 	struct vm *vm = NULL;
+	char *tmp = NULL;
 	int null_fd, ret = -1;
-	char why[512];
 
 	memset(res, 0, sizeof(*res));
 	res->seed = seed;
@@ -102,10 +155,21 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 		return -1;
 	}
 	vc.console_fd = vc.log_fd = null_fd;
-	if (trace_path && !(trace = recording_open(trace_path, &desc, cfg->guest,
-						   err, errlen)))
-		goto out;
-	vc.trace = drive.trace = trace;
+	if (trace) {
+		char tag[32];
+
+		trace->kept = false;
+		trace->problem[0] = 0;
+		snprintf(tag, sizeof(tag), "%d.tmp", (int)getpid());
+		tmp = newfile_hidden_name(trace->path, tag);
+		if (!tmp) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (!(w = open_trace(&desc, cfg->guest, tmp, err, errlen)))
+			goto out;
+	}
+	vc.trace = drive.trace = w;
 	vm = vm_create(&vc, cfg->guest, err, errlen);
 	if (!vm)
 		goto out;
@@ -124,19 +188,18 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 			  sizeof(res->signature));
 	res->failed = res->signature[0] != 0;
 	vm_sched_stats(vm, &res->stats);
-	if (trace)
+	if (w)
 		digest = vm_memory_digest(vm);
 	ret = 0;
 out:
 	if (vm)
 		vm_destroy(vm);
-	if (trace && recording_close(trace, trace_path,
-				     ret ? TEND_VMM_ERROR : res->reason,
-				     res->exit_code, digest, NULL, why,
-				     sizeof(why)) && ret == 0) {
-		snprintf(err, errlen, "%s", why);
-		ret = -1;
-	}
+	if (w && ret == 0 && wants_trace(trace, res))
+		keep_trace(w, tmp, trace, res, digest);
+	else if (w)  /* never named: it vanishes */
+		trace_writer_close(w, ret ? TEND_VMM_ERROR : res->reason,
+				   res->exit_code, digest);
+	free(tmp);
 	close(null_fd);
 	res->seconds = (mono_ns() - t0) / 1e9;
 	return ret;

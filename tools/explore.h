@@ -35,13 +35,30 @@ struct explore_result {
 	double seconds;
 };
 
-/* Runs the guest once with `seed`, recording to trace_path when it is not
+/* A run's trace.  It is written unnamed and appears under `path`, whole,
+ * only when kept: a run that is not kept, or is killed, leaves nothing. */
+struct explore_trace {
+	const char *path;
+	bool replace;        /* may replace an existing file at path */
+	/* Called once the run has ended: keep the trace?  NULL: keep. */
+	bool (*keep)(const struct explore_result *res, void *arg);
+	void *arg;
+	/* A kept trace returns with SIGINT and SIGTERM still blocked (the
+	 * caller reports it, then unblocks them): a stop cannot come between
+	 * keeping a trace and telling about it. */
+	bool hold_stops;
+	/* results */
+	bool kept;
+	char problem[512];   /* why a trace to keep could not be kept */
+};
+
+/* Runs the guest once with `seed`, recording to `trace` when it is not
  * NULL.  Returns 0, or -1 with a message in err when the guest could not be
  * run at all (bad ELF, no /dev/kvm): that is no verdict on the guest.
  * Uses KVM and liburcu: call it in the process that will keep using them
  * (not before a fork). */
 int explore_run(const struct explore_config *cfg, uint64_t seed,
-		const char *trace_path, struct explore_result *res,
+		struct explore_trace *trace, struct explore_result *res,
 		char *err, size_t errlen);
 
 /* The signature of a run's end: "" for a pass. */

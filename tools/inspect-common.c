@@ -2,42 +2,102 @@
  * tools. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tools/inspect-priv.h"
 #include "vmm/guest-id.h"
 
+/* Standard input as a file the reader can seek in: itself when it is a
+ * regular file, else a copy in an unnamed temporary file.  The fd, or -1
+ * (errno set); *copy tells whether it is a copy to close. */
+static int stdin_file(bool *copy)
+{
+	static bool used;
+	const char *dir = getenv("TMPDIR");
+	char buf[65536];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (used) {
+		errno = EBUSY;   /* `inspect diff - -`: it is read once */
+		return -1;
+	}
+	used = true;
+	*copy = false;
+	if (!fstat(0, &st) && S_ISREG(st.st_mode))
+		return 0;
+	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return -1;
+	while ((n = read(0, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0) {
+		close(fd);
+		return -1;
+	}
+	*copy = true;
+	return fd;
+}
+
 int itrace_open(struct itrace *t, const char *path, const char *cmd)
 {
-	char err[1024];
+	char err[1024], proc[64];
+	const char *open_path = path, *why = err;
 	const uint8_t *pl;
-	int ret;
+	bool copy = false;
+	int ret, fd;
 
 	memset(t, 0, sizeof(*t));
 	t->path = path;
 	t->cmd = cmd;
-	t->r = trace_reader_open(path, err, sizeof(err));
+	t->stdin_copy = -1;
+	if (!strcmp(path, "-")) {
+		fd = stdin_file(&copy);
+		if (fd < 0) {
+			fprintf(stderr, "vcprr %s: cannot read standard input: %s\n",
+				cmd, errno == EBUSY ? "it is one trace, not two" :
+				strerror(errno));
+			return INSPECT_BAD_INPUT;
+		}
+		t->stdin_copy = copy ? fd : -1;
+		t->path = "stdin";
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		open_path = proc;
+	}
+	t->r = trace_reader_open(open_path, err, sizeof(err));
 	if (!t->r) {
 		/* name the file once, whether or not the reader did */
-		if (strncmp(err, path, strlen(path)))
-			fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path, err);
-		else
+		if (open_path == path && strstr(err, path))
 			fprintf(stderr, "vcprr %s: %s\n", cmd, err);
+		else {
+			if (!strncmp(err, open_path, strlen(open_path)) &&
+			    !strncmp(err + strlen(open_path), ": ", 2))
+				why = err + strlen(open_path) + 2;
+			fprintf(stderr, "vcprr %s: %s: %s\n", cmd, t->path, why);
+		}
+		itrace_close(t);
 		return INSPECT_BAD_INPUT;
 	}
 	t->h = trace_reader_header(t->r);
 	if (run_desc_decode(t->h, &t->desc, err, sizeof(err))) {
-		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path, err);
+		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, t->path, err);
 		itrace_close(t);
 		return INSPECT_BAD_INPUT;
 	}
 	ret = trace_reader_next(t->r, &t->peek, &pl);
 	if (ret < 0) {
-		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, path,
+		fprintf(stderr, "vcprr %s: %s: %s\n", cmd, t->path,
 			trace_reader_error(t->r));
 		itrace_close(t);
 		return INSPECT_BAD_INPUT;
@@ -55,6 +115,9 @@ void itrace_close(struct itrace *t)
 	if (t->r)
 		trace_reader_close(t->r);
 	t->r = NULL;
+	if (t->stdin_copy >= 0)
+		close(t->stdin_copy);
+	t->stdin_copy = -1;
 }
 
 int itrace_next(struct itrace *t, struct trace_event *ev,
@@ -200,12 +263,13 @@ const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0)
 	return buf;
 }
 
-/* "vcprr inspect: PRE<text>POST" on stderr.  @text may quote a trace
+/* "vcprr CMD: PRE<text>POST" on stderr.  @text may quote a trace
  * (escaped by its maker as \xNN): control bytes are escaped here too,
  * newlines kept. */
-static void note(const char *text, const char *pre, const char *post)
+static void note(const char *cmd, const char *text, const char *pre,
+		 const char *post)
 {
-	fprintf(stderr, "vcprr inspect: %s", pre);
+	fprintf(stderr, "vcprr %s: %s", cmd, pre);
 	for (; *text; text++) {
 		unsigned char c = (unsigned char)*text;
 
@@ -231,15 +295,15 @@ int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,
 			      err, sizeof(err));
 	if (found < 0) {
 		if (!quiet)
-			note(err, "note: ", "\nRIPs are not symbolised");
+			note(t->cmd, err, "note: ", "\nRIPs are not symbolised");
 		return guest ? INSPECT_BAD_INPUT : 0;
 	}
 	if (found == GUEST_FORCED && !quiet)
-		note(err, "warning: ", "; symbols may be wrong");
+		note(t->cmd, err, "warning: ", "; symbols may be wrong");
 	*st = symtab_load(path, err, sizeof(err));
 	if (*st)
 		return 0;
-	note(err, "", "");
+	note(t->cmd, err, "", "");
 	return guest ? INSPECT_BAD_INPUT : 0;
 }
 

@@ -577,7 +577,7 @@ static int parse_args(int argc, char **argv, struct diff *d,
 			}
 		} else if ((v = iopt(argc, argv, &i, "guest", &bad))) {
 			*guest = v;
-		} else if (bad || argv[i][0] == '-' || npaths == 2) {
+		} else if (bad || iarg_is_option(argv[i]) || npaths == 2) {
 			fprintf(stderr, "vcprr %s: %s '%s'\n", DIFF, bad ?
 				"missing value for" : "unexpected argument",
 				argv[i]);

@@ -68,7 +68,7 @@ static int parse_one(int argc, char **argv, int *i, struct dump_opts *o)
 		o->json = true;
 	else if (!strcmp(argv[*i], "--no-symbols"))
 		o->no_syms = true;
-	else if (argv[*i][0] == '-' || o->path) {
+	else if (iarg_is_option(argv[*i]) || o->path) {
 		fprintf(stderr, "vcprr %s: unexpected argument '%s'\n", DUMP,
 			argv[*i]);
 		return -1;

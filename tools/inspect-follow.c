@@ -219,12 +219,12 @@ static int follow(struct itrace *t, const char *req, const char *guest)
 	return ret;
 }
 
-static int usage(void)
+static int usage(FILE *f)
 {
-	fprintf(stderr, "usage: vcprr inspect follow FILE REQ [--guest PATH]\n"
+	fprintf(f, "usage: vcprr inspect follow FILE REQ [--guest PATH]\n"
 		"  REQ: VCPU:REQ_SEQ (2:17 = the 17th request to VCPU 2) or\n"
 		"       #SEQ, the sequence number of its PAUSE_REQUEST (#1234)\n");
-	return INSPECT_USAGE;
+	return f == stdout ? INSPECT_OK : INSPECT_USAGE;
 }
 
 int inspect_follow_main(int argc, char **argv)
@@ -237,17 +237,19 @@ int inspect_follow_main(int argc, char **argv)
 		bool bad = false;
 		const char *v = iopt(argc, argv, &i, "guest", &bad);
 
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage(stdout);
 		if (v)
 			guest = v;
-		else if (!bad && !path && argv[i][0] != '-')
+		else if (!bad && !path && !iarg_is_option(argv[i]))
 			path = argv[i];
-		else if (!bad && !req && argv[i][0] != '-')
+		else if (!bad && !req && !iarg_is_option(argv[i]))
 			req = argv[i];
 		else
-			return usage();
+			return usage(stderr);
 	}
 	if (!path || !req)
-		return usage();
+		return usage(stderr);
 	ret = itrace_open(&t, path, FOLLOW);
 	if (ret)
 		return ret;

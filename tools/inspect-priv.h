@@ -25,6 +25,7 @@ enum inspect_status {
 struct itrace {
 	const char *path;
 	const char *cmd;          /* "inspect dump", for messages */
+	int stdin_copy;           /* "-" from a pipe: the copy's fd, or -1 */
 	struct trace_reader *r;
 	const struct trace_header *h;
 	struct run_desc desc;     /* the recorded run, decoded from h */
@@ -35,7 +36,9 @@ struct itrace {
 };
 
 /* 0, or prints "vcprr CMD: PATH: why" and returns INSPECT_BAD_INPUT (the
- * trace is unreadable: a corrupt header, index or run description). */
+ * trace is unreadable: a corrupt header, index or run description).
+ * PATH "-" is standard input (once per process): read in place when it
+ * is a file, else copied to an unnamed temporary file first. */
 int itrace_open(struct itrace *t, const char *path, const char *cmd);
 void itrace_close(struct itrace *t);
 /* 1 = event, 0 = end, -1 = corrupt (message printed). */
@@ -56,6 +59,12 @@ struct ipos {
 };
 int ipos_parse(const char *s, struct ipos *p);
 
+/* An option-like argument: starts with '-' but is not "-" (stdin). */
+static inline bool iarg_is_option(const char *a)
+{
+	return a[0] == '-' && a[1];
+}
+
 /* Text from a trace or a guest ELF (paths, mode, symbol names) for a
  * terminal: printable ASCII as it is, other bytes and '\\' escaped
  * (\xNN), so that a hostile trace cannot send escape sequences. */
@@ -66,8 +75,9 @@ const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 /* "+0.012345678" seconds since the origin (negative when before it). */
 const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
 
-/* Guest symbols for a trace: @guest (--guest) if given, else the recorded
- * guest as vmm/guest-id.h finds it (the recorded SHA-256).  Returns 0 with
+/* Guest symbols for a trace (notes name t->cmd): @guest (--guest) if
+ * given, else the recorded guest as vmm/guest-id.h finds it (the recorded
+ * SHA-256).  Returns 0 with
  * *st possibly NULL (not found: a note on stderr unless @quiet), or
  * INSPECT_BAD_INPUT when an explicit @guest cannot be loaded. */
 int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,

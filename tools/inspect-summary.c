@@ -447,8 +447,12 @@ out:
 
 int inspect_summary_main(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: vcprr inspect FILE\n");
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: vcprr inspect [summary] FILE   (FILE '-': stdin)\n");
+		return INSPECT_OK;
+	}
+	if (argc != 2 || iarg_is_option(argv[1])) {
+		fprintf(stderr, "usage: vcprr inspect [summary] FILE\n");
 		return INSPECT_USAGE;
 	}
 	return inspect_summary_file(argv[1], stdout, NULL);

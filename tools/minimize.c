@@ -279,8 +279,13 @@ struct shrink {
 	struct sched_plan plan;
 	const char *target;        /* the signature to keep */
 	struct explore_result best;
+	struct schedule_size best_size;
+	const char *out;
+	bool replace;              /* OUT may be replaced: --force, or ours */
+	bool best_in_out;          /* OUT holds the best run already */
 	unsigned runs, max_runs;
-	bool progress;
+	bool progress, stopped;
+	bool (*interrupted)(void);
 };
 
 /* The plan of the entries that are on (or of all, plus `off` turned off). */
@@ -310,12 +315,48 @@ static void size_of(const struct shrink *s, const struct explore_result *r,
 	z->injections = s->plan.ninjections;
 }
 
-/* Runs the current plan.  1: it fails as wanted and is no bigger. */
-static int try_plan(struct shrink *s, const char *trace, struct explore_result *r,
-		    char *err, size_t errlen)
+/* The run fails as the trace did (the baseline's test). */
+static bool reproduces(const struct explore_result *r, void *arg)
 {
+	const struct recorded *rec = ((const struct shrink *)arg)->rec;
+
+	return r->failed &&
+	       (rec->end_reason < 0 || r->reason == rec->end_reason) &&
+	       (!rec->assert_sig[0] || !strcmp(rec->assert_sig, r->signature));
+}
+
+/* The run fails as wanted and is no bigger than the best one. */
+static bool smaller(const struct explore_result *r, void *arg)
+{
+	const struct shrink *s = arg;
+
+	return r->failed && !strcmp(r->signature, s->target) &&
+	       r->stats.preemptions <= s->best.stats.preemptions &&
+	       r->stats.injected <= s->best.stats.injected;
+}
+
+/* Ctrl-C (SIGINT, SIGTERM) ends the search between two runs, and so does
+ * the run budget, which keeps room for recording the best run. */
+static bool stop_requested(struct shrink *s)
+{
+	if (!s->stopped && s->interrupted && s->interrupted())
+		s->stopped = true;
+	return s->stopped || s->runs + 2 > s->max_runs;
+}
+
+/* Runs the current plan.  With `keep`, the run is recorded and, if keep
+ * accepts it, becomes OUT.  Returns 1 when it fails as wanted (and was
+ * kept), 0 when not, -1 on error. */
+static int try_plan(struct shrink *s,
+		    bool (*keep)(const struct explore_result *, void *),
+		    struct explore_result *r, char *err, size_t errlen)
+{
+	struct explore_trace t = { .path = s->out, .replace = s->replace,
+				   .keep = keep, .arg = s };
+
 	s->runs++;
-	if (explore_run(&s->cfg, s->cfg.sched.seed, trace, r, err, errlen))
+	if (explore_run(&s->cfg, s->cfg.sched.seed, keep ? &t : NULL, r, err,
+			errlen))
 		return -1;
 	if (s->progress)
 		fprintf(stderr, "\rminimize: %u runs, %llu preemptions, %llu "
@@ -323,9 +364,25 @@ static int try_plan(struct shrink *s, const char *trace, struct explore_result *
 			(unsigned long long)s->best.stats.preemptions,
 			(unsigned long long)s->best.stats.injected,
 			s->plan.ndecisions + s->plan.ninjections);
-	return r->failed && !strcmp(r->signature, s->target) &&
-	       r->stats.preemptions <= s->best.stats.preemptions &&
-	       r->stats.injected <= s->best.stats.injected;
+	if (!keep)
+		return smaller(r, s);
+	if (!t.kept && t.problem[0]) {
+		snprintf(err, errlen, "%s%s", t.problem, strstr(t.problem,
+			 "exists") ? "; use --force to replace it" : "");
+		return -1;
+	}
+	if (!t.kept)
+		return 0;
+	s->replace = true;
+	s->best_in_out = true;
+	return 1;
+}
+
+static void new_best(struct shrink *s, const struct explore_result *r)
+{
+	s->best = *r;
+	size_of(s, r, &s->best_size);
+	s->best_in_out = false;
 }
 
 /* One pass over the entries in chunks of `chunk`.  Returns how many
@@ -343,7 +400,7 @@ static int shrink_pass(struct shrink *s, size_t chunk, char *err, size_t errlen)
 			on += s->on[i];
 		if (!on)
 			continue;
-		if (s->runs >= s->max_runs)
+		if (stop_requested(s))
 			return dropped;
 		build_plan(s, from, to);
 		ok = try_plan(s, NULL, &r, err, errlen);
@@ -353,7 +410,7 @@ static int shrink_pass(struct shrink *s, size_t chunk, char *err, size_t errlen)
 			continue;
 		for (size_t i = from; i < to; i++)
 			s->on[i] = false;
-		s->best = r;
+		new_best(s, &r);
 		dropped++;
 	}
 	return dropped;
@@ -370,19 +427,21 @@ static int shrink_chunks(struct shrink *s, char *err, size_t errlen)
 			return -1;
 	do {
 		r = shrink_pass(s, 1, err, errlen);
-	} while (r > 0 && s->runs < s->max_runs);
+	} while (r > 0 && !stop_requested(s));
 	return r < 0 ? -1 : 0;
 }
 
+/* The recorded schedule, run (and recorded to OUT) as it is. */
 static int baseline(struct shrink *s, struct minimize_report *rep,
 		    const char *path, char *err, size_t errlen)
 {
 	const struct recorded *rec = s->rec;
 	struct explore_result r;
+	int kept;
 
 	build_plan(s, 0, 0);
-	s->runs++;
-	if (explore_run(&s->cfg, s->cfg.sched.seed, NULL, &r, err, errlen))
+	kept = try_plan(s, reproduces, &r, err, errlen);
+	if (kept < 0)
 		return MINIMIZE_ERROR;
 	if (!r.failed) {
 		snprintf(err, errlen, "%s: %s", path, rec->end_reason < 0 ?
@@ -391,8 +450,7 @@ static int baseline(struct shrink *s, struct minimize_report *rep,
 			 "minimize (does the trace come from a failing run?)");
 		return MINIMIZE_NO_FAILURE;
 	}
-	if ((rec->end_reason >= 0 && r.reason != rec->end_reason) ||
-	    (rec->assert_sig[0] && strcmp(rec->assert_sig, r.signature))) {
+	if (!kept) {
 		snprintf(err, errlen, "%s: its schedule, run again, fails otherwise "
 			 "(%s) than the trace recorded (%s); was the guest "
 			 "rebuilt?", path, r.signature,
@@ -400,11 +458,29 @@ static int baseline(struct shrink *s, struct minimize_report *rep,
 			 trace_end_reason_name((uint32_t)rec->end_reason));
 		return MINIMIZE_NO_FAILURE;
 	}
-	s->best = r;
 	snprintf(rep->signature, sizeof(rep->signature), "%s", r.signature);
 	s->target = rep->signature;
-	size_of(s, &r, &rep->before);
+	new_best(s, &r);
+	s->best_in_out = true;
+	rep->before = s->best_size;
 	return MINIMIZE_OK;
+}
+
+/* The best schedule once more, recorded to OUT. */
+static int record_best(struct shrink *s, char *err, size_t errlen)
+{
+	struct explore_result r;
+	int ok;
+
+	if (s->best_in_out)
+		return 0;
+	build_plan(s, 0, 0);
+	ok = try_plan(s, smaller, &r, err, errlen);
+	if (ok == 0)
+		snprintf(err, errlen, "%s: the smallest schedule did not fail the "
+			 "same way when recorded (%s): a nondeterministic run?",
+			 s->out, r.signature[0] ? r.signature : "it passed");
+	return ok == 1 ? 0 : -1;
 }
 
 int minimize_trace(const char *path, const char *out,
@@ -412,8 +488,9 @@ int minimize_trace(const char *path, const char *out,
 		   char *err, size_t errlen)
 {
 	struct recorded rec = { 0 };
-	struct shrink s = { .rec = &rec };
-	struct explore_result r;
+	struct shrink s = { .rec = &rec, .out = out, .replace = o->replace,
+			    .progress = o->progress,
+			    .interrupted = o->interrupted };
 	double t0 = now_s();
 	int status = MINIMIZE_ERROR;
 
@@ -426,7 +503,6 @@ int minimize_trace(const char *path, const char *out,
 	s.cfg.sched.plan = &s.plan;
 	s.n = rec.ndec + rec.ninj;
 	s.max_runs = o->max_runs ? o->max_runs : DEFAULT_MAX_RUNS;
-	s.progress = o->progress;
 	s.on = malloc(s.n + 1);
 	s.dec = malloc((rec.ndec + 1) * sizeof(*s.dec));
 	s.inj = malloc((rec.ninj + 1) * sizeof(*s.inj));
@@ -438,23 +514,13 @@ int minimize_trace(const char *path, const char *out,
 	status = baseline(&s, rep, path, err, errlen);
 	if (status != MINIMIZE_OK)
 		goto out;
-	if (shrink_chunks(&s, err, errlen)) {
+	/* From here on OUT holds a failing run: an error or an interrupt
+	 * leaves the smallest one recorded. */
+	if (shrink_chunks(&s, err, errlen) || record_best(&s, err, errlen))
 		status = MINIMIZE_ERROR;
-		goto out;
-	}
-	/* The smallest schedule once more, recorded. */
-	build_plan(&s, 0, 0);
-	status = try_plan(&s, out, &r, err, errlen);
-	if (status != 1) {
-		if (status == 0)
-			snprintf(err, errlen, "%s: the minimized schedule did not fail "
-				 "the same way when recorded (%s): a nondeterministic "
-				 "run?", out, r.signature[0] ? r.signature : "it passed");
-		status = MINIMIZE_ERROR;
-		goto out;
-	}
-	size_of(&s, &r, &rep->after);
-	status = MINIMIZE_OK;
+	rep->after = s.best_size;
+	rep->interrupted = s.stopped;
+	rep->written = true;
 out:
 	if (s.progress && s.runs)
 		fputc('\n', stderr);

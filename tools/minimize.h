@@ -16,8 +16,12 @@ struct minimize_opts {
 	const char *guest;      /* NULL: the recorded guest, found as
 				   vmm/guest-id.h says */
 	bool force;             /* run a guest whose SHA-256 differs */
-	unsigned max_runs;      /* candidate runs at most (0: 500) */
+	bool replace;           /* replace an existing file at `out` */
+	unsigned max_runs;      /* runs at most, the first included (0: 500) */
 	bool progress;          /* a progress line on stderr */
+	/* Polled between runs (may be NULL): true ends the search early,
+	 * keeping the smallest failing run found so far. */
+	bool (*interrupted)(void);
 };
 
 struct schedule_size {
@@ -28,8 +32,10 @@ struct schedule_size {
 struct minimize_report {
 	char signature[EXPLORE_SIG_MAX];
 	struct schedule_size before, after;
-	unsigned runs;          /* candidate schedules tried */
+	unsigned runs;          /* schedules run, the recorded one included */
 	double seconds;
+	bool written;           /* `out` holds the smallest failing run */
+	bool interrupted;       /* stopped early by `interrupted` */
 };
 
 enum minimize_status {
@@ -39,9 +45,12 @@ enum minimize_status {
 	MINIMIZE_ERROR = 2,       /* bad trace, guest cannot run ... */
 };
 
-/* Shrinks the schedule of the failing run recorded in `path` and records the
- * smallest failing run found to `out` (a trace vcprr replay replays).
- * Returns an enum minimize_status, with a message in err unless OK. */
+/* Shrinks the schedule of the failing run recorded in `path`.  Every run
+ * is recorded, and each smaller failing one replaces `out` (a trace vcprr
+ * replay replays) as soon as it ends, so that `out` always holds the
+ * smallest failing run found so far, whatever stops the search.
+ * Returns an enum minimize_status, with a message in err unless OK
+ * (rep->written tells whether `out` was written even so). */
 int minimize_trace(const char *path, const char *out,
 		   const struct minimize_opts *o, struct minimize_report *rep,
 		   char *err, size_t errlen);

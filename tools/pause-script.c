@@ -108,11 +108,13 @@ static int parse_line(const char *name, int line, char **tok, int ntok,
 		if (parse_mask(tok[1], &c->mask))
 			return perr(err, errlen, name, line, "bad VCPU mask '%s' (use "
 				    "all, 0,2-5 or 0x5)", tok[1]);
+		c->all = !strcmp(tok[1], "all");
 		if (c->op == SCRIPT_WAIT) {
 			c->value = DEFAULT_WAIT_NS;
 			if (nargs == 2 && (cli_parse_duration(tok[2], &c->value) ||
 					   !c->value))
-				return perr(err, errlen, name, line, "bad timeout '%s'",
+				return perr(err, errlen, name, line, "bad timeout '%s' "
+					    "(a duration with its unit: 500ms, 2s)",
 					    tok[2]);
 		} else if (nargs == 2 && cli_parse_u64(tok[2], &c->value)) {
 			return perr(err, errlen, name, line, "bad data '%s'", tok[2]);
@@ -135,7 +137,8 @@ static int parse_line(const char *name, int line, char **tok, int ntok,
 		return 0;
 	case SCRIPT_SLEEP:
 		if (cli_parse_duration(tok[1], &c->value))
-			return perr(err, errlen, name, line, "bad duration '%s'", tok[1]);
+			return perr(err, errlen, name, line, "bad duration '%s' (a "
+				    "duration with its unit: 10ms, 1.5s)", tok[1]);
 		return 0;
 	}
 	return 0;
@@ -237,6 +240,38 @@ void pause_script_free(struct pause_script *s)
 	free(s->cmds);
 	s->cmds = NULL;
 	s->n = 0;
+}
+
+/* The highest VCPU a command names, or -1 (`all`, sleep). */
+static int highest_vcpu(const struct script_cmd *c)
+{
+	switch (c->op) {
+	case SCRIPT_REQUEST: case SCRIPT_SET: case SCRIPT_PRINT:
+		return (int)c->vcpu;
+	case SCRIPT_PAUSE: case SCRIPT_WAIT: case SCRIPT_RESUME:
+		if (c->all)
+			return -1;
+		for (int i = VM_MAX_VCPUS - 1; i >= 0; i--)
+			if (vcpu_mask_test(&c->mask, (unsigned)i))
+				return i;
+		return -1;
+	default:
+		return -1;
+	}
+}
+
+int pause_script_check(const struct pause_script *s, unsigned nr_vcpus,
+		       char *err, size_t errlen)
+{
+	for (int i = 0; i < s->n; i++) {
+		int v = highest_vcpu(&s->cmds[i]);
+
+		if (v >= (int)nr_vcpus)
+			return perr(err, errlen, s->name, s->cmds[i].line,
+				    "VCPU %d does not exist: the VM has %u (--vcpus)",
+				    v, nr_vcpus);
+	}
+	return 0;
 }
 
 /* --- interpreter ------------------------------------------------------- */

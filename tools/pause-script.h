@@ -16,6 +16,7 @@
 #ifndef VCPRR_TOOLS_PAUSE_SCRIPT_H
 #define VCPRR_TOOLS_PAUSE_SCRIPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ struct script_cmd {
 	enum script_op op;
 	int line;
 	vcpu_mask_t mask;    /* pause, wait, resume */
+	bool all;            /* the mask was `all`: whatever the VM has */
 	unsigned vcpu;       /* request, set, print */
 	int reg;             /* set: index into struct kvm_regs as u64s */
 	uint64_t value;      /* data, register value, or timeout/sleep ns */
@@ -52,6 +54,11 @@ int pause_script_parse(const char *name, const char *text, size_t len,
 int pause_script_load(const char *path, struct pause_script *s,
 		      char *err, size_t errlen);
 void pause_script_free(struct pause_script *s);
+
+/* Refuses a script that names a VCPU a VM of @nr_vcpus does not have
+ * ("NAME:LINE: VCPU 7 does not exist ...").  0 or -1. */
+int pause_script_check(const struct pause_script *s, unsigned nr_vcpus,
+		       char *err, size_t errlen);
 
 /* Runs the script against a started VM; `print` output goes to out.
  * Returns 0, 1 when the run ended first, or -1 with a message. */

@@ -17,9 +17,11 @@ struct run_opts {
 	/* built-in controller */
 	uint64_t pause_every_ns, hold_ns;
 	uint64_t seed;
+	bool seed_given;       /* --seed; otherwise drawn at random */
 	const char *pause_script;
 	/* vcprr record */
-	const char *output;    /* trace file; NULL for vcprr run */
+	const char *output;    /* trace file ("-": stdout); NULL for vcprr run */
+	bool force;            /* --force: replace an existing output */
 	bool lossy;
 	uint64_t max_trace;    /* --max-trace: bytes, 0 for no limit */
 };

@@ -73,18 +73,40 @@ struct trace_writer_opts {
 	uint64_t max_bytes;    /* the file may not grow past this (0: no
 	                          limit); reaching it fails the writer like a
 	                          full disk (-EFBIG), keeping what came before */
+	bool publish_later;    /* the file gets its name only at
+	                          trace_writer_publish(); unpublished, it
+	                          vanishes when the writer closes */
+	bool no_replace;       /* refuse (EEXIST) an existing file at the path
+	                          instead of replacing it */
 };
 
 struct trace_writer;
 struct trace_producer;
 
-/* Creates @path (replacing any file of that name), writes the header and
- * starts the writer thread.  The file appears with its header complete.
- * @opts may be NULL.  Returns NULL with a message in @err on failure. */
+/* Creates @path (replacing any file of that name unless opts.no_replace),
+ * writes the header and starts the writer thread.  The file appears with
+ * its header complete, at once or (opts.publish_later) when published;
+ * an existing device or FIFO is written in place.  @opts may be NULL.
+ * Returns NULL with a message in @err on failure. */
 struct trace_writer *trace_writer_open(const char *path,
 				       const struct trace_header *h,
 				       const struct trace_writer_opts *opts,
 				       char *err, size_t errlen);
+
+/* The same on an open descriptor (a pipe, stdout), which the writer owns
+ * and closes from then on, even on failure.  Nothing is created or
+ * published; @name only names it in messages. */
+struct trace_writer *trace_writer_fdopen(int fd, const char *name,
+					 const struct trace_header *h,
+					 const struct trace_writer_opts *opts,
+					 char *err, size_t errlen);
+
+/* Gives a trace opened with opts.publish_later its name (replacing an
+ * existing file unless opts.no_replace).  The writer thread may keep
+ * writing meanwhile.  0, or a negative errno with a message (-EEXIST:
+ * "PATH exists").  Call from the thread that will close the writer; a
+ * no-op once published. */
+int trace_writer_publish(struct trace_writer *w, char *err, size_t errlen);
 
 /* A new producer for the calling thread.  Owned by the writer.  Returns NULL
  * (errno set: ENOMEM, EPIPE after close started, ENOSPC past

@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "traces/format.h"
+#include "traces/newfile.h"
 #include "traces/trace.h"
 #include "traces/writer-internal.h"
 
@@ -74,6 +75,7 @@ struct trace_writer {
 	uint64_t ring_bytes;
 	int fd;
 	char *path;
+	struct newfile file;       /* fd == file.fd unless fdopen'ed */
 	pthread_t thread;
 
 	/* writer-thread state */
@@ -816,7 +818,8 @@ static void finish(struct trace_writer *w)
 	end_frame(w);
 	tf_tail_encode(w->idx, w->idx_lost ? 0 : w->nidx, w->file_off, w->next,
 		       tail_out, w);
-	if (!atomic_load(&w->failed) && fsync(w->fd))
+	/* pipes and sockets (trace_writer_fdopen) cannot be synced: EINVAL */
+	if (!atomic_load(&w->failed) && fsync(w->fd) && errno != EINVAL)
 		fail(w, errno, w->file_off, "fsync of");
 }
 
@@ -932,6 +935,7 @@ static void writer_free(struct trace_writer *w)
 	free(w->enc);
 	free(w->zout);
 	free(w->idx);
+	newfile_discard(&w->file);
 	free(w->path);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->flushed_cv);
@@ -951,80 +955,35 @@ static int start_thread(struct trace_writer *w)
 	return -ret;
 }
 
-/* An unnamed file in @path's folder, or -1 (errno set; EOPNOTSUPP when
- * the filesystem cannot make one or @path is not a regular file). */
-static int open_unnamed(const char *path)
-{
-	char *dir = strdup(path), *slash;
-	struct stat st;
-	int fd;
-
-	if (!dir)
-		return -1;
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = 0;
-	else
-		*slash = 0;
-	fd = -1;
-	errno = EOPNOTSUPP;
-	if (lstat(path, &st) || S_ISREG(st.st_mode))
-		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0 && (errno == EISDIR || errno == EINVAL))
-		errno = EOPNOTSUPP;  /* kernels and filesystems without O_TMPFILE */
-	free(dir);
-	return fd;
-}
-
-/* Gives the unnamed file @fd the name @path, replacing what was there. */
-static int link_unnamed(int fd, const char *path)
-{
-	char proc[64];
-
-	if (unlink(path) && errno != ENOENT)
-		return -1;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
-	return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
-}
-
 /* Creates the trace with its header already in it: the header is written
- * to an unnamed file that is then linked in place, so no reader and no
- * SIGKILL ever finds a trace without its header.  Where that cannot be
- * done (no O_TMPFILE, a device or FIFO as output), the file is created and
- * truncated the plain way. */
-static int create_with_header(struct trace_writer *w, const uint8_t *hdr,
-			      size_t len, char *err, size_t errlen)
+ * to an unnamed file (traces/newfile.h) that gets its name at once, or at
+ * trace_writer_publish() with opts.publish_later, so no reader and no
+ * SIGKILL ever finds a trace without its header under that name. */
+static int create_with_header(struct trace_writer *w, int fd,
+			      const uint8_t *hdr, size_t len, char *err,
+			      size_t errlen)
 {
-	bool unnamed;
-
-	w->fd = open_unnamed(w->path);
-	unnamed = w->fd >= 0;
-	if (!unnamed && errno == EOPNOTSUPP)
-		w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			     0644);
-	if (w->fd < 0)
-		goto fail;
+	if (fd >= 0) {
+		w->fd = fd;
+	} else {
+		if (newfile_create(&w->file, w->path, err, errlen))
+			return -1;
+		w->fd = w->file.fd;
+	}
 	out_write(w, hdr, len);
 	if (atomic_load(&w->failed)) {
 		seterr(err, errlen, "%s", w->errmsg);
 		return -1;
 	}
-	if (unnamed && link_unnamed(w->fd, w->path))
-		goto fail;
+	if (fd < 0 && !w->o.publish_later)
+		return trace_writer_publish(w, err, errlen);
 	return 0;
-fail:
-	seterr(err, errlen, "cannot create %s: %s", w->path, strerror(errno));
-	return -1;
 }
 
-struct trace_writer *trace_writer_open(const char *path,
-				       const struct trace_header *h,
-				       const struct trace_writer_opts *opts,
-				       char *err, size_t errlen)
+static struct trace_writer *writer_open(int fd, const char *path,
+					const struct trace_header *h,
+					const struct trace_writer_opts *opts,
+					char *err, size_t errlen)
 {
 	uint8_t hdr[TF_HDR_MAX_FRAME];
 	struct trace_writer *w;
@@ -1033,10 +992,13 @@ struct trace_writer *trace_writer_open(const char *path,
 
 	if (posix_memalign((void **)&w, 64, sizeof(*w))) {
 		seterr(err, errlen, "out of memory");
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	memset(w, 0, sizeof(*w));
-	w->fd = -1;
+	w->fd = fd;
+	w->file.fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->flushed_cv, NULL);
 	w->path = strdup(path);
@@ -1047,7 +1009,7 @@ struct trace_writer *trace_writer_open(const char *path,
 	if (setup_opts(w, opts, err, errlen) || setup_zstd(w, err, errlen))
 		goto fail;
 	hlen = tf_header_encode(h, hdr);
-	if (create_with_header(w, hdr, hlen, err, errlen))
+	if (create_with_header(w, fd, hdr, hlen, err, errlen))
 		goto fail;
 	w->good_off = w->file_off;
 	ret = start_thread(w);
@@ -1060,6 +1022,33 @@ struct trace_writer *trace_writer_open(const char *path,
 fail:
 	writer_free(w);
 	return NULL;
+}
+
+struct trace_writer *trace_writer_open(const char *path,
+				       const struct trace_header *h,
+				       const struct trace_writer_opts *opts,
+				       char *err, size_t errlen)
+{
+	return writer_open(-1, path, h, opts, err, errlen);
+}
+
+struct trace_writer *trace_writer_fdopen(int fd, const char *name,
+					 const struct trace_header *h,
+					 const struct trace_writer_opts *opts,
+					 char *err, size_t errlen)
+{
+	if (fd < 0) {
+		seterr(err, errlen, "%s: bad file descriptor", name);
+		return NULL;
+	}
+	return writer_open(fd, name, h, opts, err, errlen);
+}
+
+int trace_writer_publish(struct trace_writer *w, char *err, size_t errlen)
+{
+	if (w->file.fd < 0)
+		return 0;   /* trace_writer_fdopen: nothing to name */
+	return newfile_publish(&w->file, !w->o.no_replace, err, errlen);
 }
 
 int trace_writer_flush(struct trace_writer *w)

@@ -6,12 +6,16 @@
 #include "vmm/guest-id.h"
 #include "vmm/recording.h"
 
-struct trace_writer *recording_open(const char *path, struct run_desc *d,
-				    const char *guest, char *err,
-				    size_t errlen)
+struct trace_writer *recording_open_target(const struct recording_target *t,
+					   struct run_desc *d,
+					   const char *guest, char *err,
+					   size_t errlen)
 {
 	struct trace_writer_opts wo = { .lossy = d->lossy,
-					.max_bytes = d->max_trace };
+					.max_bytes = d->max_trace,
+					.publish_later = t->publish_later,
+					.no_replace = t->no_replace };
+	const char *path = t->path;
 	struct trace_header h = { 0 };
 	struct timespec ts;
 
@@ -23,7 +27,18 @@ struct trace_writer *recording_open(const char *path, struct run_desc *d,
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	h.start_time_ns = (uint64_t)ts.tv_sec * 1000000000ull +
 			  (uint64_t)ts.tv_nsec;
+	if (t->fd >= 0)
+		return trace_writer_fdopen(t->fd, path, &h, &wo, err, errlen);
 	return trace_writer_open(path, &h, &wo, err, errlen);
+}
+
+struct trace_writer *recording_open(const char *path, struct run_desc *d,
+				    const char *guest, char *err,
+				    size_t errlen)
+{
+	const struct recording_target t = { .path = path, .fd = -1 };
+
+	return recording_open_target(&t, d, guest, err, errlen);
 }
 
 int recording_started(struct trace_writer *w)

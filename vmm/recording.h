@@ -4,17 +4,34 @@
 #ifndef VCPRR_VMM_RECORDING_H
 #define VCPRR_VMM_RECORDING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "traces/trace.h"
 #include "vmm/run-desc.h"
 
-/* Creates the trace @path for the run @d.  For a guest run, @guest is its
- * image: its identity goes into d->guest (see vmm/guest-id.h); an image
+/* Where the trace goes and when it gets its name (traces/trace.h). */
+struct recording_target {
+	const char *path;        /* the file (or, with fd, a name for it) */
+	int fd;                  /* >= 0: write to this descriptor (stdout)
+				    instead of creating path; the writer
+				    owns it from the call on */
+	bool publish_later;      /* unnamed until trace_writer_publish() */
+	bool no_replace;         /* publishing fails with -EEXIST when
+				    path exists */
+};
+
+/* Creates the trace described by @t for the run @d.  For a guest run,
+ * @guest is its image: its identity goes into d->guest (see vmm/guest-id.h); an image
  * that cannot be read still gets a trace saying why the run failed.
  * d->lossy and d->max_trace set the writer up.  NULL with a message on
  * failure. */
+struct trace_writer *recording_open_target(const struct recording_target *t,
+					   struct run_desc *d,
+					   const char *guest, char *err,
+					   size_t errlen);
+/* recording_open_target() to a plain file @path, named at once. */
 struct trace_writer *recording_open(const char *path, struct run_desc *d,
 				    const char *guest, char *err,
 				    size_t errlen);

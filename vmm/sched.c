@@ -625,10 +625,13 @@ static void *watchdog_thread(void *arg)
 	pthread_mutex_unlock(&s->lock);
 	if (stuck >= 0) {
 		char why[512];
+		/* No option names: run/record call the modes --sched serial
+		 * and step, explore --preempt exit and step. */
 		snprintf(why, sizeof(why), "hang: vcpu %d ran %llu ms without a VM exit "
-			 "under --sched %s: only one VCPU runs at a time, so a "
-			 "busy-wait for another VCPU never ends. Call yield() in "
-			 "busy-wait loops, or use --sched step", stuck,
+			 "under the %s scheduler: only one VCPU runs at a time, "
+			 "so a busy-wait for another VCPU never ends. Call "
+			 "vcprr_yield() in busy-wait loops, or let the scheduler "
+			 "switch at every instruction (step mode)", stuck,
 			 (unsigned long long)(limit / 1000000),
 			 sched_mode_name(s->cfg.mode));
 		vm_stop(vm, TEND_GUEST_FAULT, 1, why);

@@ -12,7 +12,7 @@ out=tests/corpus
 rec() {
 	name=$1; shift
 	# Guests that end with a fault or a non-zero code are part of the corpus.
-	"$v" record -o "$out/$name.trace" "$@" >/dev/null 2>&1 || true
+	"$v" record -f -o "$out/$name.trace" "$@" >/dev/null 2>&1 || true
 	echo "recorded $out/$name.trace"
 }
 rm -f "$out"/*.trace
