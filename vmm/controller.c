@@ -167,6 +167,7 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 {
 	uint64_t gen, data;
 	unsigned dirty;
+	bool resumed;
 
 	/* Serial: out of the schedule before anyone can see it stopped, so
 	 * that a quick resume cannot be undone by a late block. */
@@ -191,6 +192,11 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 	v->event = *ev;
 	v->event_returned = false;
 	v->dirty = 0;
+	v->stops++;
+	/* With `stopped`, under the lock: a waiter never sees the request
+	 * taken while the VCPU does not show stopped yet. */
+	if (ev->kind == VCPU_EVENT_PAUSED)
+		atomic_store(&v->taken_seq, ev->req_seq);
 	gen = v->resume_gen;
 	atomic_store(&v->stopped, true);
 	pthread_cond_broadcast(&v->ctl_cond);
@@ -210,11 +216,16 @@ uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev)
 
 	pthread_mutex_lock(&v->ctl_lock);
 	wait_for_resume(v, gen);
-	dirty = v->resume_gen != gen ? v->dirty : 0;
-	data = v->resume_data;
+	resumed = v->resume_gen != gen;
+	dirty = resumed ? v->dirty : 0;
+	data = resumed ? v->resume_data : 0;
 	atomic_store(&v->stopped, false);
 	pthread_mutex_unlock(&v->ctl_lock);
 
+	/* Woken by the end of the run, it was not resumed: it logs nothing,
+	 * and certainly not an earlier resume's data. */
+	if (!resumed)
+		return 0;
 	if (dirty)
 		apply_edits(v, dirty);
 	atomic_fetch_add(&v->stats.resumed, 1);
@@ -231,37 +242,52 @@ static struct vcpu *lookup(struct vm *vm, unsigned id)
 	return id < vm->nr_vcpus ? &vm->vcpus[id] : NULL;
 }
 
+uint64_t ctl_new_seq(struct vcpu *v)
+{
+	return atomic_fetch_add(&v->next_req_seq, 1) + 1;
+}
+
 /* PAUSE_REQUEST a2/a3: the scheduling step and place (enum sched_where) at
- * which a serial-mode scheduler applied it; 0 in parallel mode. */
-int64_t ctl_request_now(struct vm *vm, unsigned id, uint64_t data,
-			uint64_t step, int where)
+ * which a serial-mode scheduler applied it; 0 in parallel mode.  The
+ * request is logged before it is published, so the trace shows
+ * PAUSE_REQUEST before the PAUSE_TAKEN it causes. */
+int ctl_publish(struct vm *vm, unsigned id, uint64_t seq, uint64_t data,
+		uint64_t step, int where)
 {
 	struct vcpu *v = &vm->vcpus[id];
-	uint64_t seq;
+	uint64_t old = atomic_load(&v->published_seq);
 
-	/* Reserve the number and log the request before publishing it, so
-	 * the trace shows PAUSE_REQUEST before the PAUSE_TAKEN it causes. */
-	seq = atomic_fetch_add(&v->next_req_seq, 1) + 1;
 	atomic_fetch_add(&v->stats.requests, 1);
 	vtrace_ctl_emit(vm, id, TEV_PAUSE_REQUEST, data, seq, step, where, NULL, 0);
 	if (pause_publish(&v->pause, seq, data))
 		return -ENOMEM;
+	while (old < seq &&
+	       !atomic_compare_exchange_weak(&v->published_seq, &old, seq))
+		;
 	if (vm->sched) {
 		/* Wakes it wherever it waits: for the token, or halted. */
 		vcpu_kick(v);
 		sched_wake_all_locked(vm);
 	}
-	return (int64_t)seq;
+	return 0;
+}
+
+int64_t ctl_request_now(struct vm *vm, unsigned id, uint64_t data)
+{
+	uint64_t seq = ctl_new_seq(&vm->vcpus[id]);
+	int r = ctl_publish(vm, id, seq, data, 0, 0);
+
+	return r ? r : (int64_t)seq;
 }
 
 int64_t vcpu_request_pause(struct vm *vm, unsigned id, uint64_t data)
 {
 	if (!lookup(vm, id))
 		return -EINVAL;
-	/* Serial: queued until the next scheduling point; no number yet. */
+	/* Serial: numbered now, applied at the next scheduling point. */
 	if (vm->sched)
 		return sched_submit_pause(vm, id, data);
-	return ctl_request_now(vm, id, data, 0, 0);
+	return ctl_request_now(vm, id, data);
 }
 
 int vcpu_kick_thread(struct vm *vm, unsigned id)
@@ -297,14 +323,41 @@ int vm_pause_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data)
 	return 0;
 }
 
-/* Waits for one VCPU to stop.  0, -ESRCH (finished), -ESHUTDOWN, -ETIMEDOUT. */
-static int wait_stopped(struct vm *vm, struct vcpu *v,
+/* What a controller waits for: the VCPU stopped, having taken every
+ * request numbered up to min_seq, in a stop other than not_stop (0: any);
+ * or, with or_running, running with no such request outstanding. */
+struct stop_goal {
+	uint64_t min_seq;
+	uint64_t not_stop;
+	bool or_running;
+};
+
+/* Lock-free first look (taken_seq is stored before `stopped`). */
+static bool goal_maybe(struct vcpu *v, const struct stop_goal *g)
+{
+	bool stopped = atomic_load_explicit(&v->stopped, memory_order_acquire);
+
+	return (stopped || g->or_running) &&
+	       atomic_load(&v->taken_seq) >= g->min_seq;
+}
+
+/* With ctl_lock held. */
+static bool goal_reached(struct vcpu *v, const struct stop_goal *g)
+{
+	if (!goal_maybe(v, g))
+		return false;
+	return atomic_load(&v->stopped) ? v->stops != g->not_stop : g->or_running;
+}
+
+/* Waits for one VCPU to reach g.  0, -ESRCH (finished), -ESHUTDOWN,
+ * -ETIMEDOUT. */
+static int wait_stopped(struct vm *vm, struct vcpu *v, const struct stop_goal *g,
 			int timeout_ms, const struct timespec *deadline)
 {
 	uint64_t spin_end = mono_ns() + SPIN_NS;
 	int r = 0;
 
-	while (!atomic_load_explicit(&v->stopped, memory_order_acquire)) {
+	while (!goal_maybe(v, g)) {
 		if (atomic_load(&v->finished))
 			return -ESRCH;
 		if (atomic_load(&vm->stopping))
@@ -314,7 +367,7 @@ static int wait_stopped(struct vm *vm, struct vcpu *v,
 		__builtin_ia32_pause();
 	}
 	pthread_mutex_lock(&v->ctl_lock);
-	while (!atomic_load(&v->stopped)) {
+	while (!goal_reached(v, g)) {
 		if (atomic_load(&v->finished)) {
 			r = -ESRCH;
 			break;
@@ -328,7 +381,7 @@ static int wait_stopped(struct vm *vm, struct vcpu *v,
 			continue;
 		}
 		if (pthread_cond_timedwait(&v->ctl_cond, &v->ctl_lock, deadline) ==
-		    ETIMEDOUT && !atomic_load(&v->stopped)) {
+		    ETIMEDOUT && !goal_reached(v, g)) {
 			r = -ETIMEDOUT;
 			break;
 		}
@@ -346,10 +399,17 @@ int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
 	if (stopped)
 		memset(stopped, 0, sizeof(*stopped));
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		/* Paused for the latest request made so far, not still stopped
+		 * for an earlier one (whose resume may not have been applied
+		 * yet): a controller resuming that one would resume a stop
+		 * that is not the one it asked for. */
+		struct stop_goal g = { .min_seq = atomic_load(&v->next_req_seq) };
 		int r;
+
 		if (!vcpu_mask_test(mask, i))
 			continue;
-		r = wait_stopped(vm, &vm->vcpus[i], timeout_ms, &deadline);
+		r = wait_stopped(vm, v, &g, timeout_ms, &deadline);
 		if (r == 0 && stopped)
 			vcpu_mask_set(stopped, i);
 		if (r == -ETIMEDOUT || r == -ESHUTDOWN)
@@ -385,13 +445,13 @@ static void trace_resume_request(struct vcpu *v, uint64_t data, uint64_t step,
 			where, buf, len);
 }
 
-int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
-		   int where)
+int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t stop,
+		   uint64_t step, int where)
 {
 	struct vcpu *v = &vm->vcpus[id];
 
 	pthread_mutex_lock(&v->ctl_lock);
-	if (!atomic_load(&v->stopped)) {
+	if (!atomic_load(&v->stopped) || (stop && v->stops != stop)) {
 		pthread_mutex_unlock(&v->ctl_lock);
 		return -EBUSY;
 	}
@@ -408,18 +468,63 @@ int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
 	return 0;
 }
 
+/* Resumes the stop v is in now, named in *stop.  Serial: the resume takes
+ * effect at the next scheduling point, and only if v is still in that
+ * stop then (an earlier resume may have ended it). */
+static int resume_stop(struct vm *vm, struct vcpu *v, uint64_t data,
+		       uint64_t *stop)
+{
+	bool stopped;
+
+	pthread_mutex_lock(&v->ctl_lock);
+	stopped = atomic_load(&v->stopped);
+	*stop = v->stops;
+	pthread_mutex_unlock(&v->ctl_lock);
+	if (!stopped)
+		return -EBUSY;
+	if (!vm->sched)
+		return ctl_resume_now(vm, v->id, data, *stop, 0, 0);
+	return sched_submit_resume(vm, v->id, data, *stop);
+}
+
 int vcpu_resume(struct vm *vm, unsigned id, uint64_t data)
 {
 	struct vcpu *v = lookup(vm, id);
+	uint64_t stop;
 
 	if (!v)
 		return -EINVAL;
-	if (!vm->sched)
-		return ctl_resume_now(vm, id, data, 0, 0);
-	/* Serial: the resume takes effect at the next scheduling point. */
-	if (!atomic_load(&v->stopped))
-		return -EBUSY;
-	return sched_submit_resume(vm, id, data);
+	return resume_stop(vm, v, data, &stop);
+}
+
+/* Resumes v until it is running with every request made to it taken. */
+static int release_one(struct vm *vm, struct vcpu *v, uint64_t data, int *n)
+{
+	struct stop_goal g = { .or_running = true };
+
+	for (;;) {
+		int r;
+
+		g.min_seq = atomic_load(&v->next_req_seq);
+		r = wait_stopped(vm, v, &g, -1, NULL);
+		if (r)
+			return r;
+		r = resume_stop(vm, v, data, &g.not_stop);
+		if (r)
+			return r == -EBUSY ? 0 : r;  /* running: done */
+		(*n)++;
+	}
+}
+
+int vm_release_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_mask_test(mask, i) &&
+		    release_one(vm, &vm->vcpus[i], data, &n) == -ESHUTDOWN)
+			return -ESHUTDOWN;
+	return n;
 }
 
 int vm_resume_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data)
@@ -441,7 +546,7 @@ int vcpu_wait_event(struct vm *vm, unsigned id, struct vcpu_event *ev,
 
 	if (!v)
 		return -EINVAL;
-	r = wait_stopped(vm, v, timeout_ms, &deadline);
+	r = wait_stopped(vm, v, &(struct stop_goal){ 0 }, timeout_ms, &deadline);
 	if (r)
 		return r;
 	pthread_mutex_lock(&v->ctl_lock);
@@ -551,7 +656,7 @@ int vm_apply_recorded_pause(struct vm *vm, unsigned id, uint64_t data,
 {
 	if (id >= vm->nr_vcpus || !vm->sched)
 		return -EINVAL;
-	sched_apply_pause(vm, id, data, step, where);
+	sched_apply_pause(vm, id, ctl_new_seq(&vm->vcpus[id]), data, step, where);
 	return 0;
 }
 
@@ -573,7 +678,7 @@ int vm_apply_recorded_resume(struct vm *vm, unsigned id, uint64_t data,
 		return -EINVAL;
 	if (mask && (r = vcpu_stage_edits(vm, id, mask, blob, len)))
 		return r;
-	return ctl_resume_now(vm, id, data, step, where);
+	return ctl_resume_now(vm, id, data, 0, step, where);
 }
 
 /* Parallel replay: the VCPU resumes itself the way the recording did. */
@@ -590,10 +695,10 @@ static void replay_self_resume(struct vcpu *v)
 			  &npending))
 		return;  /* none recorded: the run ended with it paused */
 	for (unsigned i = 0; i < npending; i++)
-		ctl_request_now(v->vm, v->id, pending[i], 0, 0);
+		ctl_request_now(v->vm, v->id, pending[i]);
 	if (mask && vcpu_stage_edits(v->vm, v->id, mask, edits, len))
 		vcpu_fault(v, "replay: the recorded register edits do not apply");
-	ctl_resume_now(v->vm, v->id, data, 0, 0);
+	ctl_resume_now(v->vm, v->id, data, 0, 0, 0);
 }
 
 int vcpu_get_stats(struct vm *vm, unsigned id, struct vcpu_pause_stats *st)

@@ -95,7 +95,9 @@ struct vcpu_pause_stats {
 };
 
 /* Stores a pause request without kicking.  Returns the request's per-VCPU
- * sequence number (>= 1) or a negative errno. */
+ * sequence number (>= 1) or a negative errno.  Serial and step: the
+ * request is numbered now and applied at the next scheduling point;
+ * -ESHUTDOWN once the run is ending (nothing is applied any more). */
 int64_t vcpu_request_pause(struct vm *vm, unsigned vcpu, uint64_t data);
 
 /* Sends the kick signal to one VCPU thread. */
@@ -104,20 +106,31 @@ int vcpu_kick_thread(struct vm *vm, unsigned vcpu);
 /* Request + kick for every VCPU in mask.  0 or -errno. */
 int vm_pause_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data);
 
-/* Waits until every VCPU in mask is stopped, up to timeout_ms (-1: no
- * limit).  VCPUs that finished do not count as stopped: the call returns
- * -ESRCH once all others are stopped.  `stopped` (may be NULL) receives the
- * VCPUs of mask that are stopped. */
+/* Waits until every VCPU in mask is stopped, having taken the latest
+ * pause request made to it before this call (a VCPU still stopped for an
+ * earlier one, or whose resume is still queued, does not count), up to
+ * timeout_ms (-1: no limit).  VCPUs that finished do not count as stopped:
+ * the call returns -ESRCH once all others are stopped.  `stopped` (may be
+ * NULL) receives the VCPUs of mask that are stopped. */
 int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
 		   vcpu_mask_t *stopped);
 
 /* Resumes one stopped VCPU with data; edits staged with vcpu_set_* are
- * applied first.  -EBUSY if it is not stopped. */
+ * applied first.  -EBUSY if it is not stopped.  Serial and step: the
+ * resume takes effect at the next scheduling point, for the stop the VCPU
+ * is in now (if another resume ended that one first, it is dropped). */
 int vcpu_resume(struct vm *vm, unsigned vcpu, uint64_t data);
 
 /* Resumes every stopped VCPU of mask (others are skipped).  Returns how
  * many were resumed. */
 int vm_resume_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data);
+
+/* For a controller that is done: resumes every VCPU of mask, including
+ * those that have yet to take a request already made (each is waited for,
+ * then resumed), so that none stays paused with nobody left to resume it.
+ * Returns how many stops were resumed, or -ESHUTDOWN when the run ends
+ * meanwhile. */
+int vm_release_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data);
 
 /* Waits for the VCPU's next event (each event is returned once). */
 int vcpu_wait_event(struct vm *vm, unsigned vcpu, struct vcpu_event *ev,

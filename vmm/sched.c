@@ -18,6 +18,8 @@ struct sched_action {
 	enum { ACT_PAUSE, ACT_RESUME } kind;
 	unsigned vcpu;
 	uint64_t data;
+	uint64_t seq;              /* pause: its request number; resume: the
+				      stop it ends (0: an injected one's) */
 	bool await_stop;           /* an injected resume: its pause may still
 				      be on its way to being taken */
 };
@@ -39,7 +41,8 @@ struct sched {
 	uint64_t step;             /* scheduling points so far */
 	bool *runnable;
 	int64_t *prio;             /* PCT: higher runs first */
-	int64_t low_water;         /* PCT: next lowered priority */
+	int64_t high_water;        /* PCT: the next yield's, in the high band */
+	int64_t low_water;         /* PCT: the next yield's, in the low band */
 	uint64_t change[SCHED_PCT_MAX_DEPTH];
 	unsigned nchange;
 	struct sched_action queue[MAX_QUEUED];
@@ -113,14 +116,24 @@ static uint64_t mono_ns(void)
 
 /* --- policies ------------------------------------------------------------ */
 
+/* PCT (Burckhardt et al., ASPLOS 2010): distinct random initial priorities
+ * in a high band; at change point i the running VCPU drops to d-1-i, the
+ * low band, below every initial priority.  The highest runnable one runs.
+ *
+ * A yield says "nothing to do until another runs": the yielder goes to the
+ * bottom of its own band, never below it.  Sent below the low band, every
+ * VCPU that ever polled would sit under every change point's priority, and
+ * a change point would no longer preempt anyone. */
+#define PCT_HIGH_BAND (1ll << 40)
+
 static void pct_init(struct sched *s, unsigned n)
 {
 	unsigned d = s->cfg.pct_depth ? s->cfg.pct_depth : 1;
 	uint64_t k = s->cfg.pct_steps ? s->cfg.pct_steps : DEFAULT_PCT_STEPS;
 
-	/* Distinct initial priorities d .. d+n-1 in a random order. */
+	/* Distinct initial priorities in a random order. */
 	for (unsigned i = 0; i < n; i++)
-		s->prio[i] = d + i;
+		s->prio[i] = PCT_HIGH_BAND + i;
 	for (unsigned i = n - 1; i > 0; i--) {
 		unsigned j = prng_below(&s->rng, i + 1);
 		int64_t t = s->prio[i];
@@ -130,7 +143,20 @@ static void pct_init(struct sched *s, unsigned n)
 	s->nchange = d - 1;
 	for (unsigned i = 0; i < s->nchange; i++)
 		s->change[i] = 1 + prng_below(&s->rng, k);
+	s->high_water = PCT_HIGH_BAND;
 	s->low_water = 0;
+}
+
+/* At a point of `vcpu`: the change points of this step, then its yield. */
+static void pct_point(struct sched *s, unsigned vcpu, bool yielded)
+{
+	int64_t *p = &s->prio[vcpu];
+
+	for (unsigned i = 0; i < s->nchange; i++)
+		if (s->change[i] == s->step && *p > (int64_t)(s->cfg.pct_depth - 1 - i))
+			*p = (int64_t)(s->cfg.pct_depth - 1 - i);
+	if (yielded)
+		*p = *p >= SCHED_PCT_MAX_DEPTH ? --s->high_water : --s->low_water;
 }
 
 static int choose_rr(struct sched *s)
@@ -312,17 +338,22 @@ static bool apply_queued(struct sched *s, enum sched_where where, int applier)
 	} else {
 		/* Actions may be queued while the lock is dropped: take one at
 		 * a time from the front. */
-		while (s->nqueued) {
+		while (s->nqueued && !atomic_load(&s->vm->stopping)) {
 			struct sched_action a = s->queue[0];
 			memmove(s->queue, s->queue + 1, --s->nqueued * sizeof(a));
 			if (a.kind == ACT_PAUSE) {
-				sched_apply_pause(s->vm, a.vcpu, a.data, s->step, where);
+				sched_apply_pause(s->vm, a.vcpu, a.seq, a.data,
+						  s->step, where);
 				continue;
 			}
 			if (a.await_stop)
 				sched_await_stop(s->vm, a.vcpu);
-			ctl_resume_now(s->vm, a.vcpu, a.data, s->step, where);
+			ctl_resume_now(s->vm, a.vcpu, a.data, a.seq, s->step,
+				       where);
 		}
+		/* The run is ending: what was not applied never will be. */
+		if (atomic_load(&s->vm->stopping))
+			s->nqueued = 0;
 	}
 	s->applying = false;
 	s->applier = -1;
@@ -331,12 +362,21 @@ static bool apply_queued(struct sched *s, enum sched_where where, int applier)
 
 /* A pause request applied now; the target is stopped when this returns
  * (unless it is the applier, finished, or already stopped). */
-void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
-		       int where)
+void sched_apply_pause(struct vm *vm, unsigned id, uint64_t seq, uint64_t data,
+		       uint64_t step, int where)
 {
-	bool was_stopped = atomic_load(&vm->vcpus[id].stopped);
+	struct vcpu *v = &vm->vcpus[id];
+	bool was_stopped;
 
-	if (ctl_request_now(vm, id, data, step, where) < 0)
+	/* Still on its way to a pause it applied at its own point: it takes
+	 * that one first.  Published now, this one would make it coalesce or
+	 * not, depending on how fast its thread is. */
+	if (!atomic_load(&v->stopped) && vcpu_owes_stop(v))
+		sched_await_stop(vm, id);
+	if (atomic_load(&vm->stopping))
+		return;
+	was_stopped = atomic_load(&v->stopped);
+	if (ctl_publish(vm, id, seq, data, step, where) < 0)
 		return;
 	/* It will stop: out of the runnable set now, so that no decision
 	 * depends on when its thread gets round to it.  Its resume puts it
@@ -367,16 +407,20 @@ static bool is_held(const struct sched *s, unsigned vcpu)
 static void release_held(struct sched *s, unsigned i)
 {
 	queue_action(s, (struct sched_action){ ACT_RESUME, s->held[i].vcpu, 0,
-					       true });
+					       0, true });
 	memmove(s->held + i, s->held + i + 1, (--s->nheld - i) * sizeof(*s->held));
 }
 
 static void hold_pause(struct sched *s, unsigned target, uint64_t data,
 		       uint64_t hold)
 {
+	struct sched_action a = { ACT_PAUSE, target, data, 0, false };
+
 	if (target >= s->vm->nr_vcpus || s->gone[target] || is_held(s, target) ||
-	    !queue_action(s, (struct sched_action){ ACT_PAUSE, target, data, false }))
+	    s->nqueued == MAX_QUEUED)
 		return;
+	a.seq = ctl_new_seq(&s->vm->vcpus[target]);
+	queue_action(s, a);
 	s->held[s->nheld++] = (struct held_pause){ target, s->step + (hold ? hold : 1) };
 	s->stats.injected++;
 }
@@ -443,7 +487,7 @@ static void release_when_idle(struct sched *s)
 /* With nobody to run, apply what is waiting and pick someone.  Lock held. */
 static void settle_idle(struct sched *s, int applier)
 {
-	if (s->current >= 0 || s->applying)
+	if (s->current >= 0 || s->applying || atomic_load(&s->vm->stopping))
 		return;
 	if (!s->vm->cfg.sched_source)
 		release_when_idle(s);
@@ -453,28 +497,40 @@ static void settle_idle(struct sched *s, int applier)
 		switch_to(s, choose(s, SCHED_AT_IDLE), SCHED_AT_IDLE);
 }
 
-static int submit(struct vm *vm, int kind, unsigned vcpu, uint64_t data)
+/* Queues a controller's action.  A request gets its number now: requests
+ * are applied in the order they were queued, so the numbers are those a
+ * replay hands out as it applies them.  Once the run is ending nothing is
+ * applied any more, so nothing is taken. */
+static int64_t submit(struct vm *vm, struct sched_action a)
 {
 	struct sched *s = vm->sched;
-	int r = 0;
+	int64_t r = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (!queue_action(s, (struct sched_action){ kind, vcpu, data, false }))
+	if (atomic_load(&vm->stopping)) {
+		r = -ESHUTDOWN;
+	} else if (s->nqueued == MAX_QUEUED) {
 		r = -EAGAIN;
-	else
+	} else {
+		if (a.kind == ACT_PAUSE)
+			r = (int64_t)(a.seq = ctl_new_seq(&vm->vcpus[a.vcpu]));
+		queue_action(s, a);
 		settle_idle(s, -1);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
 
-int sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data)
+int64_t sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data)
 {
-	return submit(vm, ACT_PAUSE, vcpu, data);
+	return submit(vm, (struct sched_action){ ACT_PAUSE, vcpu, data, 0, false });
 }
 
-int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data)
+int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data,
+			uint64_t stop)
 {
-	return submit(vm, ACT_RESUME, vcpu, data);
+	return (int)submit(vm, (struct sched_action){ ACT_RESUME, vcpu, data,
+						       stop, false });
 }
 
 /* Called with the lock held by ctl_resume_now(): the VCPU may run again. */
@@ -498,7 +554,9 @@ bool sched_wait_turn(struct vcpu *v)
 	while (s->current != (int)v->id && !atomic_load(&v->vm->stopping) &&
 	       !pause_pending(&v->pause, v->last_taken, &seq, &data))
 		pthread_cond_wait(&s->cond, &s->lock);
-	mine = s->current == (int)v->id;
+	/* Once the run is ending nobody enters the guest again: where the
+	 * stop finds each VCPU is then a function of the schedule. */
+	mine = s->current == (int)v->id && !atomic_load(&v->vm->stopping);
 	pthread_mutex_unlock(&s->lock);
 	return mine;
 }
@@ -523,16 +581,17 @@ void sched_point(struct vcpu *v, bool yielded)
 	/* Before the actions: a pause applied now takes the VCPU out. */
 	s->runnable[v->id] = !v->done && !v->halted;
 	s->yielded = yielded;
+	/* The run is ending (this VCPU's own exit may have stopped it): no
+	 * more actions or decisions, which would race with the stop. */
+	if (atomic_load(&v->vm->stopping)) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	if (!v->vm->cfg.sched_source)
 		inject_at_point(s, v->id);
 	apply_queued(s, SCHED_AT_POINT, (int)v->id);
-	if (s->cfg.policy == VM_POLICY_PCT) {
-		for (unsigned i = 0; i < s->nchange; i++)
-			if (s->change[i] == s->step)
-				s->prio[v->id] = (int64_t)(s->cfg.pct_depth - 1 - i);
-		if (yielded)
-			s->prio[v->id] = --s->low_water - SCHED_PCT_MAX_DEPTH;
-	}
+	if (s->cfg.policy == VM_POLICY_PCT)
+		pct_point(s, v->id, yielded);
 	next = choose(s, SCHED_AT_POINT);
 	/* A switch away from a VCPU that could go on and did not yield. */
 	if (next >= 0 && next != (int)v->id && s->runnable[v->id] && !yielded)
@@ -569,7 +628,7 @@ void sched_block(struct vcpu *v)
 	pthread_mutex_lock(&s->lock);
 	s->runnable[v->id] = false;
 	pthread_cond_broadcast(&s->cond);  /* sched_await_stop() */
-	if (s->current == (int)v->id)
+	if (s->current == (int)v->id && !atomic_load(&v->vm->stopping))
 		switch_to(s, choose(s, SCHED_AT_BLOCK), SCHED_AT_BLOCK);
 	settle_idle(s, (int)v->id);
 	pthread_mutex_unlock(&s->lock);
@@ -627,7 +686,7 @@ static void *watchdog_thread(void *arg)
 		char why[512];
 		snprintf(why, sizeof(why), "hang: vcpu %d ran %llu ms without a VM exit "
 			 "under --sched %s: only one VCPU runs at a time, so a "
-			 "busy-wait for another VCPU never ends. Call yield() in "
+			 "busy-wait for another VCPU never ends. Call vcprr_yield() in "
 			 "busy-wait loops, or use --sched step", stuck,
 			 (unsigned long long)(limit / 1000000),
 			 sched_mode_name(s->cfg.mode));

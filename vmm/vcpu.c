@@ -438,7 +438,7 @@ static void replay_land(struct vcpu *v)
 				  ts.tv_nsec - v->land_start_ns);
 		v->land_start_ns = 0;
 		for (unsigned i = 0; i < p->nreq; i++)
-			ctl_request_now(v->vm, v->id, p->data[i], 0, 0);
+			ctl_request_now(v->vm, v->id, p->data[i]);
 		return;
 	}
 	if (!v->landing) {

@@ -42,6 +42,9 @@ struct vcpu {
 	/* Pause requests: published by controllers, read after every exit. */
 	struct pause_slot pause;
 	uint64_t last_taken;        /* VCPU thread only */
+	atomic_uint_fast64_t taken_seq;      /* last_taken, for controllers:
+						stored with `stopped` */
+	atomic_uint_fast64_t published_seq;  /* the newest request published */
 
 	/* Stop/resume handshake with controllers, under ctl_lock. */
 	pthread_mutex_t ctl_lock;
@@ -51,6 +54,7 @@ struct vcpu {
 	bool event_returned;        /* vcpu_wait_event already returned it */
 	struct vcpu_event event;
 	uint64_t resume_gen;        /* bumped by each resume */
+	uint64_t stops;             /* stops so far: names the current one */
 	uint64_t resume_data;
 	unsigned dirty;             /* staged edits: REGS/SREGS/DEBUGREGS bits */
 	unsigned fetched;           /* register sets present in the snapshot */
@@ -148,11 +152,20 @@ static inline void vcpu_hook(struct vcpu *v, enum vcpu_hook_point p)
 }
 
 /* controller.c: the actions themselves, applied now (serial mode: by the
- * scheduler at a scheduling point, with its lock held). */
-int64_t ctl_request_now(struct vm *vm, unsigned id, uint64_t data,
-			uint64_t step, int where);
-int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
-		   int where);
+ * scheduler at a scheduling point, with its lock held).  ctl_new_seq()
+ * numbers a request when it is made; ctl_publish() makes it visible.
+ * ctl_resume_now() ends stop number `stop` (0: whichever it is in). */
+uint64_t ctl_new_seq(struct vcpu *v);
+int ctl_publish(struct vm *vm, unsigned id, uint64_t seq, uint64_t data,
+		uint64_t step, int where);
+int64_t ctl_request_now(struct vm *vm, unsigned id, uint64_t data);
+int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t stop,
+		   uint64_t step, int where);
+/* A pause was published that the VCPU has not taken yet. */
+static inline bool vcpu_owes_stop(struct vcpu *v)
+{
+	return atomic_load(&v->published_seq) > atomic_load(&v->taken_seq);
+}
 
 /* sched.c */
 int sched_create(struct vm *vm, const struct sched_config *c, char *err,
@@ -169,10 +182,11 @@ void sched_wake_all_locked(struct vm *vm);
 void sched_make_runnable(struct vm *vm, unsigned vcpu);
 void sched_await_stop(struct vm *vm, unsigned id);
 bool sched_is_applier(struct vm *vm, unsigned id);
-void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
-		       int where);
-int sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data);
-int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data);
+void sched_apply_pause(struct vm *vm, unsigned id, uint64_t seq, uint64_t data,
+		       uint64_t step, int where);
+int64_t sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data);
+int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data,
+			uint64_t stop);
 
 /* console.c / hypercall.c / devices.c */
 void console_write(struct vcpu *v, const char *buf, size_t len);

@@ -64,10 +64,12 @@ void vtrace_read_input(struct vcpu *v, uint32_t type, uint64_t addr,
 	memcpy(data, &val, size <= 8 ? size : 8);
 }
 
-/* The VCPU's RIP as of its last exit: free with sync regs, else unknown. */
+/* The VCPU's RIP as KVM last reported it: free with sync regs, else
+ * unknown.  0 before its first VM exit: whether a kick had made KVM_RUN
+ * report the registers by then is timing, which a replay cannot repeat. */
 static uint64_t vcpu_rip(const struct vcpu *v)
 {
-	return v->regs_synced ? v->run->s.regs.regs.rip : 0;
+	return v->regs_synced && v->exit_seq ? v->run->s.regs.regs.rip : 0;
 }
 
 void vtrace_vcpu_emit(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
