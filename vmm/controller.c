@@ -357,23 +357,25 @@ static int wait_stopped(struct vm *vm, struct vcpu *v, const struct stop_goal *g
 	uint64_t spin_end = mono_ns() + SPIN_NS;
 	int r = 0;
 
+	if (!goal_maybe(v, g))
+		vcpu_hook_await(v);
 	while (!goal_maybe(v, g)) {
-		if (atomic_load(&v->finished))
-			return -ESRCH;
 		if (atomic_load(&vm->stopping))
 			return -ESHUTDOWN;
+		if (atomic_load(&v->finished))
+			return -ESRCH;
 		if (mono_ns() > spin_end)
 			break;
 		__builtin_ia32_pause();
 	}
 	pthread_mutex_lock(&v->ctl_lock);
 	while (!goal_reached(v, g)) {
-		if (atomic_load(&v->finished)) {
-			r = -ESRCH;
-			break;
-		}
 		if (atomic_load(&vm->stopping)) {
 			r = -ESHUTDOWN;
+			break;
+		}
+		if (atomic_load(&v->finished)) {
+			r = -ESRCH;
 			break;
 		}
 		if (timeout_ms < 0) {
@@ -476,6 +478,8 @@ static int resume_stop(struct vm *vm, struct vcpu *v, uint64_t data,
 {
 	bool stopped;
 
+	if (atomic_load(&vm->stopping))
+		return -ESHUTDOWN;  /* it is leaving, resumed or not */
 	pthread_mutex_lock(&v->ctl_lock);
 	stopped = atomic_load(&v->stopped);
 	*stop = v->stops;
@@ -505,6 +509,8 @@ static int release_one(struct vm *vm, struct vcpu *v, uint64_t data, int *n)
 	for (;;) {
 		int r;
 
+		if (atomic_load(&vm->stopping))
+			return -ESHUTDOWN;
 		g.min_seq = atomic_load(&v->next_req_seq);
 		r = wait_stopped(vm, v, &g, -1, NULL);
 		if (r)

@@ -116,7 +116,8 @@ int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
 		   vcpu_mask_t *stopped);
 
 /* Resumes one stopped VCPU with data; edits staged with vcpu_set_* are
- * applied first.  -EBUSY if it is not stopped.  Serial and step: the
+ * applied first.  -EBUSY if it is not stopped, -ESHUTDOWN once the run is
+ * ending (a VCPU then leaves its stop by itself).  Serial and step: the
  * resume takes effect at the next scheduling point, for the stop the VCPU
  * is in now (if another resume ended that one first, it is dropped). */
 int vcpu_resume(struct vm *vm, unsigned vcpu, uint64_t data);

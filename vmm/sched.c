@@ -310,6 +310,7 @@ void sched_await_stop(struct vm *vm, unsigned id)
 	if ((int)id == s->applier)
 		return;  /* it takes the pause itself, right after this point */
 	pthread_mutex_unlock(&s->lock);
+	vcpu_hook_await(v);
 	pthread_mutex_lock(&v->ctl_lock);
 	while (!atomic_load(&v->stopped) && !atomic_load(&v->finished) &&
 	       !atomic_load(&vm->stopping))

@@ -524,6 +524,7 @@ static void run_loop(struct vcpu *v)
 		if (vm->sched) {
 			sched_point(v, v->yielded);
 			v->yielded = false;
+			vcpu_hook(v, VCPU_HOOK_POINT_DONE);
 		}
 	}
 	/* Serial: a pause applied at a scheduling point is taken even if the

@@ -32,14 +32,20 @@ enum vm_kick_mode {
 				    (KVM_SET_SIGNAL_MASK), for old hosts */
 };
 
-/* Test-only synchronisation points in the VCPU thread (vm_config.test_hook).
- * The hook runs on the VCPU thread and may block to force an interleaving. */
+/* Test-only synchronisation points (vm_config.test_hook).  The hook runs
+ * on the VCPU thread and may block to force an interleaving; AWAIT runs on
+ * the waiting thread, with no lock held, and only reports. */
 enum vcpu_hook_point {
 	VCPU_HOOK_BEFORE_RUN,    /* flags checked, about to enter KVM_RUN */
 	VCPU_HOOK_AFTER_RUN,     /* KVM_RUN returned, before any check */
 	VCPU_HOOK_IN_PIO,        /* handling a PIO exit, before the device */
 	VCPU_HOOK_STOPPED,       /* reported stopped, before waiting to resume */
 	VCPU_HOOK_RESUMED,       /* resumed, before the next pause check */
+	VCPU_HOOK_POINT_DONE,    /* serial/step: after a scheduling point,
+				    before the next pause check */
+	VCPU_HOOK_AWAIT,         /* a controller or the scheduler is about to
+				    wait for this VCPU to stop */
+	VCPU_HOOK_COUNT
 };
 
 struct vm_config {

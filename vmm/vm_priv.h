@@ -151,6 +151,12 @@ static inline void vcpu_hook(struct vcpu *v, enum vcpu_hook_point p)
 		v->vm->cfg.test_hook(v->vm, v->id, p, v->vm->cfg.test_hook_arg);
 }
 
+/* Another thread is about to wait for v to stop (no lock held). */
+static inline void vcpu_hook_await(struct vcpu *v)
+{
+	vcpu_hook(v, VCPU_HOOK_AWAIT);
+}
+
 /* controller.c: the actions themselves, applied now (serial mode: by the
  * scheduler at a scheduling point, with its lock held).  ctl_new_seq()
  * numbers a request when it is made; ctl_publish() makes it visible.
