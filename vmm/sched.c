@@ -41,8 +41,10 @@ struct sched {
 	uint64_t step;             /* scheduling points so far */
 	bool *runnable;
 	int64_t *prio;             /* PCT: higher runs first */
-	int64_t high_water;        /* PCT: the next yield's, in the high band */
-	int64_t low_water;         /* PCT: the next yield's, in the low band */
+	uint64_t clock;            /* PCT: counts yields and give-ways */
+	uint64_t *gave_way;        /* PCT: when each last yielded, blocked or
+				      was demoted (clock) */
+	uint64_t *yielded_at;      /* PCT: when it yielded, 0: it ran since */
 	uint64_t change[SCHED_PCT_MAX_DEPTH];
 	unsigned nchange;
 	struct sched_action queue[MAX_QUEUED];
@@ -117,23 +119,23 @@ static uint64_t mono_ns(void)
 /* --- policies ------------------------------------------------------------ */
 
 /* PCT (Burckhardt et al., ASPLOS 2010): distinct random initial priorities
- * in a high band; at change point i the running VCPU drops to d-1-i, the
- * low band, below every initial priority.  The highest runnable one runs.
+ * d .. d+n-1; at change point i the running VCPU drops to d-1-i, below
+ * every initial priority.  The highest runnable VCPU runs.
  *
- * A yield says "nothing to do until another runs": the yielder goes to the
- * bottom of its own band, never below it.  Sent below the low band, every
- * VCPU that ever polled would sit under every change point's priority, and
- * a change point would no longer preempt anyone. */
-#define PCT_HIGH_BAND (1ll << 40)
-
+ * A yield says "run the others before me": the yielder keeps its priority
+ * but steps aside until every other runnable VCPU has given way since (by
+ * a yield, a block or a change point's demotion).  Lowering its priority
+ * below everything, the change points' included, made a change point
+ * preempt nobody once every VCPU had polled; lowering it only among the
+ * initial priorities let a poller starve a VCPU a change point demoted. */
 static void pct_init(struct sched *s, unsigned n)
 {
 	unsigned d = s->cfg.pct_depth ? s->cfg.pct_depth : 1;
 	uint64_t k = s->cfg.pct_steps ? s->cfg.pct_steps : DEFAULT_PCT_STEPS;
 
-	/* Distinct initial priorities in a random order. */
+	/* Distinct initial priorities d .. d+n-1 in a random order. */
 	for (unsigned i = 0; i < n; i++)
-		s->prio[i] = PCT_HIGH_BAND + i;
+		s->prio[i] = d + i;
 	for (unsigned i = n - 1; i > 0; i--) {
 		unsigned j = prng_below(&s->rng, i + 1);
 		int64_t t = s->prio[i];
@@ -143,20 +145,21 @@ static void pct_init(struct sched *s, unsigned n)
 	s->nchange = d - 1;
 	for (unsigned i = 0; i < s->nchange; i++)
 		s->change[i] = 1 + prng_below(&s->rng, k);
-	s->high_water = PCT_HIGH_BAND;
-	s->low_water = 0;
 }
 
-/* At a point of `vcpu`: the change points of this step, then its yield. */
+/* At a point of `vcpu`: this step's change points, and its yield. */
 static void pct_point(struct sched *s, unsigned vcpu, bool yielded)
 {
-	int64_t *p = &s->prio[vcpu];
+	bool demoted = false;
 
 	for (unsigned i = 0; i < s->nchange; i++)
-		if (s->change[i] == s->step && *p > (int64_t)(s->cfg.pct_depth - 1 - i))
-			*p = (int64_t)(s->cfg.pct_depth - 1 - i);
-	if (yielded)
-		*p = *p >= SCHED_PCT_MAX_DEPTH ? --s->high_water : --s->low_water;
+		if (s->change[i] == s->step) {
+			s->prio[vcpu] = (int64_t)(s->cfg.pct_depth - 1 - i);
+			demoted = true;
+		}
+	if (yielded || demoted || !s->runnable[vcpu])
+		s->gave_way[vcpu] = ++s->clock;
+	s->yielded_at[vcpu] = yielded ? s->clock : 0;
 }
 
 static int choose_rr(struct sched *s)
@@ -186,14 +189,33 @@ static int choose_random(struct sched *s)
 	return -1;
 }
 
+/* Whether `vcpu` yielded and some other runnable VCPU has not given way
+ * since. */
+static bool stepped_aside(const struct sched *s, unsigned vcpu)
+{
+	if (!s->yielded_at[vcpu])
+		return false;
+	for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+		if (i != vcpu && s->runnable[i] && s->gave_way[i] < s->yielded_at[vcpu])
+			return true;
+	return false;
+}
+
 static int choose_pct(struct sched *s)
 {
-	int best = -1;
+	int best = -1, any = -1;
 
-	for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
-		if (s->runnable[i] && (best < 0 || s->prio[i] > s->prio[best]))
+	for (unsigned i = 0; i < s->vm->nr_vcpus; i++) {
+		if (!s->runnable[i])
+			continue;
+		if (any < 0 || s->prio[i] > s->prio[any])
+			any = (int)i;
+		if (stepped_aside(s, i))
+			continue;
+		if (best < 0 || s->prio[i] > s->prio[best])
 			best = (int)i;
-	return best;
+	}
+	return best >= 0 ? best : any;
 }
 
 /* A written-down schedule: its decision, else keep the running VCPU (unless
@@ -628,6 +650,7 @@ void sched_block(struct vcpu *v)
 
 	pthread_mutex_lock(&s->lock);
 	s->runnable[v->id] = false;
+	s->gave_way[v->id] = ++s->clock;
 	pthread_cond_broadcast(&s->cond);  /* sched_await_stop() */
 	if (s->current == (int)v->id && !atomic_load(&v->vm->stopping))
 		switch_to(s, choose(s, SCHED_AT_BLOCK), SCHED_AT_BLOCK);
@@ -713,6 +736,8 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	vm->sched = s;
 	if (!s || !(s->runnable = calloc(vm->nr_vcpus, sizeof(bool))) ||
 	    !(s->prio = calloc(vm->nr_vcpus, sizeof(int64_t))) ||
+	    !(s->gave_way = calloc(vm->nr_vcpus, sizeof(uint64_t))) ||
+	    !(s->yielded_at = calloc(vm->nr_vcpus, sizeof(uint64_t))) ||
 	    !(s->own = calloc(vm->nr_vcpus, sizeof(uint64_t))) ||
 	    !(s->gone = calloc(vm->nr_vcpus, sizeof(bool))) ||
 	    !(s->held = calloc(vm->nr_vcpus, sizeof(*s->held))) ||
@@ -789,6 +814,8 @@ void sched_destroy(struct vm *vm)
 	plan_index_free(s->plan);
 	free(s->runnable);
 	free(s->prio);
+	free(s->gave_way);
+	free(s->yielded_at);
 	free(s->own);
 	free(s->gone);
 	free(s->held);

@@ -40,15 +40,24 @@ static void check_emit(struct vm *vm, int r)
 	vm_stop(vm, TEND_VMM_ERROR, 1, msg);
 }
 
-/* Replay: checks the event; the first difference stops the run. */
+/* Replay: checks the event; the first difference stops the run.  In a
+ * parallel trace the usual cause is said too: other VCPUs' speed is not
+ * recorded, so a path that depends on what they write can differ. */
 static void check_vcpu(struct vcpu *v, const struct trace_event *ev,
 		       const void *payload)
 {
 	const struct vm_replay_hooks *h = v->vm->cfg.replay;
+	bool parallel = !v->vm->sched && v->vm->nr_vcpus > 1;
 	char why[2048];
 
-	if (h && !v->replay_diverged && h->event(h->arg, ev, payload, why, sizeof(why)))
-		vcpu_fault(v, "replay diverged: %s", why);
+	if (!h || v->replay_diverged || !h->event(h->arg, ev, payload, why, sizeof(why)))
+		return;
+	vcpu_fault(v, "replay diverged: %s%s", why, !parallel ? "" :
+		   "\n  If this VCPU's path depends on what other VCPUs write (a "
+		   "poll or yield loop, a shared counter or flag), that is a "
+		   "cross-VCPU dependency: a parallel trace does not record how "
+		   "fast each VCPU ran; --sched serial or step records such runs "
+		   "exactly.");
 }
 
 void vtrace_read_input(struct vcpu *v, uint32_t type, uint64_t addr,
