@@ -325,6 +325,43 @@ static void test_divergence_names_cross_vcpu(void **state)
 	}
 }
 
+/* Under a small address-space limit every failure to get memory or a
+ * thread is an error (exit 126) with a readable trace, never an abort
+ * inside a library (liburcu's call_rcu thread did that: status 134). */
+static void test_resource_limits(void **state)
+{
+	SKIP_WITHOUT_KVM();
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	skip();  /* the sanitizers' shadow memory does not fit under a ulimit */
+#endif
+	char dir[64], *out;
+	int errors = 0, ran = 0;
+
+	assert_int_equal(scratch_dir(dir, sizeof(dir), "ulimit"), 0);
+	for (int kb = 60000; kb <= 200000; kb += 8000) {
+		static const char *const opts[] = {
+			"--vcpus 2", "--vcpus 8 --sched serial --pause-every 1ms",
+		};
+		for (size_t i = 0; i < 2; i++) {
+			int rc = vcprr_sh(&out, "rm -f %s/t.trace; (ulimit -v %d; exec $V "
+					  "record -o %s/t.trace %s %s >/dev/null); rc=$?; "
+					  "[ ! -e %s/t.trace ] || $V inspect %s/t.trace "
+					  ">/dev/null || rc=99; exit $rc", dir, kb, dir,
+					  guest_path("hello"), opts[i], dir, dir);
+			if (rc != 0 && rc != 126) {
+				fprintf(stderr, "ulimit -v %d, %s: status %d: %s\n",
+					kb, opts[i], rc, out);
+				errors++;
+			}
+			ran += rc == 0;
+			free(out);
+		}
+	}
+	scratch_dir_remove(dir);
+	assert_int_equal(errors, 0);
+	assert_true(ran > 0);  /* the largest limits are enough */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_events_before_first_exit),
 		cmocka_unit_test(test_divergence_names_cross_vcpu),
+		cmocka_unit_test(test_resource_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

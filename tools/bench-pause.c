@@ -303,7 +303,6 @@ static double measure_check(bool use_rcu)
 	}
 	c->stop = true;
 	pthread_join(writer, NULL);
-	urcu_memb_barrier();
 	for (int i = 0; i < READERS; i++)
 		pause_slot_free(&c->rcu[i]);
 	free(c);

@@ -775,12 +775,13 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	return 0;
 }
 
-void sched_start(struct vm *vm)
+int sched_start(struct vm *vm)
 {
 	struct sched *s = vm->sched;
+	int r;
 
 	if (!s)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		s->runnable[i] = true;
@@ -789,8 +790,9 @@ void sched_start(struct vm *vm)
 	switch_to(s, !vm->cfg.sched_source && s->cfg.policy == VM_POLICY_RR ?
 		  0 : choose(s, SCHED_AT_IDLE), SCHED_AT_IDLE);
 	pthread_mutex_unlock(&s->lock);
-	if (pthread_create(&s->watchdog, NULL, watchdog_thread, s) == 0)
-		s->watchdog_started = true;
+	r = pthread_create(&s->watchdog, NULL, watchdog_thread, s);
+	s->watchdog_started = !r;
+	return -r;
 }
 
 void sched_destroy(struct vm *vm)

@@ -579,8 +579,13 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+/* A VCPU thread needs little stack (a few KiB of messages); the default
+ * 8 MiB of address space each would make many VCPUs fail under a ulimit. */
+#define VCPU_STACK_SIZE (1u << 20)
+
 int vcpu_spawn(struct vcpu *v)
 {
+	pthread_attr_t attr;
 	sigset_t set;
 	int r;
 
@@ -588,7 +593,10 @@ int vcpu_spawn(struct vcpu *v)
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	r = pthread_create(&v->join_handle, NULL, vcpu_thread, v);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+	r = pthread_create(&v->join_handle, &attr, vcpu_thread, v);
+	pthread_attr_destroy(&attr);
 	if (r)
 		return -r;
 	v->thread_started = true;

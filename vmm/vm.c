@@ -311,13 +311,18 @@ int vm_start(struct vm *vm)
 	if (vm->cfg.raw)
 		raw_trace_memory(vm);
 	atomic_store(&vm->live_vcpus, vm->nr_vcpus);
-	sched_start(vm);
+	r = sched_start(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		r = vcpu_spawn(&vm->vcpus[i]);
+		char why[128];
+
+		if (!r)
+			r = vcpu_spawn(&vm->vcpus[i]);
 		if (!r)
 			continue;
 		/* The threads that never started count as finished. */
-		vm_stop(vm, TEND_VMM_ERROR, 1, "cannot start VCPU threads");
+		snprintf(why, sizeof(why), "cannot start VCPU threads: %s",
+			 strerror(-r));
+		vm_stop(vm, TEND_VMM_ERROR, 1, why);
 		for (unsigned j = i; j < vm->nr_vcpus; j++)
 			vm_vcpu_finished(vm);
 		return r;
@@ -355,8 +360,6 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_free(&vm->vcpus[i]);
 	sched_destroy(vm);
-	/* Let call_rcu free the requests this VM superseded. */
-	urcu_memb_barrier();
 	free(vm->vcpus);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);

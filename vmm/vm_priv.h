@@ -176,7 +176,7 @@ static inline bool vcpu_owes_stop(struct vcpu *v)
 /* sched.c */
 int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 		 size_t errlen);
-void sched_start(struct vm *vm);
+int sched_start(struct vm *vm);
 void sched_destroy(struct vm *vm);
 bool sched_wait_turn(struct vcpu *v);
 void sched_enter_guest(struct vcpu *v, bool entering);
