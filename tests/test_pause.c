@@ -31,7 +31,15 @@ static enum vm_kick_mode kick_mode;
 static enum vm_sched_mode sched_mode;
 static struct gates gs;
 
+static struct vm *live_vm;  /* destroyed by the teardown if a test failed */
+
 static bool serial(void) { return sched_mode != VM_SCHED_PARALLEL; }
+
+static void done_vm(struct vm *vm)
+{
+	vm_destroy(vm);
+	live_vm = NULL;
+}
 
 static struct vm *boot(const char *guest, unsigned n, uint64_t arg)
 {
@@ -46,6 +54,7 @@ static struct vm *boot(const char *guest, unsigned n, uint64_t arg)
 
 	if (!vm)
 		fail_msg("%s", err);
+	live_vm = vm;
 	assert_int_equal(vm_start(vm), 0);
 	return vm;
 }
@@ -153,7 +162,7 @@ static void test_request_while_paused(void **state)
 	assert_int_equal(stats(vm, 1).coalesced, 0);
 	assert_int_equal(stats(vm, 1).resumed, 1);
 	stop_and_end(vm);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 struct script_run {
@@ -206,7 +215,7 @@ static void test_request_while_paused_script(void **state)
 	assert_int_equal(stats(vm, 1).taken, 2);
 	assert_int_equal(stats(vm, 1).coalesced, 0);
 	assert_int_equal(stats(vm, 1).resumed, 2);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 /* A request made while the VCPU heads for a pause it has not taken yet.
@@ -250,7 +259,46 @@ static void test_request_on_the_way(void **state)
 	assert_int_equal(stats(vm, 1).coalesced, 0);
 out:
 	stop_and_end(vm);
-	vm_destroy(vm);
+	done_vm(vm);
+}
+
+struct points_cond {
+	unsigned vcpu, at_least;
+};
+
+static bool points_made(struct gates *g, void *arg)
+{
+	struct points_cond *c = arg;
+
+	return g->seen[VCPU_HOOK_POINT_DONE][c->vcpu] >= c->at_least;
+}
+
+/* Serial: a VCPU resumed with a pause published while it was stopped
+ * takes that pause at once; until its thread gets there (held here) it is
+ * not a VCPU the scheduler may choose, or the schedule would depend on how
+ * fast that thread wakes.  VCPU 0 goes on making points meanwhile. */
+static void test_resume_into_a_request(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm;
+	struct points_cond c = { .vcpu = 0 };
+	int g;
+
+	if (!serial())
+		skip();  /* (no scheduler to choose) */
+	vm = boot("pio", 2, LONG_RUN);
+	pause_one(vm, 1, 0x11);
+	expect_paused(vm, 1, 0x11, 1);
+	pause_one(vm, 1, 0x22);
+	g = gate_arm(&gs, 1, VCPU_HOOK_RESUMED, 0);
+	assert_int_equal(vcpu_resume(vm, 1, 0), 0);
+	assert_true(gate_wait_arrived(&gs, g));
+	c.at_least = gates_seen(&gs, 0, VCPU_HOOK_POINT_DONE) + 20;
+	assert_true(gates_wait_until(&gs, points_made, &c, WAIT_MS));
+	gate_release(&gs, g);
+	expect_paused(vm, 1, 0x22, 2);
+	stop_and_end(vm);
+	done_vm(vm);
 }
 
 /* --- a resume, then a request at once ------------------------------------- */
@@ -275,7 +323,7 @@ static void test_resume_then_request(void **state)
 	assert_int_equal(stats(vm, 1).resumed, 1);
 	assert_int_equal(stats(vm, 1).coalesced, 0);
 	stop_and_end(vm);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 /* Two resumes for one stop (a script's `resume 1` twice, or a resume then
@@ -304,7 +352,7 @@ static void test_second_resume_is_stale(void **state)
 	assert_true(vcpu_is_stopped(vm, 1));
 	assert_int_equal(stats(vm, 1).resumed, 1);
 	stop_and_end(vm);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 /* --- the run stops ----------------------------------------------------------- */
@@ -323,7 +371,7 @@ static void test_stop_while_paused(void **state)
 	assert_int_equal(stats(vm, 1).resumed, 0);
 	assert_int_equal(wait_one(vm, 1, NEVER_MS), -ESHUTDOWN);
 	assert_int_equal(vm_release_vcpus(vm, &all, 0), -ESHUTDOWN);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 /* Serial: a resume still queued when the run stops is never applied (it
@@ -351,7 +399,7 @@ static void test_stop_before_resume_applies(void **state)
 	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
 	assert_int_equal(stats(vm, 1).taken, 1);
 	assert_int_equal(stats(vm, 1).resumed, 0);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 /* The run stops while a VCPU is on its way to a pause.  Serial: applied at
@@ -380,7 +428,7 @@ static void test_stop_on_the_way(void **state)
 	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
 	assert_int_equal(stats(vm, 1).taken, serial() ? 1 : 0);
 	assert_int_equal(stats(vm, 1).resumed, 0);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 /* Serial: VCPU 0's assertion ends the run at its first exit; VCPU 1 never
@@ -396,7 +444,7 @@ static void test_no_entry_after_stop(void **state)
 	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
 	assert_int_equal(vm_result(vm)->reason, TEND_GUEST_ASSERT);
 	assert_int_equal(gates_seen(&gs, 1, VCPU_HOOK_BEFORE_RUN), 0);
-	vm_destroy(vm);
+	done_vm(vm);
 }
 
 /* --- groups: every scheduling mode, both kick modes -------------------------- */
@@ -405,6 +453,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_request_while_paused),
 	cmocka_unit_test(test_request_while_paused_script),
 	cmocka_unit_test(test_request_on_the_way),
+	cmocka_unit_test(test_resume_into_a_request),
 	cmocka_unit_test(test_resume_then_request),
 	cmocka_unit_test(test_second_resume_is_stale),
 	cmocka_unit_test(test_stop_while_paused),
@@ -422,6 +471,8 @@ static int fresh_gates(void **s)
 static int open_gates(void **s)
 {
 	gates_release_all(&gs);
+	if (live_vm)
+		done_vm(live_vm);
 	gates_destroy(&gs);
 	return 0;
 }

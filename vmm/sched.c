@@ -556,10 +556,13 @@ int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data,
 						       stop, false });
 }
 
-/* Called with the lock held by ctl_resume_now(): the VCPU may run again. */
+/* Called with the lock held by ctl_resume_now(): the VCPU may run again,
+ * unless a pause published while it was stopped awaits it.  It takes that
+ * one at once, and until its thread gets there no decision may count on
+ * it (that would depend on how fast the thread wakes). */
 void sched_make_runnable(struct vm *vm, unsigned vcpu)
 {
-	vm->sched->runnable[vcpu] = true;
+	vm->sched->runnable[vcpu] = !vcpu_owes_stop(&vm->vcpus[vcpu]);
 	pthread_cond_broadcast(&vm->sched->cond);
 }
 
