@@ -9,17 +9,11 @@
  * its own — a schedule with one well-placed preemption, which is what PCT
  * draws.  It needs a scheduling point inside the loop: --preempt step.
  *
- * lost-update-fixed builds this with FIXED: atomic adds, never fails.
- * lost-update-yield builds it with YIELD_FIRST: every VCPU yields once
- * first, as a guest polling with vcprr_yield() would; a yield must not
- * blind PCT to the race. */
+ * lost-update-fixed builds this with FIXED: atomic adds, never fails. */
 #include "vcprr_guest.h"
 
 #ifndef FIXED
 #define FIXED 0
-#endif
-#ifndef YIELD_FIRST
-#define YIELD_FIRST 0
 #endif
 
 #define UPDATES     40
@@ -52,8 +46,6 @@ int main(int vcpu)
 {
 	u32 n = (u32)vcprr_nr_vcpus();
 
-	if (YIELD_FIRST)
-		vcprr_yield();
 	setup(vcpu);
 	add_updates();
 	atomic_add(&finished, 1);
