@@ -48,12 +48,12 @@ static struct vm *boot(const char *guest, unsigned n, uint64_t arg)
 		.nr_vcpus = n, .kick_mode = kick_mode, .controlled = true,
 		.guest_arg = arg,
 		.sched = { .mode = sched_mode, .policy = VM_POLICY_RR },
-		.test_hook = gates_hook, .test_hook_arg = &gs,
 	};
 	struct vm *vm = vm_create(&cfg, guest_path(guest), err, sizeof(err));
 
 	if (!vm)
 		fail_msg("%s", err);
+	vm_set_test_hook(vm, gates_hook, &gs);
 	live_vm = vm;
 	assert_int_equal(vm_start(vm), 0);
 	return vm;

@@ -44,12 +44,12 @@ static struct vm *boot(const char *guest, unsigned n, bool controlled)
 	char err[512];
 	struct vm_config cfg = {
 		.nr_vcpus = n, .kick_mode = kick_mode, .controlled = controlled,
-		.test_hook = gates_hook, .test_hook_arg = &gs,
 	};
 	struct vm *vm = vm_create(&cfg, guest_path(guest), err, sizeof(err));
 
 	if (!vm)
 		fail_msg("%s", err);
+	vm_set_test_hook(vm, gates_hook, &gs);
 	return vm;
 }
 

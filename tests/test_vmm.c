@@ -10,6 +10,7 @@
 #include "tests/helpers/testutil.h"
 #include "tools/cli.h"
 #include "vmm/controller.h"
+#include "vmm/replay-hooks.h"
 #include "vmm/vm.h"
 
 struct run {
@@ -209,19 +210,21 @@ struct seen_events {
 	unsigned fail_vcpu;
 };
 
-static int capture_event(void *arg, const struct trace_event *ev,
-			 const void *payload, char *why, size_t whylen)
+static enum vm_replay_verdict capture_event(void *arg,
+					    const struct trace_event *ev,
+					    const void *payload,
+					    struct vm_replay_check *c)
 {
 	struct seen_events *se = arg;
-	int r = 0;
+	enum vm_replay_verdict r = VM_REPLAY_MATCH;
 
 	pthread_mutex_lock(&se->lock);
 	if (ev->type == TEV_RESUMED && se->nresumed < 8)
 		se->resumed[se->nresumed++] = *ev;
 	if ((int)ev->type == se->fail_on && ev->vcpu == se->fail_vcpu) {
-		snprintf(why, whylen, "expected something else");
+		snprintf(c->why, sizeof(c->why), "expected something else");
 		se->fail_on = 0;
-		r = -1;
+		r = VM_REPLAY_DIVERGED;
 	}
 	pthread_mutex_unlock(&se->lock);
 	return r;
@@ -246,9 +249,7 @@ static struct vm *boot_watched(const char *guest, unsigned n,
 {
 	char err[512];
 	struct vm_config cfg = {
-		.nr_vcpus = n, .controlled = true, .replay = h,
-		.sched = { .mode = mode },
-		.test_hook = gates_hook, .test_hook_arg = gs,
+		.nr_vcpus = n, .controlled = true, .sched = { .mode = mode },
 	};
 	struct vm *vm;
 
@@ -258,6 +259,8 @@ static struct vm *boot_watched(const char *guest, unsigned n,
 	vm = vm_create(&cfg, guest_path(guest), err, sizeof(err));
 	if (!vm)
 		fail_msg("%s", err);
+	assert_int_equal(vm_replay_attach(vm, h, NULL), 0);
+	vm_set_test_hook(vm, gates_hook, gs);
 	return vm;
 }
 

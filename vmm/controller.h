@@ -156,25 +156,6 @@ int vcpu_ioctl_stopped(struct vm *vm, unsigned vcpu, unsigned long req,
 
 int vcpu_get_stats(struct vm *vm, unsigned vcpu, struct vcpu_pause_stats *st);
 
-/* Replay of serial/step traces, from a struct sched_source: apply a
- * recorded pause request (waits until the VCPU has stopped) or resume
- * (with its recorded edit blob) at a scheduling step. */
-int vm_apply_recorded_pause(struct vm *vm, unsigned vcpu, uint64_t data,
-			    uint64_t step, int where);
-int vm_apply_recorded_resume(struct vm *vm, unsigned vcpu, uint64_t data,
-			     unsigned edit_mask, const uint8_t *blob,
-			     uint32_t len, uint64_t step, int where);
-
-/* Replay, from a struct sched_source: waits until `vcpu` has stopped.  False
- * (without waiting) when it is the VCPU applying the actions itself: it can
- * only stop after this returns. */
-bool vm_await_recorded_stop(struct vm *vm, unsigned vcpu);
-
-/* Stages a recorded edit blob (a RESUME_REQUEST payload: the register sets
- * of edit_mask, in the order regs, sregs, debugregs) on a stopped VCPU. */
-int vcpu_stage_edits(struct vm *vm, unsigned vcpu, unsigned edit_mask,
-		     const uint8_t *blob, uint32_t len);
-
 /* The digest used in positions: a hash of the general registers. */
 uint64_t regs_digest(const struct kvm_regs *regs);
 

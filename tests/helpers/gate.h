@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "vmm/test-hooks.h"
 #include "vmm/vm.h"
 
 #define GATES_MAX       4
