@@ -72,11 +72,10 @@ int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
 		memset(stopped, 0, sizeof(*stopped));
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		/* Paused for the latest request made so far, not still stopped
-		 * for an earlier one (whose resume may not have been applied
-		 * yet): a controller resuming that one would resume a stop
-		 * that is not the one it asked for. */
-		struct stop_goal g = { .min_seq = atomic_load(&v->next_req_seq) };
+		/* Not still stopped in a stop whose resume is queued (serial):
+		 * --pause-every took that for the next round's pause, and
+		 * resumed and re-paused the VCPU at one exit forever. */
+		struct stop_goal g = { .unresumed = true };
 		int r;
 
 		if (!vcpu_mask_test(mask, i))

@@ -106,10 +106,9 @@ int vcpu_kick_thread(struct vm *vm, unsigned vcpu);
 /* Request + kick for every VCPU in mask.  0 or -errno. */
 int vm_pause_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data);
 
-/* Waits until every VCPU in mask is stopped, having taken the latest
- * pause request made to it before this call (a VCPU still stopped for an
- * earlier one, or whose resume is still queued, does not count), up to
- * timeout_ms (-1: no limit).  VCPUs that finished do not count as stopped:
+/* Waits until every VCPU in mask is stopped, up to timeout_ms (-1: no
+ * limit).  A stop that a resume was already asked for does not count
+ * (serial: the resume is still queued), even if the VCPU still shows it.  VCPUs that finished do not count as stopped:
  * the call returns -ESRCH once all others are stopped.  `stopped` (may be
  * NULL) receives the VCPUs of mask that are stopped. */
 int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,

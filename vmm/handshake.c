@@ -299,7 +299,10 @@ static bool goal_reached(struct vcpu *v, const struct stop_goal *g)
 {
 	if (!goal_maybe(v, g))
 		return false;
-	return atomic_load(&v->stopped) ? v->stops != g->not_stop : g->or_running;
+	if (!atomic_load(&v->stopped))
+		return g->or_running;
+	return v->stops != g->not_stop &&
+	       !(g->unresumed && atomic_load(&v->resume_asked) == v->stops);
 }
 
 int handshake_wait(struct vm *vm, struct vcpu *v, const struct stop_goal *g,

@@ -64,11 +64,14 @@ int handshake_resume(struct vm *vm, unsigned id, uint64_t data, uint64_t stop);
 bool handshake_current_stop(struct vcpu *v, uint64_t *stop);
 
 /* What a controller waits for: the VCPU stopped, having taken every
- * request numbered up to min_seq, in a stop other than not_stop (0: any);
- * or, with or_running, running with no such request outstanding. */
+ * request numbered up to min_seq, in a stop other than not_stop (0: any)
+ * and, with unresumed, not one whose resume is already asked for (queued
+ * in serial mode); or, with or_running, running with no such request
+ * outstanding. */
 struct stop_goal {
 	uint64_t min_seq;
 	uint64_t not_stop;
+	bool unresumed;
 	bool or_running;
 };
 

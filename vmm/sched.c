@@ -169,6 +169,10 @@ static int64_t submit(struct vm *vm, struct sched_action a)
 	} else {
 		if (a.kind == ACT_PAUSE)
 			r = (int64_t)(a.seq = handshake_new_seq(&vm->vcpus[a.vcpu]));
+		else	/* until it applies, the VCPU shows that stop still:
+			 * a controller waiting for a pause must not take it
+			 * for a new one */
+			atomic_store(&vm->vcpus[a.vcpu].resume_asked, a.seq);
 		queue_action(s, a);
 		settle_idle(s, -1);
 	}

@@ -76,6 +76,8 @@ struct vcpu {
 	struct vcpu_event event;
 	uint64_t resume_gen;        /* bumped by each resume */
 	uint64_t stops;             /* stops so far: names the current one */
+	atomic_uint_fast64_t resume_asked;  /* serial: the stop a queued resume
+					       will end (it has not yet) */
 	uint64_t resume_data;
 	unsigned dirty;             /* staged edits: REGS/SREGS/DEBUGREGS bits */
 	unsigned fetched;           /* register sets present in the snapshot */
