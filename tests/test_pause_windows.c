@@ -1,6 +1,7 @@
 /* The pause protocol's race windows in parallel mode, forced open with
  * test-only hooks, in both kick modes, plus a stress test with an
- * invariant checker.  (test_pause.c: controller sequences in every mode.) */
+ * invariant checker.  (test_pause.c: controller sequences in every mode,
+ * a request while paused and a resume then a request among them.) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -145,44 +146,6 @@ static void test_request_during_pio(void **state)
 	assert_non_null(code);
 	assert_int_equal(code[-0], 0xef);
 	assert_int_not_equal(code[1], 0xef);
-	vm_destroy(vm);
-}
-
-/* A second request while paused neither deadlocks nor is lost: the VCPU
- * pauses again right after the resume. */
-static void test_second_request_while_paused(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	start(vm);
-	pause_one(vm, 0, 1);
-	expect_paused(vm, 0, 1, 1);
-	pause_one(vm, 0, 2);
-	/* Still paused on the first request. */
-	assert_true(vcpu_is_stopped(vm, 0));
-	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
-	expect_paused(vm, 0, 2, 2);
-	assert_int_equal(stats(vm, 0).taken, 2);
-	assert_int_equal(stats(vm, 0).coalesced, 0);
-	vm_destroy(vm);
-}
-
-/* A request that arrives while the VCPU is leaving its previous pause. */
-static void test_request_while_leaving_pause(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	start(vm);
-	pause_one(vm, 0, 1);
-	expect_paused(vm, 0, 1, 1);
-	gate_arm0(VCPU_HOOK_RESUMED, 0);
-	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
-	gate_wait0();
-	pause_one(vm, 0, 2);
-	gate_release0();
-	expect_paused(vm, 0, 2, 2);
 	vm_destroy(vm);
 }
 
@@ -526,8 +489,6 @@ static const struct CMUnitTest tests[] = {
 	BOTH(test_kick_before_run),
 	BOTH(test_kick_while_in_guest),
 	BOTH(test_request_during_pio),
-	BOTH(test_second_request_while_paused),
-	BOTH(test_request_while_leaving_pause),
 	BOTH(test_two_requests_coalesce),
 	BOTH(test_resume_before_wait),
 	BOTH(test_destroy_while_paused),
