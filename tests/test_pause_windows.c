@@ -341,6 +341,7 @@ static void test_wait_for_finished_vcpu(void **state)
 
 /* --- stress: storms of pauses on 64 VCPUs, invariants checked ----------- */
 #define STRESS_VCPUS 64
+#define STORM_MIN_ROUNDS 3
 
 struct storm {
 	struct vm *vm;
@@ -371,7 +372,10 @@ static void *storm_controller(void *arg)
 	struct storm *st = arg;
 	struct vm *vm = st->vm;
 
-	while (!atomic_load(st->stop)) {
+	/* At least a few rounds however slow the host (the sanitizers, 64
+	 * VCPUs on two cores): a controller that gets no CPU before the stop
+	 * would test nothing. */
+	while (!atomic_load(st->stop) || st->rounds < STORM_MIN_ROUNDS) {
 		vcpu_mask_t mask = { { 0 } }, stopped;
 		uint64_t published[STRESS_VCPUS] = { 0 };
 
@@ -453,7 +457,6 @@ static void test_stress_storm(void **state)
 	for (int i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(st[i].errors, 0);
-		assert_true(st[i].rounds > 0);
 	}
 	/* Drain: pause everyone until no request is outstanding (a VCPU may
 	 * first stop on a leftover request, with the drain's still pending). */
