@@ -386,12 +386,13 @@ static void test_stop_before_resume_applies(void **state)
 	struct vm *vm = boot("pio", 2, LONG_RUN);
 	int g;
 
-	pause_one(vm, 1, 0x11);
 	if (!serial()) {
 		g = gate_arm(&gs, 1, VCPU_HOOK_STOPPED, 0);
+		pause_one(vm, 1, 0x11);
 		assert_true(gate_wait_arrived(&gs, g));
 		vm_stop(vm, TEND_SIGNAL, 15, "stop mid-handshake");
 	} else {
+		pause_one(vm, 1, 0x11);
 		expect_paused(vm, 1, 0x11, 1);
 		g = hold_the_token(vm);
 		assert_int_equal(vcpu_resume(vm, 1, 0x77), 0);
