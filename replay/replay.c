@@ -447,9 +447,12 @@ static enum vm_replay_verdict hook_event(void *arg, const struct trace_event *ev
 	s = is_ctl_type(ev->type) ? &vs->ctl : &vs->own;
 	/* parallel: once a run is being stopped (a fault, an exit), the other
 	 * VCPUs' last events depend on when the stop reaches them; the end
-	 * itself is compared afterwards. */
+	 * itself is compared afterwards.  So does how far a VCPU got before
+	 * it: one whose next recorded event is its way out (after VM_STOP)
+	 * may run on here until the replay's stop comes. */
 	if (rp->parallel && rp->ended_by_stop &&
-	    (s->pos == s->n || vm_stopping(rp->vm)))
+	    (s->pos == s->n || vm_stopping(rp->vm) ||
+	     s->v[s->pos].ev.seq > rp->stop_seq))
 		return VM_REPLAY_MATCH;
 	if (s->pos == s->n && rp->prefix_only) {
 		/* The recording stops here: so does the replay. */
