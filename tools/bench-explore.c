@@ -88,12 +88,13 @@ static int run_series(const struct explore_config *base, struct series *s)
 	struct explore_config c = *base;
 	struct explore_result cal;
 	uint64_t t0;
-	char err[512];
+	char err[512], guest[512];
 
 	c.sched.policy = s->policy;
 	c.sched.mode = s->mode;
 	if (s->guest) {
-		c.guest = bench_guest_path(s->guest);
+		snprintf(guest, sizeof(guest), "%s", bench_guest_path(s->guest));
+		c.guest = guest;
 		if (calibrate(&c, &cal))
 			return -1;
 	}
@@ -149,8 +150,9 @@ static double minimized_preemptions(const struct explore_config *base,
 int bench_explore_main(int argc, char **argv)
 {
 	struct bench_report rep = { .json = bench_want_json(argc, argv) };
+	char guest[512];  /* bench_guest_path's buffer is reused */
 	struct explore_config cfg = {
-		.guest = bench_guest_path("lost-update"), .nr_vcpus = 2,
+		.guest = guest, .nr_vcpus = 2,
 		.mem_size = VM_DEFAULT_MEM,
 		.sched = { .mode = VM_SCHED_STEP, .policy = VM_POLICY_PCT,
 			   .pct_depth = 1 },
@@ -168,6 +170,7 @@ int bench_explore_main(int argc, char **argv)
 	unsigned found, nmin;
 	char name[48];
 
+	snprintf(guest, sizeof(guest), "%s", bench_guest_path("lost-update"));
 	/* Calibration, as vcprr explore does it: PCT depth 1, seed 0. */
 	if (calibrate(&cfg, &cal))
 		return EXIT_VMM_ERROR;
