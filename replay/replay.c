@@ -19,6 +19,7 @@
 #include "traces/trace.h"
 #include "vmm/controller.h"
 #include "vmm/guest-id.h"
+#include "vmm/replay-hooks.h"
 #include "vmm/run-desc.h"
 #include "vmm/vm.h"
 
@@ -395,17 +396,28 @@ static bool raw_all_replayed(struct replay *rp)
 	return true;
 }
 
-static void raw_check_done(struct replay *rp)
+/* The run ends once the recorded events are all replayed: with the
+ * recording's end (plugin traces), or as a prefix.  The VMM stops it. */
+static enum vm_replay_verdict replay_done(struct vm_replay_check *c, int reason,
+					  int code, const char *why)
 {
-	if (!rp->raw || rp->raw_done || !raw_all_replayed(rp))
-		return;
-	rp->raw_done = true;
-	vm_stop(rp->vm, (int)rp->end.a0, (int)(int64_t)rp->end.a1,
-		"every recorded event was replayed");
+	c->end_reason = reason;
+	c->end_code = code;
+	snprintf(c->why, sizeof(c->why), "%s", why);
+	return VM_REPLAY_DONE;
 }
 
-static int hook_event(void *arg, const struct trace_event *ev,
-		      const void *payload, char *why, size_t whylen)
+static bool raw_check_done(struct replay *rp)
+{
+	if (!rp->raw || rp->raw_done || !raw_all_replayed(rp))
+		return false;
+	rp->raw_done = true;
+	return true;
+}
+
+static enum vm_replay_verdict hook_event(void *arg, const struct trace_event *ev,
+					 const void *payload,
+					 struct vm_replay_check *c)
 {
 	struct replay *rp = arg;
 	struct vcpu_state *vs;
@@ -414,41 +426,47 @@ static int hook_event(void *arg, const struct trace_event *ev,
 	if (atomic_load(&rp->diverged) || atomic_load(&rp->prefix_done) ||
 	    is_timing_type(ev->type) || ev->type == TEV_SCHED_SWITCH ||
 	    ev->vcpu >= rp->nr_vcpus)
-		return 0;
+		return VM_REPLAY_MATCH;
 	vs = &rp->vcpus[ev->vcpu];
 	s = is_ctl_type(ev->type) ? &vs->ctl : &vs->own;
 	/* parallel: once a run is being stopped (a fault, an exit), the other
 	 * VCPUs' last events depend on when the stop reaches them; the end
-	 * itself is compared afterwards. */
+	 * itself is compared afterwards.  So does how far a VCPU got before
+	 * it: one whose next recorded event is its way out (after VM_STOP)
+	 * may run on here until the replay's stop comes. */
 	if (rp->parallel && rp->ended_by_stop &&
-	    (s->pos == s->n || vm_stopping(rp->vm)))
-		return 0;
+	    (s->pos == s->n || vm_stopping(rp->vm) ||
+	     s->v[s->pos].ev.seq > rp->stop_seq))
+		return VM_REPLAY_MATCH;
 	if (s->pos == s->n && rp->prefix_only) {
 		/* The recording stops here: so does the replay. */
 		atomic_store(&rp->prefix_done, true);
-		vm_stop(rp->vm, TEND_SIGNAL, 0, "end of the recorded events");
-		return 0;
+		return replay_done(c, TEND_SIGNAL, 0, "end of the recorded events");
 	}
 	if (s->pos < s->n && same_event(&s->v[s->pos], ev, payload)) {
 		s->pos++;
 		atomic_fetch_add(&rp->checked, 1);
 		if (ev->type == TEV_PAUSE_TAKEN)
 			find_next_taken(vs);
-		raw_check_done(rp);
+		if (raw_check_done(rp))
+			return replay_done(c, (int)rp->end.a0,
+					   (int)(int64_t)rp->end.a1,
+					   "every recorded event was replayed");
 		if (rp->prefix_counted && atomic_fetch_sub(&rp->prefix_left, 1) == 1) {
 			atomic_store(&rp->prefix_done, true);
-			vm_stop(rp->vm, TEND_SIGNAL, 0, "end of the recorded events");
+			return replay_done(c, TEND_SIGNAL, 0,
+					   "end of the recorded events");
 		}
-		return 0;
+		return VM_REPLAY_MATCH;
 	}
 	describe(s, ev, payload, is_ctl_type(ev->type) ? "controller" : "its",
-		 why, whylen);
+		 c->why, sizeof(c->why));
 	atomic_store(&rp->diverged, true);
 	pthread_mutex_lock(&rp->msg_lock);
 	if (!rp->message[0])
-		snprintf(rp->message, sizeof(rp->message), "%s", why);
+		snprintf(rp->message, sizeof(rp->message), "%s", c->why);
 	pthread_mutex_unlock(&rp->msg_lock);
-	return -1;
+	return VM_REPLAY_DIVERGED;
 }
 
 static void hook_read_input(void *arg, unsigned vcpu, uint32_t type,
@@ -847,14 +865,16 @@ static uint64_t replay_watchdog(const struct replay *rp)
 }
 
 static void build_config(struct replay *rp, struct vm_config *cfg,
-			 const struct replay_opts *o)
+			 const struct replay_opts *o,
+			 struct vm_replay_hooks **hooks_out,
+			 struct sched_source **src_out)
 {
 	static const struct vm_replay_hooks hooks_template = {
 		.event = hook_event, .read_input = hook_read_input,
 		.next_pause = hook_next_pause, .resume_for = hook_resume_for,
 		.landed = hook_landed,
 	};
-	/* One allocation (freed through cfg.replay): the replay hooks and,
+	/* One allocation (freed through *hooks_out): the replay hooks and,
 	 * for plugin traces, the raw-mode ones. */
 	struct replay_hooks {
 		struct vm_replay_hooks h;
@@ -869,7 +889,6 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 	*src = (struct sched_source){ source_apply, source_switch, rp };
 	rh->raw = (struct vm_raw_hooks){ .arg = rp, .claim_io = hook_claim_io };
 	run_desc_vm_config(&rp->desc, cfg);
-	cfg->replay = hooks;
 	cfg->controlled |= rp->actions.n > 0;
 	/* The recorded switches and actions decide, not a policy; the
 	 * exploration settings made those and must not add to them. */
@@ -884,8 +903,10 @@ static void build_config(struct replay *rp, struct vm_config *cfg,
 		cfg->raw = cfg->init_event = cfg->controlled = true;
 		cfg->raw_hooks = &rh->raw;
 	}
+	*hooks_out = hooks;
+	*src_out = NULL;
 	if (cfg->sched.mode != VM_SCHED_PARALLEL)
-		cfg->sched_source = src;
+		*src_out = src;
 	else
 		free(src);
 	cfg->console_fd = o->console_fd >= 0 ? o->console_fd : open("/dev/null", O_WRONLY);
@@ -1182,6 +1203,8 @@ static int replay_run(const char *path, const struct replay_opts *o,
 {
 	struct replay *rp = calloc(1, sizeof(*rp));
 	struct vm_config cfg;
+	struct vm_replay_hooks *hooks = NULL;
+	struct sched_source *src = NULL;
 	const char *guest;
 	struct vm *vm = NULL;
 	uint64_t digest = 0;
@@ -1227,10 +1250,11 @@ static int replay_run(const char *path, const struct replay_opts *o,
 			      sizeof(err))) {
 		goto error;
 	}
-	build_config(rp, &cfg, o);
+	build_config(rp, &cfg, o, &hooks, &src);
 	vm = vm_create(&cfg, guest, err, sizeof(err));
 	if (!vm)
 		goto error_cfg;
+	vm_replay_attach(vm, hooks, src);
 	rp->vm = vm;
 	if (rp->raw && raw_build_memory(rp, err, sizeof(err)))
 		goto error_cfg;
@@ -1275,8 +1299,8 @@ out:
 	vm_destroy(vm);
 	if (cfg.console_fd >= 0 && cfg.console_fd != o->console_fd)
 		close(cfg.console_fd);
-	free((void *)cfg.replay);
-	free((void *)cfg.sched_source);
+	free(hooks);
+	free(src);
 	free_replay(rp);
 	return r->status;
 }

@@ -1,124 +1,97 @@
-/* The pause protocol: every race window forced open with test-only hooks,
- * in both kick modes, plus a stress test with an invariant checker. */
+/* What a controller does (vcprr's pause script and --pause-every) against
+ * what a VCPU does meanwhile, every combination forced with the test hooks,
+ * in every scheduling mode (parallel, serial, step) and both kick modes:
+ *  - a request while the VCPU is paused (a script's second `pause`, the
+ *    next --pause-every round while the last one's resume is queued);
+ *  - a resume followed at once by a request;
+ *  - the run stopping while a VCPU is paused, about to pause, or about to
+ *    be resumed.
+ * Each VCPU's end is checked too: a VCPU woken by the end logs no resume,
+ * and one that never ran never enters the guest once the run is ending.
+ * (test_pause_windows.c: the kick and handshake windows themselves.) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "tests/helpers/gate.h"
 #include "tests/helpers/testutil.h"
+#include "tools/pause-script.h"
 #include "vmm/controller.h"
 #include "vmm/vm.h"
 
-#define WAIT_MS 3000
+#define WAIT_MS   5000
+#define NEVER_MS  100      /* a wait that must not end: nothing can happen */
+#define LONG_RUN  (1u << 30)
 
-/* --- a gate: blocks the VCPU thread at one hook point ------------------- */
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	enum vcpu_hook_point point;
-	int armed, skip, arrived, released;
-};
+static enum vm_kick_mode kick_mode;
+static enum vm_sched_mode sched_mode;
+static struct gates gs;
 
-static struct gate gate = { .lock = PTHREAD_MUTEX_INITIALIZER,
-			    .cond = PTHREAD_COND_INITIALIZER };
+static struct vm *live_vm;  /* destroyed by the teardown if a test failed */
 
-static void gate_hook(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
-		      void *arg)
+static bool serial(void) { return sched_mode != VM_SCHED_PARALLEL; }
+
+static void done_vm(struct vm *vm)
 {
-	struct gate *g = arg;
-
-	pthread_mutex_lock(&g->lock);
-	if (g->armed && p == g->point && vcpu == 0) {
-		if (g->skip > 0) {
-			g->skip--;
-		} else {
-			g->armed = 0;
-			g->arrived = 1;
-			pthread_cond_broadcast(&g->cond);
-			while (!g->released)
-				pthread_cond_wait(&g->cond, &g->lock);
-		}
-	}
-	pthread_mutex_unlock(&g->lock);
+	vm_destroy(vm);
+	live_vm = NULL;
 }
 
-static void gate_arm(enum vcpu_hook_point p, int skip)
-{
-	pthread_mutex_lock(&gate.lock);
-	gate.point = p;
-	gate.skip = skip;
-	gate.arrived = gate.released = 0;
-	gate.armed = 1;
-	pthread_mutex_unlock(&gate.lock);
-}
-
-static void gate_wait_arrived(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
-	pthread_mutex_lock(&gate.lock);
-	while (!gate.arrived)
-		if (pthread_cond_timedwait(&gate.cond, &gate.lock, &ts) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&gate.lock);
-	assert_true(gate.arrived);
-}
-
-static void gate_release(void)
-{
-	pthread_mutex_lock(&gate.lock);
-	gate.released = 1;
-	pthread_cond_broadcast(&gate.cond);
-	pthread_mutex_unlock(&gate.lock);
-}
-
-/* --- helpers ----------------------------------------------------------- */
-static enum vm_kick_mode kick_mode;  /* set per group */
-
-static struct vm *boot(const char *guest, unsigned n, bool controlled)
+static struct vm *boot(const char *guest, unsigned n, uint64_t arg)
 {
 	char err[512];
 	struct vm_config cfg = {
-		.nr_vcpus = n, .kick_mode = kick_mode, .controlled = controlled,
-		.test_hook = gate_hook, .test_hook_arg = &gate,
+		.nr_vcpus = n, .kick_mode = kick_mode, .controlled = true,
+		.guest_arg = arg,
+		.sched = { .mode = sched_mode, .policy = VM_POLICY_RR },
 	};
 	struct vm *vm = vm_create(&cfg, guest_path(guest), err, sizeof(err));
 
 	if (!vm)
 		fail_msg("%s", err);
+	vm_set_test_hook(vm, gates_hook, &gs);
+	live_vm = vm;
+	assert_int_equal(vm_start(vm), 0);
 	return vm;
 }
 
-static void start(struct vm *vm)
-{
-	assert_int_equal(vm_start(vm), 0);
-}
-
-static void expect_paused(struct vm *vm, unsigned id, uint64_t data, uint64_t seq)
+static vcpu_mask_t one(unsigned id)
 {
 	vcpu_mask_t m = { { 0 } };
-	struct vcpu_event ev;
 
 	vcpu_mask_set(&m, id);
-	assert_int_equal(vm_wait_paused(vm, &m, WAIT_MS, NULL), 0);
+	return m;
+}
+
+/* A script's `pause ID DATA`: request + kick. */
+static void pause_one(struct vm *vm, unsigned id, uint64_t data)
+{
+	vcpu_mask_t m = one(id);
+
+	assert_int_equal(vm_pause_vcpus(vm, &m, data), 0);
+}
+
+static int wait_one(struct vm *vm, unsigned id, int ms)
+{
+	vcpu_mask_t m = one(id);
+
+	return vm_wait_paused(vm, &m, ms, NULL);
+}
+
+/* `wait ID`, then the event it stopped with. */
+static void expect_paused(struct vm *vm, unsigned id, uint64_t data, uint64_t seq)
+{
+	struct vcpu_event ev;
+
+	assert_int_equal(wait_one(vm, id, WAIT_MS), 0);
 	assert_int_equal(vcpu_wait_event(vm, id, &ev, WAIT_MS), 0);
 	assert_int_equal(ev.kind, VCPU_EVENT_PAUSED);
 	assert_int_equal(ev.data, data);
 	assert_int_equal(ev.req_seq, seq);
-}
-
-static void pause_one(struct vm *vm, unsigned id, uint64_t data)
-{
-	vcpu_mask_t m = { { 0 } };
-
-	vcpu_mask_set(&m, id);
-	assert_int_equal(vm_pause_vcpus(vm, &m, data), 0);
 }
 
 static struct vcpu_pause_stats stats(struct vm *vm, unsigned id)
@@ -129,474 +102,409 @@ static struct vcpu_pause_stats stats(struct vm *vm, unsigned id)
 	return st;
 }
 
-static void msleep(int ms) { usleep(ms * 1000); }
-
-/* --- the race windows ---------------------------------------------------- */
-
-/* Request + kick land after the VCPU checked its flags but before it entered
- * KVM_RUN.  The spin guest never exits, so a lost kick would hang forever. */
-static void test_kick_before_run(void **state)
+static void stop_and_end(struct vm *vm)
 {
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	gate_arm(VCPU_HOOK_BEFORE_RUN, 0);
-	start(vm);
-	gate_wait_arrived();
-	pause_one(vm, 0, 0x11);
-	gate_release();
-	expect_paused(vm, 0, 0x11, 1);
-	assert_true(stats(vm, 0).eintr >= 1);
-	vm_destroy(vm);
-}
-
-static void test_kick_while_in_guest(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-	struct kvm_regs regs;
-
-	start(vm);
-	msleep(30);
-	pause_one(vm, 0, 0x22);
-	expect_paused(vm, 0, 0x22, 1);
-	assert_int_equal(vcpu_get_regs(vm, 0, &regs), 0);
-	assert_true(regs.rip >= 0x100000 && regs.rip < 0x200000);
-	vm_destroy(vm);
-}
-
-/* A request without any kick, made while the VCPU handles a PIO exit, is
- * taken by the check after that exit -- and the PIO is completed first. */
-static void test_request_during_pio(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("pio", 1, false);
-	struct kvm_regs regs;
-	const uint8_t *code;
-
-	gate_arm(VCPU_HOOK_IN_PIO, 10);
-	start(vm);
-	gate_wait_arrived();
-	assert_int_equal(vcpu_request_pause(vm, 0, 0x33), 1);
-	gate_release();
-	expect_paused(vm, 0, 0x33, 1);
-	assert_int_equal(stats(vm, 0).kicks, 0);
-	assert_int_equal(vcpu_get_regs(vm, 0, &regs), 0);
-	/* Completed: RIP is past the `out %eax,(%dx)` (0xef), not on it. */
-	code = vm_guest_ptr(vm, regs.rip - 1, 2);
-	assert_non_null(code);
-	assert_int_equal(code[-0], 0xef);
-	assert_int_not_equal(code[1], 0xef);
-	vm_destroy(vm);
-}
-
-/* A second request while paused neither deadlocks nor is lost: the VCPU
- * pauses again right after the resume. */
-static void test_second_request_while_paused(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	start(vm);
-	pause_one(vm, 0, 1);
-	expect_paused(vm, 0, 1, 1);
-	pause_one(vm, 0, 2);
-	/* Still paused on the first request. */
-	assert_true(vcpu_is_stopped(vm, 0));
-	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
-	expect_paused(vm, 0, 2, 2);
-	assert_int_equal(stats(vm, 0).taken, 2);
-	assert_int_equal(stats(vm, 0).coalesced, 0);
-	vm_destroy(vm);
-}
-
-/* A request that arrives while the VCPU is leaving its previous pause. */
-static void test_request_while_leaving_pause(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	start(vm);
-	pause_one(vm, 0, 1);
-	expect_paused(vm, 0, 1, 1);
-	gate_arm(VCPU_HOOK_RESUMED, 0);
-	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
-	gate_wait_arrived();
-	pause_one(vm, 0, 2);
-	gate_release();
-	expect_paused(vm, 0, 2, 2);
-	vm_destroy(vm);
-}
-
-/* Two requests before the VCPU checks: one pause, the latest data, one
- * coalesced. */
-static void test_two_requests_coalesce(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	start(vm);
-	msleep(20);
-	gate_arm(VCPU_HOOK_AFTER_RUN, 0);
-	assert_int_equal(vcpu_kick_thread(vm, 0), 0);
-	gate_wait_arrived();
-	assert_int_equal(vcpu_request_pause(vm, 0, 0xaaa), 1);
-	assert_int_equal(vcpu_request_pause(vm, 0, 0xbbb), 2);
-	gate_release();
-	expect_paused(vm, 0, 0xbbb, 2);
-	assert_int_equal(stats(vm, 0).taken, 1);
-	assert_int_equal(stats(vm, 0).coalesced, 1);
-	assert_int_equal(stats(vm, 0).requests, 2);
-	vm_destroy(vm);
-}
-
-/* The controller resumes before the VCPU reached its wait: the VCPU must
- * not wait for a resume that already happened. */
-static void test_resume_before_wait(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	gate_arm(VCPU_HOOK_STOPPED, 0);
-	start(vm);
-	pause_one(vm, 0, 1);
-	gate_wait_arrived();
-	assert_true(vcpu_is_stopped(vm, 0));
-	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
-	assert_false(vcpu_is_stopped(vm, 0));
-	gate_release();
-	/* It runs again: a new pause is taken. */
-	pause_one(vm, 0, 2);
-	expect_paused(vm, 0, 2, 2);
-	assert_int_equal(stats(vm, 0).resumed, 1);
-	vm_destroy(vm);
-}
-
-static void test_destroy_while_paused(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("idle", 8, true);
-	vcpu_mask_t all = vcpu_mask_first(8);
-
-	start(vm);
-	assert_int_equal(vm_pause_vcpus(vm, &all, 5), 0);
-	assert_int_equal(vm_wait_paused(vm, &all, WAIT_MS, NULL), 0);
-	vm_destroy(vm);  /* must return: paused VCPUs are woken and joined */
-}
-
-static void test_stop_mid_handshake(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-
-	gate_arm(VCPU_HOOK_STOPPED, 0);
-	start(vm);
-	pause_one(vm, 0, 1);
-	gate_wait_arrived();
-	vm_stop(vm, TEND_SIGNAL, 2, "stop mid-handshake");
-	gate_release();
+	vm_stop(vm, TEND_SIGNAL, 15, "test over");
 	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
-	assert_int_equal(vm_result(vm)->reason, TEND_SIGNAL);
-	vm_destroy(vm);
 }
 
-static void test_pause_halted_vcpus(void **state)
+/* Serial and step: VCPU 0 holds the token and makes no scheduling point,
+ * so that the controller's actions stay queued.  Returns the gate. */
+static int hold_the_token(struct vm *vm)
 {
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("idle", 4, true);
-	vcpu_mask_t all = vcpu_mask_first(4), stopped;
+	int g = gate_arm(&gs, 0, VCPU_HOOK_BEFORE_RUN, 0);
 
-	start(vm);
-	msleep(30);  /* every VCPU has executed HLT */
-	for (int round = 1; round <= 3; round++) {
-		assert_int_equal(vm_pause_vcpus(vm, &all, round), 0);
-		assert_int_equal(vm_wait_paused(vm, &all, WAIT_MS, &stopped), 0);
-		for (unsigned i = 0; i < 4; i++)
-			assert_true(vcpu_mask_test(&stopped, i));
-		assert_int_equal(vm_resume_vcpus(vm, &all, 0), 4);
-	}
-	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(stats(vm, i).taken, 3);
-	vm_destroy(vm);
+	assert_true(gate_wait_arrived(&gs, g));
+	return g;
 }
 
-static void test_all_halted_without_controller(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("idle", 3, false);
-
-	start(vm);
-	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
-	assert_int_equal(vm_result(vm)->reason, TEND_GUEST_FAULT);
-	assert_non_null(strstr(vm_result(vm)->diag, "halted (HLT) and nothing can wake"));
-	vm_destroy(vm);
-}
-
-/* Registers edited while paused take effect on resume. */
-static void test_register_edits(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("regwait", 1, false);
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_debugregs d;
-
-	start(vm);
-	msleep(20);
-	pause_one(vm, 0, 1);
-	expect_paused(vm, 0, 1, 1);
-	assert_int_equal(vcpu_get_sregs(vm, 0, &sregs), 0);
-	assert_int_equal(sregs.cr3, 0x2000);
-	assert_int_equal(vcpu_get_debugregs(vm, 0, &d), 0);
-	d.db[0] = 0x1234;  /* not enabled in dr7: no effect on the guest */
-	assert_int_equal(vcpu_set_debugregs(vm, 0, &d), 0);
-	assert_int_equal(vcpu_set_sregs(vm, 0, &sregs), 0);
-	assert_int_equal(vcpu_get_regs(vm, 0, &regs), 0);
-	assert_int_equal(regs.rbx, 0);
-	regs.rbx = 77;
-	assert_int_equal(vcpu_set_regs(vm, 0, &regs), 0);
-	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
-	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
-	assert_int_equal(vm_result(vm)->reason, TEND_GUEST_EXIT);
-	assert_int_equal(vm_result(vm)->exit_code, 77);
-	vm_destroy(vm);
-}
-
-static void test_register_calls_need_a_stopped_vcpu(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 1, false);
-	struct kvm_regs regs;
-
-	start(vm);
-	assert_int_equal(vcpu_get_regs(vm, 0, &regs), -EBUSY);
-	assert_int_equal(vcpu_set_regs(vm, 0, &regs), -EBUSY);
-	assert_int_equal(vcpu_resume(vm, 0, 0), -EBUSY);
-	assert_int_equal(vcpu_get_regs(vm, 5, &regs), -EINVAL);
-	vm_destroy(vm);
-}
-
-static void test_init_event(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	char err[512];
-	struct vm_config cfg = { .nr_vcpus = 2, .init_event = true,
-				 .kick_mode = kick_mode };
-	struct vm *vm = vm_create(&cfg, guest_path("hello"), err, sizeof(err));
-	struct vcpu_event ev;
-	struct kvm_regs regs;
-
-	assert_non_null(vm);
-	start(vm);
-	for (unsigned i = 0; i < 2; i++) {
-		assert_int_equal(vcpu_wait_event(vm, i, &ev, WAIT_MS), 0);
-		assert_int_equal(ev.kind, VCPU_EVENT_INIT);
-		assert_int_equal(ev.pos.exit_seq, 0);
-		/* The event is returned once; resume before waiting again. */
-		assert_int_equal(vcpu_wait_event(vm, i, &ev, 10), -EBUSY);
-		assert_int_equal(vcpu_get_regs(vm, i, &regs), 0);
-		assert_int_equal(regs.rdi, i);
-		assert_int_equal(vcpu_resume(vm, i, 0), 0);
-	}
-	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
-	assert_int_equal(vm_result(vm)->reason, TEND_GUEST_EXIT);
-	vm_destroy(vm);
-}
-
-static void test_wait_for_finished_vcpu(void **state)
-{
-	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("spin", 2, false);  /* VCPU 1 returns at once */
-	vcpu_mask_t all = vcpu_mask_first(2), stopped;
-
-	start(vm);
-	msleep(30);
-	assert_int_equal(vm_pause_vcpus(vm, &all, 9), 0);
-	assert_int_equal(vm_wait_paused(vm, &all, WAIT_MS, &stopped), -ESRCH);
-	assert_true(vcpu_mask_test(&stopped, 0));
-	assert_false(vcpu_mask_test(&stopped, 1));
-	vm_destroy(vm);
-}
-
-/* --- stress: storms of pauses on 64 VCPUs, invariants checked ----------- */
-#define STRESS_VCPUS 64
-
-struct storm {
+struct await_cond {
+	unsigned vcpu, awaits;       /* AWAIT hooks of vcpu seen before */
+	unsigned requests_at_least;  /* or the vcpu's requests published */
 	struct vm *vm;
-	unsigned first;      /* this controller owns VCPUs first, first+2, ... */
-	uint64_t seed;
-	atomic_int *stop;
-	int errors;
-	uint64_t rounds;
-	uint64_t last_taken[STRESS_VCPUS];
+	atomic_bool *done;           /* or this flag */
 };
 
-static uint64_t rnd(uint64_t *s)
+/* Something waits for the VCPU now, or what the test waits for happened
+ * (with the bug being tested for, the controller does not wait). */
+static bool awaited(struct gates *g, void *arg)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	struct await_cond *c = arg;
+	struct vcpu_pause_stats st;
+
+	if (g->seen[VCPU_HOOK_AWAIT][c->vcpu] > c->awaits)
+		return true;
+	if (c->done && atomic_load(c->done))
+		return true;
+	return c->requests_at_least &&
+	       !vcpu_get_stats(c->vm, c->vcpu, &st) &&
+	       st.requests >= c->requests_at_least;
 }
 
-/* The data of a request says which VCPU and which req_seq it was for. */
-static uint64_t data_for(unsigned vcpu, uint64_t seq)
+/* --- a request while paused ----------------------------------------------- */
+
+/* A request while the VCPU is paused (a script's second `pause`): it is
+ * still paused (the wait says so at once), for the first request, and
+ * takes the second right after its resume, at the same position. */
+static void test_request_while_paused(void **state)
 {
-	return (seq << 16) | vcpu;
+	SKIP_WITHOUT_KVM();
+	struct vm *vm = boot("pio", 2, LONG_RUN);
+	struct vcpu_event ev;
+
+	pause_one(vm, 1, 0x11);
+	expect_paused(vm, 1, 0x11, 1);
+	pause_one(vm, 1, 0x22);
+	assert_int_equal(wait_one(vm, 1, NEVER_MS), 0);
+	assert_true(vcpu_is_stopped(vm, 1));
+	assert_int_equal(vcpu_wait_event(vm, 1, &ev, 0), -EBUSY);  /* returned */
+	assert_int_equal(vcpu_resume(vm, 1, 0), 0);
+	expect_paused(vm, 1, 0x22, 2);
+	assert_int_equal(stats(vm, 1).coalesced, 0);
+	assert_int_equal(stats(vm, 1).resumed, 1);
+	stop_and_end(vm);
+	done_vm(vm);
 }
 
-static void *storm_controller(void *arg)
+struct script_run {
+	struct vm *vm;
+	const char *text;
+	atomic_bool done;
+	int r;
+};
+
+static void *script_thread(void *arg)
 {
-	struct storm *st = arg;
-	struct vm *vm = st->vm;
+	struct script_run *sr = arg;
+	struct pause_script s;
+	char err[256];
 
-	while (!atomic_load(st->stop)) {
-		vcpu_mask_t mask = { { 0 } }, stopped;
-		uint64_t published[STRESS_VCPUS] = { 0 };
-
-		for (unsigned i = st->first; i < STRESS_VCPUS; i += 2) {
-			if (rnd(&st->seed) % 3)
-				continue;
-			vcpu_mask_set(&mask, i);
-			/* Sometimes a request that will be coalesced first. */
-			if (rnd(&st->seed) % 4 == 0) {
-				struct vcpu_pause_stats s;
-				vcpu_get_stats(vm, i, &s);
-				vcpu_request_pause(vm, i, data_for(i, s.requests + 1));
-			}
-			struct vcpu_pause_stats s;
-			vcpu_get_stats(vm, i, &s);
-			int64_t seq = vcpu_request_pause(vm, i, data_for(i, s.requests + 1));
-			published[i] = seq;
-			vcpu_kick_thread(vm, i);
-		}
-		if (vm_wait_paused(vm, &mask, 10000, &stopped) != 0) {
-			fprintf(stderr, "storm: VCPUs stuck, not paused within 10 s\n");
-			st->errors++;
-			return NULL;
-		}
-		for (unsigned i = st->first; i < STRESS_VCPUS; i += 2) {
-			struct vcpu_event ev;
-			if (!vcpu_mask_test(&mask, i))
-				continue;
-			if (vcpu_wait_event(vm, i, &ev, 1000)) {
-				st->errors++;
-				continue;
-			}
-			/* Each pause carries its own request's data, and taken
-			 * requests only move forward.  (A request made without
-			 * a kick may be taken at the VCPU's next exit, before a
-			 * second one is published, and a leftover one in the
-			 * next round: "latest wins" is checked deterministically
-			 * in test_two_requests_coalesce.) */
-			if (ev.req_seq <= st->last_taken[i] ||
-			    ev.req_seq > published[i] ||
-			    ev.data != data_for(i, ev.req_seq)) {
-				fprintf(stderr, "storm: vcpu %u took seq %llu data %#llx "
-					"(last taken %llu, published up to %llu)\n", i,
-					(unsigned long long)ev.req_seq,
-					(unsigned long long)ev.data,
-					(unsigned long long)st->last_taken[i],
-					(unsigned long long)published[i]);
-				st->errors++;
-			}
-			st->last_taken[i] = ev.req_seq;
-		}
-		if (rnd(&st->seed) % 2)
-			usleep(rnd(&st->seed) % 200);
-		vm_resume_vcpus(vm, &mask, 0);
-		st->rounds++;
-	}
+	assert_int_equal(pause_script_parse("t", sr->text, strlen(sr->text), &s,
+					    err, sizeof(err)), 0);
+	sr->r = pause_script_run(&s, sr->vm, stdout, err, sizeof(err));
+	pause_script_free(&s);
+	atomic_store(&sr->done, true);
+	gates_signal(&gs);
 	return NULL;
 }
 
-static void test_stress_storm(void **state)
+/* A script's second request while the VCPU is paused is taken right after
+ * its resume; the script ends before that (the VCPU is held there): the
+ * VCPU must still be resumed, or the run never ends.  (The first pause is
+ * the test's, so that the script waits for VCPU 1 only at its end.) */
+static void test_request_while_paused_script(void **state)
 {
 	SKIP_WITHOUT_KVM();
-	struct vm *vm = boot("storm", STRESS_VCPUS, true);
-	atomic_int stop = 0;
-	struct storm st[2];
-	pthread_t t[2];
-	vcpu_mask_t all = vcpu_mask_first(STRESS_VCPUS);
-	const char *ms = getenv("VCPRR_STRESS_MS");
-	int duration_ms = ms ? atoi(ms) : 1500;
+	struct vm *vm = boot("pio", 2, 2000);
+	struct script_run sr = { .vm = vm, .text = "pause 1 0x22\nresume 1\n" };
+	struct await_cond c = { .vcpu = 1, .done = &sr.done };
+	int g;
+	pthread_t t;
 
-	start(vm);
-	for (int i = 0; i < 2; i++) {
-		st[i] = (struct storm){ .vm = vm, .first = i, .seed = 0x9e3779b9u + i,
-					.stop = &stop };
-		pthread_create(&t[i], NULL, storm_controller, &st[i]);
-	}
-	msleep(duration_ms);
-	atomic_store(&stop, 1);
-	for (int i = 0; i < 2; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(st[i].errors, 0);
-		assert_true(st[i].rounds > 0);
-	}
-	/* Drain: pause everyone until no request is outstanding (a VCPU may
-	 * first stop on a leftover request, with the drain's still pending). */
-	for (int round = 0; round < 10; round++) {
-		bool settled = true;
-		assert_int_equal(vm_pause_vcpus(vm, &all, 0), 0);
-		assert_int_equal(vm_wait_paused(vm, &all, 10000, NULL), 0);
-		for (unsigned i = 0; i < STRESS_VCPUS; i++) {
-			struct vcpu_pause_stats s = stats(vm, i);
-			settled &= s.taken + s.coalesced == s.requests;
-		}
-		if (settled)
-			break;
-		vm_resume_vcpus(vm, &all, 0);
-	}
-	uint64_t total = 0;
-	for (unsigned i = 0; i < STRESS_VCPUS; i++) {
-		struct vcpu_pause_stats s = stats(vm, i);
-		/* Every request was taken or coalesced exactly once. */
-		assert_int_equal(s.taken + s.coalesced, s.requests);
-		/* Every pause but the current one was resumed once. */
-		assert_int_equal(s.resumed, s.taken - 1);
-		total += s.taken;
-	}
-	printf("stress: %llu + %llu rounds, %llu pauses taken on %d VCPUs\n",
-	       (unsigned long long)st[0].rounds, (unsigned long long)st[1].rounds,
-	       (unsigned long long)total, STRESS_VCPUS);
-	vm_destroy(vm);
+	pause_one(vm, 1, 0x11);
+	expect_paused(vm, 1, 0x11, 1);
+	g = gate_arm(&gs, 1, VCPU_HOOK_RESUMED, 0);
+	c.awaits = gates_seen(&gs, 1, VCPU_HOOK_AWAIT);
+	pthread_create(&t, NULL, script_thread, &sr);
+	assert_true(gate_wait_arrived(&gs, g));
+	assert_true(gates_wait_until(&gs, awaited, &c, WAIT_MS));
+	gate_release(&gs, g);
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(sr.r, 0);
+	assert_int_equal(vm_result(vm)->reason, TEND_GUEST_EXIT);
+	assert_int_equal(stats(vm, 1).taken, 2);
+	assert_int_equal(stats(vm, 1).coalesced, 0);
+	assert_int_equal(stats(vm, 1).resumed, 2);
+	done_vm(vm);
 }
 
-#define BOTH(t) cmocka_unit_test(t)
-static const struct CMUnitTest tests[] = {
-	BOTH(test_kick_before_run),
-	BOTH(test_kick_while_in_guest),
-	BOTH(test_request_during_pio),
-	BOTH(test_second_request_while_paused),
-	BOTH(test_request_while_leaving_pause),
-	BOTH(test_two_requests_coalesce),
-	BOTH(test_resume_before_wait),
-	BOTH(test_destroy_while_paused),
-	BOTH(test_stop_mid_handshake),
-	BOTH(test_pause_halted_vcpus),
-	BOTH(test_all_halted_without_controller),
-	BOTH(test_register_edits),
-	BOTH(test_register_calls_need_a_stopped_vcpu),
-	BOTH(test_init_event),
-	BOTH(test_wait_for_finished_vcpu),
-	BOTH(test_stress_storm),
+/* A request made while the VCPU heads for a pause it has not taken yet.
+ * Parallel: it is superseded (latest wins).  Serial: the first was applied
+ * at the VCPU's own scheduling point; the second, applied at another's,
+ * waits until it has stopped, so that whether it coalesces does not
+ * depend on how fast its thread is. */
+static void test_request_on_the_way(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm = boot("pio", 2, LONG_RUN);
+	struct await_cond c = { .vcpu = 1, .vm = vm, .requests_at_least = 2 };
+	struct vcpu_event ev;
+	int g0, g1;
+
+	if (!serial()) {
+		g1 = gate_arm(&gs, 1, VCPU_HOOK_AFTER_RUN, 0);
+		assert_true(gate_wait_arrived(&gs, g1));
+		assert_int_equal(vcpu_request_pause(vm, 1, 0x11), 1);
+		assert_int_equal(vcpu_request_pause(vm, 1, 0x22), 2);
+		gate_release(&gs, g1);
+		expect_paused(vm, 1, 0x22, 2);
+		assert_int_equal(stats(vm, 1).coalesced, 1);
+		goto out;
+	}
+	g0 = gate_arm(&gs, 1, VCPU_HOOK_BEFORE_RUN, 0);
+	assert_true(gate_wait_arrived(&gs, g0));    /* VCPU 1 holds the token */
+	assert_int_equal(vcpu_request_pause(vm, 1, 0x11), 1);
+	g1 = gate_arm(&gs, 1, VCPU_HOOK_POINT_DONE, 0);
+	gate_release(&gs, g0);
+	assert_true(gate_wait_arrived(&gs, g1));    /* applied, not taken */
+	c.awaits = gates_seen(&gs, 1, VCPU_HOOK_AWAIT);
+	assert_int_equal(vcpu_request_pause(vm, 1, 0x22), 2);
+	assert_true(gates_wait_until(&gs, awaited, &c, WAIT_MS));
+	gate_release(&gs, g1);
+	assert_int_equal(vcpu_wait_event(vm, 1, &ev, WAIT_MS), 0);
+	assert_int_equal(ev.req_seq, 1);
+	assert_int_equal(ev.data, 0x11);
+	assert_int_equal(vcpu_resume(vm, 1, 0), 0);
+	expect_paused(vm, 1, 0x22, 2);
+	assert_int_equal(stats(vm, 1).coalesced, 0);
+out:
+	stop_and_end(vm);
+	done_vm(vm);
+}
+
+struct points_cond {
+	unsigned vcpu, at_least;
 };
 
-static int use_immediate_exit(void **s) { kick_mode = VM_KICK_IMMEDIATE_EXIT; return 0; }
-static int use_signal_mask(void **s) { kick_mode = VM_KICK_SIGNAL_MASK; return 0; }
+static bool points_made(struct gates *g, void *arg)
+{
+	struct points_cond *c = arg;
+
+	return g->seen[VCPU_HOOK_POINT_DONE][c->vcpu] >= c->at_least;
+}
+
+/* Serial: a VCPU resumed with a pause published while it was stopped
+ * takes that pause at once; until its thread gets there (held here) it is
+ * not a VCPU the scheduler may choose, or the schedule would depend on how
+ * fast that thread wakes.  VCPU 0 goes on making points meanwhile. */
+static void test_resume_into_a_request(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm;
+	struct points_cond c = { .vcpu = 0 };
+	int g;
+
+	if (!serial())
+		skip();  /* (no scheduler to choose) */
+	vm = boot("pio", 2, LONG_RUN);
+	pause_one(vm, 1, 0x11);
+	expect_paused(vm, 1, 0x11, 1);
+	pause_one(vm, 1, 0x22);
+	g = gate_arm(&gs, 1, VCPU_HOOK_RESUMED, 0);
+	assert_int_equal(vcpu_resume(vm, 1, 0), 0);
+	assert_true(gate_wait_arrived(&gs, g));
+	c.at_least = gates_seen(&gs, 0, VCPU_HOOK_POINT_DONE) + 20;
+	assert_true(gates_wait_until(&gs, points_made, &c, WAIT_MS));
+	gate_release(&gs, g);
+	expect_paused(vm, 1, 0x22, 2);
+	stop_and_end(vm);
+	done_vm(vm);
+}
+
+/* --- a resume, then a request at once ------------------------------------- */
+
+/* The next --pause-every round asks again at once.  Serial: the resume
+ * and the request are both still queued when the controller waits; the
+ * VCPU still shows the old stop, which must not count (it made rounds
+ * resume and re-pause a VCPU at one exit forever).  Parallel: the VCPU is
+ * held as it leaves the stop. */
+static void test_resume_then_request(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm = boot("pio", 2, LONG_RUN);
+	int g;
+
+	pause_one(vm, 1, 0x11);
+	expect_paused(vm, 1, 0x11, 1);
+	g = serial() ? hold_the_token(vm) : gate_arm(&gs, 1, VCPU_HOOK_RESUMED, 0);
+	assert_int_equal(vcpu_resume(vm, 1, 0x5), 0);
+	pause_one(vm, 1, 0x22);
+	assert_int_equal(wait_one(vm, 1, NEVER_MS), -ETIMEDOUT);
+	gate_release(&gs, g);
+	expect_paused(vm, 1, 0x22, 2);
+	assert_int_equal(stats(vm, 1).resumed, 1);
+	assert_int_equal(stats(vm, 1).coalesced, 0);
+	stop_and_end(vm);
+	done_vm(vm);
+}
+
+/* Two resumes for one stop (a script's `resume 1` twice, or a resume then
+ * the script's end): the second ends nothing, even when the VCPU has
+ * stopped again by the time it would apply. */
+static void test_second_resume_is_stale(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm = boot("pio", 2, LONG_RUN);
+	int g = -1;
+
+	pause_one(vm, 1, 0x11);
+	expect_paused(vm, 1, 0x11, 1);
+	pause_one(vm, 1, 0x22);       /* taken right after the resume */
+	if (serial())
+		g = hold_the_token(vm);
+	assert_int_equal(vcpu_resume(vm, 1, 1), 0);
+	/* Serial: still stopped, both queued.  Parallel: -EBUSY or a stop
+	 * that is already the next one. */
+	if (serial())
+		assert_int_equal(vcpu_resume(vm, 1, 2), 0);
+	if (g >= 0)
+		gate_release(&gs, g);
+	expect_paused(vm, 1, 0x22, 2);
+	assert_int_equal(wait_one(vm, 1, NEVER_MS), 0);
+	assert_true(vcpu_is_stopped(vm, 1));
+	assert_int_equal(stats(vm, 1).resumed, 1);
+	stop_and_end(vm);
+	done_vm(vm);
+}
+
+/* --- the run stops ----------------------------------------------------------- */
+
+/* The run ends while a VCPU is paused: it leaves without a resume, and the
+ * controller's waits and its end return instead of hanging. */
+static void test_stop_while_paused(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm = boot("pio", 2, LONG_RUN);
+	vcpu_mask_t all = vcpu_mask_first(2);
+
+	pause_one(vm, 1, 0x11);
+	expect_paused(vm, 1, 0x11, 1);
+	stop_and_end(vm);
+	assert_int_equal(stats(vm, 1).resumed, 0);
+	assert_int_equal(wait_one(vm, 1, NEVER_MS), -ESHUTDOWN);
+	assert_int_equal(vm_release_vcpus(vm, &all, 0), -ESHUTDOWN);
+	done_vm(vm);
+}
+
+/* Serial: a resume still queued when the run stops is never applied (it
+ * would race with the VCPU leaving for the end).  Parallel: the stop comes
+ * between the VCPU's report and its wait. */
+static void test_stop_before_resume_applies(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm = boot("pio", 2, LONG_RUN);
+	int g;
+
+	if (!serial()) {
+		g = gate_arm(&gs, 1, VCPU_HOOK_STOPPED, 0);
+		pause_one(vm, 1, 0x11);
+		assert_true(gate_wait_arrived(&gs, g));
+		vm_stop(vm, TEND_SIGNAL, 15, "stop mid-handshake");
+	} else {
+		pause_one(vm, 1, 0x11);
+		expect_paused(vm, 1, 0x11, 1);
+		g = hold_the_token(vm);
+		assert_int_equal(vcpu_resume(vm, 1, 0x77), 0);
+		vm_stop(vm, TEND_SIGNAL, 15, "stop with a resume queued");
+		assert_int_equal(vcpu_resume(vm, 1, 0x78), -ESHUTDOWN);
+	}
+	gate_release(&gs, g);
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	assert_int_equal(stats(vm, 1).taken, 1);
+	assert_int_equal(stats(vm, 1).resumed, 0);
+	done_vm(vm);
+}
+
+/* The run stops while a VCPU is on its way to a pause.  Serial: applied at
+ * its own point, it is taken even so (whether its thread got there before
+ * the end would be a race).  Parallel: caught before its check, it leaves. */
+static void test_stop_on_the_way(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm = boot("pio", 2, LONG_RUN);
+	int g;
+
+	if (serial()) {
+		int g0 = gate_arm(&gs, 1, VCPU_HOOK_BEFORE_RUN, 0);
+		assert_true(gate_wait_arrived(&gs, g0));
+		assert_int_equal(vcpu_request_pause(vm, 1, 0x11), 1);
+		g = gate_arm(&gs, 1, VCPU_HOOK_POINT_DONE, 0);
+		gate_release(&gs, g0);
+	} else {
+		g = gate_arm(&gs, 1, VCPU_HOOK_AFTER_RUN, 0);
+		assert_true(gate_wait_arrived(&gs, g));
+		assert_int_equal(vcpu_request_pause(vm, 1, 0x11), 1);
+	}
+	assert_true(gate_wait_arrived(&gs, g));
+	vm_stop(vm, TEND_SIGNAL, 15, "stop on the way to a pause");
+	gate_release(&gs, g);
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	assert_int_equal(stats(vm, 1).taken, serial() ? 1 : 0);
+	assert_int_equal(stats(vm, 1).resumed, 0);
+	done_vm(vm);
+}
+
+/* Serial: VCPU 0's assertion ends the run at its first exit; VCPU 1 never
+ * had the token and must not get to enter the guest on the way out. */
+static void test_no_entry_after_stop(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct vm *vm;
+
+	if (sched_mode != VM_SCHED_SERIAL)
+		skip();  /* (step: both run from the first instruction) */
+	vm = boot("assert", 2, 0);
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	assert_int_equal(vm_result(vm)->reason, TEND_GUEST_ASSERT);
+	assert_int_equal(gates_seen(&gs, 1, VCPU_HOOK_BEFORE_RUN), 0);
+	done_vm(vm);
+}
+
+/* --- groups: every scheduling mode, both kick modes -------------------------- */
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_request_while_paused),
+	cmocka_unit_test(test_request_while_paused_script),
+	cmocka_unit_test(test_request_on_the_way),
+	cmocka_unit_test(test_resume_into_a_request),
+	cmocka_unit_test(test_resume_then_request),
+	cmocka_unit_test(test_second_resume_is_stale),
+	cmocka_unit_test(test_stop_while_paused),
+	cmocka_unit_test(test_stop_before_resume_applies),
+	cmocka_unit_test(test_stop_on_the_way),
+	cmocka_unit_test(test_no_entry_after_stop),
+};
+
+static int fresh_gates(void **s)
+{
+	gates_init(&gs);
+	return 0;
+}
+
+static int open_gates(void **s)
+{
+	gates_release_all(&gs);
+	if (live_vm)
+		done_vm(live_vm);
+	gates_destroy(&gs);
+	return 0;
+}
 
 int main(void)
 {
+	static const struct { enum vm_kick_mode k; const char *name; } kicks[] = {
+		{ VM_KICK_IMMEDIATE_EXIT, "immediate_exit" },
+		{ VM_KICK_SIGNAL_MASK, "signal_mask" },
+	};
+	struct CMUnitTest t[sizeof(tests) / sizeof(tests[0])];
 	int r = 0;
 
-	printf("# kick mode: immediate_exit\n");
-	r |= _cmocka_run_group_tests("pause/immediate_exit", tests,
-				     sizeof(tests) / sizeof(tests[0]),
-				     use_immediate_exit, NULL);
-	printf("# kick mode: KVM_SET_SIGNAL_MASK\n");
-	r |= _cmocka_run_group_tests("pause/signal_mask", tests,
-				     sizeof(tests) / sizeof(tests[0]),
-				     use_signal_mask, NULL);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		t[i] = tests[i];
+		t[i].setup_func = fresh_gates;
+		t[i].teardown_func = open_gates;
+	}
+	for (int m = VM_SCHED_PARALLEL; m <= VM_SCHED_STEP; m++) {
+		for (size_t k = 0; k < 2; k++) {
+			char name[64];
+			sched_mode = m;
+			kick_mode = kicks[k].k;
+			snprintf(name, sizeof(name), "pause/%s/%s",
+				 sched_mode_name(m), kicks[k].name);
+			r |= _cmocka_run_group_tests(name, t, sizeof(t) / sizeof(t[0]),
+						     NULL, NULL);
+		}
+	}
 	return r;
 }

@@ -1,7 +1,8 @@
 /* vcprr bench explore: how many runs vcprr explore needs to find the
  * lost-update race, PCT against random scheduling, with either preemption
- * mode; its runs per second; and how small minimize makes the failing
- * schedules.
+ * mode, and PCT on lost-update-yield (every VCPU yields once first: a
+ * yield must not blind PCT); its runs per second; and how small minimize
+ * makes the failing schedules.
  *
  * An explore session started at seed S runs seeds S, S+1, ...; its runs to
  * failure are the distance to the first failing seed.  So one sequence of
@@ -29,6 +30,7 @@ struct series {
 	const char *name;           /* report suffix */
 	enum vm_sched_policy policy;
 	enum vm_sched_mode mode;
+	const char *guest;          /* NULL: lost-update */
 	bool failed[SEQUENCE];
 	unsigned ran;
 	double seconds;
@@ -64,14 +66,39 @@ static double median_runs_to_failure(const struct series *s, unsigned *found)
 	return (v[SESSIONS / 2 - 1] + v[SESSIONS / 2]) / 2;
 }
 
+/* PCT sized as vcprr explore sizes it: the steps of one run at depth 1. */
+static int calibrate(struct explore_config *c, struct explore_result *cal)
+{
+	char err[512];
+
+	c->sched.pct_depth = 1;
+	if (explore_run(c, 0, NULL, cal, err, sizeof(err))) {
+		fprintf(stderr, "vcprr bench explore: %s\n", err);
+		return -1;
+	}
+	c->sched.pct_depth = 3;
+	c->sched.pct_steps = cal->stats.steps;
+	c->sched.step_budget = 50 * cal->stats.steps > 100000 ?
+			       50 * cal->stats.steps : 100000;
+	return 0;
+}
+
 static int run_series(const struct explore_config *base, struct series *s)
 {
 	struct explore_config c = *base;
-	uint64_t t0 = bench_now_ns();
-	char err[512];
+	struct explore_result cal;
+	uint64_t t0;
+	char err[512], guest[512];
 
 	c.sched.policy = s->policy;
 	c.sched.mode = s->mode;
+	if (s->guest) {
+		snprintf(guest, sizeof(guest), "%s", bench_guest_path(s->guest));
+		c.guest = guest;
+		if (calibrate(&c, &cal))
+			return -1;
+	}
+	t0 = bench_now_ns();
 	/* Runs past the last session's window would be looked at by nobody. */
 	for (unsigned i = 0; i < SEQUENCE; i++) {
 		struct explore_result r;
@@ -124,8 +151,9 @@ static double minimized_preemptions(const struct explore_config *base,
 int bench_explore_main(int argc, char **argv)
 {
 	struct bench_report rep = { .json = bench_want_json(argc, argv) };
+	char guest[512];  /* bench_guest_path's buffer is reused */
 	struct explore_config cfg = {
-		.guest = bench_guest_path("lost-update"), .nr_vcpus = 2,
+		.guest = guest, .nr_vcpus = 2,
 		.mem_size = VM_DEFAULT_MEM,
 		.sched = { .mode = VM_SCHED_STEP, .policy = VM_POLICY_PCT,
 			   .pct_depth = 1 },
@@ -135,21 +163,18 @@ int bench_explore_main(int argc, char **argv)
 		{ .name = "random", .policy = VM_POLICY_RANDOM, .mode = VM_SCHED_STEP },
 		{ .name = "pct_exit", .policy = VM_POLICY_PCT, .mode = VM_SCHED_SERIAL },
 		{ .name = "random_exit", .policy = VM_POLICY_RANDOM, .mode = VM_SCHED_SERIAL },
+		{ .name = "pct_yield", .policy = VM_POLICY_PCT, .mode = VM_SCHED_STEP,
+		  .guest = "lost-update-yield" },
 	};
 	struct explore_result cal;
-	double pct, rnd, mp;
+	double pct, rnd, mp, yld;
 	unsigned found, nmin;
-	char err[512], name[48];
+	char name[48];
 
+	snprintf(guest, sizeof(guest), "%s", bench_guest_path("lost-update"));
 	/* Calibration, as vcprr explore does it: PCT depth 1, seed 0. */
-	if (explore_run(&cfg, 0, NULL, &cal, err, sizeof(err))) {
-		fprintf(stderr, "vcprr bench explore: %s\n", err);
+	if (calibrate(&cfg, &cal))
 		return EXIT_VMM_ERROR;
-	}
-	cfg.sched.pct_depth = 3;
-	cfg.sched.pct_steps = cal.stats.steps;
-	cfg.sched.step_budget = 50 * cal.stats.steps > 100000 ?
-				50 * cal.stats.steps : 100000;
 	bench_report_add(&rep, "calibration_steps", (double)cal.stats.steps);
 	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
 		if (run_series(&cfg, &series[i]))
@@ -171,11 +196,14 @@ int bench_explore_main(int argc, char **argv)
 	bench_report_add(&rep, "minimized_failures", nmin);
 	pct = median_runs_to_failure(&series[0], &found);
 	rnd = median_runs_to_failure(&series[1], &found);
+	yld = median_runs_to_failure(&series[4], &found);
 	bench_report_add(&rep, "pct_median_at_most_10", pct == pct && pct <= 10);
 	/* Not found within CAP counts as CAP + 1. */
 	bench_report_add(&rep, "pct_beats_random", pct == pct &&
 			 (rnd != rnd || pct < rnd));
 	bench_report_add(&rep, "minimized_at_most_3", mp == mp && mp <= 3);
+	bench_report_add(&rep, "pct_yield_within_2x", pct == pct && yld == yld &&
+			 yld <= 2 * pct);
 	bench_report_print(&rep);
 	return 0;
 }

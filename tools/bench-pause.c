@@ -13,6 +13,7 @@
 #include "tools/cli.h"
 #include "vmm/controller.h"
 #include "vmm/pause.h"
+#include "vmm/test-hooks.h"
 
 #define SAMPLES 400
 
@@ -51,15 +52,14 @@ static void floor_hook(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
 static struct vm *boot(const char *guest, unsigned n, bool controlled)
 {
 	char err[1024];
-	struct vm_config cfg = { .nr_vcpus = n, .controlled = controlled,
-				 .test_hook = floor_hook,
-				 .test_hook_arg = &floor_state };
+	struct vm_config cfg = { .nr_vcpus = n, .controlled = controlled };
 	struct vm *vm = vm_create(&cfg, bench_guest_path(guest), err, sizeof(err));
 
 	if (!vm) {
 		fprintf(stderr, "vcprr bench pause: %s\n", err);
 		return NULL;
 	}
+	vm_set_test_hook(vm, floor_hook, &floor_state);
 	if (vm_start(vm)) {
 		vm_destroy(vm);
 		return NULL;
@@ -303,7 +303,6 @@ static double measure_check(bool use_rcu)
 	}
 	c->stop = true;
 	pthread_join(writer, NULL);
-	urcu_memb_barrier();
 	for (int i = 0; i < READERS; i++)
 		pause_slot_free(&c->rcu[i]);
 	free(c);

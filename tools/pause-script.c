@@ -353,6 +353,7 @@ int pause_script_run(const struct pause_script *s, struct vm *vm, FILE *out,
 
 	for (int i = 0; i < s->n && r == 0; i++)
 		r = run_cmd(s, &s->cmds[i], vm, out, err, errlen);
-	vm_resume_vcpus(vm, &all, 0);
+	/* Also those about to take a request the script made. */
+	vm_release_vcpus(vm, &all, 0);
 	return r;
 }

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/vtrace.h"
+#include "vmm/console.h"
+#include "vmm/end.h"
 
 void console_flush(struct vcpu *v)
 {
@@ -16,7 +17,7 @@ void console_flush(struct vcpu *v)
 	if (!v->con_len)
 		return;
 	if (vtrace_on(v->vm))
-		vtrace_vcpu_emit(v, TEV_CONSOLE, 0, 0, 0, 0, v->con_buf, v->con_len);
+		vcpu_event(v, TEV_CONSOLE, 0, 0, 0, 0, v->con_buf, v->con_len);
 	if (v->vm->nr_vcpus > 1)
 		n = snprintf(line, sizeof(line), "[vcpu %u] ", v->id);
 	memcpy(line + n, v->con_buf, v->con_len);

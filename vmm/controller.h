@@ -95,7 +95,9 @@ struct vcpu_pause_stats {
 };
 
 /* Stores a pause request without kicking.  Returns the request's per-VCPU
- * sequence number (>= 1) or a negative errno. */
+ * sequence number (>= 1) or a negative errno.  Serial and step: the
+ * request is numbered now and applied at the next scheduling point;
+ * -ESHUTDOWN once the run is ending (nothing is applied any more). */
 int64_t vcpu_request_pause(struct vm *vm, unsigned vcpu, uint64_t data);
 
 /* Sends the kick signal to one VCPU thread. */
@@ -105,19 +107,30 @@ int vcpu_kick_thread(struct vm *vm, unsigned vcpu);
 int vm_pause_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data);
 
 /* Waits until every VCPU in mask is stopped, up to timeout_ms (-1: no
- * limit).  VCPUs that finished do not count as stopped: the call returns
- * -ESRCH once all others are stopped.  `stopped` (may be NULL) receives the
- * VCPUs of mask that are stopped. */
+ * limit).  A stop that a resume was already asked for does not count
+ * (serial: the resume is still queued), even if the VCPU still shows it.  VCPUs that finished do not count as stopped:
+ * the call returns -ESRCH once all others are stopped.  `stopped` (may be
+ * NULL) receives the VCPUs of mask that are stopped. */
 int vm_wait_paused(struct vm *vm, const vcpu_mask_t *mask, int timeout_ms,
 		   vcpu_mask_t *stopped);
 
 /* Resumes one stopped VCPU with data; edits staged with vcpu_set_* are
- * applied first.  -EBUSY if it is not stopped. */
+ * applied first.  -EBUSY if it is not stopped, -ESHUTDOWN once the run is
+ * ending (a VCPU then leaves its stop by itself).  Serial and step: the
+ * resume takes effect at the next scheduling point, for the stop the VCPU
+ * is in now (if another resume ended that one first, it is dropped). */
 int vcpu_resume(struct vm *vm, unsigned vcpu, uint64_t data);
 
 /* Resumes every stopped VCPU of mask (others are skipped).  Returns how
  * many were resumed. */
 int vm_resume_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data);
+
+/* For a controller that is done: resumes every VCPU of mask, including
+ * those that have yet to take a request already made (each is waited for,
+ * then resumed), so that none stays paused with nobody left to resume it.
+ * Returns how many stops were resumed, or -ESHUTDOWN when the run ends
+ * meanwhile. */
+int vm_release_vcpus(struct vm *vm, const vcpu_mask_t *mask, uint64_t data);
 
 /* Waits for the VCPU's next event (each event is returned once). */
 int vcpu_wait_event(struct vm *vm, unsigned vcpu, struct vcpu_event *ev,
@@ -141,25 +154,6 @@ int vcpu_ioctl_stopped(struct vm *vm, unsigned vcpu, unsigned long req,
 		       void *arg);
 
 int vcpu_get_stats(struct vm *vm, unsigned vcpu, struct vcpu_pause_stats *st);
-
-/* Replay of serial/step traces, from a struct sched_source: apply a
- * recorded pause request (waits until the VCPU has stopped) or resume
- * (with its recorded edit blob) at a scheduling step. */
-int vm_apply_recorded_pause(struct vm *vm, unsigned vcpu, uint64_t data,
-			    uint64_t step, int where);
-int vm_apply_recorded_resume(struct vm *vm, unsigned vcpu, uint64_t data,
-			     unsigned edit_mask, const uint8_t *blob,
-			     uint32_t len, uint64_t step, int where);
-
-/* Replay, from a struct sched_source: waits until `vcpu` has stopped.  False
- * (without waiting) when it is the VCPU applying the actions itself: it can
- * only stop after this returns. */
-bool vm_await_recorded_stop(struct vm *vm, unsigned vcpu);
-
-/* Stages a recorded edit blob (a RESUME_REQUEST payload: the register sets
- * of edit_mask, in the order regs, sregs, debugregs) on a stopped VCPU. */
-int vcpu_stage_edits(struct vm *vm, unsigned vcpu, unsigned edit_mask,
-		     const uint8_t *blob, uint32_t len);
 
 /* The digest used in positions: a hash of the general registers. */
 uint64_t regs_digest(const struct kvm_regs *regs);

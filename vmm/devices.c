@@ -4,7 +4,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "vmm/vm_priv.h"
+#include "vmm/console.h"
+#include "vmm/devices.h"
+#include "vmm/hypercall.h"
 
 static int null_access(struct bus_device *dev, struct vcpu *v, uint64_t offset,
 		       uint8_t *data, uint32_t size, bool is_write)

@@ -5,7 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/vtrace.h"
+#include "vmm/console.h"
+#include "vmm/end.h"
+#include "vmm/hypercall.h"
+#include "vmm/memory.h"
 
 /* Copies a NUL-terminated guest string (at most cap - 1 bytes) into buf.
  * Returns -1 when it starts outside guest memory. */
@@ -37,8 +40,8 @@ static void hc_assert(struct vcpu *v, const struct vcprr_hc *hc)
 	if (vtrace_on(v->vm)) {
 		char payload[512];
 		int n = snprintf(payload, sizeof(payload), "%s%c%s", file, 0, expr);
-		vtrace_vcpu_emit(v, TEV_GUEST_ASSERT, hc->arg[2], 0, 0, 0, payload,
-				 n < (int)sizeof(payload) ? (uint32_t)n + 1 : sizeof(payload));
+		vcpu_event(v, TEV_GUEST_ASSERT, hc->arg[2], 0, 0, 0, payload,
+			   n < (int)sizeof(payload) ? (uint32_t)n + 1 : sizeof(payload));
 	}
 	vm_stop(v->vm, TEND_GUEST_ASSERT, 1, why);
 	v->done = true;
@@ -57,7 +60,7 @@ static void hc_log(struct vcpu *v, const struct vcprr_hc *hc)
 		return;
 	}
 	if (vtrace_on(v->vm))
-		vtrace_vcpu_emit(v, TEV_GUEST_LOG, 0, 0, 0, 0, text, len);
+		vcpu_event(v, TEV_GUEST_LOG, 0, 0, 0, 0, text, len);
 	n = snprintf(line, sizeof(line), "vcprr: vcpu %u: log: %.*s\n", v->id,
 		     (int)len, text);
 	pthread_mutex_lock(&v->vm->console_lock);
@@ -84,11 +87,11 @@ static void hc_write(struct vcpu *v, const struct vcprr_hc *hc)
 static void hc_dispatch(struct vcpu *v, struct vcprr_hc *hc)
 {
 	if (vtrace_on(v->vm))
-		vtrace_vcpu_emit(v, TEV_HYPERCALL, hc->nr, hc->arg[0], hc->arg[1],
-				 hc->arg[2], NULL, 0);
+		vcpu_event(v, TEV_HYPERCALL, hc->nr, hc->arg[0], hc->arg[1],
+			   hc->arg[2], NULL, 0);
 	switch (hc->nr) {
 	case VCPRR_HC_EXIT:
-		VTRACE_VCPU(v, TEV_GUEST_EXIT, hc->arg[0], 0, 0);
+		VCPU_EVENT(v, TEV_GUEST_EXIT, hc->arg[0], 0, 0);
 		vm_stop(v->vm, TEND_GUEST_EXIT, (int)hc->arg[0], NULL);
 		v->done = true;
 		break;

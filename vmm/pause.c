@@ -15,15 +15,9 @@ static void rcu_thread_exit(void *unused)
 	urcu_memb_unregister_thread();
 }
 
-static struct call_rcu_data *reclaimer;
-
 static void rcu_once(void)
 {
 	pthread_key_create(&rcu_key, rcu_thread_exit);
-	/* A polling reclaimer (URCU_CALL_RCU_RT): call_rcu() then never wakes
-	 * a thread with a futex on the controller's pause path; superseded
-	 * requests are freed in batches every few milliseconds instead. */
-	reclaimer = urcu_memb_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
 }
 
 void pause_rcu_thread_init(void)
@@ -31,17 +25,37 @@ void pause_rcu_thread_init(void)
 	if (rcu_registered)
 		return;
 	pthread_once(&rcu_once_flag, rcu_once);
-	if (reclaimer)
-		urcu_memb_set_thread_call_rcu_data(reclaimer);
 	urcu_memb_register_thread();
 	/* A non-NULL value makes the key's destructor run at thread exit. */
 	pthread_setspecific(rcu_key, (void *)1);
 	rcu_registered = true;
 }
 
-static void free_req(struct rcu_head *head)
+static void free_list(struct pause_req *r)
 {
-	free(caa_container_of(head, struct pause_req, rcu));
+	while (r) {
+		struct pause_req *next = r->next;
+		free(r);
+		r = next;
+	}
+}
+
+/* `old` is unpublished: no reader that starts now can find it. */
+static void retire(struct pause_slot *slot, struct pause_req *old)
+{
+	struct pause_req *list;
+
+	old->next = __atomic_load_n(&slot->retired, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&slot->retired, &old->next, old, true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+	if (__atomic_add_fetch(&slot->nretired, 1, __ATOMIC_RELAXED) %
+	    PAUSE_RETIRE_BATCH)
+		return;
+	/* Only whole-list takes, never single pops: no ABA. */
+	list = __atomic_exchange_n(&slot->retired, NULL, __ATOMIC_ACQUIRE);
+	urcu_memb_synchronize_rcu();  /* readers that found them are done */
+	free_list(list);
 }
 
 int pause_publish(struct pause_slot *slot, uint64_t seq, uint64_t data)
@@ -69,12 +83,13 @@ int pause_publish(struct pause_slot *slot, uint64_t seq, uint64_t data)
 					      __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE));
 	urcu_memb_read_unlock();
 	if (old)
-		urcu_memb_call_rcu(&old->rcu, free_req);
+		retire(slot, old);
 	return 0;
 }
 
 void pause_slot_free(struct pause_slot *slot)
 {
 	free(slot->req);
-	slot->req = NULL;
+	free_list(slot->retired);
+	slot->req = slot->retired = NULL;
 }

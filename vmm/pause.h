@@ -13,7 +13,13 @@
  * so grace periods never wait for it.  QSBR would make the read free but
  * would force every VCPU (and every controller thread) to go offline around
  * each KVM_RUN and each blocking wait -- two extra barriers per exit on the
- * hot path and a way to stall reclamation forever if one is forgotten. */
+ * hot path and a way to stall reclamation forever if one is forgotten.
+ *
+ * Reclamation: a superseded request goes on its slot's retired list, and
+ * every PAUSE_RETIRE_BATCH-th one the publisher waits for a grace period
+ * (synchronize_rcu) and frees the list.  liburcu's call_rcu would free them
+ * on a thread of its own, which it creates on first use and, when it
+ * cannot (out of memory, a ulimit), aborts the whole process. */
 #ifndef VCPRR_VMM_PAUSE_H
 #define VCPRR_VMM_PAUSE_H
 
@@ -23,24 +29,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define PAUSE_RETIRE_BATCH 1024
+
 struct pause_req {
 	uint64_t req_seq;   /* 1, 2, 3 ... per VCPU */
 	uint64_t data;
-	struct rcu_head rcu;
+	struct pause_req *next;  /* on the retired list */
 };
 
 /* The published slot: one per VCPU. */
 struct pause_slot {
 	struct pause_req *req;  /* RCU-protected; NULL before the first request */
+	struct pause_req *retired;   /* superseded, freed after a grace period */
+	unsigned nretired;
 };
 
 /* Makes the calling thread an RCU reader/updater (idempotent, unregistered
  * automatically when the thread exits). */
 void pause_rcu_thread_init(void);
 
-/* Publishes a request with `data`; returns its req_seq, or 0 when out of
- * memory.  Lock-free; any
- * number of controller threads may call it concurrently for one slot. */
+/* Publishes request `seq` with `data`: 0, or -ENOMEM.  A request older
+ * than the one published is dropped (it was overtaken).  Lock-free (but
+ * for one publish in PAUSE_RETIRE_BATCH, which waits for a grace period);
+ * any number of threads may call it concurrently for one slot, never from
+ * inside an RCU read-side section. */
 int pause_publish(struct pause_slot *slot, uint64_t seq, uint64_t data);
 
 /* The VCPU-side check: if the latest request is newer than `last_taken`,

@@ -15,10 +15,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vmm/vtrace.h"
+#include "vmm/end.h"
+#include "vmm/handshake.h"
+#include "vmm/memory.h"
+#include "vmm/raw.h"
+#include "vmm/vcpu-stop.h"
 
 #define RAW_TSS_ADDR 0xfffbd000ul
-#define PAGE 4096u
 
 int raw_setup(struct vm *vm, char *err, size_t errlen)
 {
@@ -79,30 +82,9 @@ bool vm_setting_valid(unsigned long req, const void *arg, uint32_t len)
 /* A VM-wide input made after the start replays exactly only if no VCPU ran
  * meanwhile: then replay applies it before the next resume.  Every VCPU's
  * ctl_lock is held across the check, the input and its event, so that no
- * VCPU leaves its stop in between.  Returns true when some VCPU is running:
- * it has been resumed at least once (before that it is at or before its
- * INIT stop) and is neither stopped nor finished. */
-static bool hold_vcpus(struct vm *vm)
-{
-	bool running = false;
-
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		pthread_mutex_lock(&v->ctl_lock);
-		if (v->resume_gen && !atomic_load(&v->stopped) &&
-		    !atomic_load(&v->finished))
-			running = true;
-	}
-	return running;
-}
-
-static void release_vcpus(struct vm *vm)
-{
-	for (unsigned i = vm->nr_vcpus; i-- > 0; )
-		pthread_mutex_unlock(&vm->vcpus[i].ctl_lock);
-}
-
+ * VCPU leaves its stop in between (handshake_hold_all: some VCPU is
+ * running when it has been resumed at least once, before which it is at or
+ * before its INIT stop, and is neither stopped nor finished). */
 int vm_ioctl(struct vm *vm, unsigned long req, void *arg)
 {
 	uint64_t n = vm->cfg.trace ? setting_size(req, arg, UINT64_MAX) : 0;
@@ -110,7 +92,7 @@ int vm_ioctl(struct vm *vm, unsigned long req, void *arg)
 	 * signals are inputs of their own (vm_irqfd_signal). */
 	bool neutral = req == KVM_IRQFD;
 	bool held = n && !neutral && atomic_load(&vm->live_vcpus);
-	bool running = held ? hold_vcpus(vm) : false;
+	bool running = held ? handshake_hold_all(vm) : false;
 	int r = ioctl(vm->vm_fd, req, arg);
 
 	if (r < 0) {
@@ -126,14 +108,15 @@ int vm_ioctl(struct vm *vm, unsigned long req, void *arg)
 				n <= TRACE_MAX_PAYLOAD ? (uint32_t)n : 0);
 out:
 	if (held)
-		release_vcpus(vm);
+		handshake_release_all(vm);
+	vm_stop_pending(vm, NULL);
 	return r;
 }
 
 int vm_irqfd_signal(struct vm *vm, int fd, uint64_t count)
 {
 	bool held = vm->cfg.trace && atomic_load(&vm->live_vcpus);
-	bool running = held ? hold_vcpus(vm) : false;
+	bool running = held ? handshake_hold_all(vm) : false;
 	int r = 0;
 
 	if (write(fd, &count, sizeof(count)) != sizeof(count))
@@ -143,7 +126,8 @@ int vm_irqfd_signal(struct vm *vm, int fd, uint64_t count)
 				running ? VM_INPUT_RUNNING : VM_INPUT_HELD,
 				count, 0, NULL, 0);
 	if (held)
-		release_vcpus(vm);
+		handshake_release_all(vm);
+	vm_stop_pending(vm, NULL);
 	return r;
 }
 
@@ -190,10 +174,8 @@ int vcpu_ioctl_stopped(struct vm *vm, unsigned id, unsigned long req, void *arg)
 	if (id >= vm->nr_vcpus)
 		return -EINVAL;
 	v = &vm->vcpus[id];
-	/* Holding ctl_lock keeps a stopped VCPU stopped: it needs the lock to
-	 * leave its wait. */
-	pthread_mutex_lock(&v->ctl_lock);
-	if (atomic_load(&v->stopped) && v->fd >= 0) {
+	/* Held, a stopped VCPU stays stopped: it needs the lock to leave. */
+	if (handshake_hold(v) && v->fd >= 0) {
 		r = ioctl(v->fd, req, arg);
 		if (r < 0)
 			r = -errno;
@@ -203,25 +185,9 @@ int vcpu_ioctl_stopped(struct vm *vm, unsigned id, unsigned long req, void *arg)
 			vtrace_ctl_emit(vm, id, TEV_VCPU_IOCTL, req, 0, n, 0, arg,
 					n <= TRACE_MAX_PAYLOAD ? (uint32_t)n : 0);
 	}
-	pthread_mutex_unlock(&v->ctl_lock);
+	handshake_release(v);
+	vm_stop_pending(vm, NULL);
 	return r;
-}
-
-static void trace_region(struct vm *vm, int slot)
-{
-	const struct vm_region *g = &vm->regions[slot];
-	static const uint8_t zero[PAGE];
-
-	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_MEM_REGION, slot, g->gpa,
-			g->len, g->flags, NULL, 0);
-	for (uint64_t off = 0; off < g->len; off += PAGE) {
-		uint32_t n = g->len - off < PAGE ? g->len - off : PAGE;
-
-		if (!memcmp(g->host + off, zero, n))
-			continue;
-		vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_MEM_DATA, g->gpa + off,
-				0, 0, 0, g->host + off, n);
-	}
 }
 
 void raw_trace_memory(struct vm *vm)
@@ -231,100 +197,8 @@ void raw_trace_memory(struct vm *vm)
 	pthread_mutex_lock(&vm->region_lock);
 	for (int i = 0; i < VM_MAX_REGIONS; i++)
 		if (vm->regions[i].used)
-			trace_region(vm, i);
+			memory_trace_region(vm, i);
 	pthread_mutex_unlock(&vm->region_lock);
-}
-
-int vm_add_memory(struct vm *vm, uint64_t gpa, uint64_t len, void *host,
-		  unsigned flags)
-{
-	struct kvm_userspace_memory_region r = {
-		.guest_phys_addr = gpa, .memory_size = len,
-		.userspace_addr = (uintptr_t)host,
-	};
-	int slot, ret = -ENOSPC;
-
-	if (flags & VM_MEM_READONLY)
-		r.flags |= KVM_MEM_READONLY;
-	if (flags & VM_MEM_DIRTY_LOG)
-		r.flags |= KVM_MEM_LOG_DIRTY_PAGES;
-	pthread_mutex_lock(&vm->region_lock);
-	for (slot = 0; slot < VM_MAX_REGIONS; slot++)
-		if (!vm->regions[slot].used)
-			break;
-	if (slot == VM_MAX_REGIONS)
-		goto out;
-	r.slot = slot;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	vm->regions[slot] = (struct vm_region){ .used = true, .gpa = gpa,
-		.len = len, .host = host, .flags = flags };
-	/* Added while running: logged now (replay maps it from the start). */
-	if (vm->cfg.trace && atomic_load(&vm->live_vcpus))
-		trace_region(vm, slot);
-	ret = slot;
-out:
-	pthread_mutex_unlock(&vm->region_lock);
-	return ret;
-}
-
-int vm_remove_memory(struct vm *vm, int slot)
-{
-	struct kvm_userspace_memory_region r = { .slot = slot };
-	int ret = 0;
-
-	if (slot < 0 || slot >= VM_MAX_REGIONS)
-		return -EINVAL;
-	pthread_mutex_lock(&vm->region_lock);
-	if (!vm->regions[slot].used)
-		ret = -ENOENT;
-	else if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		ret = -errno;
-	else
-		vm->regions[slot].used = false;
-	pthread_mutex_unlock(&vm->region_lock);
-	return ret;
-}
-
-int vm_get_dirty_log(struct vm *vm, int slot, void *bitmap)
-{
-	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
-
-	if (slot < 0 || slot >= VM_MAX_REGIONS)
-		return -EINVAL;
-	return ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
-}
-
-void *raw_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
-{
-	for (int i = 0; i < VM_MAX_REGIONS; i++) {
-		const struct vm_region *g = &vm->regions[i];
-		if (g->used && gpa >= g->gpa && gpa - g->gpa <= g->len &&
-		    len <= g->len - (gpa - g->gpa))
-			return g->host + (gpa - g->gpa);
-	}
-	return NULL;
-}
-
-uint64_t raw_memory_digest(const struct vm *vm)
-{
-	uint64_t h = 0x52415721;  /* "RAW!" */
-
-	for (int i = 0; i < VM_MAX_REGIONS; i++) {
-		const struct vm_region *g = &vm->regions[i];
-		if (!g->used)
-			continue;
-		h = (h ^ g->gpa ^ g->len) * 0x9e3779b97f4a7c15ull;
-		for (uint64_t o = 0; o + 8 <= g->len; o += 8) {
-			uint64_t w;
-			memcpy(&w, g->host + o, 8);
-			h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-			h ^= h >> 29;
-		}
-	}
-	return h;
 }
 
 /* One PIO element or MMIO access of a raw-mode VCPU. */
@@ -341,10 +215,10 @@ void raw_io(struct vcpu *v, unsigned space, uint64_t addr, uint8_t *data,
 	if (is_write)
 		memcpy(&val, data, n);
 	if (c != VM_IO_IGNORE && vtrace_on(v->vm))
-		vtrace_vcpu_emit(v, TEV_IO_ACCESS, space, addr,
-				 len | (uint64_t)is_write << 8 |
-				 (uint64_t)(c == VM_IO_NOTIFY) << 9,
-				 is_write ? val : 0, NULL, 0);
+		vcpu_event(v, TEV_IO_ACCESS, space, addr,
+			   len | (uint64_t)is_write << 8 |
+			   (uint64_t)(c == VM_IO_NOTIFY) << 9,
+			   is_write ? val : 0, NULL, 0);
 	if (c == VM_IO_STOP) {
 		struct vcpu_event ev = { .kind = VCPU_EVENT_IO, .io = {
 			.space = space, .len = len, .addr = addr,
@@ -353,7 +227,7 @@ void raw_io(struct vcpu *v, unsigned space, uint64_t addr, uint8_t *data,
 
 		if (is_write)
 			memcpy(ev.io.data, data, n);
-		r = vcpu_stop_with_event(v, &ev);
+		r = vcpu_stop(v, &ev);
 		if (!is_write)
 			memcpy(data, &r, n);
 	} else if (!is_write) {
@@ -365,7 +239,7 @@ void raw_io(struct vcpu *v, unsigned space, uint64_t addr, uint8_t *data,
 		memcpy(&val, data, n);
 	}
 	if (vtrace_on(v->vm))
-		vtrace_vcpu_emit(v, space == VM_SPACE_PIO ? TEV_EXIT_PIO :
-				 TEV_EXIT_MMIO, addr,
-				 len | (uint64_t)is_write << 8, val, 0, NULL, 0);
+		vcpu_event(v, space == VM_SPACE_PIO ? TEV_EXIT_PIO :
+			   TEV_EXIT_MMIO, addr,
+			   len | (uint64_t)is_write << 8, val, 0, NULL, 0);
 }

@@ -12,8 +12,7 @@
  * Controller actions (pause requests, resumes) are queued and applied at the
  * next scheduling point, or at once when no VCPU can run; each is logged
  * with the step at which it was applied, so a replay applies it at the same
- * step.  A replay replaces the policy and the queue with the trace
- * (struct sched_source). */
+ * step (a replay replaces the policy and the queue with the trace). */
 #ifndef VCPRR_VMM_SCHED_H
 #define VCPRR_VMM_SCHED_H
 
@@ -87,21 +86,6 @@ struct sched_stats {
 enum sched_where { SCHED_AT_POINT = 0, SCHED_AT_IDLE = 1, SCHED_AT_BLOCK = 2 };
 
 struct vm;
-struct vcpu;
-struct sched;
-
-/* A replay's stand-in for the policy and the controller. */
-struct sched_source {
-	/* Applies the recorded actions of (step, where), in order.  False
-	 * when one must wait (a resume whose VCPU has not stopped yet): the
-	 * decision that follows waits too. */
-	bool (*apply_actions)(void *arg, struct vm *vm, uint64_t step,
-			      enum sched_where where);
-	/* The next recorded switch if it was decision `where` at `step`: the
-	 * VCPU switched to, or -1 for nobody; -2 when there is none. */
-	int (*switch_at)(void *arg, uint64_t step, enum sched_where where);
-	void *arg;
-};
 
 /* The counters of a serial or step run; -EINVAL in parallel mode. */
 int vm_sched_stats(const struct vm *vm, struct sched_stats *st);

@@ -10,25 +10,20 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/devices.h"
 #include "vmm/elf.h"
+#include "vmm/end.h"
+#include "vmm/kick.h"
 #include "vmm/kvm.h"
-#include "vmm/longmode.h"
-#include "vmm/vtrace.h"
+#include "vmm/memory.h"
+#include "vmm/mode.h"
+#include "vmm/raw.h"
+#include "vmm/sched-internal.h"
+#include "vmm/vcpu.h"
 
-#define TSS_ADDR 0xfffbd000ul
-
-void *vm_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
-{
-	if (vm->cfg.raw)
-		return raw_guest_ptr(vm, gpa, len);
-	if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
-		return NULL;
-	return vm->mem + gpa;
-}
 
 unsigned vm_nr_vcpus(const struct vm *vm) { return vm->nr_vcpus; }
 int vm_end_fd(const struct vm *vm) { return vm->end_fd; }
-bool vm_stopping(const struct vm *vm) { return atomic_load(&vm->stopping); }
 const struct vm_result *vm_result(const struct vm *vm) { return &vm->result; }
 
 static int check_config(struct vm *vm, char *err, size_t errlen)
@@ -73,53 +68,6 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
-}
-
-static int setup_memory(struct vm *vm, char *err, size_t errlen)
-{
-	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem_size,
-	};
-
-	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem == MAP_FAILED) {
-		vm->mem = NULL;
-		snprintf(err, errlen, "cannot map %llu MiB of guest memory: %s",
-			 (unsigned long long)vm->mem_size >> 20, strerror(errno));
-		return -1;
-	}
-	region.userspace_addr = (uintptr_t)vm->mem;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
-		return -1;
-	}
-	/* Needed on Intel hosts only; harmless elsewhere. */
-	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR);
-	longmode_setup_memory(vm->mem);
-	*(struct vcprr_boot_info *)(vm->mem + VCPRR_BOOT_INFO_ADDR) =
-		(struct vcprr_boot_info){ .nr_vcpus = vm->nr_vcpus,
-					  .mem_size = vm->mem_size,
-					  .arg = vm->cfg.guest_arg };
-	return 0;
-}
-
-static int load_guest(struct vm *vm, const char *path, char *err, size_t errlen)
-{
-	struct elf_window win = {
-		.min = VCPRR_IMAGE_MIN,
-		.max = vm->mem_size - (uint64_t)vm->nr_vcpus * VCPRR_STACK_SIZE,
-		.mem_size = vm->mem_size,
-	};
-	uint8_t *buf;
-	size_t len;
-	int r;
-
-	if (elf_read_file(path, &buf, &len, err, errlen))
-		return -1;
-	r = elf_load_image(path, buf, len, vm->mem, &win, &vm->entry, err, errlen);
-	free(buf);
-	return r;
 }
 
 static int create_vcpus(struct vm *vm, char *err, size_t errlen)
@@ -184,8 +132,8 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 		if (raw_setup(vm, err, errlen) || create_vcpus(vm, err, errlen))
 			goto fail;
 	} else {
-		if (setup_memory(vm, err, errlen) ||
-		    load_guest(vm, guest_path, err, errlen) ||
+		if (memory_setup(vm, err, errlen) ||
+		    memory_load_guest(vm, guest_path, err, errlen) ||
 		    create_vcpus(vm, err, errlen))
 			goto fail;
 		devices_register(vm);
@@ -193,93 +141,33 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 	if (vtrace_init(vm, err, errlen) ||
 	    sched_create(vm, &vm->cfg.sched, err, errlen))
 		goto fail;
+	vm->mode = vm_mode_of(vm);
 	return vm;
 fail:
 	vm_destroy(vm);
 	return NULL;
 }
 
-static void signal_end(struct vm *vm)
+static bool started(const struct vm *vm)
 {
-	uint64_t one = 1;
-
-	if (write(vm->end_fd, &one, sizeof(one)) < 0)
-		return;  /* the counter cannot overflow with one write */
+	return vm->vcpus && vm->vcpus[0].thread_started;
 }
 
-/* Which VCPU finds the others halted is a race in a parallel run, so the
- * fault is the VM's, logged with no VCPU: no VCPU's own events depend on
- * who got there last. */
-void vm_stop_all_halted(struct vm *vm)
+int vm_replay_attach(struct vm *vm, const struct vm_replay_hooks *hooks,
+		     const struct sched_source *source)
 {
-	static const char why[] = "every VCPU is halted (HLT) and nothing can "
-				  "wake them";
-
-	if (vm_stopping(vm))
-		return;
-	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VCPU_ERROR, KVM_EXIT_HLT, 0, 0,
-			0, why, sizeof(why) - 1);
-	vm_stop(vm, TEND_GUEST_FAULT, 1, why);
+	if (started(vm) || (source && !vm->sched) || !hooks)
+		return -EINVAL;
+	vm->replay = hooks;
+	vm->sched_source = source;
+	vm->mode = vm_mode_of(vm);
+	return 0;
 }
 
-void vm_vcpu_finished(struct vm *vm)
+void vm_set_test_hook(struct vm *vm, vm_test_hook_fn fn, void *arg)
 {
-	unsigned left = atomic_fetch_sub(&vm->live_vcpus, 1) - 1;
-
-	if (left && left == atomic_load(&vm->halted_vcpus) && !vm->cfg.controlled)
-		vm_stop_all_halted(vm);
-	if (left)
-		return;
-	pthread_mutex_lock(&vm->end_lock);
-	if (!vm->ended) {
-		vm->ended = true;
-		if (!vm->stop_claimed) {
-			vm->result.reason = TEND_GUEST_EXIT;
-			vm->result.exit_code = atomic_load(&vm->first_nonzero);
-		}
-	}
-	pthread_mutex_unlock(&vm->end_lock);
-	signal_end(vm);
-}
-
-void vm_stop(struct vm *vm, int reason, int exit_code, const char *why)
-{
-	pthread_mutex_lock(&vm->end_lock);
-	if (vm->stop_claimed || vm->ended) {
-		pthread_mutex_unlock(&vm->end_lock);
-		return;
-	}
-	vm->stop_claimed = true;
-	vm->result.reason = reason;
-	vm->result.exit_code = exit_code;
-	snprintf(vm->result.diag, sizeof(vm->result.diag), "%s", why ? why : "");
-	pthread_mutex_unlock(&vm->end_lock);
-	/* Logged before any VCPU can see the stop, so that what VCPUs log
-	 * after the marker is their way out, which lands where timing puts
-	 * it: replay leaves it out where the stop came from outside the
-	 * guest (a signal, a timeout) and in plugin runs. */
-	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_STOP, reason,
-			(uint64_t)(int64_t)exit_code, 0, 0, NULL, 0);
-	atomic_store(&vm->stopping, true);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		vcpu_kick(&vm->vcpus[i]);
-		vcpu_ctl_wake_all(&vm->vcpus[i]);  /* stopped VCPUs and waiters */
-	}
-	sched_wake_all(vm);  /* VCPUs waiting for their turn */
-}
-
-uint64_t vm_memory_digest(const struct vm *vm)
-{
-	const uint64_t *w = (const uint64_t *)vm->mem;
-	uint64_t h = vm->mem_size;
-
-	if (vm->cfg.raw)
-		return raw_memory_digest(vm);
-	for (uint64_t i = 0; i < vm->mem_size / 8; i++) {
-		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	return h;
+	vm->test_hook = fn;
+	vm->test_hook_arg = arg;
 }
 
 /* Raw mode: the KVM VCPUs are made at start, after the VM-wide setup. */
@@ -305,19 +193,25 @@ int vm_start(struct vm *vm)
 
 	if (r)
 		return r;
-	vcpu_kick_install_handler();
+	kick_install_handler();
 	vtrace_ctl_emit(vm, TRACE_VCPU_NONE, TEV_VM_START, vm->nr_vcpus,
 			vm->mem_size, vm->cfg.sched.mode, 0, NULL, 0);
 	if (vm->cfg.raw)
 		raw_trace_memory(vm);
+	vm_stop_pending(vm, NULL);  /* the trace could not take them */
 	atomic_store(&vm->live_vcpus, vm->nr_vcpus);
-	sched_start(vm);
+	r = sched_start(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		r = vcpu_spawn(&vm->vcpus[i]);
+		char why[128];
+
+		if (!r)
+			r = vcpu_spawn(&vm->vcpus[i]);
 		if (!r)
 			continue;
 		/* The threads that never started count as finished. */
-		vm_stop(vm, TEND_VMM_ERROR, 1, "cannot start VCPU threads");
+		snprintf(why, sizeof(why), "cannot start VCPU threads: %s",
+			 strerror(-r));
+		vm_stop(vm, TEND_VMM_ERROR, 1, why);
 		for (unsigned j = i; j < vm->nr_vcpus; j++)
 			vm_vcpu_finished(vm);
 		return r;
@@ -348,15 +242,13 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
-	if (vm->vcpus && vm->vcpus[0].thread_started && !vm->joined) {
+	if (started(vm) && !vm->joined) {
 		vm_stop(vm, TEND_VMM_ERROR, 1, "VM destroyed while running");
 		vm_wait(vm, -1);
 	}
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_free(&vm->vcpus[i]);
 	sched_destroy(vm);
-	/* Let call_rcu free the requests this VM superseded. */
-	urcu_memb_barrier();
 	free(vm->vcpus);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);

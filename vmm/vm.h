@@ -21,7 +21,6 @@
 #define VM_MAX_VCPUS     1024          /* vcprr's own limit; KVM's may be lower */
 
 struct vm;
-struct vm_replay_hooks;
 struct vm_raw_hooks;
 
 /* How a VCPU is kicked out of KVM_RUN. */
@@ -30,16 +29,6 @@ enum vm_kick_mode {
 	VM_KICK_IMMEDIATE_EXIT,  /* signal handler sets kvm_run->immediate_exit */
 	VM_KICK_SIGNAL_MASK,     /* signal blocked outside KVM_RUN
 				    (KVM_SET_SIGNAL_MASK), for old hosts */
-};
-
-/* Test-only synchronisation points in the VCPU thread (vm_config.test_hook).
- * The hook runs on the VCPU thread and may block to force an interleaving. */
-enum vcpu_hook_point {
-	VCPU_HOOK_BEFORE_RUN,    /* flags checked, about to enter KVM_RUN */
-	VCPU_HOOK_AFTER_RUN,     /* KVM_RUN returned, before any check */
-	VCPU_HOOK_IN_PIO,        /* handling a PIO exit, before the device */
-	VCPU_HOOK_STOPPED,       /* reported stopped, before waiting to resume */
-	VCPU_HOOK_RESUMED,       /* resumed, before the next pause check */
 };
 
 struct vm_config {
@@ -54,13 +43,8 @@ struct vm_config {
 				  one, all VCPUs halted ends the run */
 	bool init_event;       /* each VCPU stops with VCPU_EVENT_INIT first */
 	struct sched_config sched;   /* parallel (default), serial or step */
-	const struct sched_source *sched_source;  /* replay: the trace decides */
-	const struct vm_replay_hooks *replay;  /* replay: inputs and checks */
 	struct trace_writer *trace;  /* record every event here (NULL: off);
 					the caller closes it after vm_wait */
-	void (*test_hook)(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
-			  void *arg);
-	void *test_hook_arg;
 	/* Raw mode (crosvm plugin VMs, vmm/raw.c): no guest image, no long
 	 * mode, no vcprr devices.  Memory comes from vm_add_memory(), the VM
 	 * has KVM's in-kernel irqchip and PIT, KVM VCPUs are created by
@@ -100,40 +84,6 @@ struct vm_result {
 	int reason;
 	int exit_code;
 	char diag[VM_DIAG_SIZE];
-};
-
-/* A recorded pause a parallel replay must land: the VCPU runs to exit_seq,
- * then to rip with matching registers (hardware breakpoint), publishes the
- * recorded requests and takes the last. */
-struct vm_replay_pause {
-	uint64_t exit_seq, rip, digest;
-	unsigned nreq;
-	const uint64_t *data;       /* the data of each request to publish */
-};
-
-/* How replay/ drives and checks a VM (vm_config.replay).  The VMM calls
- * these on VCPU threads and on the thread applying controller actions. */
-struct vm_replay_hooks {
-	void *arg;
-	/* Every event the run produces.  Returns 0, or -1 with a message in
-	 * why (the run then stops as diverged). */
-	int (*event)(void *arg, const struct trace_event *ev, const void *payload,
-		     char *why, size_t whylen);
-	/* The recorded value of the read this VCPU is doing (PIO or MMIO). */
-	void (*read_input)(void *arg, unsigned vcpu, uint32_t type, uint64_t addr,
-			   uint64_t sizedir, uint64_t *val);
-	/* Parallel mode: the VCPU's next recorded pause, or NULL. */
-	const struct vm_replay_pause *(*next_pause)(void *arg, unsigned vcpu);
-	/* Parallel mode: the recorded resume of the pause just taken; requests
-	 * made while it was paused are published first (their data in
-	 * *pending, *npending).  Returns 0, or -1 when the trace has none. */
-	int (*resume_for)(void *arg, unsigned vcpu, uint64_t *data,
-			  unsigned *edit_mask, const uint8_t **edits,
-			  uint32_t *len, const uint64_t **pending,
-			  unsigned *npending);
-	/* Parallel mode, optional: a pause landed, ns after the VCPU reached
-	 * its recorded exit count. */
-	void (*landed)(void *arg, unsigned vcpu, uint64_t ns);
 };
 
 /* Opens KVM, creates the VM and its VCPUs and loads the guest.  Returns NULL

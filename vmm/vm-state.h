@@ -1,21 +1,40 @@
-/* Internal VM and VCPU state, shared by the files of vmm/. */
-#ifndef VCPRR_VMM_VM_PRIV_H
-#define VCPRR_VMM_VM_PRIV_H
+/* The state of a VM and its VCPUs, shared by the files of vmm/.  Data and
+ * trivial accessors only: each file's functions are declared in its own
+ * header (vcpu.h, handshake.h, sched-internal.h ...).
+ *
+ * Locks, and the order in which they are taken (never the other way):
+ *   sched->lock  ->  vcpu->ctl_lock (one at a time, or all of them in id
+ *   order: handshake_hold_all)  ->  vm->ctl_trace_lock  ->  the replay's
+ *   locks taken in its hooks (replay/: msg_lock, land_lock);
+ *   vm->region_lock  ->  vm->ctl_trace_lock;
+ *   the replay's input_lock (plugin inputs, applied through vm_ioctl)
+ *   comes before all of the VMM's.
+ *   vm->end_lock, console_lock and scratch_lock are leaves: nothing is
+ *   taken while one is held.
+ * None is recursive.  Nothing that can end the run (vm_stop) is called
+ * with sched->lock or a ctl_lock held: the event sinks report failure to
+ * their caller (vm_stop_pending() after it unlocks). */
+#ifndef VCPRR_VMM_VM_STATE_H
+#define VCPRR_VMM_VM_STATE_H
 
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vmm/bus.h"
 #include "vmm/controller.h"
 #include "vmm/pause.h"
-#include "vmm/prng.h"
-#include "vmm/sched.h"
 #include "vmm/guest/abi.h"
+#include "vmm/replay-hooks.h"
+#include "vmm/test-hooks.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_LINE_MAX 256
+
+struct vm_mode;
+struct sched;
 
 struct vcpu {
 	struct vm *vm;
@@ -42,8 +61,13 @@ struct vcpu {
 	/* Pause requests: published by controllers, read after every exit. */
 	struct pause_slot pause;
 	uint64_t last_taken;        /* VCPU thread only */
+	atomic_uint_fast64_t taken_seq;      /* last_taken, for controllers:
+						stored with `stopped` */
+	atomic_uint_fast64_t published_seq;  /* the newest request published */
+	atomic_uint_fast64_t next_req_seq;   /* request numbers handed out */
 
-	/* Stop/resume handshake with controllers, under ctl_lock. */
+	/* Stop/resume handshake with controllers (handshake.c), under
+	 * ctl_lock: the lock orders above. */
 	pthread_mutex_t ctl_lock;
 	pthread_cond_t ctl_cond;
 	atomic_bool stopped;        /* also read lock-free by spinning waiters */
@@ -51,6 +75,9 @@ struct vcpu {
 	bool event_returned;        /* vcpu_wait_event already returned it */
 	struct vcpu_event event;
 	uint64_t resume_gen;        /* bumped by each resume */
+	uint64_t stops;             /* stops so far: names the current one */
+	atomic_uint_fast64_t resume_asked;  /* serial: the stop a queued resume
+					       will end (it has not yet) */
 	uint64_t resume_data;
 	unsigned dirty;             /* staged edits: REGS/SREGS/DEBUGREGS bits */
 	unsigned fetched;           /* register sets present in the snapshot */
@@ -62,13 +89,16 @@ struct vcpu {
 
 	struct trace_producer *producer;  /* this VCPU thread's, when recording */
 	int exit_code;              /* main's return value (VCPU_EXIT) */
-	atomic_uint_fast64_t next_req_seq;  /* request numbers handed out */
 
 	struct {
 		atomic_uint_fast64_t requests, kicks, eintr, taken, coalesced,
 				     resumed;
 	} stats;
 };
+
+#define EDIT_REGS      1u
+#define EDIT_SREGS     2u
+#define EDIT_DEBUGREGS 4u
 
 /* Raw mode: a guest memory region (vm_add_memory). */
 #define VM_MAX_REGIONS 32
@@ -79,12 +109,22 @@ struct vm_region {
 	unsigned flags;             /* VM_MEM_* */
 };
 
-#define EDIT_REGS      1u
-#define EDIT_SREGS     2u
-#define EDIT_DEBUGREGS 4u
+/* A reason to end the run that a sink found under someone's lock, kept
+ * (under end_lock, first one wins) until that caller has unlocked. */
+struct vm_pending_stop {
+	bool set;
+	int reason, exit_code;
+	int fault_vcpu;             /* >= 0: that VCPU's fault (its registers) */
+	char why[VM_DIAG_SIZE];
+};
 
 struct vm {
 	struct vm_config cfg;
+	const struct vm_mode *mode;  /* parallel, serial/step, replay landing */
+	const struct vm_replay_hooks *replay;  /* vm_replay_attach() */
+	const struct sched_source *sched_source;
+	vm_test_hook_fn test_hook;   /* vm_set_test_hook() */
+	void *test_hook_arg;
 	int kvm_fd, vm_fd;
 	int end_fd;                 /* eventfd, readable once the run ended */
 	size_t run_mmap_size;
@@ -108,9 +148,12 @@ struct vm {
 	enum vm_kick_mode kick_mode;  /* resolved: never AUTO */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: regs in kvm_run */
 	struct sched *sched;        /* serial/step only */
-	pthread_mutex_t end_lock;   /* guards result, stop_claimed, ended */
+	pthread_mutex_t end_lock;   /* guards result, stop_claimed, ended,
+				       pending (a leaf lock) */
 	bool stop_claimed;          /* vm_stop's first caller: stopping
 				       follows once VM_STOP is logged */
+	struct vm_pending_stop pending;
+	atomic_bool has_pending;
 	struct trace_producer *ctl_producer;  /* controller events, under: */
 	pthread_mutex_t ctl_trace_lock;
 	bool ended, joined;
@@ -122,79 +165,36 @@ struct vm {
 	bool vcpus_created;         /* KVM VCPUs exist (made by vm_start) */
 };
 
-/* vcpu.c */
-int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errlen);
-int vcpu_spawn(struct vcpu *v);
-void vcpu_kick(struct vcpu *v);
-void vcpu_kick_install_handler(void);
-/* Ends the run as a guest fault, with the VCPU's registers in the message.
- * Only from the VCPU's own thread. */
-void vcpu_fault(struct vcpu *v, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void vcpu_free(struct vcpu *v);
+/* Keeps a reason to end the run for a caller that holds a lock to act on
+ * once it has unlocked (end.h: vm_stop_pending); the first one wins.
+ * fault_vcpu >= 0 makes it that VCPU's fault, with its registers. */
+static inline void vm_defer_stop(struct vm *vm, int reason, int exit_code,
+				 int fault_vcpu, const char *why)
+{
+	struct vm_pending_stop *p = &vm->pending;
 
-/* controller.c: the VCPU side of the stop/resume handshake.  Blocks until
- * resumed or the run ends; applies staged edits.  Returns the resume data. */
-uint64_t vcpu_stop_with_event(struct vcpu *v, struct vcpu_event *ev);
-void vcpu_ctl_init(struct vcpu *v);
-void vcpu_ctl_destroy(struct vcpu *v);
-/* Wakes stopped VCPUs and waiting controllers because the run is ending. */
-void vcpu_ctl_wake_all(struct vcpu *v);
+	pthread_mutex_lock(&vm->end_lock);
+	if (!p->set && !vm->stop_claimed && !vm->ended) {
+		p->set = true;
+		p->reason = reason;
+		p->exit_code = exit_code;
+		p->fault_vcpu = fault_vcpu;
+		snprintf(p->why, sizeof(p->why), "%s", why);
+		atomic_store(&vm->has_pending, true);
+	}
+	pthread_mutex_unlock(&vm->end_lock);
+}
 
 static inline void vcpu_hook(struct vcpu *v, enum vcpu_hook_point p)
 {
-	if (__builtin_expect(v->vm->cfg.test_hook != NULL, 0))
-		v->vm->cfg.test_hook(v->vm, v->id, p, v->vm->cfg.test_hook_arg);
+	if (__builtin_expect(v->vm->test_hook != NULL, 0))
+		v->vm->test_hook(v->vm, v->id, p, v->vm->test_hook_arg);
 }
 
-/* controller.c: the actions themselves, applied now (serial mode: by the
- * scheduler at a scheduling point, with its lock held). */
-int64_t ctl_request_now(struct vm *vm, unsigned id, uint64_t data,
-			uint64_t step, int where);
-int ctl_resume_now(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
-		   int where);
-
-/* sched.c */
-int sched_create(struct vm *vm, const struct sched_config *c, char *err,
-		 size_t errlen);
-void sched_start(struct vm *vm);
-void sched_destroy(struct vm *vm);
-bool sched_wait_turn(struct vcpu *v);
-void sched_enter_guest(struct vcpu *v, bool entering);
-void sched_point(struct vcpu *v, bool yielded);
-void sched_block(struct vcpu *v);
-void sched_settle(struct vm *vm);
-void sched_wake_all(struct vm *vm);
-void sched_wake_all_locked(struct vm *vm);
-void sched_make_runnable(struct vm *vm, unsigned vcpu);
-void sched_await_stop(struct vm *vm, unsigned id);
-bool sched_is_applier(struct vm *vm, unsigned id);
-void sched_apply_pause(struct vm *vm, unsigned id, uint64_t data, uint64_t step,
-		       int where);
-int sched_submit_pause(struct vm *vm, unsigned vcpu, uint64_t data);
-int sched_submit_resume(struct vm *vm, unsigned vcpu, uint64_t data);
-
-/* console.c / hypercall.c / devices.c */
-void console_write(struct vcpu *v, const char *buf, size_t len);
-void console_flush(struct vcpu *v);
-void console_register(struct vm *vm);
-void hypercall_register(struct vm *vm);
-void devices_register(struct vm *vm);
-
-/* raw.c */
-int raw_setup(struct vm *vm, char *err, size_t errlen);
-void raw_trace_memory(struct vm *vm);
-void raw_io(struct vcpu *v, unsigned space, uint64_t addr, uint8_t *data,
-	    uint32_t len, bool is_write);
-uint64_t raw_memory_digest(const struct vm *vm);
-void *raw_guest_ptr(const struct vm *vm, uint64_t gpa, uint64_t len);
-/* vcpu.c: the KVM side of a VCPU (raw mode: at vm_start). */
-int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen);
-
-/* vm.c: a VCPU thread leaving its loop calls this. */
-void vm_vcpu_finished(struct vm *vm);
-/* Every VCPU still running is halted and nothing can wake them (no
- * controller): ends the run as a VM-wide guest fault. */
-void vm_stop_all_halted(struct vm *vm);
+/* A VCPU that is about to take a pause it has not taken yet. */
+static inline bool vcpu_owes_stop(struct vcpu *v)
+{
+	return atomic_load(&v->published_seq) > atomic_load(&v->taken_seq);
+}
 
 #endif

@@ -1,0 +1,155 @@
+/* Landing recorded pauses in a parallel replay (see land.h). */
+#include <stdio.h>
+#include <sys/ioctl.h>
+
+#include "vmm/clock.h"
+#include "vmm/end.h"
+#include "vmm/handshake.h"
+#include "vmm/kick.h"
+#include "vmm/land.h"
+
+#define LAND_MAX_HITS 200000  /* breakpoint hits before giving up */
+
+static int set_debug(struct vcpu *v, uint32_t control, uint64_t bp)
+{
+	struct kvm_guest_debug dbg = { .control = control };
+
+	dbg.arch.debugreg[0] = bp;
+	dbg.arch.debugreg[7] = bp ? 0x1 : 0;  /* L0: execute breakpoint */
+	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg);
+}
+
+static void land_stop(struct vcpu *v)
+{
+	if (v->landing)
+		set_debug(v, 0, 0);
+	v->landing = v->land_stepping = false;
+}
+
+static void land_diverged(struct vcpu *v, const char *fmt, uint64_t a, uint64_t b)
+{
+	char why[512];
+
+	snprintf(why, sizeof(why), fmt, (unsigned long long)a, (unsigned long long)b);
+	land_stop(v);
+	v->replay_diverged = true;  /* its own report, not the checker's */
+	vcpu_fault(v, "replay diverged: %s", why);
+}
+
+/* At the recorded position: the recorded requests go out, and the pause
+ * check that follows takes the last. */
+static void landed(struct vcpu *v, const struct vm_replay_pause *p)
+{
+	const struct vm_replay_hooks *h = v->vm->replay;
+
+	land_stop(v);
+	if (h->landed)
+		h->landed(h->arg, v->id, mono_ns() - v->land_start_ns);
+	v->land_start_ns = 0;
+	for (unsigned i = 0; i < p->nreq; i++)
+		handshake_request_now(v->vm, v->id, p->data[i]);
+	vm_stop_pending(v->vm, v);
+}
+
+/* Runs the VCPU to its next recorded pause: to the recorded exit count,
+ * then (a hardware breakpoint on the recorded RIP) to the instruction where
+ * the registers match, stepping over other hits. */
+static void land(struct vcpu *v)
+{
+	const struct vm_replay_hooks *h = v->vm->replay;
+	const struct vm_replay_pause *p = h->next_pause(h->arg, v->id);
+	struct kvm_regs regs;
+
+	if (!p)
+		return;
+	if (p->exit_seq < v->exit_seq && v->land_hits)
+		return land_diverged(v, "the recorded pause at rip %#llx was never "
+				     "reached with the recorded registers (%llu visits "
+				     "before the next exit). In a parallel trace a value "
+				     "read from memory that other VCPUs write, or flags "
+				     "set by an atomic on it, does this: a cross-VCPU "
+				     "race; --sched serial or step records such runs "
+				     "exactly", p->rip, v->land_hits);
+	if (p->exit_seq < v->exit_seq)
+		return land_diverged(v, "the recorded pause at exit %llu was not "
+				     "reached: the VCPU is already at exit %llu",
+				     p->exit_seq, v->exit_seq);
+	if (p->exit_seq > v->exit_seq)
+		return;
+	if (!v->land_start_ns)
+		v->land_start_ns = mono_ns();
+	if (v->io_pending)
+		complete_pending_io(v);
+	if (v->regs_synced)
+		regs = v->run->s.regs.regs;
+	else if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return;
+	if (regs.rip == p->rip && regs_digest(&regs) == p->digest)
+		return landed(v, p);
+	if (!v->landing) {
+		v->landing = true;
+		v->land_hits = 0;
+		set_debug(v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, p->rip);
+		return;
+	}
+	if (regs.rip != p->rip)
+		return;  /* just stepped over the breakpoint: run on to it */
+	if (++v->land_hits > LAND_MAX_HITS)
+		return land_diverged(v, "the recorded pause at rip %#llx was hit "
+				     "%llu times without the recorded registers",
+				     p->rip, v->land_hits);
+	/* Step over this instance, then re-arm.  (Setting RFLAGS.RF through
+	 * sync regs does not suppress the breakpoint on every host.) */
+	v->land_stepping = true;
+	set_debug(v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0);
+}
+
+/* A debug exit that belongs to landing: not a guest exit.  True if so. */
+static bool own_exit(struct vcpu *v)
+{
+	const struct vm_replay_hooks *h = v->vm->replay;
+	const struct vm_replay_pause *p;
+
+	if (!v->landing || v->run->exit_reason != KVM_EXIT_DEBUG)
+		return false;
+	if (v->land_stepping) {
+		v->land_stepping = false;
+		p = h->next_pause(h->arg, v->id);
+		set_debug(v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+			  p ? p->rip : 0);
+	}
+	return true;
+}
+
+/* Stopped: the VCPU resumes itself the way the recording did (raw mode
+ * also replays the plugin's answers to INIT and IO stops). */
+static void self_resume(struct vcpu *v, const struct vcpu_event *ev)
+{
+	const struct vm_replay_hooks *h = v->vm->replay;
+	const uint64_t *pending;
+	const uint8_t *edits;
+	unsigned mask, npending;
+	uint64_t data;
+	uint32_t len;
+
+	if (ev->kind != VCPU_EVENT_PAUSED && !v->vm->cfg.raw)
+		return;
+	if (h->resume_for(h->arg, v->id, &data, &mask, &edits, &len, &pending,
+			  &npending))
+		return;  /* none recorded: the run ended with it paused */
+	for (unsigned i = 0; i < npending; i++)
+		handshake_request_now(v->vm, v->id, pending[i]);
+	if (mask && handshake_stage_edits(v, mask, edits, len))
+		vcpu_fault(v, "replay: the recorded register edits do not apply");
+	handshake_resume_now(v->vm, v->id, data, 0, 0, 0);
+	vm_stop_pending(v->vm, v);
+}
+
+const struct vm_mode landing_mode = {
+	.name = "replay landing",
+	.land = land,
+	.own_exit = own_exit,
+	.stopped = self_resume,
+	.request = handshake_request_now,
+	.resume = handshake_resume,
+};
