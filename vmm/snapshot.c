@@ -308,8 +308,7 @@ static struct vm_snapshots *store_new(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "copying guest memory: %s", strerror(-r));
 		goto fail;
 	}
-	st->stats.last_take_pages = popcount(st->dirty, words);
-	st->stats.pages_taken = st->stats.last_take_pages;
+	st->stats.pages_taken = popcount(st->dirty, words);
 	return st;
 fail:
 	if (st) {
@@ -368,6 +367,9 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 	struct page_tree t;
 	int r;
 
+	/* (a new store counts the pages in use as taken) */
+	uint64_t before = st ? st->stats.pages_taken : 0;
+
 	if (check_settled(vm, err, errlen))
 		return NULL;
 	if (!st && !(st = vm->snapshots = store_new(vm, err, errlen)))
@@ -383,8 +385,8 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 	}
 	page_tree_put(&st->pool, &st->live);
 	st->live = t;
-	st->stats.last_take_pages = popcount(st->dirty, memory_bitmap_words(vm));
-	st->stats.pages_taken += st->stats.last_take_pages;
+	st->stats.pages_taken += popcount(st->dirty, memory_bitmap_words(vm));
+	st->stats.last_take_pages = st->stats.pages_taken - before;
 	s->vm = vm;
 	s->mem = page_tree_get(&st->live);
 	s->bytes = sizeof(*s);
