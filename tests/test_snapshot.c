@@ -502,6 +502,59 @@ static void test_cpu_state_restored(void **state)
 	vm_destroy(vm);
 }
 
+/* --- the run's own state --------------------------------------------------------- */
+
+static void run_plain(struct vm *vm, struct sched_stats *st, uint64_t *digest)
+{
+	struct run_drive drive = { .signal_fd = -1 };
+
+	assert_int_equal(run_drive(vm, &drive), 0);
+	assert_int_equal(vm_sched_stats(vm, st), 0);
+	*digest = vm_memory_digest(vm);
+}
+
+/* A snapshot holds the scheduler as well: restored without a new
+ * vm_set_run(), the run takes the same schedule (seed, PCT priorities,
+ * injected pauses) to the same end; a snapshot of the end gives back its
+ * counters and result. */
+static void test_scheduler_restored(void **state)
+{
+	static const struct run_case c = { "lost-update", 2, VM_SCHED_STEP,
+					   VM_POLICY_PCT, 20000, 0, 5 };
+	struct run_desc d = describe(&c);
+	struct sched_stats first, again, now;
+	struct vm_snapshot *start, *end;
+	struct vm_result result;
+	uint64_t digest, digest2;
+	char err[512];
+	struct vm *vm;
+
+	SKIP_WITHOUT_KVM();
+	vm = new_vm(&c, open("/dev/null", O_WRONLY));
+	if (vm_set_run(vm, &d.sched, NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+	start = take(vm);
+	run_plain(vm, &first, &digest);
+	result = *vm_result(vm);
+	assert_true(first.steps > 100 && first.injected > 0);
+	end = take(vm);
+	for (int round = 0; round < 2; round++) {
+		restore(vm, start);
+		assert_int_equal(vm_sched_stats(vm, &now), 0);
+		assert_int_equal(now.steps, 0);
+		run_plain(vm, &again, &digest2);
+		assert_memory_equal(&first, &again, sizeof(first));
+		assert_true(digest == digest2);
+		restore(vm, end);
+		assert_int_equal(vm_sched_stats(vm, &now), 0);
+		assert_memory_equal(&first, &now, sizeof(first));
+		assert_int_equal(vm_result(vm)->reason, result.reason);
+		assert_string_equal(vm_result(vm)->diag, result.diag);
+	}
+	close(vm->cfg.console_fd);
+	vm_destroy(vm);
+}
+
 /* --- explore's kept VM ------------------------------------------------------- */
 
 static bool keep_all(const struct explore_result *r, void *arg)
@@ -709,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_runs),
 		cmocka_unit_test(test_round_trip_register_edits),
 		cmocka_unit_test(test_cpu_state_restored),
+		cmocka_unit_test(test_scheduler_restored),
 		cmocka_unit_test(test_explore_reset_same_as_fresh),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_misuse),
