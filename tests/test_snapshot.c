@@ -742,6 +742,7 @@ static void page_tree_model(uint64_t npages, uint64_t seed)
 	}
 	assert_int_equal(pool.bytes, 0);
 	assert_int_equal(pool.copies, 0);
+	page_pool_release(&pool);
 	free(mem);
 	free(dirty);
 	free(diff);

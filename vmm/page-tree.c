@@ -39,13 +39,46 @@ void page_pool_init(struct page_pool *p, uint64_t npages)
 	}
 }
 
+void page_pool_release(struct page_pool *p)
+{
+	while (p->spare) {
+		struct page_copy *c = p->spare;
+
+		memcpy(&p->spare, c->data, sizeof(p->spare));
+		free(c);
+	}
+	p->nspare = 0;
+}
+
+static struct page_copy *copy_new(struct page_pool *p)
+{
+	struct page_copy *c = p->spare;
+
+	if (c) {
+		memcpy(&p->spare, c->data, sizeof(p->spare));
+		p->nspare--;
+	} else if (!(c = malloc(sizeof(*c)))) {
+		return NULL;
+	}
+	c->refs = 1;
+	p->bytes += sizeof(*c);
+	p->copies++;
+	return c;
+}
+
 static void copy_put(struct page_pool *p, struct page_copy *c)
 {
 	if (!c || --c->refs)
 		return;
-	free(c);
 	p->bytes -= sizeof(*c);
 	p->copies--;
+	if (p->nspare == PAGE_POOL_SPARES) {
+		free(c);
+		return;
+	}
+	memcpy(c->data, &p->spare, sizeof(p->spare));  /* the list's link */
+	p->spare = c;
+	p->nspare++;
 }
 
 static void node_put(struct page_pool *p, struct page_node *n, unsigned level)
@@ -144,13 +177,10 @@ static int set_page(struct page_pool *p, struct page_node *bottom, unsigned i,
 	if (old ? !memcmp(old->data, src, PAGE_TREE_PAGE) : page_is_zero(src))
 		return 0;  /* written, but as it was */
 	if (!page_is_zero(src)) {
-		c = malloc(sizeof(*c));
+		c = copy_new(p);
 		if (!c)
 			return -ENOMEM;
 		memcpy(c->data, src, PAGE_TREE_PAGE);
-		c->refs = 1;
-		p->bytes += sizeof(*c);
-		p->copies++;
 	}
 	bottom->slot[i] = c;
 	copy_put(p, old);

@@ -28,7 +28,13 @@ struct page_pool {
 				 one may be changed in place */
 	size_t bytes;         /* memory held by nodes and page copies */
 	uint64_t copies;      /* page copies held */
+	/* Copies no tree holds any more, kept (up to PAGE_POOL_SPARES) for
+	 * the next ones: new memory costs a page fault per page. */
+	void *spare;
+	unsigned nspare;
 };
+
+#define PAGE_POOL_SPARES 4096u  /* 16 MiB */
 
 /* A version of the memory: NULL root, every page zero. */
 struct page_tree {
@@ -36,6 +42,8 @@ struct page_tree {
 };
 
 void page_pool_init(struct page_pool *p, uint64_t npages);
+/* Frees the spare copies (the trees must be gone). */
+void page_pool_release(struct page_pool *p);
 
 /* @out = @base with every page of the bitmap @pages (bit n: page n)
  * replaced by the content of that page of @mem (npages * 4 KiB): a copy,

@@ -507,6 +507,7 @@ void vm_snapshots_free(struct vm *vm)
 	while (st->list)
 		vm_snapshot_free(st->list);
 	page_tree_put(&st->pool, &st->live);
+	page_pool_release(&st->pool);
 	vcpu_state_caps_free(&st->caps);
 	free(st->dirty);
 	free(st);
