@@ -96,21 +96,6 @@ struct sched_state *sched_state_save(struct vm *vm)
 	return st;
 }
 
-/* The watchdog of the run that ended leaves (it would by itself, within
- * its 20 ms tick): sched_start() makes the next run's. */
-static void join_watchdog(struct sched *s)
-{
-	if (!s->watchdog_started)
-		return;
-	pthread_mutex_lock(&s->lock);
-	s->watchdog_quit = true;
-	pthread_cond_signal(&s->watchdog_cond);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->watchdog, NULL);
-	s->watchdog_started = false;
-	s->watchdog_quit = false;
-}
-
 int sched_state_load(struct vm *vm, const struct sched_state *st)
 {
 	struct sched *s = vm->sched;
@@ -119,7 +104,7 @@ int sched_state_load(struct vm *vm, const struct sched_state *st)
 
 	if (st->plan && !(plan = plan_index_clone(st->plan)))
 		return -ENOMEM;
-	join_watchdog(s);
+	sched_join_watchdog(vm);  /* the ended run's */
 	plan_index_free(s->plan);
 	s->plan = plan;
 	s->cfg = st->cfg;

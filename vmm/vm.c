@@ -234,6 +234,7 @@ int vm_wait(struct vm *vm, int timeout_ms)
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			if (vm->vcpus[i].thread_started)
 				pthread_join(vm->vcpus[i].join_handle, NULL);
+		sched_join_watchdog(vm);
 		vm->joined = true;
 	}
 	return 0;

@@ -95,7 +95,8 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 int vm_start(struct vm *vm);
 
 /* Waits until the run has ended or timeout_ms passed (-1: forever).
- * Returns 0 when ended, -ETIMEDOUT otherwise.  Joins the VCPU threads. */
+ * Returns 0 when ended, -ETIMEDOUT otherwise.  Joins the VCPU threads and
+ * the scheduler's watchdog. */
 int vm_wait(struct vm *vm, int timeout_ms);
 
 /* Ends the run (first caller wins): records reason, code and a message, and
