@@ -124,10 +124,10 @@ static int export_run(const struct export_opts *o, struct itrace *t,
 	struct symtab *st = NULL;
 	int ret;
 
-	if (!strcmp(o->format, "chrome"))
-		return export_chrome(t, out);
 	ret = inspect_symbols(t, o->guest, false, &st);
-	if (!ret)
+	if (!ret && !strcmp(o->format, "chrome"))
+		ret = export_chrome(t, out, st);
+	else if (!ret)
 		ret = export_html(t, out, st);
 	symtab_free(st);
 	return ret;
