@@ -190,7 +190,7 @@ const LANE_H = MARK_H + BAR_H + 5 + (serial ? HOLD_H + 3 : 0);
 const svg = document.getElementById('tl'), axisSvg = document.getElementById('axis');
 const tip = document.getElementById('tip');
 const span = Math.max(META.span, 1);
-let W = 800, from = 0, to = span, sel = null, hover = null;
+let W = 800, from = 0, to = span, sel = null, vFirst = 0, vEnd = 0;
 const laneY = v => VM_H + v * LANE_H;
 const x = t => LEFT + (t - from) / (to - from) * (W - LEFT - RIGHT);
 const tAt = px => from + (px - LEFT) / (W - LEFT - RIGHT) * (to - from);
@@ -367,6 +367,7 @@ function drawFlow(out, l, idx, cls) {
 function drawFlows(out) {
 	const vis = [];
 	lives.forEach((l, i) => {
+		if (l.v < vFirst || l.v >= vEnd) return;
 		const p = lifePoints(l);
 		if (p.length > 1 && p[p.length - 1][2] >= from && p[0][2] <= to)
 			vis.push(i);
@@ -460,6 +461,7 @@ function drawMatches(out) {
 	for (const i of rows) {
 		const e = evs[i];
 		if (e.t < from || e.t > to) continue;
+		if (e.v >= 0 && (e.v < vFirst || e.v >= vEnd)) continue;
 		const px = Math.round(x(e.t)), y = e.v < 0 ? 2 : laneY(e.v);
 		const key = px + ':' + y;
 		if (last.has(key)) continue;
@@ -476,16 +478,23 @@ function draw() {
 	ax.push(...drawAxis(out, h));
 	out.push('<text class="label" x="4" y="12">vm</text>');
 	drawTicks(out, vmTicks, 2);
+	/* lanes scrolled out of the box get their frame only */
+	const box = document.getElementById('lanes');
+	vFirst = Math.max(0, Math.floor((box.scrollTop - VM_H) / LANE_H) - 1);
+	vEnd = Math.min(nlanes, Math.ceil((box.scrollTop + (box.clientHeight ||
+		h)) / LANE_H) + 1);
 	for (let v = 0; v < nlanes; v++) {
-		const l = lanes[v], y = laneY(v);
+		const l = lanes[v], y = laneY(v), shown = v >= vFirst && v < vEnd;
 		out.push('<g class="lane" id="lane-' + v + '" data-vcpu="' + v + '">');
 		out.push('<rect class="lane-bg" x="' + LEFT + '" y="' + (y + MARK_H) +
 			'" width="' + (W - LEFT - RIGHT) + '" height="' + BAR_H + '"/>');
 		out.push('<text class="label" x="4" y="' + (y + MARK_H + 14) + '">vcpu ' +
 			v + '</text>');
-		drawSlices(out, l.states, y + MARK_H, BAR_H, stClass, 's', stLabel);
-		drawDensity(out, l, v);
-		drawTicks(out, l.ticks, y);
+		if (shown) {
+			drawSlices(out, l.states, y + MARK_H, BAR_H, stClass, 's', stLabel);
+			drawDensity(out, l, v);
+			drawTicks(out, l.ticks, y);
+		}
 		out.push('</g>');
 		if (!serial) continue;
 		const hy = y + MARK_H + BAR_H + 4;
@@ -494,7 +503,7 @@ function draw() {
 			(W - LEFT - RIGHT) + '" height="' + HOLD_H + '"/>');
 		out.push('<text class="label sub" x="14" y="' + (hy + 12) +
 			'">holds CPU</text>');
-		drawHolds(out, l, v);
+		if (shown) drawHolds(out, l, v);
 		out.push('</g>');
 	}
 	const hidden = drawFlows(out);
@@ -631,6 +640,7 @@ function fit() { setView(ACT[0], ACT[1]); }
 document.getElementById('fit').addEventListener('click', fit);
 document.getElementById('all').addEventListener('click', () => setView(0, span));
 window.addEventListener('resize', schedule);
+document.getElementById('lanes').addEventListener('scroll', schedule);
 
 /* ---- selection and details --------------------------------------------- */
 function selRange() {
@@ -651,8 +661,23 @@ function zoomToSel() {
 	const w = Math.max(r[1] - r[0], (to - from) * 0.02, 1000);
 	setView(r[0] - w * 0.5, r[1] + w * 0.5);
 }
+/* The VCPU of the selection, or -1. */
+function selLane() {
+	switch (sel && sel.k) {
+	case 'e': return evs[sel.i].v;
+	case 's': return states[sel.i].v;
+	case 'h': return holds[sel.i].v;
+	case 'l': return lives[sel.i].v;
+	case 'd': return dens[sel.i].v;
+	}
+	return -1;
+}
 /* Keeps the selection in view without changing the zoom. */
 function reveal() {
+	const v = selLane(), box = document.getElementById('lanes');
+	if (v >= 0 && (laneY(v) < box.scrollTop ||
+	    laneY(v) + LANE_H > box.scrollTop + box.clientHeight))
+		box.scrollTop = Math.max(0, laneY(v) - box.clientHeight / 3);
 	const r = selRange();
 	if (!r || (r[0] >= from && r[1] <= to)) return;
 	const c = (r[0] + r[1]) / 2, w = to - from;
