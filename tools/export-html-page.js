@@ -315,10 +315,11 @@ function drawHolds(out, l, v) {
 			out.push('<line class="mk-switch" x1="' + px + '" x2="' + px + '" y1="' +
 				(y + HOLD_H / 2) + '" y2="' + (y2 + HOLD_H / 2) + '"/>');
 		}
-		if (h.how !== 1 && h.how !== 2) continue;   /* preempted, paused */
-		out.push('<path class="mk-lost" d="M' + (px - 5) + ' ' + (y + HOLD_H) +
-			'l5 -' + HOLD_H + 'l5 ' + HOLD_H + 'z" data-k="h" data-i="' + h.idx +
-			'"/>');
+		if (h.how === 7) continue;   /* the run stopped: its own mark */
+		if (h.how === 1 || h.how === 2)   /* preempted, paused */
+			out.push('<path class="mk-lost" d="M' + (px - 5) + ' ' + (y + HOLD_H) +
+				'l5 -' + HOLD_H + 'l5 ' + HOLD_H + 'z" data-k="h" data-i="' +
+				h.idx + '"/>');
 		const text = holdEnd(h), room = (next ? x(next.t0) : W - RIGHT) - px - 10;
 		if (room > text.length * 6.2)
 			out.push('<text class="hlabel" x="' + (px + 7) + '" y="' +
