@@ -147,7 +147,7 @@ static const struct ev_spec coalesced[] = {
 	EV(50000, TEV_RESUME_REQUEST, 1, 0, 0, 0, 0, 0, NULL, 0),
 	EV(50200, TEV_RESUMED, 1, 3, 10, 0, 0, 0, NULL, 0),
 	EV(61000, TEV_EXIT_HLT, 1, 4, 12, 0, 0, 0, NULL, 0),
-	EV(62000, TEV_VCPU_ERROR, 0, 5, 14, 8, 0, 0, "triple fault\n", 13),
+	EV(62000, TEV_VCPU_ERROR, 0, 5, 14, 8, 0, 0, "triple fault\n rax=0\n", 20),
 	EV(70000, TEV_VCPU_EXIT, 1, 5, 0, 0, 0, 0, NULL, 0),
 };
 
@@ -268,8 +268,10 @@ static void test_chrome_coalesced(void **state)
 	must_have(text, "\"ph\":\"s\",\"pid\":2,\"tid\":2,\"cat\":\"pause\","
 		  "\"name\":\"pause life\",\"id\":4,");
 	assert_int_equal(count(text, "\"ph\":\"f\""), 2);
+	/* its first line names it (the registers are in its args) */
 	must_have(text, "\"cat\":\"failure\",\"name\":\"vcpu error (KVM exit "
 		  "8): triple fault\"");
+	must_have(text, "\"text\":\"triple fault\\n rax=0\\n\"");
 	must_have(text, "\"name\":\"run ended: guest-fault, code 1\"");
 	assert_null(strstr(text, "holds the CPU"));  /* parallel: no token */
 	free(text);

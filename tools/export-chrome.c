@@ -153,9 +153,11 @@ static void on_hold(void *ctx, const struct hold_slice *h)
 		hold_end_name(h->how));
 	if (h->to != TRACE_VCPU_NONE)
 		fprintf(c->f, ",\"to_vcpu\":%u", h->to);
-	if (h->where) {
+	if (h->where)
 		fprintf(c->f, ",\"where_seq\":%" PRIu64 ",\"rip\":\"0x%" PRIx64
-			"\",\"sym\":\"", h->where->seq, h->where->rip);
+			"\"", h->where->seq, h->where->rip);
+	if (*sym) {
+		fputs(",\"sym\":\"", c->f);
 		json_str(c->f, (const uint8_t *)sym, strlen(sym));
 		fputc('"', c->f);
 	}

@@ -411,7 +411,7 @@ static void msg_bytes(FILE *f, const uint8_t *p, size_t len)
 static enum imark mark_text(FILE *f, const struct trace_event *ev,
 			    const uint8_t *pl)
 {
-	const uint8_t *file, *expr;
+	const uint8_t *file, *expr, *nl;
 	size_t flen, elen, plen = pl ? ev->payload_len : 0;
 
 	switch (ev->type) {
@@ -424,11 +424,13 @@ static enum imark mark_text(FILE *f, const struct trace_event *ev,
 		msg_bytes(f, file, flen);
 		fprintf(f, ":%" PRIu64, ev->a0);
 		return IMARK_FAILURE;
-	case TEV_VCPU_ERROR:
+	case TEV_VCPU_ERROR:   /* its first line: the registers follow */
+		if (plen && (nl = memchr(pl, '\n', plen)))
+			plen = (size_t)(nl - pl);
+		while (plen && !pl[plen - 1])
+			plen--;
 		fprintf(f, "vcpu error (KVM exit %" PRIu64 ")%s", ev->a0,
 			plen ? ": " : "");
-		while (plen && (pl[plen - 1] == '\n' || !pl[plen - 1]))
-			plen--;
 		msg_bytes(f, pl, plen);
 		return IMARK_FAILURE;
 	case TEV_VM_STOP:
