@@ -61,13 +61,22 @@ function send(method, params = {}) {
 		bad(new Error(method + ': ' + r.error.message)) : ok(r.result)));
 }
 const once = method => new Promise(ok => listeners.push(m => m.method === method && ok(m)));
+/* Chromium's helper processes may still write the profile as it exits:
+ * ask it to close, then retry the removal a while. */
 function quit(code) {
 	clearTimeout(timer);
 	proc.on('exit', () => {
-		rmSync(profile, { recursive: true, force: true });
+		try {
+			rmSync(profile, { recursive: true, force: true, maxRetries: 10,
+				retryDelay: 100 });
+		} catch (e) {
+			console.error('html-view: left ' + profile + ': ' + e.message);
+		}
 		process.exit(code);
 	});
-	proc.kill();
+	session = null;
+	send('Browser.close').catch(() => {});
+	setTimeout(() => proc.kill(), 2000).unref();
 }
 async function js(expr) {
 	const r = await send('Runtime.evaluate', { expression: expr,
