@@ -11,7 +11,7 @@
 BUILD    ?= build
 CC       ?= gcc
 PKGS     := liburcu-memb libzstd
-DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev
+DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev nodejs
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 WARN     := -Wall -Wextra -Wno-unused-parameter
@@ -118,6 +118,11 @@ $(BUILD)/vcprr: $(TOOL_OBJS) $(BUILD)/libvcprr.a
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The HTML export's page is embedded with .incbin (the compiler does not
+# see those files).
+$(BUILD)/obj/tools/export-html-page.o: tools/export-html-page.html \
+	tools/export-html-page.js
 
 # --- crosvm plugin compatibility library (crosvm/crosvm.h)
 $(BUILD)/pic/%.o: %.c
