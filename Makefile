@@ -261,7 +261,8 @@ FUZZ_LIB_SRCS := $(filter-out vmm/vcpu.c,$(LIB_SRCS))
 # decoder and guest debug-info readers.
 FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c tools/builtin-inspect.c tools/outfile.c \
 	$(sort $(wildcard tools/inspect-*.c tools/export-*.c)) tools/symbols.c \
-	tools/elf-sections.c tools/dwarf-line.c tools/x86-access.c
+	tools/elf-sections.c tools/dwarf-line.c tools/x86-access.c \
+	tools/u64-map.c tools/race-hb.c tools/analyze-log.c
 fuzz: check-deps
 	$(MAKE) CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz-objs/libvcprr.a
 	@mkdir -p $(BUILD)/fuzz
