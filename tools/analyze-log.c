@@ -130,14 +130,6 @@ struct sync_set {
 	bool oom;
 };
 
-static uint8_t granule_mask(uint64_t g, uint64_t addr, uint32_t size)
-{
-	uint64_t lo = g << 3 > addr ? g << 3 : addr;
-	uint64_t hi = (g << 3) + 8 < addr + size ? (g << 3) + 8 : addr + size;
-
-	return (uint8_t)(((1u << (hi - lo)) - 1) << (lo & 7));
-}
-
 static void mark(struct sync_set *ss, const struct alog_entry *e)
 {
 	uint32_t size = e->size < HB_MAX_ACCESS ? e->size : HB_MAX_ACCESS;
@@ -149,7 +141,7 @@ static void mark(struct sync_set *ss, const struct alog_entry *e)
 			ss->oom = true;
 			return;
 		}
-		*m |= granule_mask(g, e->addr, size);
+		*m |= hb_granule_mask(g, e->addr, size);
 	}
 }
 
@@ -158,7 +150,7 @@ static void mark(struct sync_set *ss, const struct alog_entry *e)
 static bool all_marked(struct sync_set *ss, const struct alog_entry *e)
 {
 	uint64_t g = e->addr >> 3;
-	uint8_t want = granule_mask(g, e->addr, e->size);
+	uint8_t want = hb_granule_mask(g, e->addr, e->size);
 	uint64_t *m = u64_map_slot(&ss->bytes, g, false);
 
 	return m && (*m & want) == want;

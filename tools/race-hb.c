@@ -353,10 +353,7 @@ int hb_access(struct hb *hb, const struct hb_access *a)
 	if (a->atomic && (s = sync_get(hb, a->addr)) != NULL)
 		atomic_before(hb, s, a);
 	for (uint64_t g = a->addr >> 3; g <= (a->addr + size - 1) >> 3; g++) {
-		uint64_t lo = g << 3 > a->addr ? g << 3 : a->addr;
-		uint64_t hi = (g << 3) + 8 < a->addr + size ? (g << 3) + 8 :
-			      a->addr + size;
-		uint8_t mask = (uint8_t)(((1u << (hi - lo)) - 1) << (lo & 7));
+		uint8_t mask = hb_granule_mask(g, a->addr, size);
 		struct granule *gr = granule_get(hb, g, true);
 
 		if (!gr) {

@@ -39,6 +39,16 @@
 
 struct hb;
 
+/* Shadow memory works in 8-byte granules: the bytes of granule g (address
+ * g * 8) that [addr, addr + size) covers, as a mask. */
+static inline uint8_t hb_granule_mask(uint64_t g, uint64_t addr, uint64_t size)
+{
+	uint64_t lo = g << 3 > addr ? g << 3 : addr;
+	uint64_t hi = (g << 3) + 8 < addr + size ? (g << 3) + 8 : addr + size;
+
+	return (uint8_t)(((1u << (hi - lo)) - 1) << (lo & 7));
+}
+
 struct hb_access {
 	unsigned thread;   /* VCPU id */
 	uint64_t step;     /* where in the run (scheduler step), for reports */
