@@ -85,6 +85,13 @@ static void test_scenarios(void **state)
 		{ "handshake", "handshake-fixed",
 		  "--runs 60 --seed 1 --sched pct:3 --preempt exit --pauses 0.05 -j 2",
 		  "++polls <= PATIENCE" },
+		/* explore's defaults (pct:3, step, pauses 0.01) */
+		{ "check-then-act", "check-then-act-fixed", "--runs 60 --seed 1 -j 2",
+		  "atomic_load(&builds) == 1" },
+		{ "ring-nofull", "ring-nofull-fixed", "--runs 60 --seed 1 -j 2",
+		  "consume() == i" },
+		{ "order3", "order3-fixed", "--runs 60 --seed 1 -j 2 --vcpus 3",
+		  "ENTRIES * (ENTRIES + 1) / 2" },
 	};
 
 	(void)state;
