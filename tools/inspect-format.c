@@ -236,26 +236,13 @@ static void text_payload_of(FILE *f, const struct type_fmt *tf,
 	}
 }
 
-void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
-	       const uint8_t *pl)
+void ifmt_fields(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+		 const uint8_t *pl)
 {
 	const struct type_fmt *tf = fmt_of(ev->type);
-	const char *name = trace_event_name(ev->type);
 	const uint64_t a[4] = { ev->a0, ev->a1, ev->a2, ev->a3 };
-	char tbuf[40], sbuf[160];
-	bool more = ev->payload_len || ev->exit_seq || ev->rip || ev->digest ||
-		    tf->a[0].name;
+	char sbuf[160];
 
-	fprintf(f, "#%-7" PRIu64 " %s ", ev->seq,
-		fmt_reltime(tbuf, sizeof(tbuf), ev->time_ns, fmt->t0));
-	if (ev->vcpu == TRACE_VCPU_NONE)
-		fputs("vm     ", f);
-	else
-		fprintf(f, "vcpu %-2u", ev->vcpu);
-	if (name)
-		fprintf(f, more ? " %-15s" : " %s", name);
-	else
-		fprintf(f, more ? " type%-11u" : " type%u", ev->type);
 	for (int i = 0; i < 4; i++)
 		if (tf->a[i].name)
 			text_field(f, tf, &tf->a[i], a[i]);
@@ -272,6 +259,27 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	}
 	if (ev->digest)
 		fprintf(f, " digest=0x%016" PRIx64, ev->digest);
+}
+
+void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+	       const uint8_t *pl)
+{
+	const char *name = trace_event_name(ev->type);
+	char tbuf[40];
+	bool more = ev->payload_len || ev->exit_seq || ev->rip || ev->digest ||
+		    fmt_of(ev->type)->a[0].name;
+
+	fprintf(f, "#%-7" PRIu64 " %s ", ev->seq,
+		fmt_reltime(tbuf, sizeof(tbuf), ev->time_ns, fmt->t0));
+	if (ev->vcpu == TRACE_VCPU_NONE)
+		fputs("vm     ", f);
+	else
+		fprintf(f, "vcpu %-2u", ev->vcpu);
+	if (name)
+		fprintf(f, more ? " %-15s" : " %s", name);
+	else
+		fprintf(f, more ? " type%-11u" : " type%u", ev->type);
+	ifmt_fields(f, fmt, ev, pl);
 }
 
 void json_str(FILE *f, const uint8_t *s, size_t len)
@@ -387,4 +395,71 @@ void ifmt_json(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	if (ev->digest)
 		fprintf(f, ",\"digest\":\"0x%016" PRIx64 "\"", ev->digest);
 	fputc('}', f);
+}
+
+/* @len bytes for a one-line message: printable ASCII as it is, anything
+ * else (and '\\') as \xNN, so a hostile payload stays one line of text. */
+static void msg_bytes(FILE *f, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			fputc(p[i], f);
+		else
+			fprintf(f, "\\x%02x", p[i]);
+}
+
+static enum imark mark_text(FILE *f, const struct trace_event *ev,
+			    const uint8_t *pl)
+{
+	const uint8_t *file, *expr, *nl;
+	size_t flen, elen, plen = pl ? ev->payload_len : 0;
+
+	switch (ev->type) {
+	case TEV_GUEST_ASSERT:
+		split_assert(pl ? pl : (const uint8_t *)"", plen, &file, &flen,
+			     &expr, &elen);
+		fputs("assertion failed: ", f);
+		msg_bytes(f, expr, elen);
+		fputs(" at ", f);
+		msg_bytes(f, file, flen);
+		fprintf(f, ":%" PRIu64, ev->a0);
+		return IMARK_FAILURE;
+	case TEV_VCPU_ERROR:   /* its first line: the registers follow */
+		if (plen && (nl = memchr(pl, '\n', plen)))
+			plen = (size_t)(nl - pl);
+		while (plen && !pl[plen - 1])
+			plen--;
+		fprintf(f, "vcpu error (KVM exit %" PRIu64 ")%s", ev->a0,
+			plen ? ": " : "");
+		msg_bytes(f, pl, plen);
+		return IMARK_FAILURE;
+	case TEV_VM_STOP:
+	case TEV_VM_END:
+		fprintf(f, "run %s: %s, code %" PRId64, ev->type == TEV_VM_STOP ?
+			"stopped" : "ended", trace_end_reason_name(ev->a0),
+			(int64_t)ev->a1);
+		return ev->a0 == TEND_GUEST_EXIT && !ev->a1 ? IMARK_END :
+		       IMARK_END_FAILED;
+	case TEV_GUEST_EXIT:
+		fprintf(f, "guest exit, code %" PRId64, (int64_t)ev->a0);
+		return IMARK_END;
+	}
+	return IMARK_NONE;
+}
+
+enum imark ifmt_mark(char *buf, size_t len, const struct trace_event *ev,
+		     const uint8_t *pl)
+{
+	FILE *m = fmemopen(buf, len, "w");
+	enum imark k;
+
+	if (!len)
+		return IMARK_NONE;
+	buf[0] = '\0';
+	if (!m)
+		return IMARK_NONE;
+	k = mark_text(m, ev, pl);
+	fclose(m);
+	buf[len - 1] = '\0';
+	return k;
 }

@@ -93,6 +93,22 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	       const uint8_t *pl);
 void ifmt_json(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	       const uint8_t *pl);
+/* The decoded fields of ifmt_text alone: what follows the type name. */
+void ifmt_fields(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+		 const uint8_t *pl);
+/* How the run failed or ended, as one line for a timeline's marker:
+ * "assertion failed: EXPR at FILE:LINE", "vcpu error (KVM exit 8): ...",
+ * "run ended: guest-assert, code 1".  Writes @buf (always terminated) and
+ * says which kind of mark @ev is. */
+enum imark {
+	IMARK_NONE,
+	IMARK_FAILURE,     /* a guest assertion, a VCPU error */
+	IMARK_END_FAILED,  /* VM_STOP/VM_END for another reason than a clean
+	                      guest exit with code 0 */
+	IMARK_END,         /* VM_STOP/VM_END/GUEST_EXIT of a clean exit */
+};
+enum imark ifmt_mark(char *buf, size_t len, const struct trace_event *ev,
+		     const uint8_t *pl);
 /* JSON string body (without quotes) of @len bytes. */
 void json_str(FILE *f, const uint8_t *s, size_t len);
 /* "<sym+off>" for @rip into @buf, or "" */
@@ -120,7 +136,7 @@ int inspect_summary_main(int argc, char **argv);
 int inspect_dump_main(int argc, char **argv);
 int inspect_follow_main(int argc, char **argv);
 int inspect_diff_main(int argc, char **argv);
-int export_chrome(struct itrace *t, FILE *out);
+int export_chrome(struct itrace *t, FILE *out, const struct symtab *st);
 int export_html(struct itrace *t, FILE *out, const struct symtab *st);
 /* The summary of @path on @out; returns an inspect_status.  Events read
  * are stored in *events (for the benchmark). */
