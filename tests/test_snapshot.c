@@ -437,7 +437,8 @@ static void run_cpustate(struct vm *vm, uint64_t seed)
 {
 	struct sched_config sc = { .mode = VM_SCHED_SERIAL,
 				   .policy = VM_POLICY_RANDOM, .seed = seed };
-	struct run_drive drive = { .signal_fd = -1 };
+	struct run_drive drive = { .signal_fd = -1,
+				   .timeout_ns = 60000000000ull };
 	char err[512];
 
 	if (vm_set_run(vm, &sc, NULL, err, sizeof(err)))
@@ -564,37 +565,29 @@ static bool keep_all(const struct explore_result *r, void *arg)
 	return true;
 }
 
-/* explore_run() keeps one VM and resets it between runs: for each seed it
- * gives the verdict, schedule and trace of a new VM's run, and a kept
- * failure replays the same. */
-static void test_explore_reset_same_as_fresh(void **state)
+/* One explore configuration, run seed by seed on the kept VM and on a new
+ * VM per run: the same verdict, schedule and trace; a kept failure replays
+ * the same.  Returns the failures. */
+static unsigned kept_against_fresh(struct explore_config *c, const char *tag)
 {
-	struct explore_config c = {
-		.guest = guest_path("lost-update"), .nr_vcpus = 2,
-		.mem_size = VM_DEFAULT_MEM,
-		.sched = { .mode = VM_SCHED_STEP, .policy = VM_POLICY_PCT,
-			   .pct_depth = 3, .pct_steps = 900, .pause_ppm = 3000,
-			   .step_budget = 100000 },
-	};
 	unsigned failed = 0;
 	char err[512];
 
-	SKIP_WITHOUT_KVM();
 	for (uint64_t seed = 1; seed <= 12; seed++) {
 		struct explore_result kept, fresh;
 		char a[128], b[128];
 		struct explore_trace ta = { .path = a, .keep = keep_all },
 				     tb = { .path = b, .keep = keep_all };
 
-		snprintf(a, sizeof(a), "%s/kept-%llu.trace", dir,
+		snprintf(a, sizeof(a), "%s/%s-kept-%llu.trace", dir, tag,
 			 (unsigned long long)seed);
-		snprintf(b, sizeof(b), "%s/fresh-%llu.trace", dir,
+		snprintf(b, sizeof(b), "%s/%s-fresh-%llu.trace", dir, tag,
 			 (unsigned long long)seed);
-		c.fresh_vm = false;
-		if (explore_run(&c, seed, &ta, &kept, err, sizeof(err)))
+		c->fresh_vm = false;
+		if (explore_run(c, seed, &ta, &kept, err, sizeof(err)))
 			fail_msg("%s", err);
-		c.fresh_vm = true;
-		if (explore_run(&c, seed, &tb, &fresh, err, sizeof(err)))
+		c->fresh_vm = true;
+		if (explore_run(c, seed, &tb, &fresh, err, sizeof(err)))
 			fail_msg("%s", err);
 		assert_true(ta.kept && tb.kept);
 		assert_int_equal(kept.failed, fresh.failed);
@@ -609,8 +602,102 @@ static void test_explore_reset_same_as_fresh(void **state)
 				fail_msg("%s: %s", a, r.message);
 		}
 	}
-	assert_true(failed > 0);
+	return failed;
+}
+
+/* explore_run() keeps one VM and resets it between runs: for each seed it
+ * gives the verdict, schedule and trace of a new VM's run, in step mode
+ * (PCT) and in serial mode (random, with injected pauses). */
+static void test_explore_reset_same_as_fresh(void **state)
+{
+	struct explore_config step = {
+		.guest = guest_path("lost-update"), .nr_vcpus = 2,
+		.mem_size = VM_DEFAULT_MEM,
+		.sched = { .mode = VM_SCHED_STEP, .policy = VM_POLICY_PCT,
+			   .pct_depth = 3, .pct_steps = 900, .pause_ppm = 3000,
+			   .step_budget = 100000 },
+	};
+	char ring[256];
+	struct explore_config serial = {
+		.guest = ring, .nr_vcpus = 2, .mem_size = VM_DEFAULT_MEM,
+		.sched = { .mode = VM_SCHED_SERIAL, .policy = VM_POLICY_RANDOM,
+			   .pause_ppm = 20000, .max_hold = 20,
+			   .step_budget = 100000 },
+	};
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	snprintf(ring, sizeof(ring), "%s", guest_path("ring-nofull"));
+	assert_true(kept_against_fresh(&step, "step") > 0);
+	assert_true(kept_against_fresh(&serial, "serial") > 0);
 	explore_release();
+}
+
+/* The failed_runs of explore's JSON, with the output folder's name cut
+ * out of the traces' paths (malloc'd). */
+static char *failed_runs(const char *json, const char *out)
+{
+	const char *p = strstr(json, "\"failed_runs\"");
+	size_t n = strlen(out);
+	char *s, *w;
+
+	if (!p)
+		fail_msg("no failed_runs in %s", json);
+	s = w = strdup(p);
+	assert_non_null(s);
+	for (const char *r = p; *r;)
+		if (!strncmp(r, out, n))
+			r += n;
+		else
+			*w++ = *r++;
+	*w = 0;
+	return s;
+}
+
+/* vcprr explore end to end, by default (one VM per worker, reset between
+ * runs) and with VCPRR_FRESH_VM=1: the same failures, and every kept trace
+ * the same run, in both preemption modes. */
+static void test_explore_cli_kept_same_as_fresh(void **state)
+{
+	static const char *const runs[][2] = {
+		{ "lost-update", "--runs 10 --seed 3 --preempt step -j 2" },
+		{ "ring-nofull", "--runs 24 --seed 7 --preempt exit -j 2" },
+	};
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		char k[128], f[128], *jk, *jf, *rk, *rf;
+		const char *p;
+		unsigned traces = 0;
+
+		snprintf(k, sizeof(k), "%s/cli-kept-%zu", dir, i);
+		snprintf(f, sizeof(f), "%s/cli-fresh-%zu", dir, i);
+		assert_int_equal(vcprr_sh(&jk, "$V explore %s -o %s --json %s "
+					  "2>/dev/null", guest_path(runs[i][0]), k,
+					  runs[i][1]), 1);
+		assert_int_equal(vcprr_sh(&jf, "VCPRR_FRESH_VM=1 $V explore %s -o %s "
+					  "--json %s 2>/dev/null",
+					  guest_path(runs[i][0]), f, runs[i][1]), 1);
+		rk = failed_runs(jk, k);
+		rf = failed_runs(jf, f);
+		assert_string_equal(rk, rf);
+		for (p = rk; (p = strstr(p, "\"trace\": \"")); traces++) {
+			char a[256], b[256];
+			size_t n;
+
+			p += strlen("\"trace\": \"");
+			n = strcspn(p, "\"");
+			snprintf(a, sizeof(a), "%s%.*s", k, (int)n, p);
+			snprintf(b, sizeof(b), "%s%.*s", f, (int)n, p);
+			assert_same_run(a, b);
+		}
+		assert_true(traces > 0);
+		free(rk);
+		free(rf);
+		free(jk);
+		free(jf);
+	}
 }
 
 /* --- what a snapshot costs ---------------------------------------------------- */
@@ -765,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_state_restored),
 		cmocka_unit_test(test_scheduler_restored),
 		cmocka_unit_test(test_explore_reset_same_as_fresh),
+		cmocka_unit_test(test_explore_cli_kept_same_as_fresh),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_misuse),
 	};
