@@ -37,7 +37,7 @@ CMOCKA_LIBS := $(if $(MISSING),,$(shell pkg-config --libs cmocka))
 # The tools (not libvcprr) decode x86 instructions.
 TOOL_LIBS  := -lZydis
 
-LIB_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c replay/*.c))
+LIB_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c replay/*.c debug/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
