@@ -427,6 +427,16 @@ fail:
 	return NULL;
 }
 
+bool live_target_started(struct live_target *lt)
+{
+	bool started;
+
+	pthread_mutex_lock(&lt->lock);
+	started = lt->started;
+	pthread_mutex_unlock(&lt->lock);
+	return started;
+}
+
 void live_target_release(struct live_target *lt)
 {
 	pthread_mutex_lock(&lt->lock);

@@ -8,6 +8,7 @@
 #ifndef VCPRR_DEBUG_LIVE_TARGET_H
 #define VCPRR_DEBUG_LIVE_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "debug/debug-target.h"
@@ -24,6 +25,9 @@ struct live_target *live_target_create(struct vm *vm,
 
 /* The target for gdb_serve(). */
 struct debug_target live_target_of(struct live_target *lt);
+
+/* Whether the first resume started the VM (its threads need joining). */
+bool live_target_started(struct live_target *lt);
 
 /* Lets a VCPU stopped for the debugger go, for good (the run then goes on
  * without stops until the VM is stopped or ends).  Thread-safe. */

@@ -212,6 +212,11 @@ static int finish(struct vm *vm, struct live_target *lt,
 	bool ended;
 
 	live_target_release(lt);
+	if (!live_target_started(lt)) {
+		fprintf(stderr, "vcprr debug: the session ended before the guest "
+			"ran\n");
+		return 0;
+	}
 	if (end != GDB_SERVE_DETACHED)
 		vm_stop(vm, TEND_SIGNAL, SIGINT, "the debugger ended the session");
 	vm_wait(vm, -1);
