@@ -121,6 +121,23 @@ static void test_watch(void **state)
 	free(out);
 }
 
+/* A guest assertion: its function can be broken on; going on ends the
+ * run as SIGABRT with the guest's message, and vcprr's status is 124. */
+static void test_assertion(void **state)
+{
+	char *out;
+
+	SKIP_WITHOUT_GDB();
+	assert_int_equal(vcprr_sh(&out, "timeout 120 $V debug %s -- -batch -nx "
+		"-ex 'break vcprr_assert_fail' -ex continue -ex bt -ex continue",
+		guest_path("assert")), 124);
+	expect(out, "Breakpoint 1, vcprr_assert_fail");
+	expect(out, "in main (vcpu=");
+	expect(out, "vcprr: vcpu 0: guest assertion failed: two == 2");
+	expect(out, "Program terminated with signal SIGABRT");
+	free(out);
+}
+
 /* What a live run cannot do is said, not pretended. */
 static void test_refusals(void **state)
 {
@@ -292,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_stepi),
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_assertion),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_bad_use),
 		cmocka_unit_test(test_raw_client),

@@ -3,6 +3,7 @@
  * serves it, and by default gdb is started attached to it with the guest's
  * symbols, the way `rr replay` starts gdb. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,17 @@ static int finish(struct vm *vm, struct live_target *lt,
 	return ended ? cli_exit_status(vm_result(vm)) : 0;
 }
 
+/* The signal that ended the session (0: none pending). */
+static int quit_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd p = { .fd = sfd, .events = POLLIN };
+
+	if (poll(&p, 1, 0) != 1 || read(sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
 static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
 		 struct debug_points *points)
 {
@@ -238,7 +250,7 @@ static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
 	char err[512];
 	sigset_t sigs;
 	pid_t gdb = -1;
-	int sfd, conn, status = 0;
+	int sfd, conn, status = 0, sig, r;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -273,11 +285,13 @@ static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
 	gdb_listen_close(&l);
 	if (gdb > 0)
 		waitpid(gdb, &status, 0);
+	sig = end == GDB_SERVE_QUIT ? quit_signal(sfd) : 0;
 	close(sfd);
 	if (gdb > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127 &&
 	    conn < 0)
 		return EXIT_VMM_ERROR;
-	return finish(vm, lt, end);
+	r = finish(vm, lt, end);
+	return sig == SIGINT || sig == SIGTERM ? 128 + sig : r;
 }
 
 int cmd_debug(int argc, char **argv)
