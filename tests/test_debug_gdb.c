@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "debug/gdb-packet.h"
+#include "tests/helpers/gdb-client.h"
 #include "tests/helpers/testutil.h"
 
 static int have_gdb(void)
@@ -222,29 +223,12 @@ static int connect_unix(const char *path)
 
 static void reply(int fd, char *out, size_t cap)
 {
-	struct gdb_packet_reader *r = malloc(sizeof(*r));
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c;
-
-	gdb_packet_reader_init(r);
-	for (;;) {
-		if (poll(&p, 1, 30000) != 1 || read(fd, &c, 1) != 1)
-			fail_msg("no reply from the server");
-		if (gdb_packet_feed(r, (uint8_t)c) == GDB_IN_PACKET)
-			break;
-	}
-	snprintf(out, cap, "%s", r->data);
-	free(r);
+	gdb_client_read(fd, out, cap, true);
 }
 
 static void say(int fd, const char *pkt, char *out, size_t cap)
 {
-	char framed[512];
-	size_t n = gdb_packet_frame(pkt, strlen(pkt), false, framed,
-				    sizeof(framed));
-
-	assert_int_equal(write(fd, framed, n), (ssize_t)n);
-	reply(fd, out, cap);
+	snprintf(out, cap, "%s", gdb_client_ask(fd, pkt));
 }
 
 static void test_raw_client(void **state)

@@ -15,6 +15,7 @@
 #include "debug/gdb-packet.h"
 #include "debug/gdb-server.h"
 #include "debug/live-target.h"
+#include "tests/helpers/gdb-client.h"
 #include "tests/helpers/testutil.h"
 #include "vmm/vm.h"
 
@@ -37,17 +38,7 @@ static void *serve_thread(void *arg)
 
 static const char *ask(int fd, const char *pkt)
 {
-	static struct gdb_packet_reader r;
-	char framed[256], c;
-	size_t n = gdb_packet_frame(pkt, strlen(pkt), false, framed,
-				    sizeof(framed));
-
-	assert_int_equal(write(fd, framed, n), (ssize_t)n);
-	gdb_packet_reader_init(&r);
-	do
-		assert_int_equal(read(fd, &c, 1), 1);
-	while (gdb_packet_feed(&r, (uint8_t)c) != GDB_IN_PACKET);
-	return r.data;
+	return gdb_client_ask(fd, pkt);
 }
 
 static uint64_t symbol(const char *name)
@@ -89,7 +80,7 @@ static void test_live(void **state)
 				 .sched = { .mode = VM_SCHED_STEP } };
 	struct session *s = calloc(1, sizeof(*s));
 	uint64_t total = symbol("total"), rip, before;
-	char err[256], pkt[64], *end;
+	char err[256], pkt[64], reply[64], *end;
 	pthread_t server;
 	int sv[2];
 
@@ -124,16 +115,8 @@ static void test_live(void **state)
 	assert_string_equal(ask(sv[0], pkt), "OK");
 	/* Running on, interrupted. */
 	assert_int_equal(write(sv[0], "$vCont;c#a8\x03", 12), 12);
-	{
-		static struct gdb_packet_reader r;
-		char c;
-
-		gdb_packet_reader_init(&r);
-		do
-			assert_int_equal(read(sv[0], &c, 1), 1);
-		while (gdb_packet_feed(&r, (uint8_t)c) != GDB_IN_PACKET);
-		assert_memory_equal(r.data, "T02thread:", 10);
-	}
+	gdb_client_read(sv[0], reply, sizeof(reply), true);
+	assert_memory_equal(reply, "T02thread:", 10);
 	assert_int_equal(write(sv[0], "$k#6b", 5), 5);
 	pthread_join(server, NULL);
 	assert_int_equal(s->end, GDB_SERVE_KILLED);
