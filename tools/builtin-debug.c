@@ -241,39 +241,72 @@ static int quit_signal(int sfd)
 	return (int)si.ssi_signo;
 }
 
+/* The signals that end a session, read through a signalfd.  With gdb in
+ * the terminal Ctrl-C is gdb's (it interrupts the guest); alone, it ends
+ * the session.  SIGCHLD: the gdb we started is gone. */
+static int session_signals(bool alone)
+{
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGCHLD);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (!alone)
+		sigdelset(&sigs, SIGINT);
+	return signalfd(-1, &sigs, SFD_CLOEXEC);
+}
+
+/* Listens on --gdb-server, or for the gdb we start on a socket in a new
+ * private folder (dir; only we can reach it).  0 or an exit status. */
+static int open_listener(const struct debug_opts *d, struct gdb_listener *l,
+			 char *dir)
+{
+	char err[512], spec[64];
+
+	if (!d->server && !mkdtemp(dir)) {
+		fprintf(stderr, "vcprr debug: %s: %s\n", dir, strerror(errno));
+		return EXIT_VMM_ERROR;
+	}
+	snprintf(spec, sizeof(spec), "unix:%s/gdb.sock", dir);
+	if (gdb_listen(l, d->server ? d->server : spec, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "vcprr debug: --gdb-server %s\n", err);
+	if (!d->server)
+		rmdir(dir);
+	return EXIT_USAGE;
+}
+
+static void close_listener(const struct debug_opts *d, struct gdb_listener *l,
+			   const char *dir)
+{
+	gdb_listen_close(l);
+	if (!d->server)
+		rmdir(dir);
+}
+
 static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
 		 struct debug_points *points)
 {
 	struct debug_target target = live_target_of(lt);
 	struct gdb_listener l;
 	enum gdb_serve_end end = GDB_SERVE_QUIT;
-	char err[512];
-	sigset_t sigs;
+	char dir[] = "/tmp/vcprr-debug-XXXXXX";
 	pid_t gdb = -1;
-	int sfd, conn, status = 0, sig, r;
+	int sfd = session_signals(d->server != NULL), conn, status = 0, sig, r;
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGCHLD);
-	/* With gdb in the terminal, Ctrl-C is gdb's (it interrupts the
-	 * guest); alone, it ends the session. */
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if (!d->server)
-		sigdelset(&sigs, SIGINT);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (gdb_listen(&l, d->server ? d->server : "127.0.0.1:0", err,
-		       sizeof(err))) {
-		fprintf(stderr, "vcprr debug: --gdb-server %s\n", err);
+	r = open_listener(d, &l, dir);
+	if (r) {
 		close(sfd);
-		return EXIT_USAGE;
+		return r;
 	}
 	if (d->server) {
 		fprintf(stderr, "vcprr debug: waiting for gdb: target remote %s\n",
 			l.gdb_target);
 	} else if ((gdb = start_gdb(d, l.gdb_target)) < 0) {
 		fprintf(stderr, "vcprr debug: fork: %s\n", strerror(errno));
-		gdb_listen_close(&l);
+		close_listener(d, &l, dir);
 		close(sfd);
 		return EXIT_VMM_ERROR;
 	}
@@ -282,14 +315,14 @@ static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
 		end = gdb_serve(conn, &target, points, sfd);
 		close(conn);
 	}
-	gdb_listen_close(&l);
+	close_listener(d, &l, dir);
 	if (gdb > 0)
 		waitpid(gdb, &status, 0);
 	sig = end == GDB_SERVE_QUIT ? quit_signal(sfd) : 0;
 	close(sfd);
-	if (gdb > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127 &&
-	    conn < 0)
-		return EXIT_VMM_ERROR;
+	if (gdb > 0 && conn < 0 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 127)
+		return EXIT_VMM_ERROR;  /* it could not start: it said why */
 	r = finish(vm, lt, end);
 	return sig == SIGINT || sig == SIGTERM ? 128 + sig : r;
 }
