@@ -1,7 +1,7 @@
 #!/bin/sh
 # Checks the layering of docs/ARCHITECTURE.md against the code:
-#  1. folders: traces <- vmm <- replay <- tools (crosvm uses vmm and
-#     traces): no file includes a header of a folder above its own;
+#  1. folders: traces <- vmm <- replay <- debug <- tools (crosvm uses vmm
+#     and traces): no file includes a header of a folder above its own;
 #  2. inside vmm/: each file calls only files listed before it below (its
 #     object's undefined symbols, resolved against the other objects), so
 #     there is no call circle;
@@ -19,13 +19,14 @@ bad() { echo "check-layers: $*"; fail=1; }
 # 1. Folders and what they may include.
 above() {
 	case $1 in
-	traces) echo "vmm replay tools crosvm" ;;
-	vmm) echo "replay tools crosvm" ;;
-	replay) echo "tools crosvm" ;;
-	crosvm) echo "replay tools" ;;
+	traces) echo "vmm replay debug tools crosvm" ;;
+	vmm) echo "replay debug tools crosvm" ;;
+	replay) echo "debug tools crosvm" ;;
+	debug) echo "tools crosvm" ;;
+	crosvm) echo "replay debug tools" ;;
 	esac
 }
-for dir in traces vmm replay crosvm; do
+for dir in traces vmm replay debug crosvm; do
 	for up in $(above $dir); do
 		grep -Hn "#include \"$up/" $(find $dir -name '*.[ch]') 2>/dev/null |
 		while read -r hit; do
@@ -44,7 +45,7 @@ end
 memory
 sched-policy sched-inject sched sched-state land
 mode
-vcpu-stop
+vcpu-stop debug-stop
 console hypercall devices raw
 snapshot
 vcpu

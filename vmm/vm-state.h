@@ -25,6 +25,7 @@
 
 #include "vmm/bus.h"
 #include "vmm/controller.h"
+#include "vmm/debug-stop.h"
 #include "vmm/pause.h"
 #include "vmm/guest/abi.h"
 #include "vmm/replay-hooks.h"
@@ -126,6 +127,8 @@ struct vm {
 	const struct sched_source *sched_source;
 	vm_test_hook_fn test_hook;   /* vm_set_test_hook() */
 	void *test_hook_arg;
+	vm_debug_stop_fn debug_stop; /* vm_set_debug_stop() */
+	void *debug_stop_arg;
 	int kvm_fd, vm_fd;
 	int end_fd;                 /* eventfd, readable once the run ended */
 	size_t run_mmap_size;
