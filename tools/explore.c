@@ -15,6 +15,7 @@
 #include "vmm/recording.h"
 #include "vmm/run-desc.h"
 #include "vmm/run-drive.h"
+#include "vmm/step-observer.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
@@ -182,6 +183,11 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 	vm = vm_create(&vc, cfg->guest, err, errlen);
 	if (!vm)
 		goto out;
+	if (cfg->observer && vm_set_step_observer(vm, cfg->observer)) {
+		snprintf(err, errlen, "%s: cannot watch the run's instructions "
+			 "(a step-mode run is needed)", cfg->guest);
+		goto out;
+	}
 	if (run_drive(vm, &drive)) {
 		snprintf(err, errlen, "%s: cannot start the VCPU threads", cfg->guest);
 		goto out;

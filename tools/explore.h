@@ -14,6 +14,8 @@
 
 #include "vmm/sched.h"
 
+struct vm_step_observer;
+
 #define EXPLORE_SIG_MAX 256
 
 struct explore_config {
@@ -23,6 +25,8 @@ struct explore_config {
 	uint64_t guest_arg;
 	struct sched_config sched;  /* mode serial or step; seed set per run */
 	uint64_t timeout_ns;        /* wall clock per run (0: 30 s) */
+	/* Step mode: shown every instruction (vmm/step-observer.h); NULL. */
+	const struct vm_step_observer *observer;
 };
 
 struct explore_result {

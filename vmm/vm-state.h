@@ -125,6 +125,7 @@ struct vm {
 	const struct sched_source *sched_source;
 	vm_test_hook_fn test_hook;   /* vm_set_test_hook() */
 	void *test_hook_arg;
+	struct step_watch *step_watch;  /* vm_set_step_observer() */
 	int kvm_fd, vm_fd;
 	int end_fd;                 /* eventfd, readable once the run ended */
 	size_t run_mmap_size;

@@ -19,6 +19,7 @@
 #include "vmm/mode.h"
 #include "vmm/raw.h"
 #include "vmm/sched-internal.h"
+#include "vmm/step-observer.h"
 #include "vmm/vcpu.h"
 
 
@@ -249,6 +250,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_free(&vm->vcpus[i]);
 	sched_destroy(vm);
+	step_observer_free(vm);
 	free(vm->vcpus);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
