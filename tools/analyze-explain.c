@@ -58,8 +58,41 @@ static struct analyze_touch touch_of(const struct alog_entry *e)
 		.rw = e->flags & (ALOG_READ | ALOG_WRITE) };
 }
 
-/* The VCPU's last access to a racing variable before the window. */
-static void find_before(const struct story *s, struct analyze_window *w)
+/* Whether the others' accesses inside the window conflict with an access
+ * (rw) of the window's VCPU to variable k: one of the two writes. */
+static bool conflicts(const struct story *s, const struct analyze_window *w,
+		      uint64_t k, uint8_t rw)
+{
+	for (size_t i = first_at(s, w->step); i < s->n && s->e[i].step < w->end;
+	     i++) {
+		const struct alog_entry *e = &s->e[i];
+
+		if (e->kind == ALOG_ACCESS && e->vcpu != w->vcpu &&
+		    !(e->flags & ALOG_STACK) &&
+		    ((rw & ALOG_WRITE) || (e->flags & ALOG_WRITE)) &&
+		    var_key(s->res->st, e->addr) == k)
+			return true;
+	}
+	return false;
+}
+
+/* Does this access of the window's VCPU name the variable in play?  With
+ * `racy`, one of a race; otherwise one the others' accesses in the window
+ * conflict with (an atomicity or order violation need not be a race). */
+static bool in_play(const struct story *s, const struct analyze_window *w,
+		    const struct alog_entry *e, bool racy)
+{
+	uint64_t k = var_key(s->res->st, e->addr);
+
+	if (w->has_var)
+		return k == w->var;
+	return racy ? racing(s, e->addr) :
+	       conflicts(s, w, k, e->flags & (ALOG_READ | ALOG_WRITE));
+}
+
+/* The VCPU's last access to the variable before the window. */
+static void find_before(const struct story *s, struct analyze_window *w,
+			bool racy)
 {
 	unsigned seen = 0;
 
@@ -67,7 +100,7 @@ static void find_before(const struct story *s, struct analyze_window *w)
 		if (!data_access(&s->e[i], w->vcpu))
 			continue;
 		seen++;
-		if (!racing(s, s->e[i].addr))
+		if (!in_play(s, w, &s->e[i], racy))
 			continue;
 		w->before = touch_of(&s->e[i]);
 		w->has_var = true;
@@ -76,26 +109,23 @@ static void find_before(const struct story *s, struct analyze_window *w)
 	}
 }
 
-/* Its first access after the window: to the variable, or to any racing
- * one when the time before named none. */
-static void find_after(const struct story *s, struct analyze_window *w)
+/* Its first access to the variable after the window. */
+static void find_after(const struct story *s, struct analyze_window *w,
+		       bool racy)
 {
 	unsigned seen = 0;
 
 	if (w->end == UINT64_MAX)
 		return;
 	for (size_t i = first_at(s, w->end); i < s->n && seen < SCAN_LIMIT; i++) {
-		uint64_t k;
-
 		if (!data_access(&s->e[i], w->vcpu))
 			continue;
 		seen++;
-		k = var_key(s->res->st, s->e[i].addr);
-		if (w->has_var ? k != w->var : !racing(s, s->e[i].addr))
+		if (!in_play(s, w, &s->e[i], racy))
 			continue;
 		w->after = touch_of(&s->e[i]);
 		w->has_var = true;
-		w->var = k;
+		w->var = var_key(s->res->st, s->e[i].addr);
 		return;
 	}
 }
@@ -116,7 +146,7 @@ static struct analyze_other *other_of(struct analyze_window *w, unsigned vcpu)
 static void find_runners(const struct story *s, struct analyze_window *w)
 {
 	const struct analyze_run *ar = s->ar;
-	uint64_t end = w->end == UINT64_MAX ? s->res->steps + UINT32_MAX : w->end;
+	uint64_t end = w->end == UINT64_MAX ? ar->last_step + 1 : w->end;
 
 	for (size_t i = 0; i < ar->nedges; i++) {
 		const struct analyze_edge *x = &ar->edges[i];
@@ -187,14 +217,31 @@ static bool gave_way(const struct story *s, unsigned vcpu, uint64_t step)
 	return false;
 }
 
+/* The window's story: the variable in play is a racing one where the
+ * VCPU touched one around it, else one the others' accesses conflict
+ * with. */
 static void tell(const struct story *s, struct analyze_window *w)
 {
-	w->end = next_run(s, w->vcpu, w->step);
-	find_before(s, w);
-	find_after(s, w);
+	w->has_var = false;
+	w->before = w->after = (struct analyze_touch){ 0 };
+	w->nothers = 0;
+	for (int racy = 1; racy >= 0 && !w->has_var; racy--) {
+		find_before(s, w, racy);
+		find_after(s, w, racy);
+	}
 	find_runners(s, w);
 	if (w->has_var)
 		count_others(s, w);
+}
+
+void analyze_tell(struct analyze_result *res, const struct analyze_run *ar)
+{
+	size_t n;
+	const struct alog_entry *e = access_log_entries(ar->log, &n);
+	struct story s = { res, ar, e, n };
+
+	for (size_t i = 0; i < res->nwindows; i++)
+		tell(&s, &res->windows[i]);
 }
 
 /* A window at the same VCPU and step as the last one is the same: the
@@ -254,7 +301,7 @@ int analyze_windows(struct analyze_result *res, const struct analyze_run *ar,
 				continue;
 			w.vcpu = (unsigned)prev;
 			w.step = x->step;
-			tell(&s, &w);
+			w.end = next_run(&s, w.vcpu, w.step);
 			w.preemption = x->a2 == SCHED_AT_POINT &&
 				       w.end != UINT64_MAX &&
 				       !gave_way(&s, w.vcpu, w.step);
@@ -266,7 +313,7 @@ int analyze_windows(struct analyze_result *res, const struct analyze_run *ar,
 			w.pause = true;
 			w.vcpu = x->vcpu;
 			w.step = x->step;
-			tell(&s, &w);
+			w.end = next_run(&s, w.vcpu, w.step);
 		} else {
 			continue;
 		}

@@ -20,4 +20,8 @@
 int analyze_windows(struct analyze_result *res, const struct analyze_run *ar,
 		    size_t ndec);
 
+/* Tells each window's story (the variable in play, the accesses before,
+ * inside and after), with the races known by now. */
+void analyze_tell(struct analyze_result *res, const struct analyze_run *ar);
+
 #endif

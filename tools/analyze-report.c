@@ -147,8 +147,12 @@ void analyze_print(FILE *f, const struct analyze_result *res)
 			"race detector's shadow memory");
 	if (!res->nraces)
 		fputs("no data race found\n", f);
-	for (size_t i = 0; i < res->nraces; i++)
+	for (size_t i = 0; i < res->nraces; i++) {
+		if (i == res->nraces_run)
+			fputs("in the passing schedule without a decisive "
+			      "decision:\n", f);
 		analyze_put_race(f, res->st, &res->races[i]);
+	}
 	for (size_t i = 0; i < res->nwindows; i++)
 		put_window(f, res->st, &res->windows[i]);
 	if (res->failed && res->minimized && !res->nwindows)
@@ -272,7 +276,9 @@ void analyze_print_json(FILE *f, const struct analyze_result *res)
 
 		fprintf(f, "%s{", i ? "," : "");
 		json_var(f, res->st, r->addr);
-		fprintf(f, ",\"count\":%" PRIu64 ",\"first\":", r->count);
+		fprintf(f, ",\"count\":%" PRIu64 ",\"in_failing_run\":%s,"
+			"\"first\":", r->count, i < res->nraces_run ? "true" :
+			"false");
 		json_side(f, res->st, &r->first);
 		fputs(",\"second\":", f);
 		json_side(f, res->st, &r->second);

@@ -61,12 +61,61 @@ static void scratch_remove(const char *dir)
 	rmdir(dir);
 }
 
+/* The pair of source locations of a race, in either order. */
+static bool same_sites(const struct symtab *st, const struct hb_race *a,
+		       const struct hb_race *b)
+{
+	uint64_t a1 = analyze_site((void *)st, a->first.rip);
+	uint64_t a2 = analyze_site((void *)st, a->second.rip);
+	uint64_t b1 = analyze_site((void *)st, b->first.rip);
+	uint64_t b2 = analyze_site((void *)st, b->second.rip);
+
+	return (a1 == b1 && a2 == b2) || (a1 == b2 && a2 == b1);
+}
+
+/* Adds the races of hb not known yet.  0, or -1 when out of memory. */
+static int add_races(struct analyze_result *res, const struct hb *hb)
+{
+	size_t n;
+	const struct hb_race *r = hb_races(hb, &n);
+
+	res->shadow_full |= hb_full(hb);
+	for (size_t i = 0; i < n; i++) {
+		bool known = false;
+		void *p;
+
+		for (size_t j = 0; j < res->nraces && !known; j++)
+			known = same_sites(res->st, &res->races[j], &r[i]);
+		if (known)
+			continue;
+		p = realloc(res->races, (res->nraces + 1) * sizeof(*r));
+		if (!p)
+			return -1;
+		res->races = p;
+		res->races[res->nraces++] = r[i];
+	}
+	return 0;
+}
+
+/* The races of a watched run.  0, or -1 when out of memory. */
+static int run_races(struct analyze_result *res, const struct analyze_run *ar)
+{
+	struct hb_config hc = { .nr_vcpus = res->nr_vcpus, .site = analyze_site,
+				.site_arg = res->st };
+	struct hb *hb = access_log_races(ar->log, &hc);
+	int ret;
+
+	if (!hb)
+		return -1;
+	ret = add_races(res, hb);
+	hb_free(hb);
+	return ret;
+}
+
 /* The races of the watched run, and what no decoder could read. */
 static int find_races(struct analyze_result *res, const struct analyze_run *ar,
 		      char *err, size_t errlen)
 {
-	struct hb_config hc = { .nr_vcpus = res->nr_vcpus, .site = analyze_site,
-				.site_arg = res->st };
 	size_t n;
 	const struct alog_entry *e = access_log_entries(ar->log, &n);
 
@@ -78,13 +127,11 @@ static int find_races(struct analyze_result *res, const struct analyze_run *ar,
 	}
 	res->log_full = access_log_full(ar->log);
 	res->steps = ar->steps;
-	res->hb = access_log_races(ar->log, &hc);
-	if (!res->hb) {
+	if (run_races(res, ar)) {
 		snprintf(err, errlen, "out of memory for the race detector");
 		return -1;
 	}
-	res->races = hb_races(res->hb, &res->nraces);
-	res->shadow_full = hb_full(res->hb);
+	res->nraces_run = res->nraces;
 	return 0;
 }
 
@@ -194,15 +241,19 @@ static bool in_window(const struct analyze_window *w, size_t entry)
 	return false;
 }
 
-/* The schedule without window w's entries: does the run still fail? */
+/* The schedule without window w's entries: does the run still fail?
+ * When it passes, it runs once more watched, for its races. */
 static int judge(const struct recorded_schedule *rec, struct analyze_window *w,
 		 struct sched_decision *dec, struct sched_injection *inj,
-		 char *err, size_t errlen)
+		 const char *dir, struct analyze_result *res, char *err,
+		 size_t errlen)
 {
 	struct explore_config cfg = rec->cfg;
+	struct analyze_run ar;
 	struct sched_plan plan;
 	struct explore_result r;
 	size_t nd = 0, ni = 0;
+	int ret;
 
 	for (size_t i = 0; i < rec->ndec; i++)
 		if (!in_window(w, i))
@@ -213,18 +264,32 @@ static int judge(const struct recorded_schedule *rec, struct analyze_window *w,
 	plan = (struct sched_plan){ dec, nd, inj, ni };
 	cfg.sched.policy = VM_POLICY_PLAN;
 	cfg.sched.plan = &plan;
+	res->runs++;
 	if (explore_run(&cfg, cfg.sched.seed, NULL, &r, err, errlen))
 		return -1;
 	w->decisive = !r.failed;
-	return 0;
+	if (!w->decisive)
+		return 0;
+	if (analyze_run_init(&ar, 0)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	res->runs++;
+	ret = watched_run(&cfg, cfg.sched.seed, dir, &ar, &r, err, errlen);
+	if (!ret && (ar.out_of_memory || run_races(res, &ar))) {
+		snprintf(err, errlen, "out of memory for the race detector");
+		ret = -1;
+	}
+	analyze_run_fini(&ar);
+	return ret;
 }
 
 /* Each preemption and injected pause of the smallest schedule left out in
  * turn: decisive when the run then passes.  Other switches (a VCPU that
  * blocked, yielded or ended) are kept only when decisive. */
 static int find_decisive(const struct recorded_schedule *rec,
-			 struct analyze_result *res,
-			 const struct analyze_opts *o, char *err, size_t errlen)
+			 struct analyze_result *res, const struct analyze_opts *o,
+			 const char *dir, char *err, size_t errlen)
 {
 	struct sched_decision *dec = calloc(rec->ndec + 1, sizeof(*dec));
 	struct sched_injection *inj = calloc(rec->ninj + 1, sizeof(*inj));
@@ -240,8 +305,7 @@ static int find_decisive(const struct recorded_schedule *rec,
 
 		if (o->interrupted && o->interrupted())
 			break;
-		res->runs++;
-		if (judge(rec, w, dec, inj, err, errlen))
+		if (judge(rec, w, dec, inj, dir, res, err, errlen))
 			goto out;
 		if (w->decisive || w->preemption || w->pause)
 			res->windows[kept++] = *w;
@@ -311,7 +375,9 @@ static int explain_failure(const char *shrunk, const char *dir,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	ret = find_decisive(&rec, res, o, err, errlen);
+	ret = find_decisive(&rec, res, o, dir, err, errlen);
+	if (!ret)
+		analyze_tell(res, &ar);
 out:
 	analyze_run_fini(&ar);
 	schedule_free(&rec);
@@ -378,7 +444,7 @@ int analyze_trace(const char *path, const struct analyze_opts *o,
 
 void analyze_result_free(struct analyze_result *res)
 {
-	hb_free(res->hb);
+	free(res->races);
 	symtab_free(res->st);
 	free(res->windows);
 	memset(res, 0, sizeof(*res));

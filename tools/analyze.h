@@ -75,9 +75,12 @@ struct analyze_result {
 	bool failed;
 	char signature[EXPLORE_SIG_MAX];
 	uint64_t steps;           /* instructions watched */
-	struct hb *hb;
-	const struct hb_race *races;
-	size_t nraces;
+	/* The races of the watched failing run (or of the run, for a passing
+	 * one), then those seen only in the passing schedules without a
+	 * decisive decision (from nraces_run on): a race whose second access
+	 * the failure cut off shows there. */
+	struct hb_race *races;
+	size_t nraces, nraces_run;
 	bool log_full, shadow_full;
 	size_t undecodable;       /* instructions no decoder knows */
 	uint64_t undecodable_rip; /* the first one */
