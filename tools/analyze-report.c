@@ -126,8 +126,9 @@ static void put_window(FILE *f, const struct symtab *st,
 
 void analyze_print(FILE *f, const struct analyze_result *res)
 {
-	fprintf(f, "%" PRIu64 " instructions watched on %u VCPUs: the run %s",
-		res->steps, res->nr_vcpus, res->failed ? "fails: " : "passes");
+	fprintf(f, "%" PRIu64 " instructions watched on %u VCPU%s: the run %s",
+		res->steps, res->nr_vcpus, res->nr_vcpus == 1 ? "" : "s",
+		res->failed ? "fails: " : "passes");
 	if (res->failed)
 		fput_text(f, res->signature);
 	fputc('\n', f);

@@ -203,13 +203,16 @@ int analyze_guest(const struct explore_config *cfg, uint64_t seed,
  * scheduling point of the recorded schedule. */
 static int check_mode(const char *path, char *err, size_t errlen)
 {
-	struct trace_reader *r = trace_reader_open(path, err, errlen);
 	struct run_desc d;
 	char msg[1024];
+	struct trace_reader *r = trace_reader_open(path, msg, sizeof(msg));
 	int ret = -1;
 
-	if (!r)
+	if (!r) {
+		snprintf(err, errlen, "%s%s%s", strstr(msg, path) ? "" : path,
+			 strstr(msg, path) ? "" : ": ", msg);
 		return -1;
+	}
 	if (run_desc_decode(trace_reader_header(r), &d, msg, sizeof(msg))) {
 		snprintf(err, errlen, "%s: %s", path, msg);
 	} else if (d.kind != RUN_KIND_GUEST) {
