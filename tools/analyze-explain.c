@@ -76,23 +76,33 @@ static bool conflicts(const struct story *s, const struct analyze_window *w,
 	return false;
 }
 
-/* Does this access of the window's VCPU name the variable in play?  With
- * `racy`, one of a race; otherwise one the others' accesses in the window
- * conflict with (an atomicity or order violation need not be a race). */
+/* How an access of the window's VCPU may name the variable in play, best
+ * first: a racing variable the others' accesses in the window conflict
+ * with, any such variable (an atomicity or order violation need not be a
+ * race), any racing variable. */
+enum pick { PICK_RACE_CONFLICT, PICK_CONFLICT, PICK_RACE, PICK_COUNT };
+
 static bool in_play(const struct story *s, const struct analyze_window *w,
-		    const struct alog_entry *e, bool racy)
+		    const struct alog_entry *e, enum pick how)
 {
 	uint64_t k = var_key(s->res->st, e->addr);
+	uint8_t rw = e->flags & (ALOG_READ | ALOG_WRITE);
 
 	if (w->has_var)
 		return k == w->var;
-	return racy ? racing(s, e->addr) :
-	       conflicts(s, w, k, e->flags & (ALOG_READ | ALOG_WRITE));
+	switch (how) {
+	case PICK_RACE_CONFLICT:
+		return racing(s, e->addr) && conflicts(s, w, k, rw);
+	case PICK_CONFLICT:
+		return conflicts(s, w, k, rw);
+	default:
+		return racing(s, e->addr);
+	}
 }
 
 /* The VCPU's last access to the variable before the window. */
 static void find_before(const struct story *s, struct analyze_window *w,
-			bool racy)
+			enum pick how)
 {
 	unsigned seen = 0;
 
@@ -100,7 +110,7 @@ static void find_before(const struct story *s, struct analyze_window *w,
 		if (!data_access(&s->e[i], w->vcpu))
 			continue;
 		seen++;
-		if (!in_play(s, w, &s->e[i], racy))
+		if (!in_play(s, w, &s->e[i], how))
 			continue;
 		w->before = touch_of(&s->e[i]);
 		w->has_var = true;
@@ -111,7 +121,7 @@ static void find_before(const struct story *s, struct analyze_window *w,
 
 /* Its first access to the variable after the window. */
 static void find_after(const struct story *s, struct analyze_window *w,
-		       bool racy)
+		       enum pick how)
 {
 	unsigned seen = 0;
 
@@ -121,7 +131,7 @@ static void find_after(const struct story *s, struct analyze_window *w,
 		if (!data_access(&s->e[i], w->vcpu))
 			continue;
 		seen++;
-		if (!in_play(s, w, &s->e[i], racy))
+		if (!in_play(s, w, &s->e[i], how))
 			continue;
 		w->after = touch_of(&s->e[i]);
 		w->has_var = true;
@@ -217,17 +227,16 @@ static bool gave_way(const struct story *s, unsigned vcpu, uint64_t step)
 	return false;
 }
 
-/* The window's story: the variable in play is a racing one where the
- * VCPU touched one around it, else one the others' accesses conflict
- * with. */
+/* The window's story: the variable in play is the best the VCPU touched
+ * around the window (enum pick). */
 static void tell(const struct story *s, struct analyze_window *w)
 {
 	w->has_var = false;
 	w->before = w->after = (struct analyze_touch){ 0 };
 	w->nothers = 0;
-	for (int racy = 1; racy >= 0 && !w->has_var; racy--) {
-		find_before(s, w, racy);
-		find_after(s, w, racy);
+	for (int how = 0; how < PICK_COUNT && !w->has_var; how++) {
+		find_before(s, w, how);
+		find_after(s, w, how);
 	}
 	find_runners(s, w);
 	if (w->has_var)
