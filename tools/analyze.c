@@ -17,7 +17,6 @@
 #include "vmm/run-desc.h"
 
 #define DEFAULT_MAX_RUNS 200
-#define SCRATCH_MAX      1024   /* room for the names inside it */
 
 static double now_s(void)
 {
@@ -36,7 +35,7 @@ static bool never_keep(const struct explore_result *r, void *arg)
 
 /* A scratch folder for the shrunk trace and the observed run's recording
  * (recorded so that the VMM shows its events; never kept). */
-static int scratch_make(char *dir, size_t len, char *err, size_t errlen)
+int analyze_scratch_make(char *dir, size_t len, char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR");
 
@@ -52,7 +51,7 @@ static int scratch_make(char *dir, size_t len, char *err, size_t errlen)
 	return -1;
 }
 
-static void scratch_remove(const char *dir)
+void analyze_scratch_remove(const char *dir)
 {
 	char path[PATH_MAX];
 
@@ -143,17 +142,16 @@ static void load_symbols(struct analyze_result *res, const char *guest)
 	res->st = symtab_load(guest, msg, sizeof(msg));
 }
 
-/* One run of cfg with every instruction watched. */
-static int watched_run(const struct explore_config *cfg, uint64_t seed,
-		       const char *dir, struct analyze_run *ar,
-		       struct explore_result *r, char *err, size_t errlen)
+int analyze_watch_run(const struct explore_config *cfg, uint64_t seed,
+		      const char *dir, struct analyze_run *ar,
+		      struct explore_result *r, char *err, size_t errlen)
 {
 	struct explore_config c = *cfg;
 	char path[PATH_MAX];
 	struct explore_trace t = { .path = path, .keep = never_keep };
 
 	c.sched.mode = VM_SCHED_STEP;
-	c.observer = &ar->obs;
+	c.observer = ar ? &ar->obs : NULL;
 	snprintf(path, sizeof(path), "%s/watched.trace", dir);
 	return explore_run(&c, seed, &t, r, err, errlen);
 }
@@ -169,7 +167,7 @@ static int analyze_watched(const struct explore_config *cfg, uint64_t seed,
 		return -1;
 	}
 	res->nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1;
-	if (watched_run(cfg, seed, dir, ar, &r, err, errlen))
+	if (analyze_watch_run(cfg, seed, dir, ar, &r, err, errlen))
 		return -1;
 	if (ar->out_of_memory) {
 		snprintf(err, errlen, "out of memory while watching the run");
@@ -184,17 +182,17 @@ int analyze_guest(const struct explore_config *cfg, uint64_t seed,
 		  struct analyze_result *res, char *err, size_t errlen)
 {
 	struct analyze_run ar = { 0 };
-	char dir[SCRATCH_MAX];
+	char dir[ANALYZE_SCRATCH_MAX];
 	double t0 = now_s();
 	int ret;
 
 	memset(res, 0, sizeof(*res));
 	load_symbols(res, cfg->guest);
-	if (scratch_make(dir, sizeof(dir), err, errlen))
+	if (analyze_scratch_make(dir, sizeof(dir), err, errlen))
 		return -1;
 	ret = analyze_watched(cfg, seed, dir, &ar, res, err, errlen);
 	analyze_run_fini(&ar);
-	scratch_remove(dir);
+	analyze_scratch_remove(dir);
 	res->seconds = now_s() - t0;
 	return ret;
 }
@@ -278,7 +276,7 @@ static int judge(const struct recorded_schedule *rec, struct analyze_window *w,
 		return -1;
 	}
 	res->runs++;
-	ret = watched_run(&cfg, cfg.sched.seed, dir, &ar, &r, err, errlen);
+	ret = analyze_watch_run(&cfg, cfg.sched.seed, dir, &ar, &r, err, errlen);
 	if (!ret && (ar.out_of_memory || run_races(res, &ar))) {
 		snprintf(err, errlen, "out of memory for the race detector");
 		ret = -1;
@@ -411,15 +409,31 @@ out:
 	return ret;
 }
 
+/* A schedule with at most one preemption or injected pause (and the
+ * switch it causes) cannot shrink: whether the run fails (1) or passes
+ * (0) as recorded; -1 for a schedule to shrink. */
+static int small_schedule(const struct recorded_schedule *rec)
+{
+	size_t at_points = rec->ninj;
+	char sig[EXPLORE_SIG_MAX];
+
+	for (size_t i = 0; i < rec->ndec; i++)
+		at_points += rec->dec[i].where == SCHED_AT_POINT;
+	if (at_points > 2 || rec->end_reason < 0)
+		return -1;
+	explore_signature(rec->end_reason, rec->end_code, "", sig, sizeof(sig));
+	return sig[0] != 0;
+}
+
 int analyze_trace(const char *path, const struct analyze_opts *o,
 		  struct analyze_result *res, char *err, size_t errlen)
 {
 	struct minimize_opts mo = { .guest = o->guest, .guest_dir = o->guest_dir,
 				    .force = o->force };
 	struct recorded_schedule rec = { 0 };
-	char dir[SCRATCH_MAX], shrunk[PATH_MAX];
+	char dir[ANALYZE_SCRATCH_MAX], shrunk[PATH_MAX];
 	double t0 = now_s();
-	int ret = -1, st;
+	int ret = -1, st, small;
 
 	memset(res, 0, sizeof(*res));
 	err[0] = 0;
@@ -432,15 +446,22 @@ int analyze_trace(const char *path, const struct analyze_opts *o,
 		return -1;
 	}
 	load_symbols(res, rec.guest);
+	small = small_schedule(&rec);
 	schedule_free(&rec);
-	if (scratch_make(dir, sizeof(dir), err, errlen))
+	if (analyze_scratch_make(dir, sizeof(dir), err, errlen))
 		return -1;
-	st = shrink(path, dir, o, res, shrunk, sizeof(shrunk), err, errlen);
+	if (small >= 0) {
+		/* Nothing to shrink: explained (or checked) as it is. */
+		snprintf(shrunk, sizeof(shrunk), "%s", path);
+		st = small;
+	} else {
+		st = shrink(path, dir, o, res, shrunk, sizeof(shrunk), err, errlen);
+	}
 	if (st > 0)
 		ret = explain_failure(shrunk, dir, o, res, err, errlen);
 	else if (st == 0)
 		ret = passing_trace(path, dir, res, err, errlen);
-	scratch_remove(dir);
+	analyze_scratch_remove(dir);
 	res->seconds = now_s() - t0;
 	return ret;
 }

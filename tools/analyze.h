@@ -100,6 +100,19 @@ int analyze_guest(const struct explore_config *cfg, uint64_t seed,
 		  struct analyze_result *res, char *err, size_t errlen);
 void analyze_result_free(struct analyze_result *res);
 
+/* The pieces, for vcprr bench analyze.  A scratch folder (dir: at least
+ * ANALYZE_SCRATCH_MAX bytes) under $TMPDIR, and its removal. */
+#define ANALYZE_SCRATCH_MAX 1024
+int analyze_scratch_make(char *dir, size_t len, char *err, size_t errlen);
+void analyze_scratch_remove(const char *dir);
+/* One step-mode run of cfg, its events recorded into a trace in dir that
+ * vanishes at the end, watched into ar (analyze-run.h; NULL: not watched,
+ * the same run otherwise).  0, or -1 with a message in err. */
+struct analyze_run;
+int analyze_watch_run(const struct explore_config *cfg, uint64_t seed,
+		      const char *dir, struct analyze_run *ar,
+		      struct explore_result *r, char *err, size_t errlen);
+
 /* The result as text (races, then the decisive decisions), or as one
  * JSON object. */
 void analyze_print(FILE *f, const struct analyze_result *res);
