@@ -68,58 +68,62 @@ static void put_others(FILE *f, const struct symtab *st,
 	for (size_t i = 0; i < w->nothers; i++) {
 		const struct analyze_other *o = &w->others[i];
 
-		fprintf(f, "%sVCPU %u ran", i ? "; " : "; ", o->vcpu);
+		fprintf(f, "  VCPU %u ran", o->vcpu);
 		if (o->first != UINT64_MAX)
 			fprintf(f, " steps %" PRIu64 "-%" PRIu64, o->first, o->last);
-		if (!w->has_var || (!o->reads && !o->writes)) {
-			if (w->has_var) {
-				fputs(" without touching ", f);
-				put_var(f, st, w->var);
-			}
-			continue;
+		if (w->has_var && !o->reads && !o->writes) {
+			fputs(" without touching ", f);
+			put_var(f, st, w->var);
+		} else if (w->has_var) {
+			fputs(o->writes ? " and wrote " : " and read ", f);
+			put_var(f, st, w->var);
+			put_times(f, "", o->writes ? o->writes : o->reads);
+			fputs(" (first at ", f);
+			put_line(f, st, o->rip);
+			fputc(')', f);
+			if (o->writes && o->reads)
+				put_times(f, ", and read it", o->reads);
 		}
-		fputs(o->writes ? " and wrote " : " and read ", f);
-		put_var(f, st, w->var);
-		put_times(f, "", o->writes ? o->writes : o->reads);
-		fputs(" (first at ", f);
-		put_line(f, st, o->rip);
-		fputc(')', f);
-		if (o->writes && o->reads)
-			put_times(f, ", and read it", o->reads);
+		fputc('\n', f);
 	}
 }
 
 static void put_window(FILE *f, const struct symtab *st,
 		       const struct analyze_window *w)
 {
-	fprintf(f, "%s VCPU %u was %s at step %" PRIu64,
-		w->decisive ? "decisive:" : "also:   ", w->vcpu,
-		w->pause ? "paused (an injected pause)" :
-		w->preemption ? "preempted" : "switched away from", w->step);
+	const char *how = w->pause ? "paused (an injected pause)" :
+			  w->preemption ? "preempted" : "switched away from";
+
+	fprintf(f, "%s VCPU %u was %s at step %" PRIu64 "\n",
+		w->decisive ? "decisive:" : "also:", w->vcpu, how, w->step);
 	if (w->before.found) {
-		fprintf(f, ", right after its %s of ", rw_verb(w->before.rw));
+		fprintf(f, "  VCPU %u was %s right after its %s of ", w->vcpu,
+			w->pause ? "paused" : w->preemption ? "preempted" :
+			"switched away from", rw_verb(w->before.rw));
 		put_var(f, st, w->var);
 		fputs(" at ", f);
 		put_line(f, st, w->before.rip);
-		fprintf(f, " (step %" PRIu64 ")", w->before.step);
+		fprintf(f, ", step %" PRIu64 "\n", w->before.step);
 	}
 	put_others(f, st, w);
 	if (w->end == UINT64_MAX) {
-		fprintf(f, "; VCPU %u never ran again", w->vcpu);
+		fprintf(f, "  VCPU %u never ran again\n", w->vcpu);
 	} else if (w->after.found) {
-		fprintf(f, "; VCPU %u then %s ", w->vcpu,
+		fprintf(f, "  VCPU %u then %s ", w->vcpu,
 			w->after.rw & HB_WRITE ? "wrote" : "read");
 		put_var(f, st, w->var);
 		fputs(" at ", f);
 		put_line(f, st, w->after.rip);
-		fprintf(f, " (step %" PRIu64 ")", w->after.step);
+		fprintf(f, ", step %" PRIu64, w->after.step);
 		if ((w->after.rw & HB_WRITE) && w->before.found &&
 		    w->before.rw == HB_READ)
 			fputs(", storing a value computed from its stale read", f);
+		fputc('\n', f);
 	} else {
-		fprintf(f, "; VCPU %u went on at step %" PRIu64, w->vcpu, w->end);
+		fprintf(f, "  VCPU %u went on at step %" PRIu64 "\n", w->vcpu,
+			w->end);
 	}
-	fprintf(f, ".\n  %s\n", w->decisive ?
+	fprintf(f, "  %s\n", w->decisive ?
 		"Without this decision the run passes." :
 		"The run still fails without it (another decision would do).");
 }
