@@ -128,6 +128,27 @@ static void put_window(FILE *f, const struct symtab *st,
 		"The run still fails without it (another decision would do).");
 }
 
+static void put_schedule(FILE *f, const struct schedule_size *z)
+{
+	fprintf(f, "%" PRIu64 " preemption%s and %" PRIu64 " injected pause%s",
+		z->preemptions, z->preemptions == 1 ? "" : "s", z->injected,
+		z->injected == 1 ? "" : "s");
+}
+
+static void put_shrunk(FILE *f, const struct analyze_result *res)
+{
+	fputs("schedule: ", f);
+	put_schedule(f, &res->before);
+	if (res->before.preemptions == res->after.preemptions &&
+	    res->before.injected == res->after.injected) {
+		fprintf(f, ", the fewest that fail (%u runs)\n", res->runs);
+		return;
+	}
+	fputs(", shrunk to ", f);
+	put_schedule(f, &res->after);
+	fprintf(f, " (%u runs)\n", res->runs);
+}
+
 void analyze_print(FILE *f, const struct analyze_result *res)
 {
 	fprintf(f, "%" PRIu64 " instructions watched on %u VCPU%s: the run %s",
@@ -137,11 +158,7 @@ void analyze_print(FILE *f, const struct analyze_result *res)
 		fput_text(f, res->signature);
 	fputc('\n', f);
 	if (res->minimized)
-		fprintf(f, "schedule shrunk from %" PRIu64 " preemptions and %"
-			PRIu64 " injected pauses to %" PRIu64 " and %" PRIu64
-			" (%u runs)\n", res->before.preemptions,
-			res->before.injected, res->after.preemptions,
-			res->after.injected, res->runs);
+		put_shrunk(f, res);
 	if (res->undecodable)
 		fprintf(f, "warning: %zu instructions could not be decoded "
 			"(the first at 0x%" PRIx64 "): their accesses are not "
