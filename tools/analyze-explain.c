@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tools/analyze-explain.h"
+#include "tools/u64-map.h"
 #include "traces/event.h"
 #include "vmm/sched.h"
 
@@ -14,7 +15,12 @@ struct story {
 	const struct analyze_run *ar;
 	const struct alog_entry *e;
 	size_t n;
+	struct u64_map inside;      /* the window being told: variable ->
+				       the others' accesses to it (INSIDE_*) */
 };
+
+#define INSIDE_READ  1u   /* a plain read (no write) */
+#define INSIDE_WRITE 2u
 
 /* What a data address belongs to: its variable, else its 8 bytes. */
 static uint64_t var_key(const struct symtab *st, uint64_t addr)
@@ -58,29 +64,49 @@ static struct analyze_touch touch_of(const struct alog_entry *e)
 		.rw = e->flags & (ALOG_READ | ALOG_WRITE) };
 }
 
-/* Whether the others' accesses inside the window conflict with an access
- * (rw) of the window's VCPU to variable k: one of the two writes. */
-static bool conflicts(const struct story *s, const struct analyze_window *w,
-		      uint64_t k, uint8_t rw)
+/* What the others did to each variable inside the window.  0, or -1 when
+ * out of memory (the story is then told without conflicts). */
+static int index_inside(struct story *s, const struct analyze_window *w)
 {
+	u64_map_free(&s->inside);
 	for (size_t i = first_at(s, w->step); i < s->n && s->e[i].step < w->end;
 	     i++) {
 		const struct alog_entry *e = &s->e[i];
+		uint64_t *v;
 
-		if (e->kind == ALOG_ACCESS && e->vcpu != w->vcpu &&
-		    !(e->flags & ALOG_STACK) &&
-		    ((rw & ALOG_WRITE) || (e->flags & ALOG_WRITE)) &&
-		    var_key(s->res->st, e->addr) == k)
-			return true;
+		if (e->kind != ALOG_ACCESS || e->vcpu == w->vcpu ||
+		    (e->flags & ALOG_STACK))
+			continue;
+		v = u64_map_slot(&s->inside, var_key(s->res->st, e->addr), true);
+		if (!v)
+			return -1;
+		*v |= e->flags & ALOG_WRITE ? INSIDE_WRITE : INSIDE_READ;
 	}
-	return false;
+	return 0;
+}
+
+static uint64_t inside(const struct story *s, uint64_t k)
+{
+	uint64_t *v = u64_map_slot((struct u64_map *)&s->inside, k, false);
+
+	return v ? *v : 0;
+}
+
+/* Whether the others' accesses inside the window conflict with an access
+ * (rw) of the window's VCPU to variable k: one of the two writes. */
+static bool conflicts(const struct story *s, uint64_t k, uint8_t rw)
+{
+	uint64_t v = inside(s, k);
+
+	return (v & INSIDE_WRITE) || (v && (rw & ALOG_WRITE));
 }
 
 /* How an access of the window's VCPU may name the variable in play, best
  * first: a racing variable the others' accesses in the window conflict
  * with, any such variable (an atomicity or order violation need not be a
  * race), any racing variable. */
-enum pick { PICK_RACE_CONFLICT, PICK_CONFLICT, PICK_RACE, PICK_COUNT };
+enum pick { PICK_RACE_CONFLICT, PICK_ORDER, PICK_CONFLICT, PICK_RACE,
+	    PICK_COUNT };
 
 static bool in_play(const struct story *s, const struct analyze_window *w,
 		    const struct alog_entry *e, enum pick how)
@@ -91,10 +117,12 @@ static bool in_play(const struct story *s, const struct analyze_window *w,
 	if (w->has_var)
 		return k == w->var;
 	switch (how) {
+	case PICK_ORDER:
+		return false;  /* pick_order()'s */
 	case PICK_RACE_CONFLICT:
-		return racing(s, e->addr) && conflicts(s, w, k, rw);
+		return racing(s, e->addr) && conflicts(s, k, rw);
 	case PICK_CONFLICT:
-		return conflicts(s, w, k, rw);
+		return conflicts(s, k, rw);
 	default:
 		return racing(s, e->addr);
 	}
@@ -227,14 +255,33 @@ static bool gave_way(const struct story *s, unsigned vcpu, uint64_t step)
 	return false;
 }
 
+/* An order violation: a variable the others read inside the window that
+ * the VCPU writes first when the window is left out. */
+static void pick_order(const struct story *s, struct analyze_window *w)
+{
+	for (size_t j = 0; j < w->npassing; j++) {
+		uint64_t k = var_key(s->res->st, w->passing[j].addr);
+
+		if (!(inside(s, k) & INSIDE_READ))
+			continue;
+		w->order = w->passing[j];
+		w->has_var = true;
+		w->var = k;
+		return;
+	}
+}
+
 /* The window's story: the variable in play is the best the VCPU touched
  * around the window (enum pick). */
-static void tell(const struct story *s, struct analyze_window *w)
+static void tell(struct story *s, struct analyze_window *w)
 {
+	index_inside(s, w);
 	w->has_var = false;
-	w->before = w->after = (struct analyze_touch){ 0 };
+	w->before = w->after = w->order = (struct analyze_touch){ 0 };
 	w->nothers = 0;
 	for (int how = 0; how < PICK_COUNT && !w->has_var; how++) {
+		if (how == PICK_ORDER)
+			pick_order(s, w);
 		find_before(s, w, how);
 		find_after(s, w, how);
 	}
@@ -243,14 +290,45 @@ static void tell(const struct story *s, struct analyze_window *w)
 		count_others(s, w);
 }
 
+void analyze_note_passing(struct analyze_result *res, struct analyze_window *w,
+			  const struct analyze_run *passing)
+{
+	size_t n;
+	const struct alog_entry *e = access_log_entries(passing->log, &n);
+	struct story s = { res, passing, e, n, { 0 } };
+	unsigned seen = 0;
+
+	w->npassing = 0;
+	for (size_t i = first_at(&s, w->step);
+	     i < n && seen < SCAN_LIMIT && w->npassing < ANALYZE_MAX_PASSING;
+	     i++) {
+		uint64_t k;
+		bool known = false;
+
+		if (!data_access(&e[i], w->vcpu))
+			continue;
+		seen++;
+		/* A variable with a name: not the VCPU's own stack frame. */
+		if (!(e[i].flags & ALOG_WRITE) || !res->st ||
+		    !symtab_lookup(res->st, e[i].addr, &k))
+			continue;
+		k = var_key(res->st, e[i].addr);
+		for (size_t j = 0; j < w->npassing && !known; j++)
+			known = var_key(res->st, w->passing[j].addr) == k;
+		if (!known)
+			w->passing[w->npassing++] = touch_of(&e[i]);
+	}
+}
+
 void analyze_tell(struct analyze_result *res, const struct analyze_run *ar)
 {
 	size_t n;
 	const struct alog_entry *e = access_log_entries(ar->log, &n);
-	struct story s = { res, ar, e, n };
+	struct story s = { res, ar, e, n, { 0 } };
 
 	for (size_t i = 0; i < res->nwindows; i++)
 		tell(&s, &res->windows[i]);
+	u64_map_free(&s.inside);
 }
 
 /* A window at the same VCPU and step as the last one is the same: the
@@ -291,7 +369,7 @@ int analyze_windows(struct analyze_result *res, const struct analyze_run *ar,
 	struct story s;
 
 	e = access_log_entries(ar->log, &n);
-	s = (struct story){ res, ar, e, n };
+	s = (struct story){ res, ar, e, n, { 0 } };
 	for (size_t i = 0; i < ar->nedges; i++) {
 		const struct analyze_edge *x = &ar->edges[i];
 		struct analyze_window w = { 0 };

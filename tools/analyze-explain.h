@@ -20,6 +20,12 @@
 int analyze_windows(struct analyze_result *res, const struct analyze_run *ar,
 		    size_t ndec);
 
+/* Notes in w the first writes of its VCPU after the window opened, to
+ * distinct variables, in the watched run of the passing schedule without
+ * it (which runs as the failing one up to there). */
+void analyze_note_passing(struct analyze_result *res, struct analyze_window *w,
+			  const struct analyze_run *passing);
+
 /* Tells each window's story (the variable in play, the accesses before,
  * inside and after), with the races known by now. */
 void analyze_tell(struct analyze_result *res, const struct analyze_run *ar);

@@ -123,6 +123,14 @@ static void put_window(FILE *f, const struct symtab *st,
 		fprintf(f, "  VCPU %u went on at step %" PRIu64 "\n", w->vcpu,
 			w->end);
 	}
+	if (w->order.found) {
+		fprintf(f, "  Without this decision VCPU %u writes ", w->vcpu);
+		put_var(f, st, w->var);
+		fputs(" at ", f);
+		put_line(f, st, w->order.rip);
+		fputs(" before the others read it, and the run passes.\n", f);
+		return;
+	}
 	fprintf(f, "  %s\n", w->decisive ?
 		"Without this decision the run passes." :
 		"The run still fails without it (another decision would do).");
@@ -259,6 +267,7 @@ static void json_window(FILE *f, const struct symtab *st,
 	}
 	json_touch(f, st, "before", &w->before);
 	json_touch(f, st, "after", &w->after);
+	json_touch(f, st, "passing_write", &w->order);
 	fputs(",\"others\":[", f);
 	for (size_t i = 0; i < w->nothers; i++) {
 		const struct analyze_other *o = &w->others[i];

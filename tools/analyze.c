@@ -281,6 +281,8 @@ static int judge(const struct recorded_schedule *rec, struct analyze_window *w,
 		snprintf(err, errlen, "out of memory for the race detector");
 		ret = -1;
 	}
+	if (!ret)
+		analyze_note_passing(res, w, &ar);
 	analyze_run_fini(&ar);
 	return ret;
 }

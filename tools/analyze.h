@@ -48,6 +48,7 @@ struct analyze_other {
 
 #define ANALYZE_MAX_OTHERS 8
 #define ANALYZE_MAX_ENTRIES 4
+#define ANALYZE_MAX_PASSING 8
 
 /* A decision of the smallest failing schedule, and its window. */
 struct analyze_window {
@@ -60,6 +61,12 @@ struct analyze_window {
 	bool has_var;
 	uint64_t var;             /* the racing variable in play */
 	struct analyze_touch before, after;   /* its accesses to var */
+	/* Decisive windows: the VCPU's first writes after the window opened,
+	 * in the passing schedule without it (the order the failure broke),
+	 * and the one that names var, if any (found). */
+	struct analyze_touch passing[ANALYZE_MAX_PASSING];
+	size_t npassing;
+	struct analyze_touch order;
 	struct analyze_other others[ANALYZE_MAX_OTHERS];
 	size_t nothers;
 	/* The plan entries that opened it (an injected pause and the switch
