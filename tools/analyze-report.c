@@ -6,6 +6,8 @@
 #include "tools/analyze.h"
 #include "tools/inspect-priv.h"
 
+#define MAX_UNJUDGED 8
+
 /* "lost-update.c:39 (add_updates)", or the parts known. */
 static void put_line(FILE *f, const struct symtab *st, uint64_t rip)
 {
@@ -69,7 +71,9 @@ static void put_others(FILE *f, const struct symtab *st,
 		const struct analyze_other *o = &w->others[i];
 
 		fprintf(f, "  VCPU %u ran", o->vcpu);
-		if (o->first != UINT64_MAX)
+		if (o->first != UINT64_MAX && o->first == o->last)
+			fprintf(f, " step %" PRIu64, o->first);
+		else if (o->first != UINT64_MAX)
 			fprintf(f, " steps %" PRIu64 "-%" PRIu64, o->first, o->last);
 		if (w->has_var && !o->reads && !o->writes) {
 			fputs(" without touching ", f);
@@ -132,8 +136,9 @@ static void put_window(FILE *f, const struct symtab *st,
 		return;
 	}
 	fprintf(f, "  %s\n", w->decisive ?
-		"Without this decision the run passes." :
-		"The run still fails without it (another decision would do).");
+		"Without this decision the run passes." : w->judged ?
+		"The run still fails without it (another decision would do)." :
+		"Not judged (interrupted).");
 }
 
 static void put_schedule(FILE *f, const struct schedule_size *z)
@@ -148,7 +153,7 @@ static void put_shrunk(FILE *f, const struct analyze_result *res)
 	fputs("schedule: ", f);
 	put_schedule(f, &res->before);
 	if (res->before.preemptions == res->after.preemptions &&
-	    res->before.injected == res->after.injected) {
+	    res->before.injected == res->after.injected && !res->interrupted) {
 		fprintf(f, ", the fewest that fail (%u runs)\n", res->runs);
 		return;
 	}
@@ -167,6 +172,9 @@ void analyze_print(FILE *f, const struct analyze_result *res)
 	fputc('\n', f);
 	if (res->minimized)
 		put_shrunk(f, res);
+	if (res->interrupted)
+		fputs("interrupted: the schedule is not shrunk as far as it "
+		      "goes, and the decisions are not all judged\n", f);
 	if (res->undecodable)
 		fprintf(f, "warning: %zu instructions could not be decoded "
 			"(the first at 0x%" PRIx64 "): their accesses are not "
@@ -183,9 +191,18 @@ void analyze_print(FILE *f, const struct analyze_result *res)
 			      "decision:\n", f);
 		analyze_put_race(f, res->st, &res->races[i]);
 	}
-	for (size_t i = 0; i < res->nwindows; i++)
+	for (size_t i = 0, unjudged = 0; i < res->nwindows; i++) {
+		/* An interrupted run's windows: a few, not a flood. */
+		if (!res->windows[i].judged && ++unjudged > MAX_UNJUDGED) {
+			fprintf(f, "... and %zu more decisions, not judged "
+				"(--json lists them all)\n",
+				res->nwindows - i);
+			break;
+		}
 		put_window(f, res->st, &res->windows[i]);
-	if (res->failed && res->minimized && !res->nwindows)
+	}
+	if (res->failed && res->minimized && !res->nwindows &&
+	    !res->interrupted)
 		fputs("the smallest failing schedule has no preemption or "
 		      "injected pause: the run fails without any\n", f);
 }
@@ -255,9 +272,10 @@ static void json_touch(FILE *f, const struct symtab *st, const char *name,
 static void json_window(FILE *f, const struct symtab *st,
 			const struct analyze_window *w)
 {
-	fprintf(f, "{\"kind\":\"%s\",\"decisive\":%s,\"vcpu\":%u,\"step\":%"
-		PRIu64, w->pause ? "pause" : w->preemption ? "preemption" :
-		"switch", w->decisive ? "true" : "false", w->vcpu, w->step);
+	fprintf(f, "{\"kind\":\"%s\",\"decisive\":%s,\"judged\":%s,\"vcpu\":%u,"
+		"\"step\":%" PRIu64, w->pause ? "pause" : w->preemption ?
+		"preemption" : "switch", w->decisive ? "true" : "false",
+		w->judged ? "true" : "false", w->vcpu, w->step);
 	if (w->end != UINT64_MAX)
 		fprintf(f, ",\"end\":%" PRIu64, w->end);
 	if (w->has_var) {
@@ -327,5 +345,6 @@ void analyze_print_json(FILE *f, const struct analyze_result *res)
 			PRIu64 ",\"injected_before\":%" PRIu64 ",\"injected_after\":%"
 			PRIu64, res->before.preemptions, res->after.preemptions,
 			res->before.injected, res->after.injected);
-	fprintf(f, ",\"seconds\":%.3f}\n", res->seconds);
+	fprintf(f, ",\"interrupted\":%s,\"seconds\":%.3f}\n",
+		res->interrupted ? "true" : "false", res->seconds);
 }

@@ -268,6 +268,7 @@ static int judge(const struct recorded_schedule *rec, struct analyze_window *w,
 	res->runs++;
 	if (explore_run(&cfg, cfg.sched.seed, NULL, &r, err, errlen))
 		return -1;
+	w->judged = true;
 	w->decisive = !r.failed;
 	if (!w->decisive)
 		return 0;
@@ -306,9 +307,11 @@ static int find_decisive(const struct recorded_schedule *rec,
 	for (size_t i = 0; i < res->nwindows; i++) {
 		struct analyze_window *w = &res->windows[i];
 
-		if (o->interrupted && o->interrupted())
-			break;
-		if (judge(rec, w, dec, inj, dir, res, err, errlen))
+		/* Stopped: the windows left are told, not judged. */
+		if (!res->interrupted && o->interrupted && o->interrupted())
+			res->interrupted = true;
+		if (!res->interrupted &&
+		    judge(rec, w, dec, inj, dir, res, err, errlen))
 			goto out;
 		if (w->decisive || w->preemption || w->pause)
 			res->windows[kept++] = *w;
@@ -343,6 +346,7 @@ static int shrink(const char *path, const char *dir, const struct analyze_opts *
 	if (st != MINIMIZE_OK)
 		return -1;
 	res->minimized = true;
+	res->interrupted |= rep.interrupted;
 	res->before = rep.before;
 	res->after = rep.after;
 	return 1;

@@ -55,6 +55,7 @@ struct analyze_window {
 	bool pause;               /* an injected pause; else a switch */
 	bool preemption;          /* the VCPU could have gone on */
 	bool decisive;            /* without it the run passes */
+	bool judged;              /* run without it (not when interrupted) */
 	unsigned vcpu;            /* the one switched away from, or paused */
 	uint64_t step;            /* where the window opened */
 	uint64_t end;             /* its next step (UINT64_MAX: never ran again) */
@@ -97,6 +98,8 @@ struct analyze_result {
 	struct schedule_size before, after;
 	struct analyze_window *windows;
 	size_t nwindows;
+	bool interrupted;         /* stopped early (analyze_opts.interrupted):
+				     the shrinking or the judging is partial */
 	double seconds;
 };
 
