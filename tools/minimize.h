@@ -6,12 +6,12 @@
 #ifndef VCPRR_TOOLS_MINIMIZE_H
 #define VCPRR_TOOLS_MINIMIZE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tools/explore.h"
-#include <limits.h>
 
 struct minimize_opts {
 	const char *guest;      /* NULL: the recorded guest, found as
