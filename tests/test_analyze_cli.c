@@ -247,6 +247,7 @@ static void test_newcomer_errors(void **state)
 	(void)state;
 	SKIP_WITHOUT_KVM();
 	expect_error("$V analyze", 2, "missing TRACE (or --races GUEST.elf)");
+	expect_error("$V analyze - </dev/null", 2, "give a file");
 	snprintf(cmd, sizeof(cmd), "$V analyze %s/none.trace", dir);
 	expect_error(cmd, 126, "none.trace: No such file");
 	snprintf(cmd, sizeof(cmd), "$V analyze --races %s/none.elf", dir);

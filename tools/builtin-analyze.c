@@ -177,6 +177,9 @@ static int parse(int argc, char **argv, struct analyze_cli *c)
 				       "missing TRACE (or --races GUEST.elf)" :
 				       "too many arguments");
 	c->input = argv[optind];
+	if (!strcmp(c->input, "-"))
+		return cli_usage_error("analyze", "TRACE '-': analyze reads the "
+				       "trace more than once; give a file");
 	if (run_opt && !c->races)
 		return cli_usage_error("analyze", "run options (--vcpus, --seed "
 				       "...) go with --races GUEST.elf; a trace "
