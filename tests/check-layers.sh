@@ -38,7 +38,7 @@ done
 [ -f "$build/.layers-failed" ] && fail=1 && rm -f "$build/.layers-failed"
 
 # 2. Calls inside vmm/, bottom first.  A file may call those before it.
-order="kvm elf longmode bus pause sched-plan vcpu-state page-tree
+order="kvm elf longmode bus pause sched-plan vcpu-state page-tree step-observer
 vtrace kick
 handshake
 end

@@ -17,6 +17,7 @@
 #include "vmm/run-desc.h"
 #include "vmm/run-drive.h"
 #include "vmm/snapshot.h"
+#include "vmm/step-observer.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
@@ -289,6 +290,12 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 		     kept_vm(cfg, &vc, err, errlen);
 	if (!vm)
 		goto out;
+	if ((cfg->observer || !fresh) &&
+	    vm_set_step_observer(vm, cfg->observer)) {
+		snprintf(err, errlen, "%s: cannot watch the run's instructions "
+			 "(a step-mode run is needed)", cfg->guest);
+		goto out;
+	}
 	if (run_drive(vm, &drive)) {
 		snprintf(err, errlen, "%s: cannot start the VCPU threads", cfg->guest);
 		goto out;

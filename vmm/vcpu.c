@@ -20,6 +20,7 @@
 #include "vmm/longmode.h"
 #include "vmm/mode.h"
 #include "vmm/raw.h"
+#include "vmm/step-observer.h"
 #include "vmm/vcpu-stop.h"
 #include "vmm/vcpu.h"
 
@@ -197,6 +198,8 @@ static bool run_once(struct vcpu *v)
 	if (m->in_guest)
 		m->in_guest(v, true);
 	vcpu_hook(v, VCPU_HOOK_BEFORE_RUN);
+	if (__builtin_expect(v->vm->step_watch != NULL, 0))
+		step_observe(v);
 	r = ioctl(v->fd, KVM_RUN, 0);
 	kick_clear(v);
 	v->io_pending = false;

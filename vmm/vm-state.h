@@ -129,6 +129,7 @@ struct vm {
 	void *test_hook_arg;
 	vm_debug_stop_fn debug_stop; /* vm_set_debug_stop() */
 	void *debug_stop_arg;
+	struct step_watch *step_watch;  /* vm_set_step_observer() */
 	int kvm_fd, vm_fd;
 	int end_fd;                 /* eventfd, readable once the run ended */
 	size_t run_mmap_size;

@@ -20,6 +20,7 @@
 #include "vmm/raw.h"
 #include "vmm/sched-internal.h"
 #include "vmm/snapshot.h"
+#include "vmm/step-observer.h"
 #include "vmm/vcpu.h"
 
 
@@ -282,6 +283,7 @@ void vm_destroy(struct vm *vm)
 		vcpu_free(&vm->vcpus[i]);
 	sched_destroy(vm);
 	vm_snapshots_free(vm);
+	step_observer_free(vm);
 	free(vm->vcpus);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
