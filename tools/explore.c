@@ -222,8 +222,9 @@ static struct vm *kept_vm(const struct explore_config *cfg,
 {
 	struct stat image;
 
-	if (stat(cfg->guest, &image) < 0) {
-		snprintf(err, errlen, "%s: %s", cfg->guest, strerror(errno));
+	if (stat(cfg->guest, &image) < 0) {  /* worded as the ELF loader's */
+		snprintf(err, errlen, "%s: cannot open: %s", cfg->guest,
+			 strerror(errno));
 		return NULL;
 	}
 	if (!kept_fits(cfg, &image) && kept_build(cfg, vc, &image, err, errlen))
