@@ -40,6 +40,40 @@ double bench_percentile(uint64_t *s, size_t n, double p)
 	return (double)s[i < n ? i : n - 1];
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n)
+{
+	if (n <= 0)
+		return BENCH_NONE;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int bench_alternate(int pairs, int (*measure)(void *arg, bool on, double *value),
+		    void *arg, struct bench_pairs *out)
+{
+	double off[BENCH_MAX_PAIRS], on[BENCH_MAX_PAIRS], ratio[BENCH_MAX_PAIRS];
+
+	if (pairs < 1 || pairs > BENCH_MAX_PAIRS)
+		return -1;
+	for (int i = 0; i < pairs; i++) {
+		if (measure(arg, false, &off[i]) || measure(arg, true, &on[i]))
+			return -1;
+		ratio[i] = on[i] / off[i];
+	}
+	out->off = bench_median(off, pairs);
+	out->on = bench_median(on, pairs);
+	out->ratio = bench_median(ratio, pairs);  /* sorted: ends are min, max */
+	out->spread = ratio[pairs - 1] - ratio[0];
+	return 0;
+}
+
 bool bench_want_json(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)

@@ -18,15 +18,27 @@ bool bench_want_json(int argc, char **argv);
 struct bench_report {
 	bool json;
 	int n;
-	char names[48][48];
-	double values[48];
+	char names[96][48];
+	double values[96];
 };
 void bench_report_add(struct bench_report *r, const char *name, double v);
 /* A value that could not be measured: null in JSON. */
 #define BENCH_NONE (__builtin_nan(""))
 void bench_report_print(const struct bench_report *r);
 
-
+/* An on/off ratio measured as alternating pairs (off, on, off, on ...), so
+ * that drift in the machine's speed (other jobs on shared cores) hits both
+ * sides alike.  measure(arg, on, &value) takes one sample of a side. */
+struct bench_pairs {
+	double off, on;         /* the median of each side's samples */
+	double ratio;           /* the median of the pairs' on/off ratios */
+	double spread;          /* the largest minus the smallest of them */
+};
+#define BENCH_MAX_PAIRS 16
+int bench_alternate(int pairs, int (*measure)(void *arg, bool on, double *value),
+		    void *arg, struct bench_pairs *out);
+/* The median of n values (sorts them in place). */
+double bench_median(double *v, int n);
 
 /* build/guests/NAME.elf next to the running vcprr binary ($VCPRR_GUESTS
  * overrides the folder).  Static buffer. */
