@@ -33,6 +33,22 @@ static struct gates gs;
 
 static struct vm *live_vm;  /* destroyed by the teardown if a test failed */
 
+/* The threads VCPU 0 entered the guest on, in order (the first few). */
+static pthread_t vcpu0_ran_on[8];
+static atomic_uint vcpu0_entries;
+
+static void hook(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
+		 void *arg)
+{
+	if (vcpu == 0 && p == VCPU_HOOK_BEFORE_RUN) {
+		unsigned n = atomic_load(&vcpu0_entries);
+		if (n < 8)
+			vcpu0_ran_on[n] = pthread_self();
+		atomic_store(&vcpu0_entries, n + 1);
+	}
+	gates_hook(vm, vcpu, p, arg);
+}
+
 static bool serial(void) { return sched_mode != VM_SCHED_PARALLEL; }
 
 static void done_vm(struct vm *vm)
@@ -53,7 +69,8 @@ static struct vm *boot(const char *guest, unsigned n, uint64_t arg)
 
 	if (!vm)
 		fail_msg("%s", err);
-	vm_set_test_hook(vm, gates_hook, &gs);
+	atomic_store(&vcpu0_entries, 0);
+	vm_set_test_hook(vm, hook, &gs);
 	live_vm = vm;
 	assert_int_equal(vm_start(vm), 0);
 	return vm;
@@ -451,6 +468,48 @@ static void test_no_entry_after_stop(void **state)
 	done_vm(vm);
 }
 
+struct seen_cond {
+	unsigned vcpu, at_least;
+	enum vcpu_hook_point point;
+};
+
+static bool seen_enough(struct gates *g, void *arg)
+{
+	struct seen_cond *c = arg;
+
+	return g->seen[c->point][c->vcpu] >= c->at_least;
+}
+
+/* Serial: at a switch, the thread at the point runs the next VCPU itself
+ * when that VCPU's thread only waits for its turn, and the two threads
+ * trade VCPUs.  A kick must reach the thread that runs the VCPU now.
+ * Forced: VCPU 1's thread waits for its turn before VCPU 0's first exit,
+ * so VCPU 0's thread takes VCPU 1 over (and leaves with it, as VCPU 1
+ * returns), and VCPU 0 spins without an exit on VCPU 1's first thread.
+ * A kick sent to VCPU 0's first thread would never end the run. */
+static void test_kick_follows_takeover(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct seen_cond parked = { 1, 1, VCPU_HOOK_PARKED };
+	struct seen_cond spinning = { 0, 2, VCPU_HOOK_BEFORE_RUN };
+	struct vm *vm;
+	int g;
+
+	if (sched_mode != VM_SCHED_SERIAL)
+		skip();  /* (step: the spin exits at every instruction) */
+	g = gate_arm(&gs, 0, VCPU_HOOK_BEFORE_RUN, 0);
+	vm = boot("exit-spin", 2, 0);
+	assert_true(gate_wait_arrived(&gs, g));
+	assert_true(gates_wait_until(&gs, seen_enough, &parked, WAIT_MS));
+	gate_release(&gs, g);
+	assert_true(gates_wait_until(&gs, seen_enough, &spinning, WAIT_MS));
+	assert_false(pthread_equal(vcpu0_ran_on[0], vcpu0_ran_on[1]));
+	vm_stop(vm, TEND_SIGNAL, 15, "stop the spinning VCPU");
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	assert_int_equal(vm_result(vm)->reason, TEND_SIGNAL);
+	done_vm(vm);
+}
+
 /* --- groups: every scheduling mode, both kick modes -------------------------- */
 
 static const struct CMUnitTest tests[] = {
@@ -464,6 +523,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_stop_before_resume_applies),
 	cmocka_unit_test(test_stop_on_the_way),
 	cmocka_unit_test(test_no_entry_after_stop),
+	cmocka_unit_test(test_kick_follows_takeover),
 };
 
 static int fresh_gates(void **s)
