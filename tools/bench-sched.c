@@ -8,23 +8,30 @@
  * serial scheduler runs the next VCPU on the thread that holds the turn
  * whenever that VCPU's own thread only waits for it; `handoff_*` measures
  * the other design, every switch handed to the next VCPU's thread (a
- * targeted wake-up), as blocks (a pause, a halt) still do. */
+ * targeted wake-up), as blocks (a pause, a halt) still do.
+ *
+ * run_trivial_us: a whole run of the hello guest as vcprr run makes it
+ * (create, start, wait, destroy), against creating the same VM, running
+ * it to its end on this thread and destroying it: what threads, the end
+ * of the run and the teardown add. */
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "tools/bench-floor.h"
 #include "tools/bench-util.h"
 #include "tools/cli.h"
 #include "vmm/controller.h"
+#include "vmm/run-drive.h"
 #include "vmm/test-hooks.h"
 #include "vmm/vm.h"
 
 #define EXITS  20000    /* KVM_RUN returns per sample */
+#define MIN_PER_VCPU 600
 #define PAIRS  5
+#define RUN_PAIRS 15
 
 struct sample {
 	unsigned vcpus;
@@ -34,63 +41,27 @@ struct sample {
 	int nfloor;
 };
 
-static struct vm *create(unsigned vcpus, enum vm_sched_mode mode,
-			 uint64_t arg, int console)
+static struct vm *create(const char *guest, unsigned vcpus,
+			 enum vm_sched_mode mode, uint64_t arg, int console)
 {
 	struct vm_config cfg = {
 		.nr_vcpus = vcpus, .guest_arg = arg, .console_fd = console,
 		.sched = { .mode = mode, .policy = VM_POLICY_RR },
 	};
 	char err[1024];
-	struct vm *vm = vm_create(&cfg, bench_guest_path("pio"), err, sizeof(err));
+	struct vm *vm = vm_create(&cfg, bench_guest_path(guest), err, sizeof(err));
 
 	if (!vm)
 		fprintf(stderr, "vcprr bench sched: %s\n", err);
 	return vm;
 }
 
-/* The floor: KVM_RUN in a loop on this thread, nothing handled (the PIO
- * writes go nowhere; KVM completes them on the next entry). */
-static int bare_loop(bool step, double *us)
-{
-	struct kvm_guest_debug dbg = {
-		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
-	};
-	struct vm *vm = create(1, VM_SCHED_PARALLEL, 1u << 30, 0);
-	struct kvm_run *run;
-	uint64_t t0;
-	int fd, r = -1;
-
-	if (!vm)
-		return -1;
-	if (vm_test_vcpu_fd(vm, 0, &fd, &run) ||
-	    (step && ioctl(fd, KVM_SET_GUEST_DEBUG, &dbg) < 0))
-		goto out;
-	for (int i = 0; i < 100; i++)  /* past the guest's start */
-		if (ioctl(fd, KVM_RUN, 0) < 0)
-			goto out;
-	t0 = bench_now_ns();
-	for (int i = 0; i < EXITS; i++) {
-		if (ioctl(fd, KVM_RUN, 0) < 0 ||
-		    (run->exit_reason != KVM_EXIT_IO &&
-		     run->exit_reason != KVM_EXIT_DEBUG)) {
-			fprintf(stderr, "vcprr bench sched: the bare loop stopped "
-				"(exit %u)\n", run->exit_reason);
-			goto out;
-		}
-	}
-	*us = (bench_now_ns() - t0) / 1e3 / EXITS;
-	r = 0;
-out:
-	vm_destroy(vm);
-	return r;
-}
-
 /* The pio guest run to its end by the scheduler; per scheduling point. */
 static int scheduled_run(const struct sample *c, double *us)
 {
-	/* A write is one exit; in step mode, a loop of about six steps. */
-	uint64_t per = EXITS / c->vcpus / (c->mode == VM_SCHED_STEP ? 6 : 1);
+	/* A write is one exit; in step mode, a loop of about six steps.  At
+	 * least MIN_PER_VCPU each, so that starting threads stays small. */
+	uint64_t per = EXITS / c->vcpus;
 	int console = open("/dev/null", O_WRONLY);
 	struct sched_stats st;
 	struct vm *vm;
@@ -99,7 +70,11 @@ static int scheduled_run(const struct sample *c, double *us)
 
 	if (console < 0)
 		return -1;
-	vm = create(c->vcpus, c->mode, per ? per : 1, console);
+	if (per < MIN_PER_VCPU)
+		per = MIN_PER_VCPU;
+	if (c->mode == VM_SCHED_STEP)
+		per /= 6;
+	vm = create("pio", c->vcpus, c->mode, per, console);
 	if (!vm)
 		goto out;
 	if (c->handoff)
@@ -129,7 +104,8 @@ static int measure(void *arg, bool on, double *us)
 
 	if (on)
 		return scheduled_run(c, us);
-	if (bare_loop(c->mode == VM_SCHED_STEP, us))
+	if (bench_bare_exits("pio", 1u << 30, c->mode == VM_SCHED_STEP,
+			     EXITS, us))
 		return -1;
 	c->floor[c->nfloor++] = *us;
 	return 0;
@@ -149,6 +125,45 @@ static int report(struct bench_report *rep, struct sample *c, const char *name)
 	bench_report_add(rep, key, p.ratio);
 	snprintf(key, sizeof(key), "%s_over_raw_spread", name);
 	bench_report_add(rep, key, p.spread);
+	return 0;
+}
+
+/* A whole run of a trivial guest (hello), as vcprr run makes it: create,
+ * start its thread, wait for the end, destroy; against the bare run. */
+static int trivial_run(void *arg, bool on, double *us)
+{
+	struct run_drive drive = { .signal_fd = -1 };
+	int console, r = -1;
+	struct vm *vm;
+	uint64_t t0;
+
+	(void)arg;
+	if (!on)
+		return bench_bare_run("hello", us);
+	console = open("/dev/null", O_WRONLY);
+	if (console < 0)
+		return -1;
+	t0 = bench_now_ns();
+	vm = create("hello", 1, VM_SCHED_PARALLEL, 0, console);
+	if (vm && !run_drive(vm, &drive) &&
+	    vm_result(vm)->reason == TEND_GUEST_EXIT)
+		r = 0;
+	vm_destroy(vm);
+	*us = (bench_now_ns() - t0) / 1e3;
+	close(console);
+	return r;
+}
+
+static int report_trivial_run(struct bench_report *rep)
+{
+	struct bench_pairs p;
+
+	if (bench_alternate(RUN_PAIRS, trivial_run, NULL, &p))
+		return -1;
+	bench_report_add(rep, "run_trivial_us", p.on);
+	bench_report_add(rep, "raw_run_trivial_us", p.off);
+	bench_report_add(rep, "run_trivial_over_raw", p.ratio);
+	bench_report_add(rep, "run_trivial_over_raw_spread", p.spread);
 	return 0;
 }
 
@@ -182,7 +197,7 @@ int bench_sched_main(int argc, char **argv)
 		return EXIT_VMM_ERROR;
 	bench_report_add(&rep, "raw_step_us", bench_median(c.floor, c.nfloor));
 	c = (struct sample){ .vcpus = 4, .mode = VM_SCHED_STEP };
-	if (report(&rep, &c, "step_us_V4"))
+	if (report(&rep, &c, "step_us_V4") || report_trivial_run(&rep))
 		return EXIT_VMM_ERROR;
 	bench_report_print(&rep);
 	return 0;

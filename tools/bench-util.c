@@ -69,9 +69,16 @@ int bench_alternate(int pairs, int (*measure)(void *arg, bool on, double *value)
 	}
 	out->off = bench_median(off, pairs);
 	out->on = bench_median(on, pairs);
-	out->ratio = bench_median(ratio, pairs);  /* sorted: ends are min, max */
-	out->spread = ratio[pairs - 1] - ratio[0];
+	out->ratio = bench_ratios(ratio, pairs, &out->spread);
 	return 0;
+}
+
+double bench_ratios(double *ratio, int n, double *spread)
+{
+	double m = bench_median(ratio, n);  /* sorted: the ends are min, max */
+
+	*spread = n > 0 ? ratio[n - 1] - ratio[0] : BENCH_NONE;
+	return m;
 }
 
 bool bench_want_json(int argc, char **argv)

@@ -39,6 +39,8 @@ int bench_alternate(int pairs, int (*measure)(void *arg, bool on, double *value)
 		    void *arg, struct bench_pairs *out);
 /* The median of n values (sorts them in place). */
 double bench_median(double *v, int n);
+/* The median of n ratios of pairs, and their spread (sorts them). */
+double bench_ratios(double *ratio, int n, double *spread);
 
 /* build/guests/NAME.elf next to the running vcprr binary ($VCPRR_GUESTS
  * overrides the folder).  Static buffer. */
