@@ -41,14 +41,14 @@ static bool bare_run_once(int fd, struct kvm_run *run)
 }
 
 int bench_bare_exits(const char *guest, uint64_t arg, bool step,
-		     unsigned exits, double *us)
+		     unsigned exits, struct bench_sample *us)
 {
 	struct kvm_guest_debug dbg = {
 		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
 	};
 	struct vm *vm = create(guest, arg);
 	struct kvm_run *run;
-	uint64_t t0;
+	uint64_t t0, c0;
 	int fd, r = -1;
 
 	if (!vm)
@@ -60,19 +60,21 @@ int bench_bare_exits(const char *guest, uint64_t arg, bool step,
 		if (!bare_run_once(fd, run))
 			goto out;
 	t0 = bench_now_ns();
+	c0 = bench_process_cpu_ns();
 	for (unsigned i = 0; i < exits; i++)
 		if (!bare_run_once(fd, run) || run->exit_reason == KVM_EXIT_HLT)
 			goto out;
-	*us = (bench_now_ns() - t0) / 1e3 / exits;
+	us->cpu = (bench_process_cpu_ns() - c0) / 1e3 / exits;
+	us->wall = (bench_now_ns() - t0) / 1e3 / exits;
 	r = 0;
 out:
 	vm_destroy(vm);
 	return r;
 }
 
-int bench_bare_run(const char *guest, double *us)
+int bench_bare_run(const char *guest, struct bench_sample *us)
 {
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = bench_now_ns(), c0 = bench_process_cpu_ns();
 	struct vm *vm = create(guest, 0);
 	struct kvm_run *run;
 	int fd, r = -1;
@@ -86,6 +88,7 @@ int bench_bare_run(const char *guest, double *us)
 	r = 0;
 out:
 	vm_destroy(vm);
-	*us = (bench_now_ns() - t0) / 1e3;
+	us->cpu = (bench_process_cpu_ns() - c0) / 1e3;
+	us->wall = (bench_now_ns() - t0) / 1e3;
 	return r;
 }

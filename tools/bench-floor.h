@@ -9,14 +9,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Microseconds per KVM_RUN return over `exits` returns of `guest` (its
- * PIO and MMIO go nowhere: KVM completes them on the next entry), single
- * stepping when `step`.  0, or -1 with a message on stderr. */
-int bench_bare_exits(const char *guest, uint64_t arg, bool step,
-		     unsigned exits, double *us);
+#include "tools/bench-util.h"
 
-/* Microseconds to create `guest`'s VM, run VCPU 0 to its final HLT on
- * this thread and destroy the VM.  0, or -1 with a message on stderr. */
-int bench_bare_run(const char *guest, double *us);
+/* Microseconds (wall, CPU) per KVM_RUN return over `exits` returns of
+ * `guest` (its PIO and MMIO go nowhere: KVM completes them on the next
+ * entry), single stepping when `step`.  0, or -1 with a message on
+ * stderr. */
+int bench_bare_exits(const char *guest, uint64_t arg, bool step,
+		     unsigned exits, struct bench_sample *us);
+
+/* Microseconds (wall, CPU) to create `guest`'s VM, run VCPU 0 to its
+ * final HLT on this thread and destroy the VM.  0, or -1 with a message
+ * on stderr. */
+int bench_bare_run(const char *guest, struct bench_sample *us);
 
 #endif

@@ -4,7 +4,8 @@
  * KVM_RUN loop with the registers synced through kvm_run as a run has
  * them (record_over_raw); plus the trace size per event and the writer
  * alone on synthetic events.  Every ratio is the median of the pairs'
- * ratios, with its spread. */
+ * ratios, with its spread, of wall time and (fields with cpu) of the
+ * process's CPU time (the VCPU and the trace writer threads). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -23,7 +24,7 @@
 #define PAIRS      7
 
 struct run_result {
-	double seconds;
+	double seconds, cpu_s;      /* wall, and the process's CPU time */
 	uint64_t events, bytes;
 };
 
@@ -37,7 +38,7 @@ static int run_pio(unsigned vcpus, const char *path, struct run_result *out)
 	char err[1024];
 	struct stat sb;
 	struct vm *vm;
-	uint64_t t0;
+	uint64_t t0, c0;
 
 	run_desc_init(&d);
 	d.nr_vcpus = vcpus;
@@ -55,8 +56,10 @@ static int run_pio(unsigned vcpus, const char *path, struct run_result *out)
 	if (!vm)
 		goto fail;
 	t0 = bench_now_ns();
+	c0 = bench_process_cpu_ns();
 	vm_start(vm);
 	vm_wait(vm, -1);
+	out->cpu_s = (bench_process_cpu_ns() - c0) / 1e9;
 	out->seconds = (bench_now_ns() - t0) / 1e9;
 	vm_destroy(vm);
 	close(cfg.console_fd);
@@ -72,11 +75,14 @@ fail:
 	return -1;
 }
 
-/* One side of the comparison: medians over the pairs. */
+/* Medians over the pairs, of wall time and of CPU time. */
 struct overhead {
-	double off_s, on_s;             /* medians */
+	double off_s, on_s;
 	double on_over_off, spread;     /* median of the pairs' ratios */
-	double raw_us, on_over_raw, raw_spread;  /* 1 VCPU: the bare loop */
+	double cpu_on_over_off, cpu_spread;
+	/* 1 VCPU: per exit against the bare loop */
+	double raw_us, on_over_raw, raw_spread;
+	double raw_cpu_us, cpu_on_over_raw, cpu_raw_spread;
 	struct run_result last_on;
 };
 
@@ -85,31 +91,38 @@ struct overhead {
  * The bare loop (one VCPU only) makes as many exits as the pio guest. */
 static int overhead(unsigned vcpus, const char *path, struct overhead *o)
 {
-	double off[PAIRS], on[PAIRS], raw[PAIRS], ratio[PAIRS], over_raw[PAIRS];
+	double off[PAIRS], on[PAIRS], ratio[PAIRS], cratio[PAIRS];
+	double raw[PAIRS], craw[PAIRS], over_raw[PAIRS], cover_raw[PAIRS];
+	struct bench_sample b;
 	struct run_result r;
 
 	for (int i = 0; i < PAIRS; i++) {
 		if (vcpus == 1 &&
-		    bench_bare_exits("pio", PIO_WRITES * 2, false, PIO_WRITES,
-				     &raw[i]))
+		    bench_bare_exits("pio", PIO_WRITES * 2, false, PIO_WRITES, &b))
 			return -1;
-		if (run_pio(vcpus, NULL, &r))
+		if (run_pio(vcpus, NULL, &r) || run_pio(vcpus, path, &o->last_on))
 			return -1;
 		off[i] = r.seconds;
-		if (run_pio(vcpus, path, &o->last_on))
-			return -1;
 		on[i] = o->last_on.seconds;
 		ratio[i] = on[i] / off[i];
-		over_raw[i] = on[i] * 1e6 / PIO_WRITES / raw[i];
+		cratio[i] = o->last_on.cpu_s / r.cpu_s;
+		raw[i] = b.wall;
+		craw[i] = b.cpu;
+		over_raw[i] = on[i] * 1e6 / PIO_WRITES / b.wall;
+		cover_raw[i] = o->last_on.cpu_s * 1e6 / PIO_WRITES / b.cpu;
 	}
 	o->on_over_off = bench_ratios(ratio, PAIRS, &o->spread);
+	o->cpu_on_over_off = bench_ratios(cratio, PAIRS, &o->cpu_spread);
 	o->off_s = bench_median(off, PAIRS);
 	o->on_s = bench_median(on, PAIRS);
 	o->raw_us = o->on_over_raw = o->raw_spread = BENCH_NONE;
-	if (vcpus == 1) {
-		o->on_over_raw = bench_ratios(over_raw, PAIRS, &o->raw_spread);
-		o->raw_us = bench_median(raw, PAIRS);
-	}
+	o->raw_cpu_us = o->cpu_on_over_raw = o->cpu_raw_spread = BENCH_NONE;
+	if (vcpus != 1)
+		return 0;
+	o->on_over_raw = bench_ratios(over_raw, PAIRS, &o->raw_spread);
+	o->cpu_on_over_raw = bench_ratios(cover_raw, PAIRS, &o->cpu_raw_spread);
+	o->raw_us = bench_median(raw, PAIRS);
+	o->raw_cpu_us = bench_median(craw, PAIRS);
 	return 0;
 }
 
@@ -139,6 +152,11 @@ int bench_record_main(int argc, char **argv)
 	bench_report_add(&rep, "raw_exit_sync_regs_us", o1.raw_us);
 	bench_report_add(&rep, "record_over_raw", o1.on_over_raw);
 	bench_report_add(&rep, "record_over_raw_spread", o1.raw_spread);
+	bench_report_add(&rep, "overhead_cpu_pct", (o1.cpu_on_over_off - 1) * 100);
+	bench_report_add(&rep, "overhead_cpu_pct_spread", o1.cpu_spread * 100);
+	bench_report_add(&rep, "raw_exit_sync_regs_cpu_us", o1.raw_cpu_us);
+	bench_report_add(&rep, "record_cpu_over_raw", o1.cpu_on_over_raw);
+	bench_report_add(&rep, "record_cpu_over_raw_spread", o1.cpu_raw_spread);
 	bench_report_add(&rep, "off_s_2vcpu", o2.off_s);
 	bench_report_add(&rep, "on_s_2vcpu", o2.on_s);
 	bench_report_add(&rep, "overhead_pct_2vcpu", (o2.on_over_off - 1) * 100);

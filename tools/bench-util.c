@@ -55,21 +55,40 @@ double bench_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-int bench_alternate(int pairs, int (*measure)(void *arg, bool on, double *value),
+uint64_t bench_process_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int bench_alternate(int pairs,
+		    int (*measure)(void *arg, bool on, struct bench_sample *s),
 		    void *arg, struct bench_pairs *out)
 {
 	double off[BENCH_MAX_PAIRS], on[BENCH_MAX_PAIRS], ratio[BENCH_MAX_PAIRS];
+	double coff[BENCH_MAX_PAIRS], con[BENCH_MAX_PAIRS], cratio[BENCH_MAX_PAIRS];
+	struct bench_sample a, b;
 
 	if (pairs < 1 || pairs > BENCH_MAX_PAIRS)
 		return -1;
 	for (int i = 0; i < pairs; i++) {
-		if (measure(arg, false, &off[i]) || measure(arg, true, &on[i]))
+		if (measure(arg, false, &a) || measure(arg, true, &b))
 			return -1;
-		ratio[i] = on[i] / off[i];
+		off[i] = a.wall;
+		on[i] = b.wall;
+		ratio[i] = b.wall / a.wall;
+		coff[i] = a.cpu;
+		con[i] = b.cpu;
+		cratio[i] = b.cpu / a.cpu;
 	}
 	out->off = bench_median(off, pairs);
 	out->on = bench_median(on, pairs);
 	out->ratio = bench_ratios(ratio, pairs, &out->spread);
+	out->cpu_off = bench_median(coff, pairs);
+	out->cpu_on = bench_median(con, pairs);
+	out->cpu_ratio = bench_ratios(cratio, pairs, &out->cpu_spread);
 	return 0;
 }
 
