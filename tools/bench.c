@@ -14,6 +14,7 @@ int bench_replay_main(int argc, char **argv);
 int bench_explore_main(int argc, char **argv);
 int bench_snapshot_main(int argc, char **argv);
 int bench_analyze_main(int argc, char **argv);
+int bench_sched_main(int argc, char **argv);
 
 struct bench {
 	const char *name;
@@ -24,6 +25,7 @@ struct bench {
 
 static const struct bench benches[] = {
 	{ "pause", bench_pause_main, "kick/pause/resume latencies, RCU vs mutex check", false },
+	{ "sched", bench_sched_main, "serial/step scheduling per exit against a bare KVM_RUN loop", false },
 	{ "record", bench_record_main, "recording overhead on the pio guest, trace size", false },
 	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost", false },
 	{ "explore", bench_explore_main, "runs to find the lost-update race: PCT vs random; minimize", false },
