@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tools/bench-trace.h"
+#include "traces/clock.h"
 #include "traces/trace.h"
 #include "vmm/run-desc.h"
 
@@ -79,14 +80,6 @@ static void gen_next(struct gen *g, struct trace_event *ev)
 		ev->a1 = 1 | 1 << 8;
 		ev->a2 = (uint8_t)g->msg[(g->n / 2) % strlen(g->msg)];
 	}
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int parse_args(int argc, char **argv, int *json, uint64_t *events)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "tools/minimize.h"
+#include "traces/clock.h"
 #include "traces/trace.h"
 #include "vmm/guest-id.h"
 #include "vmm/run-desc.h"
@@ -36,14 +37,6 @@ struct recorded {
 	int end_reason, end_code;   /* -1: no VM_END */
 	char assert_sig[EXPLORE_SIG_MAX];  /* from GUEST_ASSERT, or "" */
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* --- reading the trace --------------------------------------------------- */
 
@@ -491,7 +484,7 @@ int minimize_trace(const char *path, const char *out,
 	struct shrink s = { .rec = &rec, .out = out, .replace = o->replace,
 			    .progress = o->progress,
 			    .interrupted = o->interrupted };
-	double t0 = now_s();
+	double t0 = mono_s();
 	int status = MINIMIZE_ERROR;
 
 	memset(rep, 0, sizeof(*rep));
@@ -525,7 +518,7 @@ out:
 	if (s.progress && s.runs)
 		fputc('\n', stderr);
 	rep->runs = s.runs;
-	rep->seconds = now_s() - t0;
+	rep->seconds = mono_s() - t0;
 	free(s.on);
 	free(s.dec);
 	free(s.inj);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "traces/clock.h"
 #include "traces/format.h"
 #include "traces/newfile.h"
 #include "traces/trace.h"
@@ -109,14 +110,6 @@ struct trace_writer {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ns)
 {
@@ -268,7 +261,7 @@ static int push(struct trace_producer *p, uint8_t *slot, uint64_t newhead,
 	if (ret)
 		return ret;
 	if (!timed)
-		ev->time_ns = now_ns();
+		ev->time_ns = mono_ns();
 	e->len = ENT_BYTES(ev->payload_len);
 	e->ev = *ev;
 	if (ev->payload_len)
@@ -602,7 +595,7 @@ static void begin_frame(struct trace_writer *w, const struct trace_event *ev)
 	w->frame_seq = ev->seq;
 	w->frame_time = ev->time_ns;
 	w->frame_count = 0;
-	w->frame_mono = now_ns();
+	w->frame_mono = mono_ns();
 	tf_state_reset(&w->st, ev->time_ns);
 	*p++ = TF_FRAME_KIND;
 	p = tf_put_varint(p, ev->seq);
@@ -801,7 +794,7 @@ static void finish(struct trace_writer *w)
 			continue;
 		ev.type = TEV_LOST;
 		ev.seq = w->next;
-		ev.time_ns = now_ns();
+		ev.time_ns = mono_ns();
 		ev.a0 = lost;
 		ev.a1 = w->prod[i]->lost_vcpu;
 		write_event(w, &ev, NULL);
@@ -810,7 +803,7 @@ static void finish(struct trace_writer *w)
 	ev.type = TEV_VM_END;
 	ev.vcpu = TRACE_VCPU_NONE;
 	ev.seq = w->next;
-	ev.time_ns = now_ns();
+	ev.time_ns = mono_ns();
 	ev.a0 = w->end_reason;
 	ev.a1 = (uint64_t)w->exit_code;
 	ev.a2 = w->mem_digest;
@@ -830,7 +823,7 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		uint64_t n = merge_pass(w);
-		uint64_t now = now_ns();
+		uint64_t now = mono_ns();
 
 		if (w->in_frame &&
 		    now - w->frame_mono >= w->o.frame_ms * 1000000ull)

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 
-#include "vmm/clock.h"
+#include "traces/clock.h"
 #include "vmm/end.h"
 #include "vmm/handshake.h"
 #include "vmm/kick.h"
