@@ -499,7 +499,7 @@ static enum vm_io_claim hook_claim_io(void *arg, unsigned vcpu, unsigned space,
 	w = &s->v[s->pos].ev;
 	if (w->type != TEV_IO_ACCESS || w->a0 != space || w->a1 != addr)
 		return VM_IO_IGNORE;
-	return (w->a2 >> 9) & 1 ? VM_IO_NOTIFY : VM_IO_STOP;
+	return tev_access_async(w->a2) ? VM_IO_NOTIFY : VM_IO_STOP;
 }
 
 static uint64_t *req_scratch(struct vcpu_state *vs, size_t n)

@@ -196,7 +196,7 @@ static void test_inputs_recorded(void **state)
 			assert_int_equal(e->a1, 4);  /* size 4, dir in */
 			reads++;
 		}
-		if (e->type == TEV_EXIT_MMIO && !(e->a1 >> 8)) {
+		if (e->type == TEV_EXIT_MMIO && !tev_access_write(e->a1)) {
 			sum += (uint32_t)e->a2;  /* the values read back */
 		}
 	}

@@ -77,7 +77,7 @@ static void gen_next(struct gen *g, struct trace_event *ev)
 	} else {
 		ev->rip = 0x100a3c + 0x40 * v;
 		ev->a0 = 0x3f8;                 /* THR write: out, 1 byte */
-		ev->a1 = 1 | 1 << 8;
+		ev->a1 = tev_access(1, true);
 		ev->a2 = (uint8_t)g->msg[(g->n / 2) % strlen(g->msg)];
 	}
 }

@@ -66,12 +66,12 @@ static void exit_name(FILE *f, const struct trace_event *e)
 {
 	switch (e->type) {
 	case TEV_EXIT_PIO:
-		fprintf(f, "PIO %s 0x%" PRIx64, (e->a1 >> 8) & 1 ? "out" : "in",
+		fprintf(f, "PIO %s 0x%" PRIx64, tev_access_write(e->a1) ? "out" : "in",
 			e->a0);
 		break;
 	case TEV_EXIT_MMIO:
 		fprintf(f, "MMIO %s 0x%" PRIx64,
-			(e->a1 >> 8) & 1 ? "write" : "read", e->a0);
+			tev_access_write(e->a1) ? "write" : "read", e->a0);
 		break;
 	case TEV_HYPERCALL:
 		fprintf(f, "HYPERCALL %" PRIu64, e->a0);
