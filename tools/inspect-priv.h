@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "tools/symbols.h"
+#include "traces/event-format.h"
 #include "traces/trace.h"
 #include "vmm/run-desc.h"
 
@@ -70,8 +71,6 @@ static inline bool iarg_is_option(const char *a)
  * (\xNN), so that a hostile trace cannot send escape sequences. */
 void fput_text(FILE *f, const char *s);
 
-/* "850ns", "12.3us", "1.234ms", "2.500s". */
-const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 /* "+0.012345678" seconds since the origin (negative when before it). */
 const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
 
