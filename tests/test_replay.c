@@ -151,7 +151,59 @@ static void test_tampered_trace_detected(void **state)
 	assert_non_null(strstr(out, "expected: EXIT_MMIO vcpu=0"));
 	assert_non_null(strstr(out, "actual:   EXIT_MMIO vcpu=0"));
 	assert_non_null(strstr(out, "rflags="));  /* registers follow */
+	/* fields decoded as `inspect dump` decodes them, not raw */
+	assert_non_null(strstr(out, "expected: EXIT_MMIO vcpu=0 gpa=0xd00000"));
+	assert_non_null(strstr(out, " write len=8 data=0x"));
+	assert_non_null(strstr(out, "EXIT_PIO vcpu=0 port=0x520 in size=4 data=0x"));
+	assert_non_null(strstr(out, "(trace seq "));
+	assert_null(strstr(out, " a1=0x"));
 	free(out);
+}
+
+/* The command-line conventions of the other commands (tools/cli.h,
+ * tools/outfile.h) hold for replay too. */
+static void test_cli_conventions(void **state)
+{
+	char *out, junit[192];
+
+	SKIP_WITHOUT_KVM();
+	vcprr_sh(NULL, "$V record -f -o %s %s --sched serial >/dev/null", trace,
+		 guest_path("hello"));
+	assert_int_equal(vcprr_sh(&out, "$V replay --timeout 5 %s", trace), 2);
+	assert_non_null(strstr(out, "--timeout '5': a duration needs a unit"));
+	free(out);
+	/* a missing value: one error, naming the option */
+	assert_int_equal(vcprr_sh(&out, "$V replay %s --timeout", trace), 2);
+	assert_int_equal(count_lines(out, "vcprr replay: --timeout needs a value"), 1);
+	assert_null(strstr(out, "invalid option"));
+	free(out);
+	assert_int_equal(vcprr_sh(&out, "$V replay --check tests/corpus --junit"), 2);
+	assert_int_equal(count_lines(out, "vcprr replay: --junit needs a value"), 1);
+	free(out);
+	/* a folder without --check */
+	assert_int_equal(vcprr_sh(&out, "$V replay tests/corpus"), 2);
+	assert_non_null(strstr(out, "use --check tests/corpus"));
+	free(out);
+	/* --junit -: the report on stdout, the lines on stderr */
+	assert_int_equal(vcprr_sh(&out, "$V replay --check %s --junit - "
+				  "2>/dev/null", trace), 0);
+	assert_true(!strncmp(out, "<?xml", 5));
+	assert_null(strstr(out, "1 traces: 1 same"));
+	free(out);
+	assert_int_equal(vcprr_sh(&out, "$V replay --check %s --junit - "
+				  ">/dev/null", trace), 0);
+	assert_non_null(strstr(out, "1 traces: 1 same"));
+	free(out);
+	/* never onto a trace; an old report is replaced whole */
+	assert_int_equal(vcprr_sh(&out, "$V replay --check %s --junit %s", trace,
+				  trace), 126);
+	assert_non_null(strstr(out, "refusing to overwrite"));
+	free(out);
+	assert_int_equal(vcprr_sh(NULL, "$V replay -q %s >/dev/null", trace), 0);
+	snprintf(junit, sizeof(junit), "%s/old.xml", dir);
+	assert_int_equal(vcprr_sh(NULL, "echo old > %s && $V replay --check %s "
+				  "--junit %s >/dev/null && grep -q '<testcase' %s",
+				  junit, trace, junit, junit), 0);
 }
 
 /* A trace of format version 1 (a header without a checksum, 2652 bytes
@@ -282,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_twenty_replays_identical),
 		cmocka_unit_test(test_modified_guest_refused),
 		cmocka_unit_test(test_tampered_trace_detected),
+		cmocka_unit_test(test_cli_conventions),
 		cmocka_unit_test(test_old_version_refused),
 		cmocka_unit_test(test_interrupted_recordings_replay),
 		cmocka_unit_test(test_cut_recordings_say_how),
