@@ -23,7 +23,7 @@ struct bench {
 static const struct bench benches[] = {
 	{ "pause", bench_pause_main, "kick/pause/resume latencies, RCU vs mutex check", false },
 	{ "record", bench_record_main, "recording overhead on the pio guest, trace size", false },
-	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost", false },
+	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost, a long replay's memory", true },
 	{ "explore", bench_explore_main, "runs to find the lost-update race: PCT vs random; minimize", false },
 	{ "reader", bench_reader_main, "trace reader speed and memory on 10M events", true },
 	{ "writer", bench_writer_main, "trace writer alone on synthetic events", true },
@@ -36,7 +36,8 @@ static void list(FILE *f)
 	fprintf(f, "usage: vcprr bench NAME [--json] [--events N]\n\n"
 		"Each benchmark prints a readable table, or one JSON object on\n"
 		"stdout with --json.  --events N (reader, writer, inspect): the\n"
-		"size of the synthetic trace.\n\nbenchmarks:\n");
+		"size of the synthetic trace; (replay) of the long replay.\n\n"
+		"benchmarks:\n");
 	for (const struct bench *b = benches; b->name; b++)
 		fprintf(f, "  %-10s %s\n", b->name, b->summary);
 }
