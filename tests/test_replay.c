@@ -107,6 +107,43 @@ static void test_modified_guest_refused(void **state)
 	free(out);
 }
 
+static void count_progress(void *arg, const struct replay_progress *p)
+{
+	assert_true(p->checked <= p->total);
+	(*(int *)arg)++;
+}
+
+/* Parallel replays with pauses in this process (make tsan runs them): the
+ * VCPU threads check events and land pauses while this thread watches and
+ * reports progress; a recording stopped by --timeout ends where it was
+ * stopped, each VCPU waiting for the others once it is there. */
+static void test_parallel_replays_in_process(void **state)
+{
+	static const char *const runs[] = {
+		"--arg 150000 --hold 100us --seed 4",
+		"--arg 100000000 --timeout 1500ms --seed 5",
+	};
+
+	SKIP_WITHOUT_KVM();
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		int reports = 0;
+		struct replay_opts o = { .console_fd = -1,
+					 .progress = count_progress,
+					 .progress_arg = &reports };
+		struct replay_result r;
+
+		vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 3 --pause-every 2ms "
+			 "%s >/dev/null 2>&1", trace, guest_path("pio"), runs[i]);
+		replay_trace(trace, &o, &r);
+		if (r.status != REPLAY_SAME)
+			fail_msg("%s: %s", runs[i], r.message);
+		assert_true(r.landed > 0);
+		assert_true(reports > 0 || r.duration_ns < 2000000000ull);
+		if (i == 1)
+			assert_non_null(strstr(r.end, "by --timeout after 1500 ms"));
+	}
+}
+
 /* Rewrites a trace changing the data of the n-th read of `port`. */
 static void tamper(const char *in, const char *out, uint64_t port, int nth)
 {
@@ -332,6 +369,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_mode),
 		cmocka_unit_test(test_twenty_replays_identical),
+		cmocka_unit_test(test_parallel_replays_in_process),
 		cmocka_unit_test(test_modified_guest_refused),
 		cmocka_unit_test(test_tampered_trace_detected),
 		cmocka_unit_test(test_cli_conventions),

@@ -2,6 +2,7 @@
  * class and VCPU, in order, with their payloads, however far apart they
  * drift (a lagging cursor decodes its chunks again), and a trace of any
  * length is read in a bounded cache. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,10 +233,72 @@ static void test_same_file_after_rename(void **state)
 	assert_int_equal(rename(other, path), 0);
 }
 
+struct walker {
+	struct trace_stream *ts;
+	uint32_t vcpu;
+	uint64_t seen, bad;
+};
+
+/* One thread per VCPU, each with its own cursors: the shared cache is
+ * what they race on (make tsan runs this). */
+static void *walk(void *arg)
+{
+	struct walker *w = arg;
+	struct stream_cursor c[2];
+	uint64_t at[2] = { 0, 0 };
+
+	for (int k = 0; k < 2; k++)
+		stream_cursor_init(&c[k], w->ts, 1u << k, w->vcpu);
+	while (stream_peek(&c[0]) || stream_peek(&c[1]))
+		for (int k = 0; k < 2; k++) {
+			struct trace_event want;
+			uint8_t pl[TRACE_MAX_PAYLOAD];
+
+			if (!stream_peek(&c[k]))
+				continue;
+			if (!expect_next(&at[k], c[k].cls, w->vcpu, &want, pl) ||
+			    c[k].ev.seq != at[k] - 1 ||
+			    memcmp(c[k].pl, pl, want.payload_len))
+				w->bad++;
+			w->seen++;
+			stream_next(&c[k]);
+		}
+	stream_cursor_free(&c[0]);
+	stream_cursor_free(&c[1]);
+	return NULL;
+}
+
+static void test_threads_share_the_cache(void **state)
+{
+	char err[256];
+	struct trace_stream *ts = stream_open(path, err, sizeof(err));
+	struct walker w[VCPUS];
+	pthread_t t[VCPUS];
+	uint64_t n = 0, seen = 0;
+
+	assert_non_null(ts);
+	assert_int_equal(stream_scan(ts, VCPUS, count_events, &n, err,
+				     sizeof(err)), 0);
+	stream_set_classes(ts, classify, NULL);
+	for (unsigned i = 0; i < VCPUS; i++) {
+		w[i] = (struct walker){ .ts = ts, .vcpu = i };
+		assert_int_equal(pthread_create(&t[i], NULL, walk, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < VCPUS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].bad, 0);
+		seen += w[i].seen;
+	}
+	assert_true(seen > EVENTS / 2);  /* (VM-wide events are no VCPU's) */
+	assert_null(stream_error(ts));
+	stream_close(ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cursors_drift_apart),
+		cmocka_unit_test(test_threads_share_the_cache),
 		cmocka_unit_test(test_read_by_seq),
 		cmocka_unit_test(test_same_file_after_rename),
 	};
