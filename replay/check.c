@@ -47,21 +47,19 @@ static bool same_event(const struct trace_event *w, const uint8_t *wpl,
  * replayed, and in serial and step mode the requests and resumes aimed at
  * it (a parallel replay publishes only those of the pauses it lands); in
  * a plugin trace the resumes (an IO stop's answer is one). */
-static bool vcpu_done(const struct replay *rp, const struct replay_vcpu *vs)
+static bool vcpu_done(const struct replay *rp, struct replay_vcpu *vs)
 {
-	if (vs->own_left)
+	if (atomic_load(&vs->own_left))
 		return false;
 	if (rp->raw)
-		return !vs->resumes_left;
-	return rp->parallel || !vs->ctl_left;
+		return !atomic_load(&vs->resumes_left);
+	return rp->parallel || !atomic_load(&vs->ctl_left);
 }
 
 static void mark_done(struct replay *rp, struct replay_vcpu *vs)
 {
-	if (vs->at_end || !vcpu_done(rp, vs))
-		return;
-	vs->at_end = true;
-	atomic_fetch_add(&rp->at_end, 1);
+	if (vcpu_done(rp, vs) && !atomic_exchange(&vs->at_end, true))
+		atomic_fetch_add(&rp->at_end, 1);
 }
 
 /* For the watch thread: the VCPU's next expected event, and how long the
@@ -92,7 +90,7 @@ bool check_vcpu_ended(void *arg, unsigned vcpu)
 {
 	struct replay *rp = arg;
 
-	return rp->prefix_only && !rp->raw && rp->vcpus[vcpu].at_end;
+	return rp->prefix_only && !rp->raw && atomic_load(&rp->vcpus[vcpu].at_end);
 }
 
 /* The run ends once the recorded events are all replayed: with the
@@ -116,15 +114,17 @@ static enum vm_replay_verdict matched(struct replay *rp, struct replay_vcpu *vs,
 	atomic_fetch_add(&rp->checked, 1);
 	if (ctl) {
 		stream_next(&vs->ctl);
-		vs->ctl_left--;
-		vs->resumes_left -= ev->type == TEV_RESUME_REQUEST;
-		vs->pause_ok = false;  /* the requests to publish changed */
+		atomic_fetch_sub(&vs->ctl_left, 1);
+		if (ev->type == TEV_RESUME_REQUEST)
+			atomic_fetch_sub(&vs->resumes_left, 1);
+		if (rp->parallel)  /* the requests to publish changed */
+			vs->pause_ok = false;
 	} else {
 		uint64_t t = vs->own.ev.time_ns;
 
 		stream_next(&vs->own);
-		vs->own_left--;
-		if (ev->type == TEV_PAUSE_TAKEN)
+		atomic_fetch_sub(&vs->own_left, 1);
+		if (ev->type == TEV_PAUSE_TAKEN && rp->parallel)
 			vs->scout_ok = vs->pause_ok = false;
 		publish_next(vs, t);
 	}

@@ -80,7 +80,8 @@ int land_resume_for(void *arg, unsigned vcpu, uint64_t *data, unsigned *mask,
 	const struct trace_event *c = NULL;
 	size_t n = 0;
 
-	if (vs->resumes_left && !stream_cursor_copy(&vs->look, &vs->ctl))
+	if (atomic_load(&vs->resumes_left) &&
+	    !stream_cursor_copy(&vs->look, &vs->ctl))
 		/* the requests made while it was stopped come first */
 		while ((c = stream_peek(&vs->look)) &&
 		       c->type != TEV_RESUME_REQUEST) {

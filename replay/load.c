@@ -233,9 +233,9 @@ int load_streams(struct replay *rp, char *err, size_t errlen)
 		r |= cursor(rp, &vs->own, CLS_OWN, i, vs->n.own);
 		r |= cursor(rp, &vs->ctl, CLS_CTL, i, vs->n.ctl);
 		r |= cursor(rp, &vs->ioctls, CLS_IOCTL, i, rp->raw);
-		vs->own_left = vs->n.own;
-		vs->ctl_left = vs->n.ctl;
-		vs->resumes_left = vs->n.resumes;
+		atomic_store(&vs->own_left, vs->n.own);
+		atomic_store(&vs->ctl_left, vs->n.ctl);
+		atomic_store(&vs->resumes_left, vs->n.resumes);
 		vs->parked = 0;
 		rp->to_check += vs->n.own + vs->n.ctl;
 	}

@@ -51,8 +51,11 @@ struct replay_vcpu {
 	struct stream_cursor ioctls;  /* raw: VCPU_IOCTL, applied before the
 					 resume that follows them */
 	struct vcpu_counts n;
-	uint64_t own_left, ctl_left, resumes_left;  /* still to match */
-	bool at_end;                /* every event it can replay is replayed */
+	/* Still to match: atomic, as in serial and step mode its own events
+	 * are checked on its thread and the requests aimed at it on the one
+	 * applying them. */
+	_Atomic uint64_t own_left, ctl_left, resumes_left;
+	atomic_bool at_end;         /* every event it can replay is replayed */
 	struct context_ring ctx[2];  /* own, ctl */
 	/* parallel landing (land-hooks.c), its own thread */
 	struct stream_cursor scout;  /* at its next PAUSE_TAKEN */
