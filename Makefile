@@ -4,14 +4,16 @@
 # plugin programs of tests/plugins/ as build/plugins/NAME.  `make test` runs
 # the suite.  `make install` installs the command, the libraries, their
 # headers and pkg-config files and the man page (see "install" below).
-# Dependencies (liburcu, libzstd, cmocka) come from pkg-config; `make deps`
-# installs the Debian packages, and `make test` / `make demo` do so by
-# themselves when one is missing.
+# Dependencies (liburcu, libzstd, cmocka) come from pkg-config, Zydis (the
+# x86 decoder of the race analysis, which ships no .pc file) from its
+# header; `make deps` installs the Debian packages, and `make test` /
+# `make demo` do so by themselves when one is missing.
 
 BUILD    ?= build
 CC       ?= gcc
 PKGS     := liburcu-memb libzstd
-DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev
+DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev libzydis-dev \
+	    nodejs
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 WARN     := -Wall -Wextra -Wno-unused-parameter
@@ -26,11 +28,14 @@ ALL_LDFLAGS = $(LDFLAGS) -pthread $(SAN)
 NODEP_GOALS := deps clean help uninstall
 ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
   HAVE_PKGCONFIG := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
-  MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config))
+  HAVE_ZYDIS := $(shell printf '\043include <Zydis/Zydis.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo yes)
+  MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config) $(if $(HAVE_ZYDIS),,zydis))
 endif
 DEP_CFLAGS := $(if $(MISSING),,$(shell pkg-config --cflags $(PKGS)))
 DEP_LIBS   := $(if $(MISSING),,$(shell pkg-config --libs $(PKGS)))
 CMOCKA_LIBS := $(if $(MISSING),,$(shell pkg-config --libs cmocka))
+# The tools (not libvcprr) decode x86 instructions.
+TOOL_LIBS  := -lZydis
 
 LIB_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c replay/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
@@ -113,11 +118,16 @@ $(BUILD)/libvcprr.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/vcprr: $(TOOL_OBJS) $(BUILD)/libvcprr.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(TOOL_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The HTML export's page is embedded with .incbin (the compiler does not
+# see those files).
+$(BUILD)/obj/tools/export-html-page.o: tools/export-html-page.html \
+	tools/export-html-page.js
 
 # --- crosvm plugin compatibility library (crosvm/crosvm.h)
 $(BUILD)/pic/%.o: %.c
@@ -148,7 +158,7 @@ $(BUILD)/plugins/%: tests/plugins/%.c $(CROSVM_LIBS)
 TOOL_LIB_OBJS := $(filter-out $(BUILD)/obj/tools/vcprr.o,$(TOOL_OBJS))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(TOOL_LIBS) $(CMOCKA_LIBS)
 
 # --- guests: freestanding x86-64 C, no SSE, linked at the runtime's address.
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-builtin \
@@ -164,7 +174,7 @@ $(BUILD)/guest-rt/%.o: vmm/guest/%.S
 $(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -c -o $@ $<
-.SECONDARY: $(GUEST_RT_OBJS)
+.SECONDARY: $(GUEST_RT_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -MMD -MP -MF $@.d -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
@@ -253,15 +263,18 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_SRCS := $(filter-out vmm/vcpu.c,$(LIB_SRCS))
 # CLI parsers with fuzz targets of their own live in tools/, and so do
-# the inspect and export tools (fuzz_trace_tools).
+# the inspect and export tools (fuzz_trace_tools) and the analysis's
+# decoder and guest debug-info readers.
 FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c tools/builtin-inspect.c tools/outfile.c \
-	$(sort $(wildcard tools/inspect-*.c tools/export-*.c)) tools/symbols.c
+	$(sort $(wildcard tools/inspect-*.c tools/export-*.c)) tools/symbols.c \
+	tools/elf-sections.c tools/dwarf-line.c tools/x86-access.c \
+	tools/u64-map.c tools/race-hb.c tools/analyze-log.c
 fuzz: check-deps
 	$(MAKE) CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz-objs/libvcprr.a
 	@mkdir -p $(BUILD)/fuzz
 	@for s in $(FUZZ_SRCS); do n=$$(basename $$s .c); \
 	  echo "  FUZZ $$n"; \
-	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s $(FUZZ_TOOL_SRCS) build/fuzz-objs/libvcprr.a $(DEP_LIBS) || exit 1; \
+	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s $(FUZZ_TOOL_SRCS) build/fuzz-objs/libvcprr.a $(DEP_LIBS) $(TOOL_LIBS) || exit 1; \
 	done
 
 clean:

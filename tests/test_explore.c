@@ -10,6 +10,8 @@
 
 #include "replay/replay.h"
 #include "tests/helpers/testutil.h"
+#include "tools/explore.h"
+#include "traces/trace.h"
 #include "tools/minimize.h"
 
 static char dir[64];
@@ -85,6 +87,13 @@ static void test_scenarios(void **state)
 		{ "handshake", "handshake-fixed",
 		  "--runs 60 --seed 1 --sched pct:3 --preempt exit --pauses 0.05 -j 2",
 		  "++polls <= PATIENCE" },
+		/* explore's defaults (pct:3, step, pauses 0.01) */
+		{ "check-then-act", "check-then-act-fixed", "--runs 60 --seed 1 -j 2",
+		  "atomic_load(&builds) == 1" },
+		{ "ring-nofull", "ring-nofull-fixed", "--runs 60 --seed 1 -j 2",
+		  "consume() == i" },
+		{ "order3", "order3-fixed", "--runs 60 --seed 1 -j 2 --vcpus 3",
+		  "ENTRIES * (ENTRIES + 1) / 2" },
 	};
 
 	(void)state;
@@ -251,7 +260,7 @@ static void test_hangs(void **state)
 	static const struct { const char *guest, *opts, *says; } hang[] = {
 		/* spins forever waiting for a register edit */
 		{ "regwait", "--preempt step --budget 5000", "hang: 5000 scheduling points" },
-		{ "regwait", "--preempt exit", "hang: vcpu 0 ran 2000 ms without a VM exit" },
+		{ "regwait", "--preempt exit", "hang: vcpu * ran 2000 ms without a VM exit" },
 		/* every VCPU halts */
 		{ "idle", "--preempt exit --pauses 0", "every VCPU is halted" },
 	};
@@ -268,6 +277,26 @@ static void test_hangs(void **state)
 			fail_msg("%s %s: status %d: %s", hang[i].guest, opts, st, out);
 		free(out);
 	}
+}
+
+/* A signature names the failure, not the VCPU that hit it. */
+static void test_signature_without_vcpu(void **state)
+{
+	char a[EXPLORE_SIG_MAX], b[EXPLORE_SIG_MAX], tiny[8];
+
+	(void)state;
+	explore_signature(TEND_GUEST_FAULT, 1, "hang: vcpu 0 ran 2000 ms without "
+			  "a VM exit\n  rax=1", a, sizeof(a));
+	explore_signature(TEND_GUEST_FAULT, 1, "hang: vcpu 12 ran 2000 ms without "
+			  "a VM exit\n  rax=2", b, sizeof(b));
+	assert_string_equal(a, "hang: vcpu * ran 2000 ms without a VM exit");
+	assert_string_equal(a, b);
+	explore_signature(TEND_GUEST_ASSERT, 1, "vcpu 3: guest assertion failed: "
+			  "x at g.c:4", a, sizeof(a));
+	assert_string_equal(a, "guest assertion failed: x at g.c:4");
+	explore_signature(TEND_GUEST_FAULT, 1, "vcpu 1: vcpu 2 faulted", tiny,
+			  sizeof(tiny));
+	assert_true(strlen(tiny) < sizeof(tiny));
 }
 
 static void test_usage_errors(void **state)
@@ -314,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_minimize),
 		cmocka_unit_test(test_same_seed_same_results),
 		cmocka_unit_test(test_hangs),
+		cmocka_unit_test(test_signature_without_vcpu),
 		cmocka_unit_test(test_usage_errors),
 	};
 

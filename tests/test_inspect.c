@@ -1,7 +1,7 @@
 /* vcprr inspect / export: goldens on a hand-written deterministic trace,
  * filters, JSON checked by a real parser, follow, diff (equal, differing,
- * truncated), guest symbols, hostile input, the HTML and Chrome exports and
- * the benchmark's plumbing. */
+ * truncated), guest symbols, hostile input (the exports too) and the
+ * benchmark's plumbing.  The exports' own tests are in test_export.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -732,43 +732,6 @@ static void write_generated(const char *path, size_t n,
 	assert_int_equal(trace_writer_close(w, TEND_GUEST_EXIT, 0, 0), 0);
 }
 
-/* 50000 exits, more than the page draws one by one: a density per lane,
- * its bins placed right even when the times span most of 64 bits. */
-static void many_exits(size_t i, struct trace_event *ev)
-{
-	ev->type = TEV_EXIT_PIO;
-	ev->vcpu = (uint32_t)(i % 2);
-	ev->exit_seq = i / 2 + 1;
-	ev->payload_len = 0;
-	if (i == 49999)
-		ev->time_ns = T0 + (UINT64_MAX - T0) / 2;  /* the middle */
-	if (i == 50000)
-		ev->time_ns = UINT64_MAX - 1;
-}
-
-static void test_export_html_density(void **state)
-{
-	char *path = tmpfile_path("density");
-	struct out o;
-
-	write_generated(path, 50001, many_exits);
-	o = run(cmd_export, "export", "--format", "html", path, "-o", "-",
-		NULL);
-	assert_int_equal(o.rc, 0);
-	assert_non_null(strstr(o.out, "exits shown as density"));
-	/* kind 6 = density, in bins of span / 1000 ns: lane 1's last exit in
-	 * bin 500, lane 0's in the last bin (once the bins overflowed) */
-	assert_non_null(strstr(o.out, "\n[6,0,0,18446744072709551,25000,"));
-	assert_non_null(strstr(o.out, "\n[6,1,0,18446744072709551,24999,"));
-	assert_non_null(strstr(o.out, "\n[6,1,9223372036354775807,"
-			       "9241818780427485358,1,"));
-	assert_non_null(strstr(o.out, "\n[6,0,18428297328636842062,"
-			       "18446744072709551614,1,"));
-	out_free(&o);
-	unlink(path);
-	free(path);
-}
-
 static void one_per_vcpu(size_t i, struct trace_event *ev)
 {
 	ev->vcpu = (uint32_t)i;
@@ -991,46 +954,6 @@ static void test_symbols_hostile(void **state)
 	free(copy);
 }
 
-static void test_export_chrome(void **state)
-{
-	char *json = tmpfile_path("chrome");
-	struct out o = run(cmd_export, "export", "--format", "chrome",
-			   trace_plain, "-o", json, "--force", NULL);
-	int fd = open(json, O_RDONLY);
-	char *text = fd_slurp(fd);
-
-	close(fd);
-	assert_int_equal(o.rc, 0);
-	check_json(text, false);
-	assert_non_null(strstr(text, "\"name\":\"paused 1:2\""));
-	assert_non_null(strstr(text, "\"ph\":\"s\",\"pid\":2,\"tid\":2,"
-			       "\"cat\":\"pause\",\"name\":\"coalesced request\""));
-	assert_non_null(strstr(text, "\"ph\":\"f\""));
-	assert_non_null(strstr(text, "\"name\":\"KICK\""));
-	assert_non_null(strstr(text, "\"name\":\"PIO out 0x3f8\""));
-	free(text);
-	out_free(&o);
-	unlink(json);
-	free(json);
-}
-
-static void test_export_html(void **state)
-{
-	struct out o = run(cmd_export, "export", "--format", "html",
-			   trace_plain, "-o", "-", NULL);
-
-	assert_int_equal(o.rc, 0);
-	assert_non_null(strstr(o.out, "<svg id=\"tl\""));
-	assert_non_null(strstr(o.out, "lanes:2,"));
-	assert_non_null(strstr(o.out, "[1,1,40100,50200,2,\"vcpu 1 paused"));
-	assert_null(strstr(o.out, "hi \"x\""));  /* payloads stay out */
-	out_free(&o);
-	o = run(cmd_export, "export", "--format", "svg", trace_plain, "-o",
-		"-", NULL);
-	assert_int_equal(o.rc, 2);
-	out_free(&o);
-}
-
 static void test_bench_plumbing(void **state)
 {
 	struct out o = run(bench_inspect_main, "inspect", "--json", "--events",
@@ -1061,12 +984,9 @@ int main(void)
 		cmocka_unit_test(test_diff_big_vcpu_ids),
 		cmocka_unit_test(test_hostile_header_text),
 		cmocka_unit_test(test_follow_big_vcpu_ids),
-		cmocka_unit_test(test_export_html_density),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_symbols),
 		cmocka_unit_test(test_symbols_hostile),
-		cmocka_unit_test(test_export_chrome),
-		cmocka_unit_test(test_export_html),
 		cmocka_unit_test(test_bench_plumbing),
 	};
 

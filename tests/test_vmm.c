@@ -191,8 +191,8 @@ static void test_bad_config(void **state)
 {
 	SKIP_WITHOUT_KVM();
 	expect_create_error(NULL, 100000, 0, guest_path("hello"),
-			    "--vcpus 100000: this host allows 1 to");
-	expect_create_error(NULL, 1, 1 << 20, guest_path("hello"), "--mem 1048576");
+			    "100000 VCPUs: this host allows 1 to");
+	expect_create_error(NULL, 1, 1 << 20, guest_path("hello"), "guest memory of 1048576 bytes");
 	expect_create_error(NULL, 1, 4ull << 30, guest_path("hello"), "between 2 MiB");
 	expect_create_error(NULL, 1000, 8 << 20, guest_path("hello"),
 			    "too small for 1000 VCPU stacks");

@@ -72,7 +72,7 @@ static void gen_next(struct gen *g, struct trace_event *ev)
 	if (g->n & 1) {
 		ev->rip = 0x100a30 + 0x40 * v;
 		ev->a0 = 0x3fd;                 /* LSR poll: in, 1 byte */
-		ev->a1 = 1;
+		ev->a1 = tev_access(1, false);
 		ev->a2 = 0x60;
 	} else {
 		ev->rip = 0x100a3c + 0x40 * v;

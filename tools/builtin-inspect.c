@@ -49,20 +49,23 @@ int cmd_inspect(int argc, char **argv)
 static const char export_usage[] =
 "usage: vcprr export --format chrome|html FILE -o OUT\n"
 "\n"
+"Both carry every event with its fields decoded (as inspect dump prints\n"
+"them), the failure as a marked instant with its message and, in serial\n"
+"and step traces, a 'holds the CPU' track per VCPU saying where it lost\n"
+"the CPU.\n"
 "  chrome  Chrome Trace Event JSON for ui.perfetto.dev and chrome://tracing:\n"
-"          a track per VCPU with running/paused/halted slices and exits,\n"
-"          signals and kicks as instants, pause requests on controller\n"
-"          tracks with flow arrows to the pause each one caused\n"
-"  html    one self-contained offline page: an SVG timeline with a lane\n"
-"          per VCPU, pauses coloured by request, zoom by time range,\n"
-"          hover for the event\n"
+"          a named thread per VCPU with its states and events, the\n"
+"          failure as a global instant, pause lives as flows\n"
+"  html    one self-contained offline page: a lane per VCPU coloured by\n"
+"          state, the failure one click away, wheel or W/S zoom, A/D pan,\n"
+"          pause lives as arrows, a searchable event list, details\n"
 "\n"
 "options:\n"
 "  --format F        chrome or html\n"
 "  -o, --output OUT  where to write ('-' = stdout).  OUT appears whole or\n"
 "                    not at all; it may not be FILE (or a link to it)\n"
 "  -f, --force       replace an existing OUT\n"
-"  --guest PATH      html: symbolise RIPs with this guest ELF\n"
+"  --guest PATH      symbolise RIPs with this guest ELF\n"
 "\n"
 "FILE may be '-' (standard input).  Exit status: 0 written, 2 usage (or OUT\n"
 "refused), 3 FILE or the guest could not be read, or OUT not written.\n";
@@ -124,10 +127,10 @@ static int export_run(const struct export_opts *o, struct itrace *t,
 	struct symtab *st = NULL;
 	int ret;
 
-	if (!strcmp(o->format, "chrome"))
-		return export_chrome(t, out);
 	ret = inspect_symbols(t, o->guest, false, &st);
-	if (!ret)
+	if (!ret && !strcmp(o->format, "chrome"))
+		ret = export_chrome(t, out, st);
+	else if (!ret)
 		ret = export_html(t, out, st);
 	symtab_free(st);
 	return ret;

@@ -63,7 +63,8 @@ static const char run_usage[] =
 "        resume MASK [DATA]     resume the paused VCPUs of MASK\n"
 "        sleep DUR\n"
 "      MASK is all, a list such as 0,2-5, or a bit mask such as 0x5.\n"
-"      VCPUs still paused when the script ends are resumed.\n"
+"      When the script ends, each request it made is waited for and every\n"
+"      VCPU still paused is resumed.\n"
 "  -h, --help           show this help\n"
 "\n"
 "vcprr record also takes:\n"
@@ -434,7 +435,7 @@ int run_guest(const struct run_opts *o)
 	uint64_t mem_digest = 0;
 	char err[1024];
 	sigset_t sigs;
-	int status;
+	int status, r;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -466,8 +467,12 @@ int run_guest(const struct run_opts *o)
 	vm = vm_create(&cfg, o->guest, err, sizeof(err));
 	if (!vm) {
 		snprintf(res.diag, sizeof(res.diag), "%s", err);
-	} else if (run_drive(vm, &drive)) {
-		snprintf(res.diag, sizeof(res.diag), "cannot start VCPU threads");
+	} else if ((r = run_drive(vm, &drive))) {
+		/* The VMM's own reason, when it gave one. */
+		snprintf(res.diag, sizeof(res.diag), "%s", vm_result(vm)->diag);
+		if (!res.diag[0])
+			snprintf(res.diag, sizeof(res.diag), "cannot start the VCPU "
+				 "threads: %s", strerror(-r));
 	} else {
 		if (ctl.started) {
 			pthread_join(ctl.thread, NULL);

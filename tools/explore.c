@@ -20,23 +20,32 @@
 
 #define DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
 
-/* Copies the first line of s, without a leading "vcpu N: ". */
+/* Copies the first line of s, without a leading "vcpu N: " and with any
+ * other "vcpu N" as "vcpu *": a failure is the same whichever VCPU hit it. */
 static void first_line(const char *s, char *out, size_t len)
 {
-	const char *colon = NULL;
-	size_t n;
+	size_t n, o = 0;
 
 	if (!strncmp(s, "vcpu ", 5)) {
 		const char *p = s + 5;
 		while (*p >= '0' && *p <= '9')
 			p++;
-		if (p[0] == ':' && p[1] == ' ')
-			colon = p + 2;
+		if (p > s + 5 && p[0] == ':' && p[1] == ' ')
+			s = p + 2;
 	}
-	if (colon)
-		s = colon;
 	n = strcspn(s, "\n");
-	snprintf(out, len, "%.*s", (int)n, s);
+	for (size_t i = 0; i < n && o + 7 < len;) {
+		if (!strncmp(s + i, "vcpu ", 5) && i + 5 < n &&
+		    s[i + 5] >= '0' && s[i + 5] <= '9') {
+			memcpy(out + o, "vcpu *", 6);
+			o += 6;
+			for (i += 5; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+				;
+			continue;
+		}
+		out[o++] = s[i++];
+	}
+	out[o] = 0;
 }
 
 void explore_signature(int reason, int exit_code, const char *diag, char *out,

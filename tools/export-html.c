@@ -1,39 +1,61 @@
-/* vcprr export --format html: one self-contained page (no network) with an
- * SVG timeline drawn by a small script from data embedded in the page: a
- * lane per VCPU with its states (inspect-states.h), pauses coloured by
- * request, signals, kicks and requests as ticks; zoom by time range (the
- * form, or drag across the timeline; double-click resets); hovering shows
- * the event.
+/* vcprr export --format html: one self-contained page (no network) whose
+ * script (export-html-page.c) draws the timeline from data embedded in it.
  *
- * Two streaming passes: the first sizes the trace, the second writes the
- * data.  When a trace has too many exits and ticks to draw one by one,
- * exits become a per-lane density and ticks are left out (the page says
- * so), which keeps the page and the memory bounded. */
+ * The data is one JSON array of rows, written in one streaming pass:
+ *   [0, seq, t, vcpu, type, "fields"]            an event, its fields
+ *                                                 decoded as dump prints them
+ *   [1, vcpu, t0, t1, state, seq, nevents]        a state (inspect-states.h)
+ *   [2, vcpu, t0, t1, step_in, step_out, how, to, seq_in, seq_out, where]
+ *                                                 a stretch holding the CPU
+ *   [3, vcpu, req, into, "data", request, signal, kick, coalesced, taken,
+ *       resume_request, resumed]                  a pause request's life
+ *   [4, seq, kind, "message"]                     the failure, the run's end
+ *   [5, vcpu, t0, t1, count]                      exits in a density bin
+ * Times are ns since the first event; a missing VCPU or sequence number
+ * is -1.  A first pass sizes the trace: past HTML_MAX_EVENTS events the
+ * exits are left out of the rows and drawn as a density per VCPU, which
+ * keeps the page and the memory bounded. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/inspect-holds.h"
 #include "tools/inspect-pauses.h"
 #include "tools/inspect-priv.h"
 #include "tools/inspect-states.h"
+#include "traces/event-format.h"
 
-#define HTML_MAX_POINTS 40000   /* exits + ticks drawn one by one */
-#define HTML_BINS       1000    /* density bins per lane otherwise */
+#define HTML_MAX_EVENTS 200000  /* events listed one by one */
+#define HTML_BINS       1000    /* density bins per VCPU otherwise */
 
-enum { K_RUNNING, K_PAUSED, K_HALTED, K_EXIT, K_SIGNAL, K_KICK, K_DENSITY,
-       K_OTHER, K_REQUEST };
+enum { ROW_EVENT, ROW_STATE, ROW_HOLD, ROW_LIFE, ROW_MARK, ROW_DENSITY };
+
+/* A running stretch being merged over the exits of a binned trace. */
+struct run_merge {
+	bool open;
+	uint64_t start, end, seq;
+};
 
 struct html {
 	FILE *f;
-	const struct symtab *syms;
+	struct ifmt fmt;
 	uint64_t t0, tend;
+	uint64_t events, exits, listed;
 	bool binned;
 	uint32_t *bins[INSPECT_MAX_VCPUS];
-	uint64_t points, lanes;
+	struct run_merge *merge[INSPECT_MAX_VCPUS];
+	uint64_t lanes, rows;
+	char fields[8192];
 };
 
-/* A JS string literal body: also escapes '<' so no "</script>" ends the
- * script early. */
+/* Starts a row of the JSON array (rows are separated, not terminated). */
+static void row(struct html *h, int kind)
+{
+	fprintf(h->f, "%s[%d", h->rows++ ? ",\n" : "", kind);
+}
+
+/* A JSON (and JS) string body: also escapes '<' so no "</script>" ends
+ * the script early. */
 static void js_str(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -51,28 +73,75 @@ static void js_str(FILE *f, const char *s)
 	}
 }
 
-static void event_text(const struct html *h, char *buf, size_t len,
-		       const struct trace_event *ev)
+static uint64_t rel(const struct html *h, uint64_t t)
 {
-	struct ifmt fmt = { .syms = h->syms, .t0 = h->t0 };
-	FILE *m = fmemopen(buf, len, "w");
-
-	buf[0] = '\0';
-	if (!m)
-		return;
-	ifmt_text(m, &fmt, ev, NULL);  /* payloads are not shown */
-	fclose(m);
-	buf[len - 1] = '\0';
+	return t > h->t0 ? t - h->t0 : 0;
 }
 
-static void item(struct html *h, int kind, uint32_t lane, uint64_t t0,
-		 uint64_t t1, uint64_t key, const char *text)
+/* A sequence number or -1. */
+static void seq_col(FILE *f, uint64_t seq)
 {
-	fprintf(h->f, "[%d,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",\"", kind,
-		lane, t0 > h->t0 ? t0 - h->t0 : 0, t1 > h->t0 ? t1 - h->t0 : 0,
-		key);
-	js_str(h->f, text);
-	fputs("\"],\n", h->f);
+	if (seq == PSTEP_NONE)
+		fputs(",-1", f);
+	else
+		fprintf(f, ",%" PRIu64, seq);
+}
+
+static void vcpu_col(FILE *f, uint64_t vcpu)
+{
+	if (vcpu >= INSPECT_MAX_VCPUS)
+		fputs(",-1", f);
+	else
+		fprintf(f, ",%" PRIu64, vcpu);
+}
+
+static bool is_exit(uint32_t type)
+{
+	return (type >= TEV_EXIT_PIO && type <= TEV_EXIT_DEBUG) ||
+	       type == TEV_HYPERCALL;
+}
+
+static void write_event(struct html *h, const struct trace_event *ev,
+			const uint8_t *pl)
+{
+	FILE *m = fmemopen(h->fields, sizeof(h->fields), "w");
+
+	h->fields[0] = '\0';
+	if (m) {
+		ifmt_fields(m, &h->fmt, ev, pl);
+		fclose(m);
+	}
+	h->fields[sizeof(h->fields) - 1] = '\0';
+	row(h, ROW_EVENT);
+	fprintf(h->f, ",%" PRIu64 ",%" PRIu64, ev->seq, rel(h, ev->time_ns));
+	vcpu_col(h->f, ev->vcpu);
+	fprintf(h->f, ",%u,\"", ev->type);
+	js_str(h->f, h->fields[0] == ' ' ? h->fields + 1 : h->fields);
+	fputs("\"]", h->f);
+	h->listed++;
+}
+
+static void write_mark(struct html *h, const struct trace_event *ev,
+		       const uint8_t *pl)
+{
+	char msg[600];
+	enum tev_mark k = tev_mark(msg, sizeof(msg), ev, pl);
+
+	if (k == TMARK_NONE)
+		return;
+	row(h, ROW_MARK);
+	fprintf(h->f, ",%" PRIu64 ",%d,\"", ev->seq, (int)k);
+	js_str(h->f, msg);
+	fputs("\"]", h->f);
+}
+
+static void write_state(struct html *h, uint32_t vcpu, uint64_t t0,
+			uint64_t t1, enum vstate st, uint64_t seq,
+			uint32_t nevents)
+{
+	row(h, ROW_STATE);
+	fprintf(h->f, ",%u,%" PRIu64 ",%" PRIu64 ",%d,%" PRIu64 ",%u]", vcpu,
+		rel(h, t0), rel(h, t1), (int)st, seq, nevents);
 }
 
 /* t0 + @span * @num / HTML_BINS without overflow (times may be anything
@@ -85,48 +154,66 @@ static uint64_t bin_time(uint64_t t0, uint64_t span, uint64_t num)
 static void bin(struct html *h, uint32_t lane, uint64_t t)
 {
 	uint64_t span = h->tend > h->t0 ? h->tend - h->t0 : 1;
-	uint64_t b = (uint64_t)((unsigned __int128)(t > h->t0 ? t - h->t0 : 0) *
-				HTML_BINS / span);
+	uint64_t b = (uint64_t)((unsigned __int128)rel(h, t) * HTML_BINS /
+				span);
 
-	if (lane >= INSPECT_MAX_VCPUS)
-		return;
 	if (!h->bins[lane])
 		h->bins[lane] = calloc(HTML_BINS, sizeof(uint32_t));
 	if (h->bins[lane])
 		h->bins[lane][b < HTML_BINS ? b : HTML_BINS - 1]++;
 }
 
-static void on_slice(void *ctx, const struct state_slice *s)
+static void merge_flush(struct html *h, uint32_t vcpu)
 {
-	static const int kinds[] = { [VS_RUNNING] = K_RUNNING,
-		[VS_IN_EXIT] = K_EXIT, [VS_PAUSED] = K_PAUSED,
-		[VS_HALTED] = K_HALTED };
-	struct html *h = ctx;
-	char ev[700], text[900], d[32];
+	struct run_merge *m = h->merge[vcpu];
 
-	if (s->st == VS_IN_EXIT && h->binned) {
-		bin(h, s->vcpu, s->start);
+	if (!m || !m->open)
+		return;
+	write_state(h, vcpu, m->start, m->end, VS_RUNNING, m->seq, 0);
+	m->open = false;
+}
+
+/* Binned: a running stretch goes on over the exits in it (the exits are
+ * in the density), so that the rows stay as few as the pauses. */
+static void merge_running(struct html *h, const struct state_slice *s)
+{
+	struct run_merge *m = h->merge[s->vcpu];
+
+	if (!m)
+		m = h->merge[s->vcpu] = calloc(1, sizeof(*m));
+	if (!m) {
+		write_state(h, s->vcpu, s->start, s->end, s->st,
+			    s->first->seq, s->nevents);
 		return;
 	}
-	event_text(h, ev, sizeof(ev), s->first);
-	snprintf(text, sizeof(text), "vcpu %u %s for %s\nfrom: %s", s->vcpu,
-		 vstate_name(s->st), fmt_dur(d, sizeof(d), s->end - s->start),
-		 ev);
-	item(h, kinds[s->st], s->vcpu, s->start, s->end,
-	     s->st == VS_PAUSED ? s->first->a1 : 0, text);
+	if (s->st == VS_IN_EXIT)
+		bin(h, s->vcpu, s->start);
+	if (m->open && m->end == s->start) {
+		m->end = s->end;
+		return;
+	}
+	merge_flush(h, s->vcpu);
+	*m = (struct run_merge){ .open = true, .start = s->start,
+				 .end = s->end, .seq = s->first->seq };
+}
+
+static void on_slice(void *ctx, const struct state_slice *s)
+{
+	struct html *h = ctx;
+
+	if (h->binned && (s->st == VS_RUNNING || s->st == VS_IN_EXIT)) {
+		merge_running(h, s);
+		return;
+	}
+	if (h->binned)
+		merge_flush(h, s->vcpu);
+	write_state(h, s->vcpu, s->start, s->end, s->st, s->first->seq,
+		    s->nevents);
 }
 
 static void on_instant(void *ctx, const struct trace_event *ev)
 {
-	struct html *h = ctx;
-	char text[700];
-	int kind = ev->type == TEV_SIGNAL_SENT ? K_SIGNAL :
-		   ev->type == TEV_KICK ? K_KICK : K_OTHER;
-
-	if (ev->vcpu == TRACE_VCPU_NONE || (h->binned && kind != K_OTHER))
-		return;
-	event_text(h, text, sizeof(text), ev);
-	item(h, kind, ev->vcpu, ev->time_ns, ev->time_ns, 0, text);
+	/* events are rows of their own */
 }
 
 static void on_new_vcpu(void *ctx, uint32_t vcpu)
@@ -137,26 +224,33 @@ static void on_new_vcpu(void *ctx, uint32_t vcpu)
 		h->lanes = vcpu + 1;
 }
 
+static void on_hold(void *ctx, const struct hold_slice *s)
+{
+	struct html *h = ctx;
+
+	row(h, ROW_HOLD);
+	fprintf(h->f, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d",
+		s->vcpu, rel(h, s->start), rel(h, s->end), s->step_in,
+		s->step_out, (int)s->how);
+	vcpu_col(h->f, s->to);
+	seq_col(h->f, s->seq_in);
+	seq_col(h->f, s->seq_out);
+	seq_col(h->f, s->where ? s->where->seq : PSTEP_NONE);
+	fputc(']', h->f);
+}
+
 static void on_life(void *ctx, const struct pause_life *l)
 {
 	struct html *h = ctx;
-	char text[400], d[32];
+	const struct pstep *steps[] = { &l->request, &l->signal, &l->kick,
+		&l->coalesced, &l->taken, &l->resume_request, &l->resumed };
 
-	if (h->binned || !pstep_ok(&l->request))
-		return;
-	if (pstep_ok(&l->taken))
-		snprintf(text, sizeof(text), "pause request %u:%" PRIu64
-			 " data=0x%" PRIx64 " (#%" PRIu64 ")\n%s as %u:%" PRIu64
-			 " after %s", l->vcpu, l->req_seq, l->data,
-			 l->request.seq, pstep_ok(&l->coalesced) ?
-			 "coalesced, taken" : "taken", l->vcpu, l->into,
-			 fmt_dur(d, sizeof(d), l->taken.time - l->request.time));
-	else
-		snprintf(text, sizeof(text), "pause request %u:%" PRIu64
-			 " data=0x%" PRIx64 " (#%" PRIu64 ")\nnever taken",
-			 l->vcpu, l->req_seq, l->data, l->request.seq);
-	item(h, K_REQUEST, l->vcpu, l->request.time, l->request.time,
-	     l->into ? l->into : l->req_seq, text);
+	row(h, ROW_LIFE);
+	fprintf(h->f, ",%u,%" PRIu64 ",%" PRIu64 ",\"0x%" PRIx64 "\"",
+		l->vcpu, l->req_seq, l->into, l->data);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		seq_col(h->f, steps[i]->seq);
+	fputc(']', h->f);
 }
 
 static void flush_bins(struct html *h)
@@ -164,23 +258,24 @@ static void flush_bins(struct html *h)
 	uint64_t span = h->tend > h->t0 ? h->tend - h->t0 : 1;
 
 	for (uint32_t v = 0; v < INSPECT_MAX_VCPUS; v++) {
+		merge_flush(h, v);
+		free(h->merge[v]);
 		if (!h->bins[v])
 			continue;
 		for (uint64_t b = 0; b < HTML_BINS; b++) {
-			char text[64];
-
 			if (!h->bins[v][b])
 				continue;
-			snprintf(text, sizeof(text), "vcpu %u: %u exits", v,
-				 h->bins[v][b]);
-			item(h, K_DENSITY, v, bin_time(h->t0, span, b),
-			     bin_time(h->t0, span, b + 1), h->bins[v][b], text);
+			row(h, ROW_DENSITY);
+			fprintf(h->f, ",%u,%" PRIu64 ",%" PRIu64 ",%u]", v,
+				rel(h, bin_time(h->t0, span, b)),
+				rel(h, bin_time(h->t0, span, b + 1)),
+				h->bins[v][b]);
 		}
 		free(h->bins[v]);
 	}
 }
 
-/* Pass 1: the time span and how many things there would be to draw. */
+/* Pass 1: the time span and how many events there would be to list. */
 static int size_up(struct itrace *t, struct html *h)
 {
 	struct trace_event ev;
@@ -189,12 +284,10 @@ static int size_up(struct itrace *t, struct html *h)
 	h->tend = t->t0;
 	while ((ret = itrace_next(t, &ev, NULL)) == 1) {
 		h->tend = ev.time_ns > h->tend ? ev.time_ns : h->tend;
-		if ((ev.type >= TEV_SIGNAL_SENT && ev.type <= TEV_KICK) ||
-		    (ev.type >= TEV_EXIT_PIO && ev.type <= TEV_EXIT_DEBUG) ||
-		    ev.type == TEV_HYPERCALL || ev.type == TEV_PAUSE_REQUEST)
-			h->points++;
+		h->events++;
+		h->exits += is_exit(ev.type);
 	}
-	h->binned = h->points > HTML_MAX_POINTS;
+	h->binned = h->events > HTML_MAX_EVENTS;
 	return ret < 0 ? -1 : itrace_seek(t, false, 0);
 }
 
@@ -202,21 +295,40 @@ static const struct state_ops html_ops = {
 	.slice = on_slice, .instant = on_instant, .new_vcpu = on_new_vcpu,
 };
 
+static void feed(struct html *h, const struct trace_event *ev,
+		 const uint8_t *pl)
+{
+	bool listed = !(h->binned && is_exit(ev->type)) &&
+		      h->listed < HTML_MAX_EVENTS;
+
+	if (listed)
+		write_event(h, ev, pl);
+	write_mark(h, ev, pl);
+}
+
 static int write_data(struct itrace *t, struct html *h)
 {
 	struct pause_tracker *pt = pause_tracker_new(on_life, h);
 	struct states *st = states_new(&html_ops, h);
+	struct holds *hs = NULL;
 	struct trace_event ev;
+	const uint8_t *pl;
 	int ret = -1;
 
+	if (t->desc.sched.mode != VM_SCHED_PARALLEL)
+		hs = holds_new(on_hold, h);
 	if (pt && st)
-		while ((ret = itrace_next(t, &ev, NULL)) == 1) {
+		while ((ret = itrace_next(t, &ev, &pl)) == 1) {
+			feed(h, &ev, pl);
 			pause_tracker_feed(pt, &ev);
 			states_feed(st, &ev);
+			if (hs)
+				holds_feed(hs, &ev);
 		}
 	if (pt)
 		pause_tracker_finish(pt);
 	states_finish(st, h->tend);
+	holds_finish(hs, h->tend);
 	pause_tracker_free(pt);
 	flush_bins(h);
 	return ret;
@@ -225,22 +337,47 @@ static int write_data(struct itrace *t, struct html *h)
 /* export-html-page.c */
 extern const char html_page_head[], html_page_script[];
 
+static void write_types(FILE *f)
+{
+	fputs("const TYPES=[", f);
+	for (uint32_t i = 0; i < TEV__COUNT; i++)
+		fprintf(f, "%s\"%s\"", i ? "," : "", trace_event_name(i) ?: "");
+	fputs("];\n", f);
+}
+
+static void meta_str(FILE *f, const char *key, const char *v)
+{
+	fprintf(f, "%s:\"", key);
+	js_str(f, v);
+	fputs("\",\n", f);
+}
+
 static void write_meta(struct itrace *t, struct html *h)
 {
 	const struct run_desc *rd = &t->desc;
-	char info[2048], state[128], d[32];
+	char state[128], note[256] = "";
 
 	itrace_state(t, state, sizeof(state));
-	snprintf(info, sizeof(info), "%s: guest %s, mode %s, seed %" PRIu64
-		 ", %u VCPUs, %s, %s%s", t->path, rd->guest.path,
-		 sched_mode_name(rd->sched.mode), rd->sched.seed, rd->nr_vcpus,
-		 fmt_dur(d, sizeof(d), h->tend - h->t0),
-		 state, h->binned ? "; too many exits to draw one by one: "
-		 "exits shown as density, signals/kicks/requests left out" : "");
-	fputs("const META={info:\"", h->f);
-	js_str(h->f, info);
-	fprintf(h->f, "\",lanes:%" PRIu64 ",span:%" PRIu64 "};\n", h->lanes,
-		h->tend - h->t0);
+	if (h->binned)
+		snprintf(note, sizeof(note), "%" PRIu64 " events: the %" PRIu64
+			 " exits are drawn as a density and left out of the "
+			 "list (vcprr inspect dump shows them)", h->events,
+			 h->exits);
+	fputs("const META={\n", h->f);
+	meta_str(h->f, "trace", t->path);
+	meta_str(h->f, "guest", rd->guest.path);
+	meta_str(h->f, "mode", sched_mode_name(rd->sched.mode));
+	meta_str(h->f, "state", state);
+	meta_str(h->f, "note", note);
+	fprintf(h->f, "seed:\"%" PRIu64 "\",vcpus:%u,lanes:%" PRIu64
+		",span:%" PRIu64 ",events:%" PRIu64 ",listed:%" PRIu64
+		",binned:%s,\n", rd->sched.seed, rd->nr_vcpus, h->lanes,
+		h->tend - h->t0, h->events, h->listed,
+		h->binned ? "true" : "false");
+	/* rip -> "file:line" from the guest's line table: the place for
+	 * source lines once vcprr reads DWARF; none are known yet. */
+	fputs("lines:{}\n};\n", h->f);
+	write_types(h->f);
 }
 
 int export_html(struct itrace *t, FILE *out, const struct symtab *syms)
@@ -251,17 +388,20 @@ int export_html(struct itrace *t, FILE *out, const struct symtab *syms)
 	if (!h)
 		return INSPECT_BAD_INPUT;
 	h->f = out;
-	h->syms = syms;
+	h->fmt = (struct ifmt){ .syms = syms, .t0 = t->t0 };
 	h->t0 = t->t0;
 	if (size_up(t, h) < 0)
 		goto out;
 	h->lanes = t->desc.nr_vcpus < INSPECT_MAX_VCPUS ? t->desc.nr_vcpus : 0;
 	fputs(html_page_head, out);
-	fputs("<script>\nconst D=[\n", out);
+	/* JSON, not a script: the browser parses it several times faster */
+	fputs("<script type=\"application/json\" id=\"data\">[\n", out);
 	ret = write_data(t, h);
-	fputs("];\n", out);
+	fputs("\n]</script>\n<script>\n", out);
 	write_meta(t, h);   /* after the data: the lane count is known */
+	fputs("</script>\n<script>\n", out);
 	fputs(html_page_script, out);
+	fputs("</script>\n</body></html>\n", out);
 	itrace_note_truncation(t);
 out:
 	free(h);

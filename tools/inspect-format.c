@@ -25,25 +25,12 @@ const char *ifmt_sym(char *buf, size_t len, const struct symtab *st,
 	return buf;
 }
 
-void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
-	       const uint8_t *pl)
+/* The decoded @fields, then the position and the guest symbol. */
+static void put_fields(FILE *f, const struct ifmt *fmt,
+		       const struct trace_event *ev, const char *fields)
 {
-	static char fields[FIELDS_MAX];
-	const char *name = trace_event_name(ev->type);
-	char tbuf[40], sbuf[160];
-	size_t n = tev_fields_text(fields, sizeof(fields), ev, pl, 0);
-	bool more = n || ev->exit_seq || ev->rip || ev->digest;
+	char sbuf[160];
 
-	fprintf(f, "#%-7" PRIu64 " %s ", ev->seq,
-		fmt_reltime(tbuf, sizeof(tbuf), ev->time_ns, fmt->t0));
-	if (ev->vcpu == TRACE_VCPU_NONE)
-		fputs("vm     ", f);
-	else
-		fprintf(f, "vcpu %-2u", ev->vcpu);
-	if (name)
-		fprintf(f, more ? " %-15s" : " %s", name);
-	else
-		fprintf(f, more ? " type%-11u" : " type%u", ev->type);
 	fputs(fields, f);
 	if (ev->exit_seq)
 		fprintf(f, " exit=%" PRIu64, ev->exit_seq);
@@ -57,6 +44,37 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	}
 	if (ev->digest)
 		fprintf(f, " digest=0x%016" PRIx64, ev->digest);
+}
+
+void ifmt_fields(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+		 const uint8_t *pl)
+{
+	static char fields[FIELDS_MAX];
+
+	tev_fields_text(fields, sizeof(fields), ev, pl, 0);
+	put_fields(f, fmt, ev, fields);
+}
+
+void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+	       const uint8_t *pl)
+{
+	static char fields[FIELDS_MAX];
+	const char *name = trace_event_name(ev->type);
+	char tbuf[40];
+	size_t n = tev_fields_text(fields, sizeof(fields), ev, pl, 0);
+	bool more = n || ev->exit_seq || ev->rip || ev->digest;
+
+	fprintf(f, "#%-7" PRIu64 " %s ", ev->seq,
+		fmt_reltime(tbuf, sizeof(tbuf), ev->time_ns, fmt->t0));
+	if (ev->vcpu == TRACE_VCPU_NONE)
+		fputs("vm     ", f);
+	else
+		fprintf(f, "vcpu %-2u", ev->vcpu);
+	if (name)
+		fprintf(f, more ? " %-15s" : " %s", name);
+	else
+		fprintf(f, more ? " type%-11u" : " type%u", ev->type);
+	put_fields(f, fmt, ev, fields);
 }
 
 void json_str(FILE *f, const uint8_t *s, size_t len)

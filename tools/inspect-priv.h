@@ -92,6 +92,9 @@ void ifmt_text(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	       const uint8_t *pl);
 void ifmt_json(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 	       const uint8_t *pl);
+/* The decoded fields of ifmt_text alone: what follows the type name. */
+void ifmt_fields(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
+		 const uint8_t *pl);
 /* JSON string body (without quotes) of @len bytes. */
 void json_str(FILE *f, const uint8_t *s, size_t len);
 /* "<sym+off>" for @rip into @buf, or "" */
@@ -119,7 +122,7 @@ int inspect_summary_main(int argc, char **argv);
 int inspect_dump_main(int argc, char **argv);
 int inspect_follow_main(int argc, char **argv);
 int inspect_diff_main(int argc, char **argv);
-int export_chrome(struct itrace *t, FILE *out);
+int export_chrome(struct itrace *t, FILE *out, const struct symtab *st);
 int export_html(struct itrace *t, FILE *out, const struct symtab *st);
 /* The summary of @path on @out; returns an inspect_status.  Events read
  * are stored in *events (for the benchmark). */

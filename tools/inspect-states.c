@@ -120,6 +120,8 @@ static void on_vcpu_event(struct states *s, struct vtrack *v,
 		open_state(v, VS_RUNNING, ev, ev->time_ns);
 		return;
 	case TEV_PAUSE_TAKEN:
+		if (v->first.exit_seq != ev->exit_seq)
+			end_exit(s, v, id, ev);  /* it ran on after the exit */
 		close_state(s, v, id, ev->time_ns);
 		open_state(v, VS_PAUSED, ev, ev->time_ns);
 		return;

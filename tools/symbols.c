@@ -1,15 +1,13 @@
 /* ELF64 symbol table reader (see symbols.h). */
-#include <elf.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/dwarf-line.h"
+#include "tools/elf-sections.h"
 #include "tools/symbols.h"
 #include "vmm/elf.h"
-
-#define SYMTAB_MAX_SECTIONS 4096
 
 struct sym {
 	uint64_t addr, size;
@@ -21,68 +19,18 @@ struct symtab {
 	struct sym *syms;
 	size_t n;
 	char *names;
+	struct line_table *lines;  /* NULL when unreadable (lines_err says why) */
+	char lines_err[256];
 };
 
-static int fail(char *err, size_t errlen, const char *name,
-		const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(err, errlen, "%s: ", name);
-
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < errlen)
-		vsnprintf(err + n, errlen - n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static bool in_file(uint64_t off, uint64_t size, size_t len)
-{
-	return off <= len && size <= len - off;
-}
-
-static int check_ehdr(const uint8_t *buf, size_t len, const char *name,
-		      char *err, size_t errlen)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
-
-	if (len < sizeof(*eh) || memcmp(buf, ELFMAG, SELFMAG))
-		return fail(err, errlen, name, "not an ELF file");
-	if (buf[EI_CLASS] != ELFCLASS64 || buf[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, name, "not a little-endian ELF64 file");
-	if (!eh->e_shnum)
-		return 0;
-	if (eh->e_shentsize != sizeof(Elf64_Shdr))
-		return fail(err, errlen, name, "section header size %u "
-			    "(expected %zu)", eh->e_shentsize,
-			    sizeof(Elf64_Shdr));
-	if (eh->e_shnum > SYMTAB_MAX_SECTIONS)
-		return fail(err, errlen, name, "%u sections (at most %u)",
-			    eh->e_shnum, SYMTAB_MAX_SECTIONS);
-	if (!in_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr),
-		     len))
-		return fail(err, errlen, name, "section headers at offset "
-			    "%#llx run past the end of the file (%zu bytes)",
-			    (unsigned long long)eh->e_shoff, len);
-	return 0;
-}
-
-static void get_shdr(const uint8_t *buf, unsigned i, Elf64_Shdr *sh)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
-
-	memcpy(sh, buf + eh->e_shoff + (uint64_t)i * sizeof(*sh), sizeof(*sh));
-}
-
 /* Index of the symbol section to use (SYMTAB, else DYNSYM), or 0. */
-static unsigned find_symtab(const uint8_t *buf)
+static unsigned find_symtab(const struct elf_file *f)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
 	unsigned dyn = 0;
 	Elf64_Shdr sh;
 
-	for (unsigned i = 1; i < eh->e_shnum; i++) {
-		get_shdr(buf, i, &sh);
+	for (unsigned i = 1; i < f->shnum; i++) {
+		elf_file_section(f, i, &sh);
 		if (sh.sh_type == SHT_SYMTAB)
 			return i;
 		if (sh.sh_type == SHT_DYNSYM && !dyn)
@@ -129,26 +77,26 @@ static void sort_unique(struct symtab *st)
 	st->n = out;
 }
 
-static int read_syms(struct symtab *st, const uint8_t *buf, size_t len,
+static int read_syms(struct symtab *st, const struct elf_file *f,
 		     const Elf64_Shdr *symsh, const Elf64_Shdr *strsh,
-		     const char *name, char *err, size_t errlen)
+		     char *err, size_t errlen)
 {
 	size_t nsyms = symsh->sh_size / sizeof(Elf64_Sym);
-	const char *strs = (const char *)buf + strsh->sh_offset;
+	const char *strs = (const char *)f->buf + strsh->sh_offset;
 	uint64_t strsize = strsh->sh_size;
 
 	st->names = malloc(strsize + 1);
 	st->syms = calloc(nsyms ? nsyms : 1, sizeof(*st->syms));
 	if (!st->names || !st->syms)
-		return fail(err, errlen, name, "out of memory for %zu symbols",
-			    nsyms);
+		return elf_file_fail(err, errlen, f->name, "out of memory for "
+				     "%zu symbols", nsyms);
 	memcpy(st->names, strs, strsize);
 	st->names[strsize] = '\0';  /* a last name without NUL stays bounded */
 	for (size_t i = 0; i < nsyms; i++) {
 		Elf64_Sym s;
 		uint8_t rank;
 
-		memcpy(&s, buf + symsh->sh_offset + i * sizeof(s), sizeof(s));
+		memcpy(&s, f->buf + symsh->sh_offset + i * sizeof(s), sizeof(s));
 		if (s.st_name >= strsize)
 			continue;
 		rank = sym_rank(&s, st->names + s.st_name);
@@ -161,54 +109,59 @@ static int read_syms(struct symtab *st, const uint8_t *buf, size_t len,
 	return 0;
 }
 
-static int load_sections(struct symtab *st, const uint8_t *buf, size_t len,
-			 const char *name, char *err, size_t errlen)
+static int load_sections(struct symtab *st, const struct elf_file *fp,
+			 char *err, size_t errlen)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const struct elf_file f = *fp;
+	const char *name = f.name;
 	Elf64_Shdr symsh, strsh;
 	unsigned idx;
 
-	if (check_ehdr(buf, len, name, err, errlen))
-		return -1;
-	idx = eh->e_shnum ? find_symtab(buf) : 0;
+	idx = find_symtab(&f);
 	if (!idx)
 		return 0;
-	get_shdr(buf, idx, &symsh);
+	elf_file_section(&f, idx, &symsh);
 	if (symsh.sh_entsize != sizeof(Elf64_Sym))
-		return fail(err, errlen, name, "section %u: symbol size %llu "
-			    "(expected %zu)", idx,
-			    (unsigned long long)symsh.sh_entsize,
-			    sizeof(Elf64_Sym));
-	if (!in_file(symsh.sh_offset, symsh.sh_size, len))
-		return fail(err, errlen, name, "section %u: symbols at offset "
-			    "%#llx size %#llx run past the end of the file",
-			    idx, (unsigned long long)symsh.sh_offset,
-			    (unsigned long long)symsh.sh_size);
-	if (!symsh.sh_link || symsh.sh_link >= eh->e_shnum)
-		return fail(err, errlen, name, "section %u: bad string table "
-			    "link %u", idx, symsh.sh_link);
-	get_shdr(buf, symsh.sh_link, &strsh);
+		return elf_file_fail(err, errlen, name, "section %u: symbol "
+				     "size %llu (expected %zu)", idx,
+				     (unsigned long long)symsh.sh_entsize,
+				     sizeof(Elf64_Sym));
+	if (!elf_file_holds(&f, symsh.sh_offset, symsh.sh_size))
+		return elf_file_fail(err, errlen, name, "section %u: symbols "
+				     "at offset %#llx size %#llx run past the "
+				     "end of the file", idx,
+				     (unsigned long long)symsh.sh_offset,
+				     (unsigned long long)symsh.sh_size);
+	if (!symsh.sh_link || symsh.sh_link >= f.shnum)
+		return elf_file_fail(err, errlen, name, "section %u: bad "
+				     "string table link %u", idx, symsh.sh_link);
+	elf_file_section(&f, symsh.sh_link, &strsh);
 	if (strsh.sh_type != SHT_STRTAB ||
-	    !in_file(strsh.sh_offset, strsh.sh_size, len))
-		return fail(err, errlen, name, "section %u: string table at "
-			    "offset %#llx is not a string table inside the file",
-			    symsh.sh_link, (unsigned long long)strsh.sh_offset);
-	return read_syms(st, buf, len, &symsh, &strsh, name, err, errlen);
+	    !elf_file_holds(&f, strsh.sh_offset, strsh.sh_size))
+		return elf_file_fail(err, errlen, name, "section %u: string "
+				     "table at offset %#llx is not a string "
+				     "table inside the file", symsh.sh_link,
+				     (unsigned long long)strsh.sh_offset);
+	return read_syms(st, &f, &symsh, &strsh, err, errlen);
 }
 
 struct symtab *symtab_load_mem(const void *buf, size_t len, const char *name,
 			       char *err, size_t errlen)
 {
 	struct symtab *st = calloc(1, sizeof(*st));
+	struct elf_file f;
 
 	if (!st) {
-		fail(err, errlen, name, "out of memory");
+		elf_file_fail(err, errlen, name, "out of memory");
 		return NULL;
 	}
-	if (load_sections(st, buf, len, name, err, errlen)) {
+	if (elf_file_open(&f, buf, len, name, err, errlen) ||
+	    load_sections(st, &f, err, errlen)) {
 		symtab_free(st);
 		return NULL;
 	}
+	/* Symbols without lines are still worth having. */
+	st->lines = line_table_load(&f, st->lines_err, sizeof(st->lines_err));
 	return st;
 }
 
@@ -229,6 +182,7 @@ void symtab_free(struct symtab *st)
 {
 	if (!st)
 		return;
+	line_table_free(st->lines);
 	free(st->syms);
 	free(st->names);
 	free(st);
@@ -263,4 +217,15 @@ const char *symtab_lookup(const struct symtab *st, uint64_t addr,
 size_t symtab_count(const struct symtab *st)
 {
 	return st ? st->n : 0;
+}
+
+int symtab_source(const struct symtab *st, uint64_t addr, const char **file,
+		  unsigned *line)
+{
+	return st ? line_table_lookup(st->lines, addr, file, line) : -1;
+}
+
+const char *symtab_lines_error(const struct symtab *st)
+{
+	return st && !st->lines ? st->lines_err : "";
 }

@@ -378,6 +378,68 @@ size_t tev_fields_json(char *buf, size_t len, const struct trace_event *ev,
 	return b.n;
 }
 
+/* --- marks ------------------------------------------------------------ */
+
+/* Bytes for a one-line message: printable ASCII as it is, anything else
+ * (and '\\') as \xNN, so a hostile payload stays one line of text. */
+static void msg_bytes(struct sbuf *b, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			sb_putc(b, (char)p[i]);
+		else
+			sb_printf(b, "\\x%02x", p[i]);
+}
+
+static enum tev_mark vcpu_error_mark(struct sbuf *b,
+				     const struct trace_event *ev,
+				     const uint8_t *pl, size_t plen)
+{
+	const uint8_t *nl = plen ? memchr(pl, '\n', plen) : NULL;
+
+	if (nl)   /* its first line: the registers follow */
+		plen = (size_t)(nl - pl);
+	while (plen && !pl[plen - 1])
+		plen--;
+	sb_printf(b, "vcpu error (KVM exit %" PRIu64 ")%s", ev->a0,
+		  plen ? ": " : "");
+	msg_bytes(b, pl, plen);
+	return TMARK_FAILURE;
+}
+
+enum tev_mark tev_mark(char *buf, size_t len, const struct trace_event *ev,
+		       const uint8_t *pl)
+{
+	struct sbuf b = sbuf_of(buf, len);
+	const uint8_t *file, *expr;
+	size_t flen, elen, plen = pl ? ev->payload_len : 0;
+
+	switch (ev->type) {
+	case TEV_GUEST_ASSERT:
+		split_assert(pl ? pl : (const uint8_t *)"", plen, &file, &flen,
+			     &expr, &elen);
+		sb_puts(&b, "assertion failed: ");
+		msg_bytes(&b, expr, elen);
+		sb_puts(&b, " at ");
+		msg_bytes(&b, file, flen);
+		sb_printf(&b, ":%" PRIu64, ev->a0);
+		return TMARK_FAILURE;
+	case TEV_VCPU_ERROR:
+		return vcpu_error_mark(&b, ev, pl, plen);
+	case TEV_VM_STOP:
+	case TEV_VM_END:
+		sb_printf(&b, "run %s: %s, code %" PRId64,
+			  ev->type == TEV_VM_STOP ? "stopped" : "ended",
+			  trace_end_reason_name(ev->a0), (int64_t)ev->a1);
+		return ev->a0 == TEND_GUEST_EXIT && !ev->a1 ? TMARK_END :
+		       TMARK_END_FAILED;
+	case TEV_GUEST_EXIT:
+		sb_printf(&b, "guest exit, code %" PRId64, (int64_t)ev->a0);
+		return TMARK_END;
+	}
+	return TMARK_NONE;
+}
+
 const char *fmt_dur(char *buf, size_t len, uint64_t ns)
 {
 	if (ns < 1000)

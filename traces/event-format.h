@@ -32,6 +32,20 @@ size_t tev_fields_json(char *buf, size_t len, const struct trace_event *ev,
 /* The body of a JSON string (no quotes) holding the @n bytes at @s. */
 size_t tev_json_str(char *buf, size_t len, const uint8_t *s, size_t n);
 
+/* How the run failed or ended, as one line for a timeline's marker:
+ * "assertion failed: EXPR at FILE:LINE", "vcpu error (KVM exit 8): ...",
+ * "run ended: guest-assert, code 1" (@buf is "" for other events).  Says
+ * which kind of mark @ev is. */
+enum tev_mark {
+	TMARK_NONE,
+	TMARK_FAILURE,     /* a guest assertion, a VCPU error */
+	TMARK_END_FAILED,  /* VM_STOP/VM_END for another reason than a clean
+	                      guest exit with code 0 */
+	TMARK_END,         /* VM_STOP/VM_END/GUEST_EXIT of a clean exit */
+};
+enum tev_mark tev_mark(char *buf, size_t len, const struct trace_event *ev,
+		       const uint8_t *pl);
+
 /* "850ns", "12.3us", "1.234ms", "2.500s". */
 const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 

@@ -1,4 +1,4 @@
-/* Internal: on-disk layout of trace files, shared by writer.c and reader.c.
+/* Internal: on-disk layout of trace files, shared by writer and reader.
  *
  * File:  header skippable frame | data frames | index skippable | end skippable
  *

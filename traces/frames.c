@@ -1,6 +1,6 @@
 /* Our skippable frames: the header, the seek index and the end marker.
- * writer.c writes them with the encoders here, reader.c checks them with
- * the decoders, so the two cannot drift apart.  Each ends with check
+ * The writer writes them with the encoders here, the reader checks them
+ * with the decoders, so the two cannot drift apart.  Each ends with check
  * bytes (format.h) over its content. */
 #include <errno.h>
 #include <stdarg.h>

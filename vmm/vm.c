@@ -34,14 +34,14 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 	if (max > VM_MAX_VCPUS)
 		max = VM_MAX_VCPUS;
 	if (vm->nr_vcpus < 1 || vm->nr_vcpus > (unsigned)max) {
-		snprintf(err, errlen, "--vcpus %u: this host allows 1 to %d VCPUs "
+		snprintf(err, errlen, "%u VCPUs: this host allows 1 to %d VCPUs "
 			 "per VM (KVM_CAP_MAX_VCPUS)", vm->nr_vcpus, max);
 		return -1;
 	}
 	if (!vm->cfg.raw && (vm->mem_size < VM_MIN_MEM ||
 	    vm->mem_size > VM_MAX_MEM || vm->mem_size % 4096)) {
-		snprintf(err, errlen, "--mem %llu: guest memory must be a multiple "
-			 "of 4 KiB between %llu MiB and %llu MiB",
+		snprintf(err, errlen, "guest memory of %llu bytes: it must be a "
+			 "multiple of 4 KiB between %llu MiB and %llu MiB",
 			 (unsigned long long)vm->mem_size, VM_MIN_MEM >> 20,
 			 VM_MAX_MEM >> 20);
 		return -1;
@@ -61,8 +61,8 @@ static int check_config(struct vm *vm, char *err, size_t errlen)
 	vm->sync_regs = kvm_cap(vm->kvm_fd, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS;
 	stacks = (uint64_t)vm->nr_vcpus * VCPRR_STACK_SIZE;
 	if (!vm->cfg.raw && stacks + VCPRR_IMAGE_MIN + (1 << 20) > vm->mem_size) {
-		snprintf(err, errlen, "--mem %llu MiB is too small for %u VCPU "
-			 "stacks of %llu KiB and a guest image",
+		snprintf(err, errlen, "guest memory of %llu MiB is too small for "
+			 "%u VCPU stacks of %llu KiB and a guest image",
 			 (unsigned long long)vm->mem_size >> 20, vm->nr_vcpus,
 			 VCPRR_STACK_SIZE >> 10);
 		return -1;

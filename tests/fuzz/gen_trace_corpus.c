@@ -1,7 +1,7 @@
 /* Writes the seed corpus for fuzz_trace_reader into the directory given as
  * argv[1].  Not built by default; to regenerate:
  *   cc -O2 -I. -D_GNU_SOURCE -pthread tests/fuzz/gen_trace_corpus.c \
- *      traces/event.c traces/sha256.c traces/frames.c traces/writer.c traces/reader.c -lzstd -o /tmp/gen && /tmp/gen tests/fuzz/corpus/trace_reader */
+ *      traces/*.c -lzstd -o /tmp/gen && /tmp/gen tests/fuzz/corpus/trace_reader */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
