@@ -174,7 +174,7 @@ $(BUILD)/guest-rt/%.o: vmm/guest/%.S
 $(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -c -o $@ $<
-.SECONDARY: $(GUEST_RT_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+.SECONDARY: $(GUEST_RT_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(TEST_HELPER_OBJS)
 $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -MMD -MP -MF $@.d -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<

@@ -1,5 +1,6 @@
 /* Replay always ends, and says why it stopped: recordings cut while every
  * VCPU was paused (SIGKILL, or a complete trace cut at a frame boundary),
+ * recordings of a guest that never exits cut by --timeout and SIGINT,
  * a trace whose replay can make no more progress, and a parallel trace
  * whose pauses a cross-VCPU race makes unlandable, which shows progress
  * while it runs.  Every replay runs under `timeout`: a hang fails the test
@@ -154,6 +155,40 @@ static void test_cut_at_frame_boundary_while_paused(void **state)
 	}
 }
 
+/* spin on 2 VCPUs with pauses every 5ms, parallel: VCPU 0 never exits, so
+ * each pause lands by breakpoint.  Recordings of it cut by --timeout and by
+ * SIGINT replay to where they were cut and end (they once replayed
+ * forever, silently). */
+static void test_spin_with_pauses_cut_ends(void **state)
+{
+	char *out;
+	pid_t pid;
+	int st;
+
+	SKIP_WITHOUT_KVM();
+	st = vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 2 --pause-every 5ms "
+		      "--timeout 300ms >/dev/null 2>&1", trace, guest_path("spin"));
+	assert_int_equal(st, 125);  /* the timeout is the guest's fault */
+	st = vcprr_sh(&out, "timeout " HANG_LIMIT " $V replay -q %s", trace);
+	if (st != 0 || !strstr(out, ": same (parallel, ") ||
+	    !strstr(out, "ends where the recording was stopped: by --timeout "
+		    "after 300 ms"))
+		fail_msg("--timeout: replay exited %d:\n%s", st, out);
+	free(out);
+
+	pid = vcprr_spawn((const char *[]){ "record", "-f", "-o", trace,
+		guest_path("spin"), "--vcpus=2", "--pause-every=5ms", NULL });
+	usleep(300000);
+	kill(pid, SIGINT);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGINT);
+	st = vcprr_sh(&out, "timeout " HANG_LIMIT " $V replay -q %s", trace);
+	if (st != 0 || !strstr(out, ": same (parallel, ") ||
+	    !strstr(out, "ends where the recording was stopped: by signal 2 ("))
+		fail_msg("SIGINT: replay exited %d:\n%s", st, out);
+	free(out);
+}
+
 /* A complete trace from which VCPU 0's resume was taken out: replayed, that
  * VCPU stays paused and the run cannot end.  The replay says so within
  * its bound (15s here: ten times the 1.5s the recording took to VCPU 0's
@@ -230,6 +265,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_killed_while_paused),
 		cmocka_unit_test(test_cut_at_frame_boundary_while_paused),
+		cmocka_unit_test(test_spin_with_pauses_cut_ends),
 		cmocka_unit_test(test_no_progress_is_reported),
 		cmocka_unit_test(test_racing_trace_shows_progress_and_ends),
 	};
