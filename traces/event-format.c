@@ -207,60 +207,94 @@ static void split_assert(const uint8_t *pl, size_t len, const uint8_t **file,
 		(*elen)--;
 }
 
-/* --- text ------------------------------------------------------------- */
+/* --- a0..a3 ------------------------------------------------------------ */
 
-static void text_field(struct sbuf *b, const struct type_fmt *tf,
-		       const struct field *fd, uint64_t v)
+/* How a field is spelled: " name=value" in text, ,"name":value in JSON. */
+struct style {
+	const char *dec, *sdec, *hex, *word, *none;
+	bool json;
+};
+
+static const struct style text_style = {
+	.dec = " %s=%" PRIu64, .sdec = " %s=%" PRId64, .hex = " %s=0x%" PRIx64,
+	.word = " %s=%s", .none = " %s=none",
+};
+
+static const struct style json_style = {
+	.dec = ",\"%s\":%" PRIu64, .sdec = ",\"%s\":%" PRId64,
+	.hex = ",\"%s\":\"0x%" PRIx64 "\"",  /* JSON readers hold doubles */
+	.word = ",\"%s\":\"%s\"", .none = ",\"%s\":null", .json = true,
+};
+
+static void put_field(struct sbuf *b, const struct style *s,
+		      const struct type_fmt *tf, const struct field *fd,
+		      uint64_t v)
 {
+	const char *dir = tf->dir[tev_access_write(v)];
 	char buf[64];
 
 	switch (fd->kind) {
 	case F_DEC:
-		sb_printf(b, " %s=%" PRIu64, fd->name, v);
+		sb_printf(b, s->dec, fd->name, v);
 		break;
 	case F_SDEC:
-		sb_printf(b, " %s=%" PRId64, fd->name, (int64_t)v);
+		sb_printf(b, s->sdec, fd->name, (int64_t)v);
 		break;
 	case F_HEX:
-		sb_printf(b, " %s=0x%" PRIx64, fd->name, v);
+		sb_printf(b, s->hex, fd->name, v);
 		break;
 	case F_ACCESS:
-		sb_printf(b, " %s %s=%" PRIu32, tf->dir[tev_access_write(v)],
-			  fd->name, tev_access_len(v));
+		if (s->json)
+			sb_printf(b, ",\"%s\":%" PRIu32 ",\"dir\":\"%s\"",
+				  fd->name, tev_access_len(v), dir);
+		else
+			sb_printf(b, " %s %s=%" PRIu32, dir, fd->name,
+				  tev_access_len(v));
 		break;
 	case F_REASON:
-		sb_printf(b, " %s=%s", fd->name, trace_end_reason_name(v));
+		sb_printf(b, s->word, fd->name, trace_end_reason_name(v));
 		break;
 	case F_EDITS:
 		edits_str(buf, sizeof(buf), v);
-		sb_printf(b, " %s=%s", fd->name, buf);
+		sb_printf(b, s->word, fd->name, buf);
 		break;
 	case F_VCPU:  /* none: 32-bit TRACE_VCPU_NONE, or -1 as 64 bits */
 		if (v >= TRACE_VCPU_NONE)
-			sb_printf(b, " %s=none", fd->name);
+			sb_printf(b, s->none, fd->name);
 		else
-			sb_printf(b, " %s=%" PRIu64, fd->name, v);
+			sb_printf(b, s->dec, fd->name, v);
 		break;
 	case F_WHERE:
-		sb_printf(b, " %s=%s", fd->name, where_name(v));
+		sb_printf(b, s->word, fd->name, where_name(v));
 		break;
 	case F_NONE:
 		break;
 	}
 }
 
-size_t tev_fields_text(char *buf, size_t len, const struct trace_event *ev,
-		       const uint8_t *pl, size_t max_text)
+/* The fields a0..a3 of @ev; returns how its type formats. */
+static const struct type_fmt *put_args(struct sbuf *b, const struct style *s,
+				       const struct trace_event *ev)
 {
 	const struct type_fmt *tf = fmt_of(ev->type);
 	const uint64_t a[4] = { ev->a0, ev->a1, ev->a2, ev->a3 };
-	struct sbuf b = sbuf_of(buf, len);
-	const uint8_t *file, *expr;
-	size_t flen, elen;
 
 	for (int i = 0; i < 4; i++)
 		if (tf->a[i].name)
-			text_field(&b, tf, &tf->a[i], a[i]);
+			put_field(b, s, tf, &tf->a[i], a[i]);
+	return tf;
+}
+
+/* --- text ------------------------------------------------------------- */
+
+size_t tev_fields_text(char *buf, size_t len, const struct trace_event *ev,
+		       const uint8_t *pl, size_t max_text)
+{
+	struct sbuf b = sbuf_of(buf, len);
+	const struct type_fmt *tf = put_args(&b, &text_style, ev);
+	const uint8_t *file, *expr;
+	size_t flen, elen;
+
 	if (!ev->payload_len || !pl)
 		return b.n;
 	switch (tf->payload) {
@@ -307,58 +341,14 @@ size_t tev_json_str(char *buf, size_t len, const uint8_t *s, size_t n)
 	return b.n;
 }
 
-static void json_field(struct sbuf *b, const struct type_fmt *tf,
-		       const struct field *fd, uint64_t v)
-{
-	char buf[64];
-
-	switch (fd->kind) {
-	case F_DEC:
-		sb_printf(b, ",\"%s\":%" PRIu64, fd->name, v);
-		break;
-	case F_SDEC:
-		sb_printf(b, ",\"%s\":%" PRId64, fd->name, (int64_t)v);
-		break;
-	case F_HEX:
-		sb_printf(b, ",\"%s\":\"0x%" PRIx64 "\"", fd->name, v);
-		break;
-	case F_ACCESS:
-		sb_printf(b, ",\"%s\":%" PRIu32 ",\"dir\":\"%s\"", fd->name,
-			  tev_access_len(v), tf->dir[tev_access_write(v)]);
-		break;
-	case F_REASON:
-		sb_printf(b, ",\"%s\":\"%s\"", fd->name, trace_end_reason_name(v));
-		break;
-	case F_EDITS:
-		edits_str(buf, sizeof(buf), v);
-		sb_printf(b, ",\"%s\":\"%s\"", fd->name, buf);
-		break;
-	case F_VCPU:
-		if (v >= TRACE_VCPU_NONE)
-			sb_printf(b, ",\"%s\":null", fd->name);
-		else
-			sb_printf(b, ",\"%s\":%" PRIu64, fd->name, v);
-		break;
-	case F_WHERE:
-		sb_printf(b, ",\"%s\":\"%s\"", fd->name, where_name(v));
-		break;
-	case F_NONE:
-		break;
-	}
-}
-
 size_t tev_fields_json(char *buf, size_t len, const struct trace_event *ev,
 		       const uint8_t *pl)
 {
-	const struct type_fmt *tf = fmt_of(ev->type);
-	const uint64_t a[4] = { ev->a0, ev->a1, ev->a2, ev->a3 };
 	struct sbuf b = sbuf_of(buf, len);
+	const struct type_fmt *tf = put_args(&b, &json_style, ev);
 	const uint8_t *file, *expr;
 	size_t flen, elen;
 
-	for (int i = 0; i < 4; i++)
-		if (tf->a[i].name)
-			json_field(&b, tf, &tf->a[i], a[i]);
 	if (!ev->payload_len || !pl)
 		return b.n;
 	if (tf->payload == P_ASSERT) {
