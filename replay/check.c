@@ -32,17 +32,6 @@ int check_fmt_event(char *buf, size_t len, const struct trace_event *ev,
 	return n;
 }
 
-static bool same_event(const struct trace_event *w, const uint8_t *wpl,
-		       const struct trace_event *got, const void *payload)
-{
-	return w->type == got->type && w->vcpu == got->vcpu &&
-	       w->exit_seq == got->exit_seq && w->rip == got->rip &&
-	       w->digest == got->digest && w->a0 == got->a0 && w->a1 == got->a1 &&
-	       w->a2 == got->a2 && w->a3 == got->a3 &&
-	       w->payload_len == got->payload_len &&
-	       (!w->payload_len || !memcmp(wpl, payload, w->payload_len));
-}
-
 /* What a VCPU has left: nothing it can replay once its own events are
  * replayed, and in serial and step mode the requests and resumes aimed at
  * it (a parallel replay publishes only those of the pauses it lands); in
@@ -225,7 +214,8 @@ enum vm_replay_verdict check_event(void *arg, const struct trace_event *ev,
 		atomic_store(&rp->prefix_done, true);
 		return replay_done(c, TEND_SIGNAL, 0, "end of the recorded events");
 	}
-	if (want && same_event(want, (ctl ? &vs->ctl : &vs->own)->pl, ev, payload))
+	if (want && trace_event_same(want, (ctl ? &vs->ctl : &vs->own)->pl, ev,
+				     payload))
 		return matched(rp, vs, ctl, ev, c);
 	return diverged(rp, vs, ctl, ev, payload, c);
 }

@@ -151,5 +151,9 @@ const char *trace_event_name(uint32_t type);
 /* Type from its name, or TEV_NONE. */
 uint32_t trace_event_type_from_name(const char *name);
 const char *trace_end_reason_name(uint32_t reason);
+/* Whether two events say the same (type, VCPU, position, a0..a3 and the
+ * payload at @apl, @bpl), whatever their sequence numbers and times. */
+bool trace_event_same(const struct trace_event *a, const uint8_t *apl,
+		      const struct trace_event *b, const uint8_t *bpl);
 
 #endif
