@@ -127,7 +127,8 @@ static int apply_input(struct replay *rp, const struct trace_event *ev,
 		return write(f->fd, &ev->a2, 8) == 8 ? 0 : -errno;
 	}
 	memset(&a, 0, sizeof(a));
-	memcpy(&a, pl, ev->payload_len);
+	if (ev->payload_len)
+		memcpy(&a, pl, ev->payload_len);
 	if ((ev->a0 == KVM_IOEVENTFD && ev->payload_len >= sizeof(a.io)) ||
 	    (ev->a0 == KVM_IRQFD && ev->payload_len >= sizeof(a.irq)))
 		r = apply_eventfd_setting(rp, ev->a0, &a);

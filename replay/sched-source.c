@@ -24,7 +24,8 @@ bool source_apply(void *arg, struct vm *vm, uint64_t step,
 		    !vcpu_is_stopped(vm, ev.vcpu) &&
 		    !vm_await_recorded_stop(vm, ev.vcpu))
 			return false;
-		memcpy(edits, a->pl, ev.payload_len);
+		if (ev.payload_len)
+			memcpy(edits, a->pl, ev.payload_len);
 		stream_next(a);  /* (before applying: it may come back here) */
 		atomic_store(&rp->next_action, a->end ? UINT64_MAX : a->ev.seq);
 		if (ev.type == TEV_PAUSE_REQUEST)

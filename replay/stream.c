@@ -290,7 +290,8 @@ static int decode(struct trace_stream *ts, uint64_t k, struct chunk *c)
 			set_error(ts, trace_reader_error(p->r) ?: "an event is gone");
 			return -1;
 		}
-		memcpy(c->pl + c->pl_len, pl, e->ev.payload_len);
+		if (e->ev.payload_len)
+			memcpy(c->pl + c->pl_len, pl, e->ev.payload_len);
 		e->pl_off = (uint32_t)c->pl_len;
 		c->pl_len += e->ev.payload_len;
 		e->cls = ts->classify ? ts->classify(ts->carg, &e->ev) : 0;
@@ -374,7 +375,8 @@ static void take(struct stream_cursor *cur, const struct chunk *c, uint32_t i)
 		cur->pl = p;
 		cur->pl_cap = e->ev.payload_len;
 	}
-	memcpy(cur->pl, c->pl + e->pl_off, e->ev.payload_len);
+	if (e->ev.payload_len)  /* (no payload in the chunk: c->pl is NULL) */
+		memcpy(cur->pl, c->pl + e->pl_off, e->ev.payload_len);
 }
 
 /* Finds the cursor's event from index @i of chunk @k on (under the lock). */
@@ -422,7 +424,7 @@ int stream_cursor_copy(struct stream_cursor *dst,
 	*dst = *src;
 	dst->pl = pl;
 	dst->pl_cap = cap;
-	if (!src->end)
+	if (!src->end && src->ev.payload_len)
 		memcpy(dst->pl, src->pl, src->ev.payload_len);
 	return 0;
 }
@@ -482,8 +484,9 @@ int stream_read_seq(struct trace_stream *ts, uint64_t seq,
 		const struct cev *e = &c->ev[seq - ts->start[lo]];
 
 		*ev = e->ev;
-		memcpy(pl, c->pl + e->pl_off,
-		       e->ev.payload_len < len ? e->ev.payload_len : len);
+		if (e->ev.payload_len && len)
+			memcpy(pl, c->pl + e->pl_off,
+			       e->ev.payload_len < len ? e->ev.payload_len : len);
 		r = 0;
 	}
 	pthread_mutex_unlock(&ts->lock);
