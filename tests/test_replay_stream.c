@@ -258,7 +258,8 @@ static void *walk(void *arg)
 				continue;
 			if (!expect_next(&at[k], c[k].cls, w->vcpu, &want, pl) ||
 			    c[k].ev.seq != at[k] - 1 ||
-			    memcmp(c[k].pl, pl, want.payload_len))
+			    (want.payload_len &&
+			     memcmp(c[k].pl, pl, want.payload_len)))
 				w->bad++;
 			w->seen++;
 			stream_next(&c[k]);
