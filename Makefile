@@ -174,7 +174,7 @@ $(BUILD)/guest-rt/%.o: vmm/guest/%.S
 $(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -c -o $@ $<
-.SECONDARY: $(GUEST_RT_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+.SECONDARY: $(GUEST_RT_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(TEST_HELPER_OBJS)
 $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -MMD -MP -MF $@.d -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
@@ -252,7 +252,7 @@ check-asan:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 # The concurrency tests (pause protocol, trace writers) under TSan.
-TSAN_TESTS = test_pause test_pause_windows test_replay test_explore test_snapshot test_debug_protocol test_debug_live test_analyze_run $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
+TSAN_TESTS = test_pause test_pause_windows test_replay test_replay_stream test_explore test_snapshot test_debug_protocol test_debug_live test_analyze_run $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
 tsan: check-deps
 	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" \
 		build/tsan/vcprr $(GUESTS) $(TSAN_TESTS:%=build/tsan/tests/%)

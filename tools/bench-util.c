@@ -5,21 +5,16 @@
 #include <unistd.h>
 
 #include "tools/bench-util.h"
+#include "traces/clock.h"
 
 uint64_t bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return mono_ns();
 }
 
 uint64_t bench_thread_cpu_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return thread_cpu_ns();
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tools/explore.h"
+#include "traces/clock.h"
 #include "traces/newfile.h"
 #include "vmm/recording.h"
 #include "vmm/run-desc.h"
@@ -21,14 +22,6 @@
 #include "vmm/vm.h"
 
 #define DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* Copies the first line of s, without a leading "vcpu N: " and with any
  * other "vcpu N" as "vcpu *": a failure is the same whichever VCPU hit it. */

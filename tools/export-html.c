@@ -23,6 +23,7 @@
 #include "tools/inspect-pauses.h"
 #include "tools/inspect-priv.h"
 #include "tools/inspect-states.h"
+#include "traces/event-format.h"
 
 #define HTML_MAX_EVENTS 200000  /* events listed one by one */
 #define HTML_BINS       1000    /* density bins per VCPU otherwise */
@@ -124,9 +125,9 @@ static void write_mark(struct html *h, const struct trace_event *ev,
 		       const uint8_t *pl)
 {
 	char msg[600];
-	enum imark k = ifmt_mark(msg, sizeof(msg), ev, pl);
+	enum tev_mark k = tev_mark(msg, sizeof(msg), ev, pl);
 
-	if (k == IMARK_NONE)
+	if (k == TMARK_NONE)
 		return;
 	row(h, ROW_MARK);
 	fprintf(h->f, ",%" PRIu64 ",%d,\"", ev->seq, (int)k);

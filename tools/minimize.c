@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "tools/minimize.h"
+#include "traces/clock.h"
 #include "traces/trace.h"
 #include "vmm/guest-id.h"
 #include "vmm/run-desc.h"
@@ -26,13 +27,6 @@
 #define DEFAULT_MAX_RUNS 500
 #define NEVER            (UINT64_MAX / 4)  /* a pause never resumed */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* --- reading the trace --------------------------------------------------- */
 
@@ -489,7 +483,7 @@ int minimize_trace(const char *path, const char *out,
 	struct shrink s = { .rec = &rec, .out = out, .replace = o->replace,
 			    .progress = o->progress,
 			    .interrupted = o->interrupted };
-	double t0 = now_s();
+	double t0 = mono_s();
 	int status = MINIMIZE_ERROR;
 
 	memset(rep, 0, sizeof(*rep));
@@ -523,7 +517,7 @@ out:
 	if (s.progress && s.runs)
 		fputc('\n', stderr);
 	rep->runs = s.runs;
-	rep->seconds = now_s() - t0;
+	rep->seconds = mono_s() - t0;
 	free(s.on);
 	free(s.dec);
 	free(s.inj);

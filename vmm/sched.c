@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/clock.h"
+#include "traces/clock.h"
 #include "vmm/end.h"
 #include "vmm/handshake.h"
 #include "vmm/kick.h"

@@ -77,12 +77,13 @@ static void handle_io(struct vcpu *v)
 			return;
 		if (!out)
 			vtrace_read_input(v, TEV_EXIT_PIO, run->io.port,
-					  run->io.size, d, run->io.size);
+					  tev_access(run->io.size, false), d,
+					  run->io.size);
 		/* Reads are replay inputs: the value given to the guest. */
 		if (vtrace_on(v->vm)) {
 			memcpy(&val, d, run->io.size);
 			vcpu_event(v, TEV_EXIT_PIO, run->io.port,
-				   run->io.size | (uint64_t)out << 8, val, 0,
+				   tev_access(run->io.size, out), val, 0,
 				   NULL, 0);
 		}
 	}
@@ -107,13 +108,14 @@ static void handle_mmio(struct vcpu *v)
 			run->mmio.is_write))
 		return;
 	if (!run->mmio.is_write)
-		vtrace_read_input(v, TEV_EXIT_MMIO, gpa, run->mmio.len,
+		vtrace_read_input(v, TEV_EXIT_MMIO, gpa,
+				  tev_access(run->mmio.len, false),
 				  run->mmio.data, run->mmio.len);
 	if (vtrace_on(v->vm)) {
 		uint64_t val = 0;
 		memcpy(&val, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
 		vcpu_event(v, TEV_EXIT_MMIO, gpa,
-			   run->mmio.len | (uint64_t)run->mmio.is_write << 8,
+			   tev_access(run->mmio.len, run->mmio.is_write),
 			   val, 0, NULL, 0);
 	}
 }
