@@ -14,17 +14,10 @@
 #include "tools/analyze-run.h"
 #include "tools/analyze.h"
 #include "traces/trace.h"
+#include "traces/clock.h"
 #include "vmm/run-desc.h"
 
 #define DEFAULT_MAX_RUNS 200
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static bool never_keep(const struct explore_result *r, void *arg)
 {
@@ -183,7 +176,7 @@ int analyze_guest(const struct explore_config *cfg, uint64_t seed,
 {
 	struct analyze_run ar = { 0 };
 	char dir[ANALYZE_SCRATCH_MAX];
-	double t0 = now_s();
+	double t0 = mono_s();
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -193,7 +186,7 @@ int analyze_guest(const struct explore_config *cfg, uint64_t seed,
 	ret = analyze_watched(cfg, seed, dir, &ar, res, err, errlen);
 	analyze_run_fini(&ar);
 	analyze_scratch_remove(dir);
-	res->seconds = now_s() - t0;
+	res->seconds = mono_s() - t0;
 	return ret;
 }
 
@@ -438,7 +431,7 @@ int analyze_trace(const char *path, const struct analyze_opts *o,
 				    .force = o->force };
 	struct recorded_schedule rec = { 0 };
 	char dir[ANALYZE_SCRATCH_MAX], shrunk[PATH_MAX];
-	double t0 = now_s();
+	double t0 = mono_s();
 	int ret = -1, st, small;
 
 	memset(res, 0, sizeof(*res));
@@ -468,7 +461,7 @@ int analyze_trace(const char *path, const struct analyze_opts *o,
 	else if (st == 0)
 		ret = passing_trace(path, dir, res, err, errlen);
 	analyze_scratch_remove(dir);
-	res->seconds = now_s() - t0;
+	res->seconds = mono_s() - t0;
 	return ret;
 }
 

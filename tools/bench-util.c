@@ -52,10 +52,7 @@ double bench_median(double *v, int n)
 
 uint64_t bench_process_cpu_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return clock_ns_of(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 int bench_alternate(int pairs,
