@@ -62,7 +62,7 @@ PC_FILES  := $(BUILD)/vcprr.pc $(BUILD)/crosvm_plugin.pc
 
 .PHONY: all deps check-deps test demo clean fuzz tsan check-asan help \
 	install install-strip uninstall FORCE
-all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(CROSVM_LIBS) \
+all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(GUEST_SDK_FILES) $(CROSVM_LIBS) \
 	$(PLUGINS) $(PC_FILES)
 
 help:
@@ -160,24 +160,49 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(TOOL_LIBS) $(CMOCKA_LIBS)
 
-# --- guests: freestanding x86-64 C, no SSE, linked at the runtime's address.
-GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-builtin \
-	-nostdlib -fno-pic -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
-	-fno-stack-protector -fno-asynchronous-unwind-tables \
-	-fcf-protection=none -Ivmm/guest -ffile-prefix-map=$(CURDIR)=.
-GUEST_RT_SRCS := vmm/guest/entry.S vmm/guest/runtime.c
-GUEST_RT_OBJS := $(BUILD)/guest-rt/entry.o $(BUILD)/guest-rt/runtime.o
+# --- guests, and the guest SDK they are built with as users build theirs:
+# the flags of vcprr-guest.pc (GUEST_SDK_CFLAGS, GUEST_SDK_LIBS over
+# build/guest-sdk/: the runtime archive, the linker script and the GCC
+# specs that put the archive and libgcc at the end of any link).
+# Freestanding x86-64 C with SSE, linked at the runtime's address.  The
+# runtime and the scenario guests use no FPU registers (GUEST_NOFPU): they
+# run on hosts whose KVM cannot run x87/SSE code in guests (kvm_pvm); the
+# guests of GUEST_FPU_NAMES use SSE/AVX on purpose.
+GUEST_NOFPU := -mgeneral-regs-only
+GUEST_FPU_NAMES := sse
+GUEST_SDK_CFLAGS := -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -g
+GUEST_SDK_LIBS = -specs=$(1)/vcprr-guest.specs -static -no-pie -L$(1) \
+	-Wl,-T,$(1)/guest.ld -Wl,-u,_start -Wl,--build-id=none
+GUEST_SDK := $(BUILD)/guest-sdk
+GUEST_RT_SRCS := vmm/guest/entry.S $(sort $(wildcard vmm/guest/*.c))
+GUEST_RT_OBJS := $(GUEST_RT_SRCS:vmm/guest/%=$(BUILD)/guest-rt/%.o)
+GUEST_HEADERS := vmm/guest/vcprr_guest.h vmm/guest/vcprr_sync.h vmm/guest/abi.h
+GUEST_LIBC_HEADERS := $(sort $(wildcard vmm/guest/libc/*.h))
+GUEST_SDK_FILES := $(GUEST_SDK)/libvcprr-guest.a $(GUEST_SDK)/guest.ld \
+	$(GUEST_SDK)/vcprr-guest.specs
+GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra $(GUEST_SDK_CFLAGS) \
+	-Ivmm/guest -isystem vmm/guest/libc -ffile-prefix-map=$(CURDIR)=.
+# The runtime's own loops must not become calls to memcpy/memset.
+GUEST_RT_CFLAGS := $(GUEST_CFLAGS) $(GUEST_NOFPU) -fno-tree-loop-distribute-patterns
 
-$(BUILD)/guest-rt/%.o: vmm/guest/%.S
+$(BUILD)/guest-rt/%.S.o: vmm/guest/%.S
 	@mkdir -p $(@D)
-	gcc $(GUEST_CFLAGS) -c -o $@ $<
-$(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
+	gcc $(GUEST_RT_CFLAGS) -c -o $@ $<
+$(BUILD)/guest-rt/%.c.o: vmm/guest/%.c $(GUEST_HEADERS) $(GUEST_LIBC_HEADERS) vmm/guest/rt.h
 	@mkdir -p $(@D)
-	gcc $(GUEST_CFLAGS) -c -o $@ $<
-.SECONDARY: $(GUEST_RT_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
-$(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
+	gcc $(GUEST_RT_CFLAGS) -c -o $@ $<
+$(GUEST_SDK)/libvcprr-guest.a: $(GUEST_RT_OBJS)
 	@mkdir -p $(@D)
-	gcc $(GUEST_CFLAGS) -MMD -MP -MF $@.d -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
+	rm -f $@ && ar rcs $@ $^
+$(GUEST_SDK)/%: vmm/guest/%
+	@mkdir -p $(@D)
+	cp $< $@
+.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_SDK_FILES) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_SDK_FILES) $(GUEST_HEADERS) $(GUEST_LIBC_HEADERS)
+	@mkdir -p $(@D)
+	gcc $(GUEST_CFLAGS) $(if $(filter $(GUEST_FPU_NAMES),$*),,$(GUEST_NOFPU)) \
+		-MMD -MP -MF $@.d -o $@ $< $(call GUEST_SDK_LIBS,$(GUEST_SDK))
 -include $(GUESTS:%=%.d)
 
 # --- install (GNU conventions: DESTDIR staging, overridable directories)
