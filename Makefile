@@ -12,7 +12,7 @@
 BUILD    ?= build
 CC       ?= gcc
 PKGS     := liburcu-memb libzstd
-DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev libzydis-dev \
+DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev libzydis-dev libck-dev \
 	    nodejs
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -29,7 +29,8 @@ NODEP_GOALS := deps clean help uninstall
 ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
   HAVE_PKGCONFIG := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
   HAVE_ZYDIS := $(shell printf '\043include <Zydis/Zydis.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo yes)
-  MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config) $(if $(HAVE_ZYDIS),,zydis))
+  HAVE_CK := $(shell printf '\043include <ck_ring.h>\n' | gcc -E -x c - >/dev/null 2>&1 && echo yes)
+  MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config) $(if $(HAVE_ZYDIS),,zydis) $(if $(HAVE_CK),,libck))
 endif
 DEP_CFLAGS := $(if $(MISSING),,$(shell pkg-config --cflags $(PKGS)))
 DEP_LIBS   := $(if $(MISSING),,$(shell pkg-config --libs $(PKGS)))
@@ -58,10 +59,10 @@ PLUGINS   := $(PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/plugins/%)
 CROSVM_LIBS := $(BUILD)/libcrosvm_plugin.a $(BUILD)/libcrosvm_plugin.so \
 	$(BUILD)/include/crosvm.h
 
-PC_FILES  := $(BUILD)/vcprr.pc $(BUILD)/crosvm_plugin.pc
+PC_FILES  := $(BUILD)/vcprr.pc $(BUILD)/crosvm_plugin.pc $(BUILD)/vcprr-guest.pc
 
 .PHONY: all deps check-deps test demo clean fuzz tsan check-asan help \
-	install install-strip uninstall FORCE
+	install install-guest-sdk install-strip uninstall FORCE
 all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(GUEST_SDK_FILES) $(CROSVM_LIBS) \
 	$(PLUGINS) $(PC_FILES)
 
@@ -210,7 +211,8 @@ PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
-MANDIR       ?= $(PREFIX)/share/man
+DATADIR      ?= $(PREFIX)/share
+MANDIR       ?= $(DATADIR)/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 INSTALL_PROGRAM ?= $(INSTALL) -m 755
@@ -233,17 +235,47 @@ VCPRR_INCDIR   := $(INCLUDEDIR)/vcprr
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 $(BUILD)/vcprr.pc: vcprr.pc.in FORCE
 $(BUILD)/crosvm_plugin.pc: crosvm/crosvm_plugin.pc.in FORCE
+$(BUILD)/vcprr-guest.pc: vcprr-guest.pc.in FORCE
 $(PC_FILES):
 	@mkdir -p $(@D)
 	@sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(call pc_path,$(LIBDIR))|' \
 	     -e 's|@includedir@|$(call pc_path,$(INCLUDEDIR))|' \
+	     -e 's|@datadir@|$(call pc_path,$(DATADIR))|' \
 	     -e 's|@version@|$(VERSION)|' $< >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 FORCE:
 
+# The guest SDK: headers under include/vcprr-guest/ (the libc subset in
+# its libc/ folder, an -isystem folder), the runtime, guest.ld and the
+# specs under lib/vcprr-guest/, vcprr-guest.pc; the scenario guests, their
+# sources with a Makefile that uses only the installed SDK, and the demo
+# under share/vcprr/ (vcprr bench and the demo look there).
+GUEST_INCDIR := $(INCLUDEDIR)/vcprr-guest
+GUEST_LIBDIR := $(LIBDIR)/vcprr-guest
+VCPRR_DATADIR := $(DATADIR)/vcprr
+INSTALLED_GUEST_FILES := $(addprefix $(GUEST_INCDIR)/,$(notdir $(GUEST_HEADERS))) \
+	$(addprefix $(GUEST_INCDIR)/libc/,$(notdir $(GUEST_LIBC_HEADERS))) \
+	$(addprefix $(GUEST_LIBDIR)/,$(notdir $(GUEST_SDK_FILES))) \
+	$(addprefix $(VCPRR_DATADIR)/guests/,$(notdir $(GUESTS))) \
+	$(addprefix $(VCPRR_DATADIR)/examples/,$(notdir $(GUEST_SRCS)) Makefile) \
+	$(VCPRR_DATADIR)/demo.sh $(PKGCONFIGDIR)/vcprr-guest.pc
+
+install-guest-sdk: all
+	$(INSTALL) -d $(DESTDIR)$(GUEST_INCDIR)/libc $(DESTDIR)$(GUEST_LIBDIR) \
+		$(DESTDIR)$(VCPRR_DATADIR)/guests $(DESTDIR)$(VCPRR_DATADIR)/examples
+	$(INSTALL_DATA) $(GUEST_HEADERS) $(DESTDIR)$(GUEST_INCDIR)/
+	$(INSTALL_DATA) $(GUEST_LIBC_HEADERS) $(DESTDIR)$(GUEST_INCDIR)/libc/
+	$(INSTALL_DATA) $(GUEST_SDK_FILES) $(DESTDIR)$(GUEST_LIBDIR)/
+	$(INSTALL_DATA) $(GUESTS) $(DESTDIR)$(VCPRR_DATADIR)/guests/
+	$(INSTALL_DATA) $(GUEST_SRCS) tests/guests/Makefile.examples \
+		$(DESTDIR)$(VCPRR_DATADIR)/examples/
+	mv -f $(DESTDIR)$(VCPRR_DATADIR)/examples/Makefile.examples \
+		$(DESTDIR)$(VCPRR_DATADIR)/examples/Makefile
+	$(INSTALL_PROGRAM) scripts/demo.sh $(DESTDIR)$(VCPRR_DATADIR)/demo.sh
+
 # install builds nothing itself (everything comes from `all`), so that
 # `make && sudo make install` leaves no root-owned files in build/.
-install: all
+install: all install-guest-sdk
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
 		$(DESTDIR)$(VCPRR_INCDIR)/vmm $(DESTDIR)$(VCPRR_INCDIR)/traces \
@@ -268,8 +300,12 @@ uninstall:
 		$(addprefix $(DESTDIR)$(VCPRR_INCDIR)/,$(PUBLIC_HEADERS)) \
 		$(DESTDIR)$(INCLUDEDIR)/crosvm.h \
 		$(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,vcprr.pc crosvm_plugin.pc) \
-		$(DESTDIR)$(MANDIR)/man1/vcprr.1
-	for d in $(addprefix $(DESTDIR)$(VCPRR_INCDIR),/vmm /traces /); do \
+		$(DESTDIR)$(MANDIR)/man1/vcprr.1 \
+		$(addprefix $(DESTDIR),$(INSTALLED_GUEST_FILES))
+	for d in $(addprefix $(DESTDIR)$(VCPRR_INCDIR),/vmm /traces /) \
+		$(addprefix $(DESTDIR),$(GUEST_INCDIR)/libc $(GUEST_INCDIR) \
+		$(GUEST_LIBDIR) $(VCPRR_DATADIR)/guests $(VCPRR_DATADIR)/examples \
+		$(VCPRR_DATADIR)); do \
 		if [ -d $$d ]; then rmdir --ignore-fail-on-non-empty $$d; fi; done
 
 # --- sanitizer and fuzz tiers

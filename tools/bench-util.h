@@ -28,7 +28,8 @@ void bench_report_print(const struct bench_report *r);
 
 
 
-/* build/guests/NAME.elf next to the running vcprr binary ($VCPRR_GUESTS
- * overrides the folder).  Static buffer. */
+/* build/guests/NAME.elf next to the running vcprr binary, else
+ * ../share/vcprr/guests/NAME.elf (an installed vcprr); $VCPRR_GUESTS
+ * overrides the folder.  Static buffer. */
 const char *bench_guest_path(const char *name);
 #endif

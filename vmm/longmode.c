@@ -171,5 +171,28 @@ uint64_t longmode_setup_cpuid(struct kvm_cpuid_entry2 *e, uint32_t *nent)
 	return xcr0;
 }
 
+bool longmode_insn_uses_fpu(const uint8_t *insn, unsigned len)
+{
+	unsigned i = 0;
+	uint8_t op, op2;
+
+	/* operand-size, rep and REX prefixes */
+	while (i < len && (insn[i] == 0x66 || insn[i] == 0xf2 ||
+			   insn[i] == 0xf3 || (insn[i] & 0xf0) == 0x40))
+		i++;
+	if (i >= len)
+		return false;
+	op = insn[i];
+	if ((op >= 0xd8 && op <= 0xdf) || op == 0xc4 || op == 0xc5)
+		return true;  /* x87, VEX (AVX) */
+	if (op != 0x0f || i + 1 >= len)
+		return false;
+	op2 = insn[i + 1];  /* SSE and MMX: 0f 10-17, 28-2f, 38, 3a, 50-7f ... */
+	return (op2 >= 0x10 && op2 <= 0x17) || (op2 >= 0x28 && op2 <= 0x2f) ||
+	       op2 == 0x38 || op2 == 0x3a || (op2 >= 0x50 && op2 <= 0x7f) ||
+	       op2 == 0xae || op2 == 0xc2 || (op2 >= 0xc4 && op2 <= 0xc6) ||
+	       op2 >= 0xd0;
+}
+
 /* The guest's per-VCPU arrays (VCPRR_PER_VCPU) hold every VCPU. */
 _Static_assert(VCPRR_MAX_VCPUS == VM_MAX_VCPUS, "guest and VMM VCPU limits");

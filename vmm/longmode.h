@@ -28,4 +28,9 @@ void longmode_setup_sregs(struct kvm_sregs *sregs, bool xsave);
  * gets x87 and SSE through FXSAVE only). */
 uint64_t longmode_setup_cpuid(struct kvm_cpuid_entry2 *e, uint32_t *nent);
 
+/* Whether the instruction at @insn (@len bytes) is x87, MMX, SSE or AVX:
+ * some hosts' KVM (kvm_pvm) cannot run those in a guest and reports an
+ * emulation failure on them, which vcprr then explains. */
+bool longmode_insn_uses_fpu(const uint8_t *insn, unsigned len);
+
 #endif

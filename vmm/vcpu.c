@@ -117,6 +117,16 @@ static void handle_mmio(struct vcpu *v)
 	}
 }
 
+/* An emulation failure on an FPU instruction: the host cannot run them. */
+static bool fpu_unsupported(const struct kvm_run *run)
+{
+	return run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+	       (run->emulation_failure.flags &
+		KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) &&
+	       longmode_insn_uses_fpu(run->emulation_failure.insn_bytes,
+				      run->emulation_failure.insn_size);
+}
+
 static void handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -152,6 +162,13 @@ static void handle_exit(struct vcpu *v)
 			   run->fail_entry.hardware_entry_failure_reason);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (fpu_unsupported(run)) {
+			vcpu_fault(v, "this host's KVM cannot run x87/SSE/AVX "
+				   "instructions in a guest (emulation failure): "
+				   "build the guest with -mgeneral-regs-only "
+				   "(pkg-config --variable=nofpu_cflags vcprr-guest)");
+			break;
+		}
 		vcpu_fault(v, "KVM internal error (KVM_EXIT_INTERNAL_ERROR, "
 			   "suberror %u)", run->internal.suberror);
 		break;
