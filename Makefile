@@ -313,7 +313,7 @@ check-asan:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 # The concurrency tests (pause protocol, trace writers) under TSan.
-TSAN_TESTS = test_pause test_pause_windows test_replay test_explore $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
+TSAN_TESTS = test_pause test_pause_windows test_replay test_explore test_snapshot $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
 tsan: check-deps
 	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" \
 		build/tsan/vcprr $(GUESTS) $(TSAN_TESTS:%=build/tsan/tests/%)

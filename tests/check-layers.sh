@@ -37,15 +37,16 @@ done
 [ -f "$build/.layers-failed" ] && fail=1 && rm -f "$build/.layers-failed"
 
 # 2. Calls inside vmm/, bottom first.  A file may call those before it.
-order="kvm elf longmode bus pause sched-plan
+order="kvm elf longmode bus pause sched-plan vcpu-state page-tree
 vtrace kick
 handshake
 end
 memory
-sched-policy sched-inject sched land
+sched-policy sched-inject sched sched-state land
 mode
 vcpu-stop
 console hypercall devices raw
+snapshot
 vcpu
 vm
 controller

@@ -25,15 +25,18 @@
 #define SEQUENCE     ((SESSIONS - 1) * SPACING + CAP)
 #define MINIMIZED    5      /* failures minimized */
 #define FIRST_SEED   1000
+#define OVERHEAD_RUNS 200
 
 struct series {
 	const char *name;           /* report suffix */
 	enum vm_sched_policy policy;
 	enum vm_sched_mode mode;
 	const char *guest;          /* NULL: lost-update */
+	bool compare;               /* each run also on a fresh VM */
 	bool failed[SEQUENCE];
 	unsigned ran;
-	double seconds;
+	double seconds, fresh_seconds;
+	bool differs;               /* a fresh VM's run did not match */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -98,19 +101,60 @@ static int run_series(const struct explore_config *base, struct series *s)
 		if (calibrate(&c, &cal))
 			return -1;
 	}
-	t0 = bench_now_ns();
 	/* Runs past the last session's window would be looked at by nobody. */
 	for (unsigned i = 0; i < SEQUENCE; i++) {
-		struct explore_result r;
-		if (explore_run(&c, FIRST_SEED + i, NULL, &r, err, sizeof(err))) {
-			fprintf(stderr, "vcprr bench explore: %s\n", err);
-			return -1;
-		}
+		struct explore_result r, f;
+
+		c.fresh_vm = false;
+		t0 = bench_now_ns();
+		if (explore_run(&c, FIRST_SEED + i, NULL, &r, err, sizeof(err)))
+			goto fail;
+		s->seconds += (bench_now_ns() - t0) / 1e9;
 		s->failed[i] = r.failed;
 		s->ran++;
+		if (!s->compare)
+			continue;
+		/* The same run on a VM of its own, as before the VM was kept:
+		 * alternating, so that both see the same machine. */
+		c.fresh_vm = true;
+		t0 = bench_now_ns();
+		if (explore_run(&c, FIRST_SEED + i, NULL, &f, err, sizeof(err)))
+			goto fail;
+		s->fresh_seconds += (bench_now_ns() - t0) / 1e9;
+		s->differs |= f.failed != r.failed || strcmp(f.signature, r.signature) ||
+			      memcmp(&f.stats, &r.stats, sizeof(f.stats));
 	}
-	s->seconds = (bench_now_ns() - t0) / 1e9;
 	return 0;
+fail:
+	fprintf(stderr, "vcprr bench explore: %s\n", err);
+	return -1;
+}
+
+/* What a run costs beyond the guest's own execution: the median time of an
+ * explore run of a guest that returns at once (two VCPUs, serial). */
+static double run_overhead_us(bool fresh)
+{
+	struct explore_config c = {
+		.nr_vcpus = 2, .mem_size = VM_DEFAULT_MEM, .fresh_vm = fresh,
+		.sched = { .mode = VM_SCHED_SERIAL, .policy = VM_POLICY_RR },
+	};
+	uint64_t t[OVERHEAD_RUNS];
+	char guest[512], err[512];
+
+	snprintf(guest, sizeof(guest), "%s", bench_guest_path("empty"));
+	c.guest = guest;
+	for (unsigned i = 0; i < OVERHEAD_RUNS; i++) {
+		struct explore_result r;
+		uint64_t t0 = bench_now_ns();
+
+		if (explore_run(&c, i, NULL, &r, err, sizeof(err)) || r.failed) {
+			fprintf(stderr, "vcprr bench explore: %s\n", r.failed ?
+				r.signature : err);
+			return BENCH_NONE;
+		}
+		t[i] = bench_now_ns() - t0;
+	}
+	return bench_percentile(t, OVERHEAD_RUNS, 50) / 1e3;
 }
 
 /* Minimizes the first MINIMIZED failures of s; the median preemptions. */
@@ -148,6 +192,34 @@ static double minimized_preemptions(const struct explore_config *base,
 	return v[*n / 2];
 }
 
+/* The kept VM (reset from a snapshot) against a VM per run, side by side:
+ * runs per second of the same seeds, their speedup, whether every run gave
+ * the same verdict, and the per-run overhead. */
+static void report_vm_reuse(struct bench_report *rep, const struct series *s)
+{
+	double step = (s[0].ran + s[1].ran) / (s[0].seconds + s[1].seconds);
+	double exit = (s[2].ran + s[3].ran) / (s[2].seconds + s[3].seconds);
+	double step_fresh = (s[0].ran + s[1].ran) /
+			    (s[0].fresh_seconds + s[1].fresh_seconds);
+	double exit_fresh = (s[2].ran + s[3].ran) /
+			    (s[2].fresh_seconds + s[3].fresh_seconds);
+	double over = run_overhead_us(false), over_fresh = run_overhead_us(true);
+
+	bench_report_add(rep, "runs_per_s_step_fresh_vm", step_fresh);
+	bench_report_add(rep, "runs_per_s_exit_fresh_vm", exit_fresh);
+	bench_report_add(rep, "step_speedup_vs_fresh_vm", step / step_fresh);
+	bench_report_add(rep, "exit_speedup_vs_fresh_vm", exit / exit_fresh);
+	bench_report_add(rep, "fresh_vm_same_results",
+			 !(s[0].differs || s[1].differs || s[2].differs ||
+			   s[3].differs));
+	bench_report_add(rep, "run_overhead_us", over);
+	bench_report_add(rep, "run_overhead_us_fresh_vm", over_fresh);
+	bench_report_add(rep, "step_speedup_at_least_3", step >= 3 * step_fresh);
+	bench_report_add(rep, "exit_speedup_at_least_5", exit >= 5 * exit_fresh);
+	bench_report_add(rep, "run_overhead_at_most_1ms", over == over &&
+			 over <= 1000);
+}
+
 int bench_explore_main(int argc, char **argv)
 {
 	struct bench_report rep = { .json = bench_want_json(argc, argv) };
@@ -159,10 +231,14 @@ int bench_explore_main(int argc, char **argv)
 			   .pct_depth = 1 },
 	};
 	static struct series series[] = {
-		{ .name = "pct", .policy = VM_POLICY_PCT, .mode = VM_SCHED_STEP },
-		{ .name = "random", .policy = VM_POLICY_RANDOM, .mode = VM_SCHED_STEP },
-		{ .name = "pct_exit", .policy = VM_POLICY_PCT, .mode = VM_SCHED_SERIAL },
-		{ .name = "random_exit", .policy = VM_POLICY_RANDOM, .mode = VM_SCHED_SERIAL },
+		{ .name = "pct", .policy = VM_POLICY_PCT, .mode = VM_SCHED_STEP,
+		  .compare = true },
+		{ .name = "random", .policy = VM_POLICY_RANDOM, .mode = VM_SCHED_STEP,
+		  .compare = true },
+		{ .name = "pct_exit", .policy = VM_POLICY_PCT, .mode = VM_SCHED_SERIAL,
+		  .compare = true },
+		{ .name = "random_exit", .policy = VM_POLICY_RANDOM,
+		  .mode = VM_SCHED_SERIAL, .compare = true },
 		{ .name = "pct_yield", .policy = VM_POLICY_PCT, .mode = VM_SCHED_STEP,
 		  .guest = "lost-update-yield" },
 	};
@@ -191,6 +267,7 @@ int bench_explore_main(int argc, char **argv)
 	bench_report_add(&rep, "runs_per_s_exit",
 			 (series[2].ran + series[3].ran) /
 			 (series[2].seconds + series[3].seconds));
+	report_vm_reuse(&rep, series);
 	mp = minimized_preemptions(&cfg, &series[0], &nmin);
 	bench_report_add(&rep, "minimized_preemptions", mp);
 	bench_report_add(&rep, "minimized_failures", nmin);

@@ -12,6 +12,7 @@ int bench_pause_main(int argc, char **argv);
 int bench_record_main(int argc, char **argv);
 int bench_replay_main(int argc, char **argv);
 int bench_explore_main(int argc, char **argv);
+int bench_snapshot_main(int argc, char **argv);
 
 struct bench {
 	const char *name;
@@ -25,6 +26,7 @@ static const struct bench benches[] = {
 	{ "record", bench_record_main, "recording overhead on the pio guest, trace size", false },
 	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost", false },
 	{ "explore", bench_explore_main, "runs to find the lost-update race: PCT vs random; minimize", false },
+	{ "snapshot", bench_snapshot_main, "VM snapshots: checkpoint and restore cost, memory held", false },
 	{ "reader", bench_reader_main, "trace reader speed and memory on 10M events", true },
 	{ "writer", bench_writer_main, "trace writer alone on synthetic events", true },
 	{ "inspect", bench_inspect_main, "vcprr inspect summary speed and RSS on 10M events", true },

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "vmm/recording.h"
 #include "vmm/run-desc.h"
 #include "vmm/run-drive.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
@@ -139,6 +141,110 @@ static bool wants_trace(struct explore_trace *t,
 	return !t->keep || t->keep(res, t->arg);
 }
 
+/* --- the VM kept from run to run ------------------------------------------ */
+
+/* A process's explore runs share one VM: built for the first run of a
+ * guest and configuration, snapshotted before it first starts, and reset
+ * to that snapshot before each next run (vmm/snapshot.h).  A run is a
+ * function of its seed either way; the reset costs the pages and VCPU
+ * state the run changed, a new VM costs KVM's VM creation, the memory
+ * faults, the ELF load and the teardown. */
+static struct kept_vm {
+	struct vm *vm;
+	struct vm_snapshot *start;
+	int null_fd;              /* its console and log */
+	bool ran;                 /* since the snapshot */
+	/* what it was built for */
+	char *guest;
+	struct stat image;        /* a guest rebuilt since is another VM */
+	unsigned nr_vcpus;
+	uint64_t mem_size, guest_arg;
+	enum vm_sched_mode mode;
+} kept = { .null_fd = -1 };
+
+void explore_release(void)
+{
+	vm_destroy(kept.vm);     /* frees the snapshot too */
+	if (kept.null_fd >= 0)
+		close(kept.null_fd);
+	free(kept.guest);
+	kept = (struct kept_vm){ .null_fd = -1 };
+}
+
+static bool kept_fits(const struct explore_config *cfg, const struct stat *image)
+{
+	return kept.vm && !strcmp(kept.guest, cfg->guest) &&
+	       kept.image.st_dev == image->st_dev &&
+	       kept.image.st_ino == image->st_ino &&
+	       kept.image.st_size == image->st_size &&
+	       kept.image.st_mtim.tv_sec == image->st_mtim.tv_sec &&
+	       kept.image.st_mtim.tv_nsec == image->st_mtim.tv_nsec &&
+	       kept.nr_vcpus == cfg->nr_vcpus && kept.mem_size == cfg->mem_size &&
+	       kept.guest_arg == cfg->guest_arg && kept.mode == cfg->sched.mode;
+}
+
+/* A new VM for cfg's guest, and the snapshot of its start.  Its scheduler
+ * is a placeholder until vm_set_run gives each run its own. */
+static int kept_build(const struct explore_config *cfg, const struct vm_config *vc,
+		      const struct stat *image, char *err, size_t errlen)
+{
+	struct vm_config c = *vc;
+
+	explore_release();
+	kept.null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (kept.null_fd < 0) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	c.console_fd = c.log_fd = kept.null_fd;
+	c.trace = NULL;
+	c.sched = (struct sched_config){ .mode = vc->sched.mode };
+	kept.vm = vm_create(&c, cfg->guest, err, errlen);
+	if (!kept.vm || !(kept.guest = strdup(cfg->guest)) ||
+	    !(kept.start = vm_snapshot_take(kept.vm, err, errlen))) {
+		if (kept.vm && !kept.guest)
+			snprintf(err, errlen, "out of memory");
+		explore_release();
+		return -1;
+	}
+	kept.image = *image;
+	kept.nr_vcpus = cfg->nr_vcpus;
+	kept.mem_size = cfg->mem_size;
+	kept.guest_arg = cfg->guest_arg;
+	kept.mode = cfg->sched.mode;
+	return 0;
+}
+
+/* The kept VM, as it was before its first run, set up for this one. */
+static struct vm *kept_vm(const struct explore_config *cfg,
+			  const struct vm_config *vc, char *err, size_t errlen)
+{
+	struct stat image;
+
+	if (stat(cfg->guest, &image) < 0) {
+		snprintf(err, errlen, "%s: %s", cfg->guest, strerror(errno));
+		return NULL;
+	}
+	if (!kept_fits(cfg, &image) && kept_build(cfg, vc, &image, err, errlen))
+		return NULL;
+	if (kept.ran && vm_snapshot_restore(kept.vm, kept.start, err, errlen))
+		goto fail;
+	kept.ran = true;
+	if (vm_set_run(kept.vm, &vc->sched, vc->trace, err, errlen))
+		goto fail;
+	return kept.vm;
+fail:
+	explore_release();
+	return NULL;
+}
+
+static bool fresh_vms(const struct explore_config *cfg)
+{
+	const char *e = getenv("VCPRR_FRESH_VM");
+
+	return cfg->fresh_vm || (e && *e && strcmp(e, "0"));
+}
+
 int explore_run(const struct explore_config *cfg, uint64_t seed,
 		struct explore_trace *trace, struct explore_result *res,
 		char *err, size_t errlen)
@@ -146,20 +252,20 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 	struct run_drive drive = { .signal_fd = -1 };
 	struct trace_writer *w = NULL;
 	uint64_t t0 = mono_ns(), digest = 0;
+	bool fresh = fresh_vms(cfg);
 	const struct vm_result *r;
 	struct run_desc desc;
 	struct vm_config vc;
 	struct vm *vm = NULL;
 	char *tmp = NULL;
-	int null_fd, ret = -1;
+	int null_fd = -1, ret = -1;
 
 	memset(res, 0, sizeof(*res));
 	res->seed = seed;
 	describe_run(cfg, seed, &desc);
 	run_desc_vm_config(&desc, &vc);
 	drive.timeout_ns = desc.timeout_ns;
-	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null_fd < 0) {
+	if (fresh && (null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
 		return -1;
 	}
@@ -179,7 +285,8 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 			goto out;
 	}
 	vc.trace = drive.trace = w;
-	vm = vm_create(&vc, cfg->guest, err, errlen);
+	vm = fresh ? vm_create(&vc, cfg->guest, err, errlen) :
+		     kept_vm(cfg, &vc, err, errlen);
 	if (!vm)
 		goto out;
 	if (run_drive(vm, &drive)) {
@@ -201,15 +308,18 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 		digest = vm_memory_digest(vm);
 	ret = 0;
 out:
-	if (vm)
+	if (fresh)
 		vm_destroy(vm);
+	else if (vm && ret)  /* a VMM error: the next run builds a new VM */
+		explore_release();
 	if (w && ret == 0 && wants_trace(trace, res))
 		keep_trace(w, tmp, trace, res, digest);
 	else if (w)  /* never named: it vanishes */
 		trace_writer_close(w, ret ? TEND_VMM_ERROR : res->reason,
 				   res->exit_code, digest);
 	free(tmp);
-	close(null_fd);
+	if (null_fd >= 0)
+		close(null_fd);
 	res->seconds = (mono_ns() - t0) / 1e9;
 	return ret;
 }

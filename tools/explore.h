@@ -23,6 +23,8 @@ struct explore_config {
 	uint64_t guest_arg;
 	struct sched_config sched;  /* mode serial or step; seed set per run */
 	uint64_t timeout_ns;        /* wall clock per run (0: 30 s) */
+	bool fresh_vm;              /* a new VM for every run, as with
+				       VCPRR_FRESH_VM=1 (see explore_run) */
 };
 
 struct explore_result {
@@ -56,10 +58,20 @@ struct explore_trace {
  * NULL.  Returns 0, or -1 with a message in err when the guest could not be
  * run at all (bad ELF, no /dev/kvm): that is no verdict on the guest.
  * Uses KVM and liburcu: call it in the process that will keep using them
- * (not before a fork). */
+ * (not before a fork).
+ *
+ * The process keeps one VM from run to run: built for the first run of a
+ * guest (path and file identity), VCPU count, memory, argument and
+ * preemption mode, and reset to a snapshot of its start before each next
+ * run, which gives the same run as a new VM (same events, same memory).
+ * cfg->fresh_vm, or VCPRR_FRESH_VM set to anything but 0, builds and tears
+ * down a VM per run instead.  Not thread-safe. */
 int explore_run(const struct explore_config *cfg, uint64_t seed,
 		struct explore_trace *trace, struct explore_result *res,
 		char *err, size_t errlen);
+
+/* Destroys the VM explore_run() keeps (a later run builds a new one). */
+void explore_release(void);
 
 /* The signature of a run's end: "" for a pass. */
 void explore_signature(int reason, int exit_code, const char *diag,

@@ -151,6 +151,7 @@ static int hypercall_access(struct bus_device *dev, struct vcpu *v,
 	memcpy(&call, hc, sizeof(call));
 	hc_dispatch(v, &call);
 	__atomic_store_n(&hc->ret, call.ret, __ATOMIC_RELAXED);
+	memory_mark_dirty(v->vm, gpa, sizeof(*hc));  /* KVM does not see it */
 	return 0;
 }
 

@@ -144,6 +144,44 @@ int vm_get_dirty_log(struct vm *vm, int slot, void *bitmap)
 	return ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
 }
 
+int memory_track_dirty(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.guest_phys_addr = 0, .memory_size = vm->mem_size,
+		.userspace_addr = (uintptr_t)vm->mem,
+	};
+
+	if (vm->dirty_host)
+		return 0;
+	vm->dirty_host = calloc(memory_bitmap_words(vm), sizeof(uint64_t));
+	if (!vm->dirty_host) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		snprintf(err, errlen, "turning on KVM's dirty log "
+			 "(KVM_MEM_LOG_DIRTY_PAGES): %s", strerror(errno));
+		free(vm->dirty_host);
+		vm->dirty_host = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int memory_take_dirty(struct vm *vm, uint64_t *bitmap)
+{
+	struct kvm_dirty_log d = { .slot = 0, .dirty_bitmap = bitmap };
+
+	/* KVM fills it, clears its log and write-protects those pages again. */
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0)
+		return -errno;
+	for (size_t i = 0; i < memory_bitmap_words(vm); i++)
+		bitmap[i] |= __atomic_exchange_n(&vm->dirty_host[i], 0,
+						 __ATOMIC_RELAXED);
+	return 0;
+}
+
 static void *region_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	for (int i = 0; i < VM_MAX_REGIONS; i++) {

@@ -76,6 +76,9 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 		 size_t errlen);
 /* Step 0 and the watchdog thread.  0 or -errno. */
 int sched_start(struct vm *vm);
+/* The watchdog leaves now and is joined (the run ended; a next run's
+ * sched_start makes another). */
+void sched_join_watchdog(struct vm *vm);
 void sched_destroy(struct vm *vm);
 
 /* With the lock held (from a sched_source's apply_actions): */

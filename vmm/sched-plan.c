@@ -1,6 +1,7 @@
 /* A plan's entries sorted by (VCPU, own step) with a cursor per VCPU: own
  * steps only grow, so each lookup moves the cursor forward. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "vmm/sched-plan.h"
 
@@ -118,6 +119,37 @@ struct plan_index *plan_index_new(const struct sched_plan *plan,
 		return NULL;
 	}
 	return pi;
+}
+
+static int list_clone(struct plan_list *to, const struct plan_list *from,
+		      unsigned nslots)
+{
+	to->n = from->n;
+	to->keys = malloc((from->n ? from->n : 1) * sizeof(*to->keys));
+	to->cur = malloc(nslots * sizeof(size_t));
+	to->end = malloc(nslots * sizeof(size_t));
+	if (!to->keys || !to->cur || !to->end)
+		return -1;
+	memcpy(to->keys, from->keys, from->n * sizeof(*to->keys));
+	memcpy(to->cur, from->cur, nslots * sizeof(size_t));
+	memcpy(to->end, from->end, nslots * sizeof(size_t));
+	return 0;
+}
+
+struct plan_index *plan_index_clone(const struct plan_index *pi)
+{
+	struct plan_index *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->plan = pi->plan;
+	c->nslots = pi->nslots;
+	if (list_clone(&c->dec, &pi->dec, pi->nslots) ||
+	    list_clone(&c->inj, &pi->inj, pi->nslots)) {
+		plan_index_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 void plan_index_free(struct plan_index *pi)

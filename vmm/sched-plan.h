@@ -13,6 +13,9 @@ struct plan_index;
 struct plan_index *plan_index_new(const struct sched_plan *plan,
 				  unsigned nr_vcpus);
 void plan_index_free(struct plan_index *pi);
+/* A copy with the same entries used and the same cursors (a snapshot of a
+ * run's schedule).  NULL when out of memory. */
+struct plan_index *plan_index_clone(const struct plan_index *pi);
 
 /* The VCPU to switch to at (vcpu, own_step, where), or -1 for none.  Each
  * decision is used once. */

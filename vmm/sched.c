@@ -423,19 +423,28 @@ int sched_start(struct vm *vm)
 	return -r;
 }
 
+void sched_join_watchdog(struct vm *vm)
+{
+	struct sched *s = vm->sched;
+
+	if (!s || !s->watchdog_started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->watchdog_quit = true;
+	pthread_cond_signal(&s->watchdog_cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->watchdog, NULL);
+	s->watchdog_started = false;
+	s->watchdog_quit = false;
+}
+
 void sched_destroy(struct vm *vm)
 {
 	struct sched *s = vm->sched;
 
 	if (!s)
 		return;
-	if (s->watchdog_started) {
-		pthread_mutex_lock(&s->lock);
-		s->watchdog_quit = true;
-		pthread_cond_signal(&s->watchdog_cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->watchdog, NULL);
-	}
+	sched_join_watchdog(vm);
 	if (s->vm) {  /* fully created */
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->cond);

@@ -302,6 +302,10 @@ static void *vcpu_thread(void *arg)
 	}
 	console_flush(v);
 	VCPU_EVENT(v, TEV_VCPU_EXIT, (uint64_t)(int64_t)v->exit_code, 0, 0);
+	/* A VM kept for another run (snapshots) must not carry a PIO/MMIO
+	 * that KVM finishes on the next KVM_RUN: no ioctl shows or undoes it. */
+	if (vm->snapshots && v->io_pending)
+		complete_pending_io(v);
 	kick_thread_exit(v);
 	atomic_store(&v->finished, true);
 	handshake_wake(v);

@@ -35,6 +35,7 @@
 
 struct vm_mode;
 struct sched;
+struct vm_snapshots;
 
 struct vcpu {
 	struct vm *vm;
@@ -130,6 +131,10 @@ struct vm {
 	size_t run_mmap_size;
 	uint8_t *mem;
 	uint64_t mem_size;
+	uint64_t *dirty_host;       /* snapshots: pages the VMM wrote (a bit
+				       per page, set atomically), which KVM's
+				       dirty log does not see */
+	struct vm_snapshots *snapshots;  /* vmm/snapshot.c, NULL: none yet */
 	uint64_t entry;
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;

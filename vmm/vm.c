@@ -19,6 +19,7 @@
 #include "vmm/mode.h"
 #include "vmm/raw.h"
 #include "vmm/sched-internal.h"
+#include "vmm/snapshot.h"
 #include "vmm/vcpu.h"
 
 
@@ -233,8 +234,39 @@ int vm_wait(struct vm *vm, int timeout_ms)
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			if (vm->vcpus[i].thread_started)
 				pthread_join(vm->vcpus[i].join_handle, NULL);
+		sched_join_watchdog(vm);
 		vm->joined = true;
 	}
+	return 0;
+}
+
+/* The recording of the run before: its producers went with its writer. */
+static void forget_trace(struct vm *vm)
+{
+	if (vm->ctl_producer)
+		pthread_mutex_destroy(&vm->ctl_trace_lock);
+	vm->ctl_producer = NULL;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].producer = NULL;
+	vm->cfg.trace = NULL;
+}
+
+int vm_set_run(struct vm *vm, const struct sched_config *sched,
+	       struct trace_writer *trace, char *err, size_t errlen)
+{
+	if (vm->cfg.raw || started(vm)) {
+		snprintf(err, errlen, "vm_set_run: the VM %s",
+			 vm->cfg.raw ? "is a raw-mode VM" : "has started");
+		return -1;
+	}
+	sched_destroy(vm);
+	vm->cfg.sched = *sched;
+	forget_trace(vm);
+	vm->cfg.trace = trace;
+	if (sched_create(vm, &vm->cfg.sched, err, errlen) ||
+	    vtrace_init(vm, err, errlen))
+		return -1;
+	vm->mode = vm_mode_of(vm);
 	return 0;
 }
 
@@ -249,6 +281,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_free(&vm->vcpus[i]);
 	sched_destroy(vm);
+	vm_snapshots_free(vm);
 	free(vm->vcpus);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);

@@ -95,7 +95,8 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 int vm_start(struct vm *vm);
 
 /* Waits until the run has ended or timeout_ms passed (-1: forever).
- * Returns 0 when ended, -ETIMEDOUT otherwise.  Joins the VCPU threads. */
+ * Returns 0 when ended, -ETIMEDOUT otherwise.  Joins the VCPU threads and
+ * the scheduler's watchdog. */
 int vm_wait(struct vm *vm, int timeout_ms);
 
 /* Ends the run (first caller wins): records reason, code and a message, and
@@ -143,6 +144,15 @@ int vm_kvm_ioctl(struct vm *vm, unsigned long req, void *arg);
  * vm_ioctl, so that a recording has the interrupt as an input
  * (IRQFD_SIGNAL).  0 or -errno.  Thread-safe. */
 int vm_irqfd_signal(struct vm *vm, int fd, uint64_t count);
+
+/* The next run of a VM that has not started (just created, or restored to
+ * a snapshot taken before its start, vmm/snapshot.h): its scheduling
+ * (mode, policy, seed ...; a plan must outlive the run) and its recording
+ * (@trace, NULL for none: as vm_config.trace, the caller closes it after
+ * vm_wait).  0, or -1 with a message; the VM cannot run after a failure.
+ * Long-mode VMs. */
+int vm_set_run(struct vm *vm, const struct sched_config *sched,
+	       struct trace_writer *trace, char *err, size_t errlen);
 
 /* Stops the run if needed, joins the threads and frees everything. */
 void vm_destroy(struct vm *vm);
