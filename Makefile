@@ -38,7 +38,7 @@ CMOCKA_LIBS := $(if $(MISSING),,$(shell pkg-config --libs cmocka))
 # The tools (not libvcprr) decode x86 instructions.
 TOOL_LIBS  := -lZydis
 
-LIB_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c replay/*.c))
+LIB_SRCS  := $(sort $(wildcard traces/*.c vmm/*.c replay/*.c debug/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
@@ -199,7 +199,8 @@ $(GUEST_SDK)/libvcprr-guest.a: $(GUEST_RT_OBJS)
 $(GUEST_SDK)/%: vmm/guest/%
 	@mkdir -p $(@D)
 	cp $< $@
-.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_SDK_FILES) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_SDK_FILES) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) \
+	$(TEST_HELPER_OBJS)
 $(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_SDK_FILES) $(GUEST_HEADERS) $(GUEST_LIBC_HEADERS)
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) $(if $(filter $(GUEST_FPU_NAMES),$*),,$(GUEST_NOFPU)) \
@@ -313,7 +314,7 @@ check-asan:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 # The concurrency tests (pause protocol, trace writers) under TSan.
-TSAN_TESTS = test_pause test_pause_windows test_replay test_explore test_snapshot $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
+TSAN_TESTS = test_pause test_pause_windows test_replay test_replay_stream test_explore test_snapshot test_debug_protocol test_debug_live test_analyze_run $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
 tsan: check-deps
 	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" \
 		build/tsan/vcprr $(GUESTS) $(TSAN_TESTS:%=build/tsan/tests/%)

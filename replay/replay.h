@@ -6,8 +6,16 @@
  * guest memory digest.  parallel traces replay each VCPU's own event
  * sequence, with every pause landed at its recorded position; where
  * cross-VCPU timing makes the guest differ, the first difference is
- * reported.  Not thread-safe per call; calls on different traces may run
- * concurrently in different processes. */
+ * reported.
+ *
+ * A replay always ends: with the run, once a recording cut short is
+ * replayed to its end, when it stops making progress for longer than the
+ * recording allows (REPLAY_STALL_FACTOR times the recorded time from the
+ * last event matched to the next one expected, at least
+ * REPLAY_STALL_FLOOR_NS: "stuck", a divergence), or at opts.timeout_ns.
+ * The trace is streamed: memory does not grow with its length.  Not
+ * thread-safe per call; calls on different traces may run concurrently in
+ * different processes. */
 #ifndef VCPRR_REPLAY_REPLAY_H
 #define VCPRR_REPLAY_REPLAY_H
 
@@ -15,7 +23,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REPLAY_MAX_EVENTS 20000000u  /* traces are loaded per VCPU */
+#define REPLAY_STALL_FACTOR   10
+#define REPLAY_STALL_FLOOR_NS (10ull * 1000000000ull)
+
+/* Where a replay stands, for a progress display. */
+struct replay_progress {
+	uint64_t checked, total;    /* events matched, of those to check */
+	uint64_t elapsed_ns;
+	uint64_t idle_ns;           /* since anything last happened */
+	uint64_t stall_ns;          /* idle this long ends the replay */
+	unsigned landing;           /* VCPUs landing a pause now ... */
+	unsigned land_vcpu;         /* ... the one with the most visits: */
+	uint64_t land_rip, land_visits;
+};
 
 struct replay_opts {
 	const char *guest;       /* --guest: this image (NULL: the recorded
@@ -23,7 +43,10 @@ struct replay_opts {
 	const char *guest_dir;   /* --guest-dir: a folder to look in too */
 	bool force;              /* replay on a guest image with another hash */
 	int console_fd;          /* guest console during replay; -1: discard */
-	uint64_t timeout_ns;     /* 0: none */
+	uint64_t timeout_ns;     /* 0: none (the recording bounds it) */
+	/* Called about every second from the replaying thread; NULL: none. */
+	void (*progress)(void *arg, const struct replay_progress *p);
+	void *progress_arg;
 };
 
 enum replay_status {

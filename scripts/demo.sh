@@ -2,7 +2,8 @@
 # make demo: the whole story on one racy guest.  lost-update's VCPUs add to a
 # shared total without a lock; explore runs it under many seeded schedules,
 # keeps the runs that lose an update, minimize shrinks one to the single
-# preemption that matters, replay repeats it exactly, inspect shows it.
+# preemption that matters, replay repeats it exactly, inspect shows it,
+# analyze explains it.
 # In the tree: scripts/demo.sh [BUILD] (make demo).  Installed, as
 # PREFIX/share/vcprr/demo.sh [OUTDIR]: the guests next to it, the command
 # in PREFIX/bin, the results in OUTDIR (default ./vcprr-demo).
@@ -47,6 +48,13 @@ echo "the scheduling decisions and pauses:"
 $V inspect dump "$OUT/lost-update.trace" --type SCHED_SWITCH,PAUSE_TAKEN,RESUMED,GUEST_ASSERT
 $V export --format html "$OUT/lost-update.trace" -o "$OUT/lost-update.html"
 echo "timeline: $OUT/lost-update.html"
+
+say "analyze: the racing accesses and the decision that lets them race"
+status=0
+$V analyze "$OUT/lost-update.trace" || status=$?
+[ "$status" = 1 ] || { echo "demo: analyze should have found the race" >&2; exit 1; }
+$V analyze "$OUT/lost-update.trace" --json > "$OUT/lost-update.analyze.json" || [ $? = 1 ]
+echo "races and decisions as JSON: $OUT/lost-update.analyze.json"
 
 say "and the correct twin never fails"
 $V explore $G/lost-update-fixed.elf --runs 30 --seed 1 --pauses 0.01 -o "$OUT/explore-fixed"

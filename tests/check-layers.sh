@@ -1,10 +1,10 @@
 #!/bin/sh
 # Checks the layering of docs/ARCHITECTURE.md against the code:
-#  1. folders: traces <- vmm <- replay <- tools (crosvm uses vmm and
-#     traces): no file includes a header of a folder above its own;
-#  2. inside vmm/: each file calls only files listed before it below (its
-#     object's undefined symbols, resolved against the other objects), so
-#     there is no call circle;
+#  1. folders: traces <- vmm <- replay <- debug <- tools (crosvm uses vmm
+#     and traces): no file includes a header of a folder above its own;
+#  2. inside vmm/ and replay/: each file calls only files listed before it
+#     below (its object's undefined symbols, resolved against the other
+#     objects), so there is no call circle;
 #  3. the installed headers (the Makefile's PUBLIC_HEADERS) compile alone
 #     and declare nothing of the replay or test-hook interfaces.
 #   tests/check-layers.sh [BUILD]       (after make; from the top folder)
@@ -19,13 +19,14 @@ bad() { echo "check-layers: $*"; fail=1; }
 # 1. Folders and what they may include.
 above() {
 	case $1 in
-	traces) echo "vmm replay tools crosvm" ;;
-	vmm) echo "replay tools crosvm" ;;
-	replay) echo "tools crosvm" ;;
-	crosvm) echo "replay tools" ;;
+	traces) echo "vmm replay debug tools crosvm" ;;
+	vmm) echo "replay debug tools crosvm" ;;
+	replay) echo "debug tools crosvm" ;;
+	debug) echo "tools crosvm" ;;
+	crosvm) echo "replay debug tools" ;;
 	esac
 }
-for dir in traces vmm replay crosvm; do
+for dir in traces vmm replay debug crosvm; do
 	for up in $(above $dir); do
 		grep -Hn "#include \"$up/" $(find $dir -name '*.[ch]') 2>/dev/null |
 		while read -r hit; do
@@ -36,15 +37,16 @@ for dir in traces vmm replay crosvm; do
 done
 [ -f "$build/.layers-failed" ] && fail=1 && rm -f "$build/.layers-failed"
 
-# 2. Calls inside vmm/, bottom first.  A file may call those before it.
-order="kvm elf longmode bus pause sched-plan vcpu-state page-tree
+# 2. Calls inside vmm/ and inside replay/, bottom first.  A file may call
+# those before it.
+vmm_order="kvm elf longmode bus pause sched-plan vcpu-state page-tree step-observer
 vtrace kick
 handshake
 end
 memory
 sched-policy sched-inject sched sched-state land
 mode
-vcpu-stop
+vcpu-stop debug-stop
 console hypercall devices raw
 snapshot
 vcpu
@@ -54,39 +56,51 @@ run-desc
 guest-id
 recording
 run-drive"
-objs=$build/obj/vmm
-[ -d "$objs" ] || { echo "check-layers: $objs: not built (run make)"; exit 2; }
-rank=0
-ranks=$build/.layers-ranks
-: >"$ranks"
-for m in $order; do
-	rank=$((rank + 1))
-	echo "$m $rank" >>"$ranks"
-done
-for o in "$objs"/*.o; do
-	m=$(basename "$o" .o)
-	grep -q "^$m " "$ranks" || bad "vmm/$m.c is not in the layer order"
-done
-defs=$build/.layers-defs
-for o in "$objs"/*.o; do
-	nm --defined-only "$o" | awk -v m="$(basename "$o" .o)" \
-		'$2 ~ /^[TDRB]$/ { print $3, m }'
-done | sort >"$defs"
-for o in "$objs"/*.o; do
-	m=$(basename "$o" .o)
-	r=$(awk -v m="$m" '$1 == m { print $2 }' "$ranks")
-	nm -u "$o" | awk '{ print $2 }' | sort | join - "$defs" |
-	while read -r sym callee; do
-		[ "$callee" = "$m" ] && continue
-		cr=$(awk -v m="$callee" '$1 == m { print $2 }' "$ranks")
-		[ "$cr" -lt "$r" ] && continue
-		echo "check-layers: vmm/$m.c calls $sym of vmm/$callee.c, a layer" \
-		     "above it or beside it"
-		echo x >>"$build/.layers-failed"
+replay_order="stream
+load
+raw-input
+check
+land-hooks sched-source
+verdict
+watch
+replay"
+check_calls() {  # folder, its order
+	objs=$build/obj/$1
+	[ -d "$objs" ] || { echo "check-layers: $objs: not built (run make)"; exit 2; }
+	rank=0
+	ranks=$build/.layers-ranks
+	: >"$ranks"
+	for m in $2; do
+		rank=$((rank + 1))
+		echo "$m $rank" >>"$ranks"
 	done
-done
+	for o in "$objs"/*.o; do
+		m=$(basename "$o" .o)
+		grep -q "^$m " "$ranks" || bad "$1/$m.c is not in the layer order"
+	done
+	defs=$build/.layers-defs
+	for o in "$objs"/*.o; do
+		nm --defined-only "$o" | awk -v m="$(basename "$o" .o)" \
+			'$2 ~ /^[TDRB]$/ { print $3, m }'
+	done | sort >"$defs"
+	for o in "$objs"/*.o; do
+		m=$(basename "$o" .o)
+		r=$(awk -v m="$m" '$1 == m { print $2 }' "$ranks")
+		nm -u "$o" | awk '{ print $2 }' | sort | join - "$defs" |
+		while read -r sym callee; do
+			[ "$callee" = "$m" ] && continue
+			cr=$(awk -v m="$callee" '$1 == m { print $2 }' "$ranks")
+			[ "$cr" -lt "$r" ] && continue
+			echo "check-layers: $1/$m.c calls $sym of $1/$callee.c, a" \
+			     "layer above it or beside it"
+			echo x >>"$build/.layers-failed"
+		done
+	done
+	rm -f "$ranks" "$defs"
+}
+check_calls vmm "$vmm_order"
+check_calls replay "$replay_order"
 [ -f "$build/.layers-failed" ] && fail=1 && rm -f "$build/.layers-failed"
-rm -f "$ranks" "$defs"
 
 # 3. The installed headers.
 headers=$(sed -n '/^PUBLIC_HEADERS :=/,/[^\\]$/p' Makefile |
@@ -106,5 +120,5 @@ for h in $headers; do
 done
 rm -f "$build/.layers-cc"
 [ -f "$build/.layers-failed" ] && fail=1 && rm -f "$build/.layers-failed"
-[ $fail -eq 0 ] && echo "check-layers: folders, vmm/ calls and installed headers: OK"
+[ $fail -eq 0 ] && echo "check-layers: folders, vmm/ and replay/ calls and installed headers: OK"
 exit $fail

@@ -109,8 +109,8 @@ one() {
 		echo "FAIL record $name $mode $policy seed $seed $ctl: status $rc: $(tail -1 "$t.rec")"
 		return
 	fi
-	r1=$(timeout --preserve-status 120 "$v" replay "$t" 2>&1 | head -1)
-	r2=$(timeout --preserve-status 120 "$v" replay "$t" 2>&1 | head -1)
+	r1=$(timeout --preserve-status 120 "$v" replay -q "$t" 2>&1 | head -1)
+	r2=$(timeout --preserve-status 120 "$v" replay -q "$t" 2>&1 | head -1)
 	n1=$(echo "$r1" | sed -n 's/.*: same (.*, \([0-9]*\) events).*/\1/p')
 	n2=$(echo "$r2" | sed -n 's/.*: same (.*, \([0-9]*\) events).*/\1/p')
 	if [ -n "$n1" ] && [ "$n1" = "$n2" ]; then

@@ -362,6 +362,28 @@ static bool wait_for(const char *dir, const char *name)
 	return false;
 }
 
+/* Waits until process @pid blocks @sig (SigBlk in /proc/PID/status). */
+static bool wait_blocked(pid_t pid, int sig)
+{
+	char path[64], line[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	for (int i = 0; i < 2000; i++) {
+		FILE *f = fopen(path, "r");
+		unsigned long long mask = 0;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+				break;
+		if (f)
+			fclose(f);
+		if (mask & (1ull << (sig - 1)))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 /* Starts vcprr with @args in s->dir, stdout to @out_name, stderr to "log",
  * with the default signal dispositions (a shell's background job would
  * ignore SIGINT). */
@@ -424,10 +446,11 @@ static void test_minimize_sigint_keeps_progress(void **state)
 			       "&& rm -r found", guest("lost-update")), 0);
 	pid = spawn_in(s, "report", (const char *[]){ "minimize", "failing.trace",
 			"-o", "min.trace", NULL });
-	/* min.trace appears once the recorded schedule has failed again; the
-	 * search runs on for a second or so after that */
-	assert_true(wait_for(s->dir, "min.trace"));
-	usleep(100000);
+	/* minimize blocks SIGINT and looks for it between two runs: sent once
+	 * it is blocked, it is seen after the recorded schedule failed again
+	 * (min.trace written), at the first run of the search, however fast
+	 * the runs are */
+	assert_true(wait_blocked(pid, SIGINT));
 	kill(pid, SIGINT);
 	assert_int_equal(wait_status(pid), 130);
 	assert_int_equal(sh_in(s, &out, "cat report log"), 0);

@@ -83,6 +83,24 @@ static void write_trace(const char *path, enum vm_sched_mode mode,
 }
 
 /* main's address in the guest, so that RIPs symbolise as main+N. */
+/* "file:line" of @rip in lost-update (static: valid until the next call). */
+static const char *source_line(uint64_t rip)
+{
+	static char where[512];
+	char err[256];
+	struct symtab *st = symtab_load(guest_path("lost-update"), err,
+					sizeof(err));
+	const char *file;
+	unsigned line;
+
+	assert_non_null(st);
+	assert_int_equal(symtab_source(st, rip, &file, &line), 0);
+	snprintf(where, sizeof(where), "%s:%u", file, line);
+	symtab_free(st);
+	assert_non_null(strstr(where, "lost-update.c:"));
+	return where;
+}
+
 static uint64_t main_address(void)
 {
 	char err[256];
@@ -315,7 +333,7 @@ static void test_format_check_fails(void **state)
 
 static void test_html_story(void **state)
 {
-	char trace[128], want[256];
+	char trace[128], want[640];
 	uint64_t main_rip = main_address();
 	char *text;
 
@@ -343,6 +361,10 @@ static void test_html_story(void **state)
 	must_have(text, "[3,0,1,1,\"0x42\",5,-1,-1,-1,7,9,12]");
 	snprintf(want, sizeof(want), "rip=0x%" PRIx64 " \\u003cmain+83\\u003e",
 		 main_rip + 83);
+	must_have(text, want);
+	/* its source line, from the guest's DWARF line table */
+	snprintf(want, sizeof(want), "\"0x%" PRIx64 "\":\"%s\"",
+		 main_rip + 83, source_line(main_rip + 83));
 	must_have(text, want);
 	must_have(text, "mode:\"step\"");
 	/* one file: nothing fetched, nothing that ends the script early */

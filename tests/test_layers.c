@@ -1,5 +1,5 @@
 /* The layers of docs/ARCHITECTURE.md hold: tests/check-layers.sh checks
- * the folders' includes, the calls between the files of vmm/ (from their
+ * the folders' includes, the calls between the files of vmm/ and of replay/ (from their
  * objects' symbols: no call circle) and that the installed headers compile
  * alone and keep the replay and test-hook interfaces out. */
 #include <stdio.h>

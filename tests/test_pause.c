@@ -33,6 +33,23 @@ static struct gates gs;
 
 static struct vm *live_vm;  /* destroyed by the teardown if a test failed */
 
+/* The threads VCPUs 0 and 1 entered the guest on, in order (the first
+ * few). */
+static pthread_t ran_on[2][8];
+static atomic_uint entries[2];
+
+static void hook(struct vm *vm, unsigned vcpu, enum vcpu_hook_point p,
+		 void *arg)
+{
+	if (vcpu < 2 && p == VCPU_HOOK_BEFORE_RUN) {
+		unsigned n = atomic_load(&entries[vcpu]);
+		if (n < 8)
+			ran_on[vcpu][n] = pthread_self();
+		atomic_store(&entries[vcpu], n + 1);
+	}
+	gates_hook(vm, vcpu, p, arg);
+}
+
 static bool serial(void) { return sched_mode != VM_SCHED_PARALLEL; }
 
 static void done_vm(struct vm *vm)
@@ -53,7 +70,9 @@ static struct vm *boot(const char *guest, unsigned n, uint64_t arg)
 
 	if (!vm)
 		fail_msg("%s", err);
-	vm_set_test_hook(vm, gates_hook, &gs);
+	atomic_store(&entries[0], 0);
+	atomic_store(&entries[1], 0);
+	vm_set_test_hook(vm, hook, &gs);
 	live_vm = vm;
 	assert_int_equal(vm_start(vm), 0);
 	return vm;
@@ -451,6 +470,81 @@ static void test_no_entry_after_stop(void **state)
 	done_vm(vm);
 }
 
+struct seen_cond {
+	unsigned vcpu, at_least;
+	enum vcpu_hook_point point;
+};
+
+static bool seen_enough(struct gates *g, void *arg)
+{
+	struct seen_cond *c = arg;
+
+	return g->seen[c->point][c->vcpu] >= c->at_least;
+}
+
+/* Serial: at a switch, the thread at the point runs the next VCPU itself
+ * when that VCPU's thread only waits for its turn, and the two threads
+ * trade VCPUs.  A kick must reach the thread that runs the VCPU now.
+ * Forced: VCPU 1's thread waits for its turn before VCPU 0's first exit,
+ * so VCPU 0's thread takes VCPU 1 over (and leaves with it, as VCPU 1
+ * returns), and VCPU 0 spins without an exit on VCPU 1's first thread.
+ * A kick sent to VCPU 0's first thread would never end the run. */
+static void test_kick_follows_takeover(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct seen_cond parked = { 1, 1, VCPU_HOOK_PARKED };
+	struct seen_cond spinning = { 0, 2, VCPU_HOOK_BEFORE_RUN };
+	struct vm *vm;
+	int g;
+
+	if (sched_mode != VM_SCHED_SERIAL)
+		skip();  /* (step: the spin exits at every instruction) */
+	g = gate_arm(&gs, 0, VCPU_HOOK_BEFORE_RUN, 0);
+	vm = boot("exit-spin", 2, 0);
+	assert_true(gate_wait_arrived(&gs, g));
+	assert_true(gates_wait_until(&gs, seen_enough, &parked, WAIT_MS));
+	gate_release(&gs, g);
+	assert_true(gates_wait_until(&gs, seen_enough, &spinning, WAIT_MS));
+	assert_false(pthread_equal(ran_on[0][0], ran_on[0][1]));
+	vm_stop(vm, TEND_SIGNAL, 15, "stop the spinning VCPU");
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	assert_int_equal(vm_result(vm)->reason, TEND_SIGNAL);
+	done_vm(vm);
+}
+
+/* Serial and step: a pause for a VCPU traded to a parked thread wakes
+ * that thread, not the one the VCPU was made for (which runs the other
+ * VCPU now and applies the pause).  Forced: VCPU 1's thread waits for its
+ * turn before VCPU 0's first exit, so at that exit VCPU 0's thread takes
+ * VCPU 1 over and leaves VCPU 0 to the parked thread; the pause, queued
+ * then, is applied at VCPU 1's next point and waits for VCPU 0 to stop. */
+static void test_pause_wakes_traded_thread(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct seen_cond parked = { 1, 1, VCPU_HOOK_PARKED };
+	struct vm *vm;
+	int g0, g1;
+
+	if (!serial())
+		skip();
+	g0 = gate_arm(&gs, 0, VCPU_HOOK_BEFORE_RUN, 0);
+	vm = boot("pio", 2, 1u << 30);
+	assert_true(gate_wait_arrived(&gs, g0));
+	assert_true(gates_wait_until(&gs, seen_enough, &parked, WAIT_MS));
+	g1 = gate_arm(&gs, 0, VCPU_HOOK_POINT_DONE, 0);
+	gate_release(&gs, g0);
+	assert_true(gate_wait_arrived(&gs, g1));   /* traded, VCPU 1's turn */
+	pause_one(vm, 0, 0x77);
+	gate_release(&gs, g1);
+	expect_paused(vm, 0, 0x77, 1);
+	/* VCPU 1 ran on VCPU 0's first thread, VCPU 0 stopped on the other */
+	assert_true(atomic_load(&entries[1]) >= 1);
+	assert_true(pthread_equal(ran_on[1][0], ran_on[0][0]));
+	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
+	stop_and_end(vm);
+	done_vm(vm);
+}
+
 /* --- groups: every scheduling mode, both kick modes -------------------------- */
 
 static const struct CMUnitTest tests[] = {
@@ -464,6 +558,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_stop_before_resume_applies),
 	cmocka_unit_test(test_stop_on_the_way),
 	cmocka_unit_test(test_no_entry_after_stop),
+	cmocka_unit_test(test_kick_follows_takeover),
+	cmocka_unit_test(test_pause_wakes_traded_thread),
 };
 
 static int fresh_gates(void **s)

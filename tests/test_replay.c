@@ -107,6 +107,43 @@ static void test_modified_guest_refused(void **state)
 	free(out);
 }
 
+static void count_progress(void *arg, const struct replay_progress *p)
+{
+	assert_true(p->checked <= p->total);
+	(*(int *)arg)++;
+}
+
+/* Parallel replays with pauses in this process (make tsan runs them): the
+ * VCPU threads check events and land pauses while this thread watches and
+ * reports progress; a recording stopped by --timeout ends where it was
+ * stopped, each VCPU waiting for the others once it is there. */
+static void test_parallel_replays_in_process(void **state)
+{
+	static const char *const runs[] = {
+		"--arg 150000 --hold 100us --seed 4",
+		"--arg 100000000 --timeout 1500ms --seed 5",
+	};
+
+	SKIP_WITHOUT_KVM();
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		int reports = 0;
+		struct replay_opts o = { .console_fd = -1,
+					 .progress = count_progress,
+					 .progress_arg = &reports };
+		struct replay_result r;
+
+		vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 3 --pause-every 2ms "
+			 "%s >/dev/null 2>&1", trace, guest_path("pio"), runs[i]);
+		replay_trace(trace, &o, &r);
+		if (r.status != REPLAY_SAME)
+			fail_msg("%s: %s", runs[i], r.message);
+		assert_true(r.landed > 0);
+		assert_true(reports > 0 || r.duration_ns < 2000000000ull);
+		if (i == 1)
+			assert_non_null(strstr(r.end, "by --timeout after 1500 ms"));
+	}
+}
+
 /* Rewrites a trace changing the data of the n-th read of `port`. */
 static void tamper(const char *in, const char *out, uint64_t port, int nth)
 {
@@ -151,7 +188,59 @@ static void test_tampered_trace_detected(void **state)
 	assert_non_null(strstr(out, "expected: EXIT_MMIO vcpu=0"));
 	assert_non_null(strstr(out, "actual:   EXIT_MMIO vcpu=0"));
 	assert_non_null(strstr(out, "rflags="));  /* registers follow */
+	/* fields decoded as `inspect dump` decodes them, not raw */
+	assert_non_null(strstr(out, "expected: EXIT_MMIO vcpu=0 gpa=0xd00000"));
+	assert_non_null(strstr(out, " write len=8 data=0x"));
+	assert_non_null(strstr(out, "EXIT_PIO vcpu=0 port=0x520 in size=4 data=0x"));
+	assert_non_null(strstr(out, "(trace seq "));
+	assert_null(strstr(out, " a1=0x"));
 	free(out);
+}
+
+/* The command-line conventions of the other commands (tools/cli.h,
+ * tools/outfile.h) hold for replay too. */
+static void test_cli_conventions(void **state)
+{
+	char *out, junit[192];
+
+	SKIP_WITHOUT_KVM();
+	vcprr_sh(NULL, "$V record -f -o %s %s --sched serial >/dev/null", trace,
+		 guest_path("hello"));
+	assert_int_equal(vcprr_sh(&out, "$V replay --timeout 5 %s", trace), 2);
+	assert_non_null(strstr(out, "--timeout '5': a duration needs a unit"));
+	free(out);
+	/* a missing value: one error, naming the option */
+	assert_int_equal(vcprr_sh(&out, "$V replay %s --timeout", trace), 2);
+	assert_int_equal(count_lines(out, "vcprr replay: --timeout needs a value"), 1);
+	assert_null(strstr(out, "invalid option"));
+	free(out);
+	assert_int_equal(vcprr_sh(&out, "$V replay --check tests/corpus --junit"), 2);
+	assert_int_equal(count_lines(out, "vcprr replay: --junit needs a value"), 1);
+	free(out);
+	/* a folder without --check */
+	assert_int_equal(vcprr_sh(&out, "$V replay tests/corpus"), 2);
+	assert_non_null(strstr(out, "use --check tests/corpus"));
+	free(out);
+	/* --junit -: the report on stdout, the lines on stderr */
+	assert_int_equal(vcprr_sh(&out, "$V replay --check %s --junit - "
+				  "2>/dev/null", trace), 0);
+	assert_true(!strncmp(out, "<?xml", 5));
+	assert_null(strstr(out, "1 traces: 1 same"));
+	free(out);
+	assert_int_equal(vcprr_sh(&out, "$V replay --check %s --junit - "
+				  ">/dev/null", trace), 0);
+	assert_non_null(strstr(out, "1 traces: 1 same"));
+	free(out);
+	/* never onto a trace; an old report is replaced whole */
+	assert_int_equal(vcprr_sh(&out, "$V replay --check %s --junit %s", trace,
+				  trace), 126);
+	assert_non_null(strstr(out, "refusing to overwrite"));
+	free(out);
+	assert_int_equal(vcprr_sh(NULL, "$V replay -q %s >/dev/null", trace), 0);
+	snprintf(junit, sizeof(junit), "%s/old.xml", dir);
+	assert_int_equal(vcprr_sh(NULL, "echo old > %s && $V replay --check %s "
+				  "--junit %s >/dev/null && grep -q '<testcase' %s",
+				  junit, trace, junit, junit), 0);
 }
 
 /* A trace of format version 1 (a header without a checksum, 2652 bytes
@@ -280,8 +369,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_mode),
 		cmocka_unit_test(test_twenty_replays_identical),
+		cmocka_unit_test(test_parallel_replays_in_process),
 		cmocka_unit_test(test_modified_guest_refused),
 		cmocka_unit_test(test_tampered_trace_detected),
+		cmocka_unit_test(test_cli_conventions),
 		cmocka_unit_test(test_old_version_refused),
 		cmocka_unit_test(test_interrupted_recordings_replay),
 		cmocka_unit_test(test_cut_recordings_say_how),

@@ -14,6 +14,7 @@
 #include "tools/bench-trace.h"
 #include "tools/inspect.h"
 #include "tools/inspect-priv.h"
+#include "traces/clock.h"
 
 #define INSPECT_EVENTS 10000000ull
 
@@ -21,14 +22,6 @@ struct result {
 	uint64_t events, ns;
 	int ok;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Child: waits for the go byte, summarises the trace, reports. */
 static void child(int go, int res, const char *path)
@@ -40,9 +33,9 @@ static void child(int go, int res, const char *path)
 
 	if (!null || read(go, &c, 1) != 1 || c != 'g')
 		_exit(2);
-	t0 = now_ns();
+	t0 = mono_ns();
 	r.ok = inspect_summary_file(path, null, &r.events) == INSPECT_OK;
-	r.ns = now_ns() - t0;
+	r.ns = mono_ns() - t0;
 	fclose(null);
 	if (write(res, &r, sizeof(r)) != sizeof(r))
 		_exit(3);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tools/bench-trace.h"
+#include "traces/clock.h"
 #include "traces/trace.h"
 #include "vmm/run-desc.h"
 
@@ -71,22 +72,14 @@ static void gen_next(struct gen *g, struct trace_event *ev)
 	if (g->n & 1) {
 		ev->rip = 0x100a30 + 0x40 * v;
 		ev->a0 = 0x3fd;                 /* LSR poll: in, 1 byte */
-		ev->a1 = 1;
+		ev->a1 = tev_access(1, false);
 		ev->a2 = 0x60;
 	} else {
 		ev->rip = 0x100a3c + 0x40 * v;
 		ev->a0 = 0x3f8;                 /* THR write: out, 1 byte */
-		ev->a1 = 1 | 1 << 8;
+		ev->a1 = tev_access(1, true);
 		ev->a2 = (uint8_t)g->msg[(g->n / 2) % strlen(g->msg)];
 	}
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int parse_args(int argc, char **argv, int *json, uint64_t *events)

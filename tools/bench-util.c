@@ -5,21 +5,16 @@
 #include <unistd.h>
 
 #include "tools/bench-util.h"
+#include "traces/clock.h"
 
 uint64_t bench_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return mono_ns();
 }
 
 uint64_t bench_thread_cpu_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return thread_cpu_ns();
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -38,6 +33,63 @@ double bench_percentile(uint64_t *s, size_t n, double p)
 	qsort(s, n, sizeof(*s), cmp_u64);
 	i = (size_t)(p / 100.0 * (n - 1) + 0.5);
 	return (double)s[i < n ? i : n - 1];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n)
+{
+	if (n <= 0)
+		return BENCH_NONE;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+uint64_t bench_process_cpu_ns(void)
+{
+	return clock_ns_of(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+int bench_alternate(int pairs,
+		    int (*measure)(void *arg, bool on, struct bench_sample *s),
+		    void *arg, struct bench_pairs *out)
+{
+	double off[BENCH_MAX_PAIRS], on[BENCH_MAX_PAIRS], ratio[BENCH_MAX_PAIRS];
+	double coff[BENCH_MAX_PAIRS], con[BENCH_MAX_PAIRS], cratio[BENCH_MAX_PAIRS];
+	struct bench_sample a, b;
+
+	if (pairs < 1 || pairs > BENCH_MAX_PAIRS)
+		return -1;
+	for (int i = 0; i < pairs; i++) {
+		if (measure(arg, false, &a) || measure(arg, true, &b))
+			return -1;
+		off[i] = a.wall;
+		on[i] = b.wall;
+		ratio[i] = b.wall / a.wall;
+		coff[i] = a.cpu;
+		con[i] = b.cpu;
+		cratio[i] = b.cpu / a.cpu;
+	}
+	out->off = bench_median(off, pairs);
+	out->on = bench_median(on, pairs);
+	out->ratio = bench_ratios(ratio, pairs, &out->spread);
+	out->cpu_off = bench_median(coff, pairs);
+	out->cpu_on = bench_median(con, pairs);
+	out->cpu_ratio = bench_ratios(cratio, pairs, &out->cpu_spread);
+	return 0;
+}
+
+double bench_ratios(double *ratio, int n, double *spread)
+{
+	double m = bench_median(ratio, n);  /* sorted: the ends are min, max */
+
+	*spread = n > 0 ? ratio[n - 1] - ratio[0] : BENCH_NONE;
+	return m;
 }
 
 bool bench_want_json(int argc, char **argv)

@@ -13,6 +13,8 @@ int bench_record_main(int argc, char **argv);
 int bench_replay_main(int argc, char **argv);
 int bench_explore_main(int argc, char **argv);
 int bench_snapshot_main(int argc, char **argv);
+int bench_analyze_main(int argc, char **argv);
+int bench_sched_main(int argc, char **argv);
 
 struct bench {
 	const char *name;
@@ -23,10 +25,12 @@ struct bench {
 
 static const struct bench benches[] = {
 	{ "pause", bench_pause_main, "kick/pause/resume latencies, RCU vs mutex check", false },
+	{ "sched", bench_sched_main, "serial/step scheduling per exit against a bare KVM_RUN loop", false },
 	{ "record", bench_record_main, "recording overhead on the pio guest, trace size", false },
-	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost", false },
+	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost, a long replay's memory", true },
 	{ "explore", bench_explore_main, "runs to find the lost-update race: PCT vs random; minimize", false },
 	{ "snapshot", bench_snapshot_main, "VM snapshots: checkpoint and restore cost, memory held", false },
+	{ "analyze", bench_analyze_main, "watching every instruction: cost, and analyze on the demo", false },
 	{ "reader", bench_reader_main, "trace reader speed and memory on 10M events", true },
 	{ "writer", bench_writer_main, "trace writer alone on synthetic events", true },
 	{ "inspect", bench_inspect_main, "vcprr inspect summary speed and RSS on 10M events", true },
@@ -38,7 +42,8 @@ static void list(FILE *f)
 	fprintf(f, "usage: vcprr bench NAME [--json] [--events N]\n\n"
 		"Each benchmark prints a readable table, or one JSON object on\n"
 		"stdout with --json.  --events N (reader, writer, inspect): the\n"
-		"size of the synthetic trace.\n\nbenchmarks:\n");
+		"size of the synthetic trace; (replay) of the long replay.\n\n"
+		"benchmarks:\n");
 	for (const struct bench *b = benches; b->name; b++)
 		fprintf(f, "  %-10s %s\n", b->name, b->summary);
 }

@@ -22,6 +22,7 @@
 #include "tools/cli.h"
 #include "tools/explore-cli.h"
 #include "tools/outfile.h"
+#include "traces/clock.h"
 #include "vmm/vm.h"
 
 #define MAX_JOBS 64
@@ -495,20 +496,12 @@ static int calibrate(struct explore_opts *o, char *err, size_t errlen)
 
 /* --- collecting results ---------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Reads every worker's records until all pipes close; on Ctrl-C stops the
  * workers and keeps what they sent. */
 static void collect(const struct explore_opts *o, const pid_t *pids, int *fds,
 		    unsigned n, struct tally *t)
 {
-	double t0 = now_s();
+	double t0 = mono_s();
 	unsigned open = n;
 	bool stopped = false;
 
@@ -592,7 +585,7 @@ static int explore(struct explore_opts *o, struct tally *t)
 	n = o->jobs < o->runs ? o->jobs : o->runs;
 	o->jobs = n;
 	announce(o);
-	t0 = now_s();
+	t0 = mono_s();
 	fflush(NULL);
 	if (start_workers(o, pids, fds, n)) {
 		fprintf(stderr, "vcprr explore: cannot start workers: %s\n",
@@ -606,7 +599,7 @@ static int explore(struct explore_opts *o, struct tally *t)
 		fprintf(stderr, "vcprr explore: %s\n", t->error);
 		return EXIT_VMM_ERROR;
 	}
-	explore_summary(o, t, now_s() - t0);
+	explore_summary(o, t, mono_s() - t0);
 	if (t->stopped_by)
 		return 128 + t->stopped_by;
 	return t->nfail ? 1 : 0;

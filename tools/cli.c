@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "traces/clock.h"
 #include "vmm/vm.h"
 
 struct unit {
@@ -164,10 +165,7 @@ uint64_t cli_random_seed(void)
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
 		return seed;
 	/* no entropy yet (early boot): the clock and pid still differ */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-	       ((uint64_t)getpid() << 48);
+	return clock_ns_of(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 48);
 }
 
 bool cli_fancy_terminal(int fd)

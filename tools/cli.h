@@ -61,5 +61,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
+int cmd_debug(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 #endif

@@ -6,22 +6,15 @@
 #include <time.h>
 
 #include "tools/explore-cli.h"
+#include "traces/clock.h"
 #include "vmm/vm.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* On a terminal a bar that redraws itself; otherwise a plain line about
  * every tenth of the runs. */
 void explore_progress(const struct explore_opts *o, const struct tally *t,
 		      double t0)
 {
-	double el = now_s() - t0, rate = el > 0 ? t->done / el : 0;
+	double el = mono_s() - t0, rate = el > 0 ? t->done / el : 0;
 	unsigned width = 30, fill = (unsigned)((uint64_t)t->done * width / o->runs);
 	char bar[64];
 

@@ -12,22 +12,16 @@
 #include <unistd.h>
 
 #include "tools/explore.h"
+#include "traces/clock.h"
 #include "traces/newfile.h"
 #include "vmm/recording.h"
 #include "vmm/run-desc.h"
 #include "vmm/run-drive.h"
 #include "vmm/snapshot.h"
+#include "vmm/step-observer.h"
 #include "vmm/vm.h"
 
 #define DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* Copies the first line of s, without a leading "vcpu N: " and with any
  * other "vcpu N" as "vcpu *": a failure is the same whichever VCPU hit it. */
@@ -221,8 +215,9 @@ static struct vm *kept_vm(const struct explore_config *cfg,
 {
 	struct stat image;
 
-	if (stat(cfg->guest, &image) < 0) {
-		snprintf(err, errlen, "%s: %s", cfg->guest, strerror(errno));
+	if (stat(cfg->guest, &image) < 0) {  /* worded as the ELF loader's */
+		snprintf(err, errlen, "%s: cannot open: %s", cfg->guest,
+			 strerror(errno));
 		return NULL;
 	}
 	if (!kept_fits(cfg, &image) && kept_build(cfg, vc, &image, err, errlen))
@@ -289,6 +284,12 @@ int explore_run(const struct explore_config *cfg, uint64_t seed,
 		     kept_vm(cfg, &vc, err, errlen);
 	if (!vm)
 		goto out;
+	if ((cfg->observer || !fresh) &&
+	    vm_set_step_observer(vm, cfg->observer)) {
+		snprintf(err, errlen, "%s: cannot watch the run's instructions "
+			 "(a step-mode run is needed)", cfg->guest);
+		goto out;
+	}
 	if (run_drive(vm, &drive)) {
 		snprintf(err, errlen, "%s: cannot start the VCPU threads", cfg->guest);
 		goto out;

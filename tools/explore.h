@@ -14,6 +14,8 @@
 
 #include "vmm/sched.h"
 
+struct vm_step_observer;
+
 #define EXPLORE_SIG_MAX 256
 
 struct explore_config {
@@ -25,6 +27,8 @@ struct explore_config {
 	uint64_t timeout_ns;        /* wall clock per run (0: 30 s) */
 	bool fresh_vm;              /* a new VM for every run, as with
 				       VCPRR_FRESH_VM=1 (see explore_run) */
+	/* Step mode: shown every instruction (vmm/step-observer.h); NULL. */
+	const struct vm_step_observer *observer;
 };
 
 struct explore_result {

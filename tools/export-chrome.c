@@ -22,6 +22,7 @@
 #include "tools/inspect-pauses.h"
 #include "tools/inspect-priv.h"
 #include "tools/inspect-states.h"
+#include "traces/event-format.h"
 
 #define PID_GUEST 1
 #define PID_CTL   2
@@ -94,12 +95,12 @@ static void exit_name(char *buf, size_t len, const struct trace_event *e)
 {
 	switch (e->type) {
 	case TEV_EXIT_PIO:
-		snprintf(buf, len, "PIO %s 0x%" PRIx64, (e->a1 >> 8) & 1 ?
-			 "out" : "in", e->a0);
+		snprintf(buf, len, "PIO %s 0x%" PRIx64,
+			 tev_access_write(e->a1) ? "out" : "in", e->a0);
 		break;
 	case TEV_EXIT_MMIO:
-		snprintf(buf, len, "MMIO %s 0x%" PRIx64, (e->a1 >> 8) & 1 ?
-			 "write" : "read", e->a0);
+		snprintf(buf, len, "MMIO %s 0x%" PRIx64,
+			 tev_access_write(e->a1) ? "write" : "read", e->a0);
 		break;
 	case TEV_HYPERCALL:
 		snprintf(buf, len, "HYPERCALL %" PRIu64, e->a0);
@@ -207,11 +208,11 @@ static void global_mark(struct chrome *c, const char *cat, const char *name,
 }
 
 /* The category: the flows of pause lives bind to the "pause" ones. */
-static const char *event_cat(const struct trace_event *ev, enum imark k)
+static const char *event_cat(const struct trace_event *ev, enum tev_mark k)
 {
-	if (k == IMARK_FAILURE)
+	if (k == TMARK_FAILURE)
 		return "failure";
-	if (k != IMARK_NONE)
+	if (k != TMARK_NONE)
 		return "end";
 	if (ev->type >= TEV_PAUSE_REQUEST && ev->type <= TEV_RESUMED)
 		return "pause";
@@ -226,11 +227,11 @@ static void on_event(struct chrome *c, const struct trace_event *ev,
 		     const uint8_t *pl)
 {
 	char msg[512], name[520];
-	enum imark k = ifmt_mark(msg, sizeof(msg), ev, pl);
+	enum tev_mark k = tev_mark(msg, sizeof(msg), ev, pl);
 	uint32_t tid;
 	int pid;
 
-	if (k == IMARK_NONE)
+	if (k == TMARK_NONE)
 		exit_name(msg, sizeof(msg), ev);
 	event_thread(c, ev, &pid, &tid);
 	begin(c, "i", pid, tid);
@@ -240,11 +241,11 @@ static void on_event(struct chrome *c, const struct trace_event *ev,
 	fputs(",\"args\":", c->f);
 	ifmt_json(c->f, &c->fmt, ev, pl);
 	fputc('}', c->f);
-	if (k == IMARK_FAILURE || (k == IMARK_END_FAILED && !c->failure_marked)) {
+	if (k == TMARK_FAILURE || (k == TMARK_END_FAILED && !c->failure_marked)) {
 		snprintf(name, sizeof(name), "FAILED: %s", msg);
 		global_mark(c, "failure", name, ev);
 		c->failure_marked = true;
-	} else if (k != IMARK_NONE && ev->type != TEV_GUEST_EXIT) {
+	} else if (k != TMARK_NONE && ev->type != TEV_GUEST_EXIT) {
 		global_mark(c, "end", msg, ev);
 	}
 }

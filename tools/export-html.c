@@ -16,6 +16,7 @@
  * exits are left out of the rows and drawn as a density per VCPU, which
  * keeps the page and the memory bounded. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,9 @@
 #include "tools/inspect-pauses.h"
 #include "tools/inspect-priv.h"
 #include "tools/inspect-states.h"
+#include "tools/symbols.h"
+#include "tools/u64-map.h"
+#include "traces/event-format.h"
 
 #define HTML_MAX_EVENTS 200000  /* events listed one by one */
 #define HTML_BINS       1000    /* density bins per VCPU otherwise */
@@ -44,8 +48,13 @@ struct html {
 	uint32_t *bins[INSPECT_MAX_VCPUS];
 	struct run_merge *merge[INSPECT_MAX_VCPUS];
 	uint64_t lanes, rows;
+	struct u64_map rips;        /* the listed events' RIPs (META.lines) */
 	char fields[8192];
 };
+
+/* Source lines for at most this many distinct RIPs (a long trace of a
+ * big guest would otherwise carry its whole line table). */
+#define LINES_MAX 65536
 
 /* Starts a row of the JSON array (rows are separated, not terminated). */
 static void row(struct html *h, int kind)
@@ -118,15 +127,17 @@ static void write_event(struct html *h, const struct trace_event *ev,
 	js_str(h->f, h->fields[0] == ' ' ? h->fields + 1 : h->fields);
 	fputs("\"]", h->f);
 	h->listed++;
+	if (ev->rip && h->fmt.syms && h->rips.n < LINES_MAX)
+		u64_map_slot(&h->rips, ev->rip, true);
 }
 
 static void write_mark(struct html *h, const struct trace_event *ev,
 		       const uint8_t *pl)
 {
 	char msg[600];
-	enum imark k = ifmt_mark(msg, sizeof(msg), ev, pl);
+	enum tev_mark k = tev_mark(msg, sizeof(msg), ev, pl);
 
-	if (k == IMARK_NONE)
+	if (k == TMARK_NONE)
 		return;
 	row(h, ROW_MARK);
 	fprintf(h->f, ",%" PRIu64 ",%d,\"", ev->seq, (int)k);
@@ -351,6 +362,30 @@ static void meta_str(FILE *f, const char *key, const char *v)
 	fputs("\",\n", f);
 }
 
+/* lines: rip -> "file:line" from the guest's DWARF line table, for the
+ * RIPs the listed events name (the page shows them in the details). */
+static void write_lines(struct html *h)
+{
+	const char *file;
+	unsigned line;
+	bool first = true;
+	char where[PATH_MAX + 16];
+
+	fputs("lines:{", h->f);
+	for (size_t i = 0; i < h->rips.cap; i++) {
+		if (!h->rips.used[i] ||
+		    symtab_source(h->fmt.syms, h->rips.keys[i], &file, &line))
+			continue;
+		snprintf(where, sizeof(where), "%s:%u", file, line);
+		fprintf(h->f, "%s\"0x%" PRIx64 "\":\"", first ? "" : ",",
+			h->rips.keys[i]);
+		js_str(h->f, where);
+		fputc('"', h->f);
+		first = false;
+	}
+	fputs("}\n", h->f);
+}
+
 static void write_meta(struct itrace *t, struct html *h)
 {
 	const struct run_desc *rd = &t->desc;
@@ -373,9 +408,8 @@ static void write_meta(struct itrace *t, struct html *h)
 		",binned:%s,\n", rd->sched.seed, rd->nr_vcpus, h->lanes,
 		h->tend - h->t0, h->events, h->listed,
 		h->binned ? "true" : "false");
-	/* rip -> "file:line" from the guest's line table: the place for
-	 * source lines once vcprr reads DWARF; none are known yet. */
-	fputs("lines:{}\n};\n", h->f);
+	write_lines(h);
+	fputs("};\n", h->f);
 	write_types(h->f);
 }
 
@@ -403,6 +437,7 @@ int export_html(struct itrace *t, FILE *out, const struct symtab *syms)
 	fputs("</script>\n</body></html>\n", out);
 	itrace_note_truncation(t);
 out:
+	u64_map_free(&h->rips);
 	free(h);
 	return ret < 0 ? INSPECT_BAD_INPUT : INSPECT_OK;
 }

@@ -241,19 +241,6 @@ void fput_text(FILE *f, const char *s)
 	}
 }
 
-const char *fmt_dur(char *buf, size_t len, uint64_t ns)
-{
-	if (ns < 1000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
-	else if (ns < 1000000000ull)
-		snprintf(buf, len, "%.3fms", (double)ns / 1e6);
-	else
-		snprintf(buf, len, "%.3fs", (double)ns / 1e9);
-	return buf;
-}
-
 const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0)
 {
 	uint64_t d = t >= t0 ? t - t0 : t0 - t;

@@ -135,20 +135,9 @@ static int next_of(struct diff *d, int s, uint32_t sid, struct sev *out)
 	return ret;
 }
 
-static bool same_ev(const struct trace_event *x, const uint8_t *xp,
-		    const struct trace_event *y, const uint8_t *yp)
-{
-	return x->type == y->type && x->vcpu == y->vcpu &&
-	       x->exit_seq == y->exit_seq && x->rip == y->rip &&
-	       x->digest == y->digest && x->a0 == y->a0 && x->a1 == y->a1 &&
-	       x->a2 == y->a2 && x->a3 == y->a3 &&
-	       x->payload_len == y->payload_len &&
-	       !memcmp(xp, yp, x->payload_len);
-}
-
 static bool same(const struct sev *a, const struct sev *b)
 {
-	return same_ev(&a->ev, a->pl, &b->ev, b->pl);
+	return trace_event_same(&a->ev, a->pl, &b->ev, b->pl);
 }
 
 static void push_ctx(struct diff *d, struct divergence *c, const struct sev *e)
@@ -270,7 +259,7 @@ static void feed(struct diff *d, int side, const struct trace_event *ev,
 		return;
 	}
 	q = st->head;
-	if (!same_ev(&q->ev, q->pl, ev, pl)) {
+	if (!trace_event_same(&q->ev, q->pl, ev, pl)) {
 		diverged(d, st, side ? q->ev.seq : ev->seq);  /* A's event */
 		return;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "tools/symbols.h"
+#include "traces/event-format.h"
 #include "traces/trace.h"
 #include "vmm/run-desc.h"
 
@@ -70,8 +71,6 @@ static inline bool iarg_is_option(const char *a)
  * (\xNN), so that a hostile trace cannot send escape sequences. */
 void fput_text(FILE *f, const char *s);
 
-/* "850ns", "12.3us", "1.234ms", "2.500s". */
-const char *fmt_dur(char *buf, size_t len, uint64_t ns);
 /* "+0.012345678" seconds since the origin (negative when before it). */
 const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
 
@@ -96,19 +95,6 @@ void ifmt_json(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 /* The decoded fields of ifmt_text alone: what follows the type name. */
 void ifmt_fields(FILE *f, const struct ifmt *fmt, const struct trace_event *ev,
 		 const uint8_t *pl);
-/* How the run failed or ended, as one line for a timeline's marker:
- * "assertion failed: EXPR at FILE:LINE", "vcpu error (KVM exit 8): ...",
- * "run ended: guest-assert, code 1".  Writes @buf (always terminated) and
- * says which kind of mark @ev is. */
-enum imark {
-	IMARK_NONE,
-	IMARK_FAILURE,     /* a guest assertion, a VCPU error */
-	IMARK_END_FAILED,  /* VM_STOP/VM_END for another reason than a clean
-	                      guest exit with code 0 */
-	IMARK_END,         /* VM_STOP/VM_END/GUEST_EXIT of a clean exit */
-};
-enum imark ifmt_mark(char *buf, size_t len, const struct trace_event *ev,
-		     const uint8_t *pl);
 /* JSON string body (without quotes) of @len bytes. */
 void json_str(FILE *f, const uint8_t *s, size_t len);
 /* "<sym+off>" for @rip into @buf, or "" */

@@ -173,9 +173,9 @@ static int account(struct summary *s, const struct trace_event *ev)
 	if (ev->time_ns > s->tmax)
 		s->tmax = ev->time_ns;
 	if (type == TEV_EXIT_PIO)
-		s->pio[(ev->a1 >> 8) & 1][ev->a0 & 0xffff]++;
+		s->pio[tev_access_write(ev->a1)][ev->a0 & 0xffff]++;
 	else if (type == TEV_EXIT_MMIO)
-		s->mmio[(ev->a1 >> 8) & 1]++;
+		s->mmio[tev_access_write(ev->a1)]++;
 	else if (type == TEV_VM_END)
 		s->end = *ev, s->have_end = true;
 	return 0;

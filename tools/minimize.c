@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "tools/minimize.h"
+#include "traces/clock.h"
 #include "traces/trace.h"
 #include "vmm/guest-id.h"
 #include "vmm/run-desc.h"
@@ -26,24 +27,6 @@
 #define DEFAULT_MAX_RUNS 500
 #define NEVER            (UINT64_MAX / 4)  /* a pause never resumed */
 
-struct recorded {
-	struct explore_config cfg;
-	char guest[PATH_MAX];
-	struct sched_decision *dec;
-	size_t ndec;
-	struct sched_injection *inj;
-	size_t ninj;
-	int end_reason, end_code;   /* -1: no VM_END */
-	char assert_sig[EXPLORE_SIG_MAX];  /* from GUEST_ASSERT, or "" */
-};
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* --- reading the trace --------------------------------------------------- */
 
@@ -64,7 +47,7 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-static int push_decision(struct recorded *rec, size_t *cap,
+static int push_decision(struct recorded_schedule *rec, size_t *cap,
 			 struct sched_decision d)
 {
 	if (grow((void **)&rec->dec, cap, rec->ndec, sizeof(d)))
@@ -73,7 +56,7 @@ static int push_decision(struct recorded *rec, size_t *cap,
 	return 0;
 }
 
-static int push_injection(struct recorded *rec, size_t *cap,
+static int push_injection(struct recorded_schedule *rec, size_t *cap,
 			  struct sched_injection in)
 {
 	if (grow((void **)&rec->inj, cap, rec->ninj, sizeof(in)))
@@ -98,7 +81,7 @@ static uint64_t own_now(const struct token *t, int v, uint64_t step)
 	return t->own[v] + (step - t->since[v]);
 }
 
-static int on_switch(struct recorded *rec, struct token *t,
+static int on_switch(struct recorded_schedule *rec, struct token *t,
 		     const struct trace_event *ev)
 {
 	int prev = (int)(int64_t)ev->a0;
@@ -124,7 +107,7 @@ static int on_switch(struct recorded *rec, struct token *t,
 		.to = (uint32_t)to, .own_step = key < 0 ? 0 : t->own[key] });
 }
 
-static int on_pause(struct recorded *rec, struct token *t,
+static int on_pause(struct recorded_schedule *rec, struct token *t,
 		    const struct trace_event *ev)
 {
 	if (ev->a3 != SCHED_AT_POINT || t->cur < 0 || ev->vcpu >= t->n)
@@ -139,7 +122,7 @@ static int on_pause(struct recorded *rec, struct token *t,
 	return 0;
 }
 
-static void on_resume(struct recorded *rec, struct token *t,
+static void on_resume(struct recorded_schedule *rec, struct token *t,
 		      const struct trace_event *ev)
 {
 	size_t i;
@@ -153,7 +136,7 @@ static void on_resume(struct recorded *rec, struct token *t,
 	t->pending[ev->vcpu] = 0;
 }
 
-static void on_assert(struct recorded *rec, const struct trace_event *ev,
+static void on_assert(struct recorded_schedule *rec, const struct trace_event *ev,
 		      const uint8_t *payload)
 {
 	char file[256] = "?", expr[256] = "?";
@@ -172,7 +155,7 @@ static void on_assert(struct recorded *rec, const struct trace_event *ev,
 		 (unsigned long long)ev->a0);
 }
 
-static int read_events(struct trace_reader *r, struct recorded *rec,
+static int read_events(struct trace_reader *r, struct recorded_schedule *rec,
 		       struct token *t, const char *path, char *err,
 		       size_t errlen)
 {
@@ -213,11 +196,11 @@ static int read_events(struct trace_reader *r, struct recorded *rec,
 	return 0;
 }
 
-static int load(const char *path, const struct minimize_opts *o,
-		struct recorded *rec, char *err, size_t errlen)
+int schedule_load(const char *path, const struct minimize_opts *o,
+		  struct recorded_schedule *rec, char *err, size_t errlen)
 {
 	struct trace_reader *r = trace_reader_open(path, err, errlen);
-	struct guest_lookup l = { o->guest, NULL, o->force };
+	struct guest_lookup l = { o->guest, o->guest_dir, o->force };
 	struct token t = { 0 };
 	struct run_desc d;
 	char msg[1024];
@@ -267,10 +250,19 @@ out:
 	return ret;
 }
 
+void schedule_free(struct recorded_schedule *rec)
+{
+	free(rec->dec);
+	free(rec->inj);
+	rec->dec = NULL;
+	rec->inj = NULL;
+	rec->ndec = rec->ninj = 0;
+}
+
 /* --- shrinking ------------------------------------------------------------ */
 
 struct shrink {
-	const struct recorded *rec;
+	const struct recorded_schedule *rec;
 	struct explore_config cfg;
 	bool *on;                  /* decisions first, then injections */
 	size_t n;
@@ -318,7 +310,7 @@ static void size_of(const struct shrink *s, const struct explore_result *r,
 /* The run fails as the trace did (the baseline's test). */
 static bool reproduces(const struct explore_result *r, void *arg)
 {
-	const struct recorded *rec = ((const struct shrink *)arg)->rec;
+	const struct recorded_schedule *rec = ((const struct shrink *)arg)->rec;
 
 	return r->failed &&
 	       (rec->end_reason < 0 || r->reason == rec->end_reason) &&
@@ -435,7 +427,7 @@ static int shrink_chunks(struct shrink *s, char *err, size_t errlen)
 static int baseline(struct shrink *s, struct minimize_report *rep,
 		    const char *path, char *err, size_t errlen)
 {
-	const struct recorded *rec = s->rec;
+	const struct recorded_schedule *rec = s->rec;
 	struct explore_result r;
 	int kept;
 
@@ -487,16 +479,16 @@ int minimize_trace(const char *path, const char *out,
 		   const struct minimize_opts *o, struct minimize_report *rep,
 		   char *err, size_t errlen)
 {
-	struct recorded rec = { 0 };
+	struct recorded_schedule rec = { 0 };
 	struct shrink s = { .rec = &rec, .out = out, .replace = o->replace,
 			    .progress = o->progress,
 			    .interrupted = o->interrupted };
-	double t0 = now_s();
+	double t0 = mono_s();
 	int status = MINIMIZE_ERROR;
 
 	memset(rep, 0, sizeof(*rep));
 	err[0] = 0;
-	if (load(path, o, &rec, err, errlen))
+	if (schedule_load(path, o, &rec, err, errlen))
 		goto out;
 	s.cfg = rec.cfg;
 	s.cfg.sched.policy = VM_POLICY_PLAN;
@@ -525,11 +517,10 @@ out:
 	if (s.progress && s.runs)
 		fputc('\n', stderr);
 	rep->runs = s.runs;
-	rep->seconds = now_s() - t0;
+	rep->seconds = mono_s() - t0;
 	free(s.on);
 	free(s.dec);
 	free(s.inj);
-	free(rec.dec);
-	free(rec.inj);
+	schedule_free(&rec);
 	return status;
 }

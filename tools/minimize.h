@@ -6,6 +6,7 @@
 #ifndef VCPRR_TOOLS_MINIMIZE_H
 #define VCPRR_TOOLS_MINIMIZE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 struct minimize_opts {
 	const char *guest;      /* NULL: the recorded guest, found as
 				   vmm/guest-id.h says */
+	const char *guest_dir;  /* --guest-dir: a folder to look in too */
 	bool force;             /* run a guest whose SHA-256 differs */
 	bool replace;           /* replace an existing file at `out` */
 	unsigned max_runs;      /* runs at most, the first included (0: 500) */
@@ -37,6 +39,29 @@ struct minimize_report {
 	bool written;           /* `out` holds the smallest failing run */
 	bool interrupted;       /* stopped early by `interrupted` */
 };
+
+/* The schedule of a serial or step trace, as a plan: decisions from its
+ * SCHED_SWITCH events, one per switch to a VCPU, in the trace's order;
+ * injections from its injected PAUSE_REQUESTs, in order.  cfg is the
+ * recorded run (cfg.guest points at guest). */
+struct recorded_schedule {
+	struct explore_config cfg;
+	char guest[PATH_MAX];
+	struct sched_decision *dec;
+	size_t ndec;
+	struct sched_injection *inj;
+	size_t ninj;
+	int end_reason, end_code;   /* -1: no VM_END */
+	char assert_sig[EXPLORE_SIG_MAX];  /* from GUEST_ASSERT, or "" */
+};
+
+/* Reads the schedule of the trace at path (only o->guest, guest_dir and
+ * force are used): 0, or -1 with a message naming the file in err (a
+ * parallel trace, an unreadable one, a guest not found).  The caller
+ * frees rec with schedule_free, also after a failure. */
+int schedule_load(const char *path, const struct minimize_opts *o,
+		  struct recorded_schedule *rec, char *err, size_t errlen);
+void schedule_free(struct recorded_schedule *rec);
 
 enum minimize_status {
 	MINIMIZE_OK = 0,

@@ -21,6 +21,8 @@ static const struct subcommand subcommands[] = {
 	{ "replay", cmd_replay, "re-drive a trace and check every event (--check: CI)" },
 	{ "explore", cmd_explore, "run many seeded schedules with injected pauses; keep failures" },
 	{ "minimize", cmd_minimize, "shrink a failing trace's schedule, keeping the failure" },
+	{ "debug", cmd_debug, "run a guest under gdb (breakpoints, watchpoints, stepi)" },
+	{ "analyze", cmd_analyze, "the data races of a step run, and why a failing one fails" },
 	{ "inspect", cmd_inspect, "summarise, dump, follow or diff traces" },
 	{ "export", cmd_export, "a trace as Perfetto/Chrome JSON or an HTML timeline" },
 	{ "bench", cmd_bench, "run a benchmark (vcprr bench --list)" },

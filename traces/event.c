@@ -70,3 +70,14 @@ const char *trace_end_reason_name(uint32_t reason)
 		return "unknown";
 	return end_reason_names[reason];
 }
+
+bool trace_event_same(const struct trace_event *a, const uint8_t *apl,
+		      const struct trace_event *b, const uint8_t *bpl)
+{
+	return a->type == b->type && a->vcpu == b->vcpu &&
+	       a->exit_seq == b->exit_seq && a->rip == b->rip &&
+	       a->digest == b->digest && a->a0 == b->a0 && a->a1 == b->a1 &&
+	       a->a2 == b->a2 && a->a3 == b->a3 &&
+	       a->payload_len == b->payload_len &&
+	       (!a->payload_len || !memcmp(apl, bpl, a->payload_len));
+}

@@ -10,6 +10,7 @@
 #ifndef VCPRR_TRACES_EVENT_H
 #define VCPRR_TRACES_EVENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TRACE_FORMAT_VERSION 2
@@ -36,9 +37,9 @@ enum trace_event_type {
 	                        payload = the edited register blocks in order */
 	TEV_RESUMED,         /* a0 = resume data */
 	/* VM exits */
-	TEV_EXIT_PIO,        /* a0 = port, a1 = size | dir<<8 (1 = out),
+	TEV_EXIT_PIO,        /* a0 = port, a1 = tev_access(size, out),
 	                        a2 = data (reads: the value given to the guest) */
-	TEV_EXIT_MMIO,       /* a0 = gpa, a1 = len | dir<<8 (1 = write), a2 = data */
+	TEV_EXIT_MMIO,       /* a0 = gpa, a1 = tev_access(len, write), a2 = data */
 	TEV_EXIT_HLT,
 	TEV_EXIT_DEBUG,      /* a0 = dr6, a1 = exception */
 	/* scheduler */
@@ -54,7 +55,7 @@ enum trace_event_type {
 	/* raw-mode VMs (crosvm plugins) */
 	TEV_IO_ACCESS,       /* a PIO/MMIO access claimed by the plugin:
 	                        a0 = space (0 PIO, 1 MMIO), a1 = address,
-	                        a2 = len | write<<8 | async<<9,
+	                        a2 = tev_io_access(len, write, async),
 	                        a3 = data written */
 	TEV_MEM_REGION,      /* guest memory as of VM start: a0 = slot,
 	                        a1 = gpa, a2 = length, a3 = flags
@@ -116,10 +117,43 @@ struct trace_event {
 	uint32_t payload_len;
 };
 
+/* The access word of EXIT_PIO and EXIT_MMIO (a1) and IO_ACCESS (a2): the
+ * size in bytes (bits 0-7), whether it writes (bit 8; a PIO out is a
+ * write) and, for IO_ACCESS, whether the plugin took it without stopping
+ * the VCPU (bit 9, async). */
+static inline uint64_t tev_access(uint32_t len, bool write)
+{
+	return len | (uint64_t)write << 8;
+}
+
+static inline uint64_t tev_io_access(uint32_t len, bool write, bool async)
+{
+	return tev_access(len, write) | (uint64_t)async << 9;
+}
+
+static inline uint32_t tev_access_len(uint64_t a)
+{
+	return (uint32_t)(a & 0xff);
+}
+
+static inline bool tev_access_write(uint64_t a)
+{
+	return (a >> 8) & 1;
+}
+
+static inline bool tev_access_async(uint64_t a)
+{
+	return (a >> 9) & 1;
+}
+
 /* Short upper-case name ("PAUSE_TAKEN"), or NULL for an unknown type. */
 const char *trace_event_name(uint32_t type);
 /* Type from its name, or TEV_NONE. */
 uint32_t trace_event_type_from_name(const char *name);
 const char *trace_end_reason_name(uint32_t reason);
+/* Whether two events say the same (type, VCPU, position, a0..a3 and the
+ * payload at @apl, @bpl), whatever their sequence numbers and times. */
+bool trace_event_same(const struct trace_event *a, const uint8_t *apl,
+		      const struct trace_event *b, const uint8_t *bpl);
 
 #endif

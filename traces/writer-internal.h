@@ -95,14 +95,6 @@ struct trace_writer {
 	_Atomic uint64_t st_events, st_frames, st_bytes, st_dropped, st_discarded;
 };
 
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static inline void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ns)
 {
 	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "traces/clock.h"
 #include "traces/writer-internal.h"
 
 /* Records the first failure (message in errmsg already) and ends the file
@@ -103,7 +104,7 @@ void writer_begin_frame(struct trace_writer *w, const struct trace_event *ev)
 	w->frame_seq = ev->seq;
 	w->frame_time = ev->time_ns;
 	w->frame_count = 0;
-	w->frame_mono = now_ns();
+	w->frame_mono = mono_ns();
 	tf_state_reset(&w->st, ev->time_ns);
 	*p++ = TF_FRAME_KIND;
 	p = tf_put_varint(p, ev->seq);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "traces/clock.h"
 #include "traces/writer-internal.h"
 
 /* Wakes the writer only if it sleeps: keeps the emit path syscall-free. */
@@ -122,7 +123,7 @@ static int push(struct trace_producer *p, uint8_t *slot, uint64_t newhead,
 	if (ret)
 		return ret;
 	if (!timed)
-		ev->time_ns = now_ns();
+		ev->time_ns = mono_ns();
 	e->len = ENT_BYTES(ev->payload_len);
 	e->ev = *ev;
 	if (ev->payload_len)

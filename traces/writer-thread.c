@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "traces/clock.h"
 #include "traces/writer-internal.h"
 
 #define POLL_MS         5
@@ -144,7 +145,7 @@ static void finish(struct trace_writer *w)
 			continue;
 		ev.type = TEV_LOST;
 		ev.seq = w->next;
-		ev.time_ns = now_ns();
+		ev.time_ns = mono_ns();
 		ev.a0 = lost;
 		ev.a1 = w->prod[i]->lost_vcpu;
 		writer_write_event(w, &ev, NULL);
@@ -153,7 +154,7 @@ static void finish(struct trace_writer *w)
 	ev.type = TEV_VM_END;
 	ev.vcpu = TRACE_VCPU_NONE;
 	ev.seq = w->next;
-	ev.time_ns = now_ns();
+	ev.time_ns = mono_ns();
 	ev.a0 = w->end_reason;
 	ev.a1 = (uint64_t)w->exit_code;
 	ev.a2 = w->mem_digest;
@@ -173,7 +174,7 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		uint64_t n = merge_pass(w);
-		uint64_t now = now_ns();
+		uint64_t now = mono_ns();
 
 		if (w->in_frame &&
 		    now - w->frame_mono >= w->o.frame_ms * 1000000ull)

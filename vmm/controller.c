@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/clock.h"
+#include "traces/clock.h"
 #include "vmm/end.h"
 #include "vmm/handshake.h"
 #include "vmm/kick.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vmm/clock.h"
+#include "traces/clock.h"
 #include "vmm/handshake.h"
 #include "vmm/vtrace.h"
 

@@ -18,15 +18,21 @@
 
 #include "vmm/kick.h"
 
-static __thread struct vcpu *tls_vcpu __attribute__((tls_model("initial-exec")));
+static __thread struct vcpu_thread *tls_thread
+	__attribute__((tls_model("initial-exec")));
 
+/* The VCPU the thread runs now: a kick sent before a serial switch traded
+ * it away (sched.c) lands on the other VCPU as a spurious EINTR, while the
+ * thread that took the kicked VCPU over reads the kicker's flag before it
+ * enters the guest (see vcpu_kick). */
 static void kick_handler(int sig)
 {
-	struct vcpu *v = tls_vcpu;
+	struct vcpu_thread *t = tls_thread;
 
 	(void)sig;
-	if (v)
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (t)
+		__atomic_store_n(&thread_vcpu(t)->run->immediate_exit, 1,
+				 __ATOMIC_SEQ_CST);
 }
 
 static void install_handler_once(void)
@@ -69,10 +75,12 @@ static int setup_signal_mask(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_SIGNAL_MASK, &km);
 }
 
-int kick_thread_init(struct vcpu *v)
+int kick_thread_init(struct vcpu_thread *t)
 {
-	tls_vcpu = v;
-	v->thread = pthread_self();
+	struct vcpu *v = thread_vcpu(t);
+
+	tls_thread = t;
+	t->self = pthread_self();
 	atomic_store(&v->kickable, true);
 	if (v->vm->kick_mode == VM_KICK_SIGNAL_MASK && setup_signal_mask(v) < 0)
 		return -1;
@@ -82,13 +90,16 @@ int kick_thread_init(struct vcpu *v)
 void kick_thread_exit(struct vcpu *v)
 {
 	atomic_store(&v->kickable, false);  /* no signals once it may be joined */
-	tls_vcpu = NULL;
+	tls_thread = NULL;
 }
 
+/* A serial switch that trades VCPUs stores each VCPU's new thread, then
+ * the taker reads the flags (all seq_cst): a kicker that read the old
+ * thread stored its flag before, and the taker sees it. */
 void vcpu_kick(struct vcpu *v)
 {
 	if (atomic_load(&v->kickable))
-		pthread_kill(v->thread, SIGRTMIN);
+		pthread_kill(atomic_load(&v->thread)->self, SIGRTMIN);
 }
 
 void kick_eat(struct vcpu *v)

@@ -9,10 +9,11 @@
 /* Once per process, before the first VCPU thread starts. */
 void kick_install_handler(void);
 
-/* On the VCPU thread, before it first checks its flags: it becomes
+/* On the VCPU thread, before it first checks its flags: its VCPU becomes
  * kickable; 0 or -errno (KVM_SET_SIGNAL_MASK). */
-int kick_thread_init(struct vcpu *v);
-/* On the VCPU thread, as it leaves: no signal may reach it any more. */
+int kick_thread_init(struct vcpu_thread *t);
+/* On the VCPU thread, as it leaves with `v`: no signal may reach it any
+ * more. */
 void kick_thread_exit(struct vcpu *v);
 
 /* Kickers store their flag (stopping, a request) before calling this;

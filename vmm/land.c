@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 
-#include "vmm/clock.h"
+#include "traces/clock.h"
 #include "vmm/end.h"
 #include "vmm/handshake.h"
 #include "vmm/kick.h"
@@ -57,9 +57,15 @@ static void landed(struct vcpu *v, const struct vm_replay_pause *p)
 static void land(struct vcpu *v)
 {
 	const struct vm_replay_hooks *h = v->vm->replay;
-	const struct vm_replay_pause *p = h->next_pause(h->arg, v->id);
+	const struct vm_replay_pause *p;
 	struct kvm_regs regs;
 
+	if (h->ended && h->ended(h->arg, v->id)) {
+		land_stop(v);
+		handshake_wait_stop_or_end(v);  /* no stop: waits for the end */
+		return;
+	}
+	p = h->next_pause(h->arg, v->id);
 	if (!p)
 		return;
 	if (p->exit_seq < v->exit_seq && v->land_hits)
@@ -94,6 +100,8 @@ static void land(struct vcpu *v)
 	}
 	if (regs.rip != p->rip)
 		return;  /* just stepped over the breakpoint: run on to it */
+	if (h->visit)
+		h->visit(h->arg, v->id, p->rip, v->land_hits + 1);
 	if (++v->land_hits > LAND_MAX_HITS)
 		return land_diverged(v, "the recorded pause at rip %#llx was hit "
 				     "%llu times without the recorded registers",

@@ -216,8 +216,7 @@ void raw_io(struct vcpu *v, unsigned space, uint64_t addr, uint8_t *data,
 		memcpy(&val, data, n);
 	if (c != VM_IO_IGNORE && vtrace_on(v->vm))
 		vcpu_event(v, TEV_IO_ACCESS, space, addr,
-			   len | (uint64_t)is_write << 8 |
-			   (uint64_t)(c == VM_IO_NOTIFY) << 9,
+			   tev_io_access(len, is_write, c == VM_IO_NOTIFY),
 			   is_write ? val : 0, NULL, 0);
 	if (c == VM_IO_STOP) {
 		struct vcpu_event ev = { .kind = VCPU_EVENT_IO, .io = {
@@ -235,11 +234,12 @@ void raw_io(struct vcpu *v, unsigned space, uint64_t addr, uint8_t *data,
 	}
 	if (!is_write) {
 		vtrace_read_input(v, space == VM_SPACE_PIO ? TEV_EXIT_PIO :
-				  TEV_EXIT_MMIO, addr, len, data, n);
+				  TEV_EXIT_MMIO, addr, tev_access(len, false),
+				  data, n);
 		memcpy(&val, data, n);
 	}
 	if (vtrace_on(v->vm))
 		vcpu_event(v, space == VM_SPACE_PIO ? TEV_EXIT_PIO :
 			   TEV_EXIT_MMIO, addr,
-			   len | (uint64_t)is_write << 8, val, 0, NULL, 0);
+			   tev_access(len, is_write), val, 0, NULL, 0);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "traces/clock.h"
 #include "vmm/guest-id.h"
 #include "vmm/recording.h"
 
@@ -17,16 +18,13 @@ struct trace_writer *recording_open_target(const struct recording_target *t,
 					.no_replace = t->no_replace };
 	const char *path = t->path;
 	struct trace_header h = { 0 };
-	struct timespec ts;
 
 	if (d->kind == RUN_KIND_GUEST &&
 	    guest_id_take(&d->guest, guest, path, err, errlen))
 		return NULL;
 	if (run_desc_encode(d, &h, err, errlen))
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	h.start_time_ns = (uint64_t)ts.tv_sec * 1000000000ull +
-			  (uint64_t)ts.tv_nsec;
+	h.start_time_ns = mono_ns();
 	if (t->fd >= 0)
 		return trace_writer_fdopen(t->fd, path, &h, &wo, err, errlen);
 	return trace_writer_open(path, &h, &wo, err, errlen);

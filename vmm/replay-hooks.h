@@ -63,6 +63,13 @@ struct vm_replay_hooks {
 	/* Parallel mode, optional: a pause landed, ns after the VCPU reached
 	 * its recorded exit count. */
 	void (*landed)(void *arg, unsigned vcpu, uint64_t ns);
+	/* Parallel mode, optional: the breakpoint on the pause's RIP was hit
+	 * without the recorded registers, for the visits-th time. */
+	void (*visit)(void *arg, unsigned vcpu, uint64_t rip, uint64_t visits);
+	/* Parallel mode, optional: true once the VCPU has replayed all that a
+	 * recording cut short holds of it; it then waits for the end of the
+	 * run instead of running on.  Called before each KVM_RUN. */
+	bool (*ended)(void *arg, unsigned vcpu);
 };
 
 /* Serial and step: the trace stands in for the policy and the controller. */

@@ -7,17 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "traces/clock.h"
 #include "vmm/recording.h"
 #include "vmm/run-drive.h"
 #include "vmm/vm.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void stop_timed_out(struct vm *vm, uint64_t timeout_ns)
 {
@@ -42,7 +35,7 @@ static void stop_signalled(struct vm *vm, int fd)
 /* Waits for the end, stopping the run at the deadline or on a signal. */
 static void wait_for_end(struct vm *vm, const struct run_drive *d)
 {
-	uint64_t deadline = d->timeout_ns ? now_ns() + d->timeout_ns : 0;
+	uint64_t deadline = d->timeout_ns ? mono_ns() + d->timeout_ns : 0;
 	struct pollfd pfd[2] = {
 		{ .fd = vm_end_fd(vm), .events = POLLIN },
 		{ .fd = d->signal_fd, .events = POLLIN },
@@ -52,7 +45,7 @@ static void wait_for_end(struct vm *vm, const struct run_drive *d)
 		int ms = -1;
 
 		if (deadline) {
-			uint64_t t = now_ns();
+			uint64_t t = mono_ns();
 
 			if (t >= deadline) {
 				stop_timed_out(vm, d->timeout_ns);

@@ -35,7 +35,12 @@ struct sched {
 	struct sched_config cfg;
 	struct prng rng;
 	pthread_mutex_t lock;      /* guards everything below */
-	pthread_cond_t cond;
+	pthread_cond_t cond;       /* a VCPU left the runnable set */
+	pthread_cond_t *turn;      /* per thread (vm->threads): its VCPU's
+				      turn came, or a pause, or the end */
+	bool *parked;              /* per thread: waits for its turn only */
+	bool handoff;              /* never take a VCPU over (a bench's
+				      other design) */
 	int current;               /* token holder, -1: none */
 	int running;               /* VCPU inside KVM_RUN, -1: none (atomic:
 				      the watchdog reads it) */

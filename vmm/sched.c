@@ -8,14 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/clock.h"
+#include "traces/clock.h"
 #include "vmm/end.h"
 #include "vmm/handshake.h"
 #include "vmm/kick.h"
 #include "vmm/sched-internal.h"
 #include "vmm/sched-plan.h"
 
-/* Hands the token to `next` (-1: nobody), logging the switch.  (A sink
+/* Wakes the thread that runs VCPU `id`, if it waits for its turn. */
+static void wake_thread_of(struct sched *s, unsigned id)
+{
+	struct vcpu_thread *t = atomic_load(&s->vm->vcpus[id].thread);
+
+	if (s->parked[t->idx])
+		pthread_cond_signal(&s->turn[t->idx]);
+}
+
+/* Hands the token to `next` (-1: nobody), logging the switch, and wakes
+ * the thread that runs it (one thread: the others sleep on).  (A sink
  * that fails leaves a stop pending for whoever unlocks.) */
 static void switch_to(struct sched *s, int next, enum sched_where where)
 {
@@ -29,7 +39,37 @@ static void switch_to(struct sched *s, int next, enum sched_where where)
 		s->stats.switches += next >= 0;
 	}
 	s->current = next;
-	pthread_cond_broadcast(&s->cond);
+	if (next >= 0)
+		wake_thread_of(s, next);
+	pthread_cond_broadcast(&s->cond);  /* sched_await_stop(), if any */
+}
+
+/* At v's point, with `next` chosen: when v can only wait for its next
+ * turn and next's thread sleeps waiting for this one, this thread runs
+ * next and that one keeps v.  A switch then costs no wake-up (a
+ * futex wake and a context switch are more than a PIO exit), and the
+ * KVM VCPUs run on one thread as long as nobody stops.  Decisions do not
+ * change: only which thread carries them out, which is timing anyway. */
+static void take_over(struct sched *s, struct vcpu *v, int next)
+{
+	struct vcpu_thread *mine, *theirs;
+	struct vcpu *n;
+
+	if (s->handoff || next < 0 || next == (int)v->id ||
+	    !s->runnable[v->id] || !s->runnable[next] ||
+	    atomic_load(&s->vm->stopping))
+		return;
+	n = &s->vm->vcpus[next];
+	theirs = atomic_load(&n->thread);
+	if (!s->parked[theirs->idx])
+		return;
+	mine = atomic_load(&v->thread);
+	/* Threads first, then the VCPUs' (seq_cst, see vcpu_kick): this
+	 * thread reads the flags of `n` only after this. */
+	atomic_store(&theirs->vcpu, v);
+	atomic_store(&mine->vcpu, n);
+	atomic_store(&v->thread, theirs);
+	atomic_store(&n->thread, mine);
 }
 
 /* --- controller actions ---------------------------------------------------- */
@@ -77,7 +117,7 @@ void sched_apply_pause(struct vm *vm, unsigned id, uint64_t seq, uint64_t data,
 		return;
 	/* Wakes it wherever it waits: for the token, or halted. */
 	vcpu_kick(v);
-	pthread_cond_broadcast(&vm->sched->cond);
+	wake_thread_of(vm->sched, id);
 	/* It will stop: out of the runnable set now, so that no decision
 	 * depends on when its thread gets round to it.  Its resume puts it
 	 * back. */
@@ -196,17 +236,31 @@ static int submit_resume(struct vm *vm, unsigned vcpu, uint64_t data,
 /* --- the VCPU side (the serial mode's operations) --------------------------- */
 
 /* Waits for the token, a pause for this VCPU, or the end of the run.
- * True when it holds the token. */
+ * True when it holds the token.  Meanwhile the thread at a scheduling
+ * point may take its VCPU over and leave it another (take_over): it then
+ * waits for that one, and its caller goes on with it. */
 static bool wait_turn(struct vcpu *v)
 {
 	struct sched *s = v->vm->sched;
+	struct vcpu_thread *self = atomic_load(&v->thread);
 	uint64_t seq, data;
 	bool mine;
 
 	pthread_mutex_lock(&s->lock);
-	while (s->current != (int)v->id && !atomic_load(&v->vm->stopping) &&
-	       !pause_pending(&v->pause, v->last_taken, &seq, &data))
-		pthread_cond_wait(&s->cond, &s->lock);
+	s->parked[self->idx] = true;
+	if (__builtin_expect(v->vm->test_hook != NULL, 0)) {
+		pthread_mutex_unlock(&s->lock);
+		vcpu_hook(v, VCPU_HOOK_PARKED);
+		pthread_mutex_lock(&s->lock);
+	}
+	for (;;) {
+		v = thread_vcpu(self);
+		if (s->current == (int)v->id || atomic_load(&v->vm->stopping) ||
+		    pause_pending(&v->pause, v->last_taken, &seq, &data))
+			break;
+		pthread_cond_wait(&s->turn[self->idx], &s->lock);
+	}
+	s->parked[self->idx] = false;
 	/* Once the run is ending nobody enters the guest again: where the
 	 * stop finds each VCPU is then a function of the schedule. */
 	mine = s->current == (int)v->id && !atomic_load(&v->vm->stopping);
@@ -249,6 +303,7 @@ static void point(struct vcpu *v, bool yielded)
 	/* A switch away from a VCPU that could go on and did not yield. */
 	if (next >= 0 && next != (int)v->id && s->runnable[v->id] && !yielded)
 		s->stats.preemptions++;
+	take_over(s, v, next);
 	switch_to(s, next, SCHED_AT_POINT);
 	settle_idle(s, (int)v->id);
 	if (s->cfg.step_budget && s->step > s->cfg.step_budget && !s->over_budget)
@@ -304,6 +359,8 @@ static void wake_waiting(struct vm *vm)
 		return;
 	pthread_mutex_lock(&s->lock);
 	pthread_cond_broadcast(&s->cond);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		pthread_cond_signal(&s->turn[i]);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -377,6 +434,8 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	    !(s->own = calloc(vm->nr_vcpus, sizeof(uint64_t))) ||
 	    !(s->gone = calloc(vm->nr_vcpus, sizeof(bool))) ||
 	    !(s->held = calloc(vm->nr_vcpus, sizeof(*s->held))) ||
+	    !(s->turn = calloc(vm->nr_vcpus, sizeof(*s->turn))) ||
+	    !(s->parked = calloc(vm->nr_vcpus, sizeof(bool))) ||
 	    (c->policy == VM_POLICY_PLAN &&
 	     !(s->plan = plan_index_new(c->plan, vm->nr_vcpus)))) {
 		sched_destroy(vm);
@@ -390,6 +449,8 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	s->current = s->running = s->applier = s->last = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		pthread_cond_init(&s->turn[i], NULL);
 	{
 		pthread_condattr_t a;
 		pthread_condattr_init(&a);
@@ -449,6 +510,8 @@ void sched_destroy(struct vm *vm)
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->cond);
 		pthread_cond_destroy(&s->watchdog_cond);
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			pthread_cond_destroy(&s->turn[i]);
 	}
 	plan_index_free(s->plan);
 	free(s->runnable);
@@ -458,6 +521,8 @@ void sched_destroy(struct vm *vm)
 	free(s->own);
 	free(s->gone);
 	free(s->held);
+	free(s->turn);
+	free(s->parked);
 	free(s);
 	vm->sched = NULL;
 }

@@ -18,6 +18,9 @@ enum vcpu_hook_point {
 				    before the next pause check */
 	VCPU_HOOK_AWAIT,         /* a controller or the scheduler is about to
 				    wait for this VCPU to stop */
+	VCPU_HOOK_PARKED,        /* serial/step: its thread waits for its
+				    turn; from now on the thread at a
+				    scheduling point may take it over */
 	VCPU_HOOK_COUNT
 };
 
@@ -26,5 +29,17 @@ typedef void (*vm_test_hook_fn)(struct vm *vm, unsigned vcpu,
 
 /* Before vm_start(). */
 void vm_set_test_hook(struct vm *vm, vm_test_hook_fn fn, void *arg);
+
+struct kvm_run;
+
+/* The floor a benchmark compares against: VCPU id's fd and kvm_run, for
+ * a bare KVM_RUN loop on the caller's thread.  Only on a VM that was not
+ * started (its threads would race for the VCPU).  0, or -EINVAL / -EBUSY. */
+int vm_test_vcpu_fd(struct vm *vm, unsigned id, int *fd, struct kvm_run **run);
+
+/* Serial and step: every switch is handed to the next VCPU's thread, never
+ * run on the thread at the scheduling point (the design vcprr bench sched
+ * compares with).  Before vm_start(). */
+void vm_test_sched_handoff(struct vm *vm);
 
 #endif

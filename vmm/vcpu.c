@@ -20,6 +20,7 @@
 #include "vmm/longmode.h"
 #include "vmm/mode.h"
 #include "vmm/raw.h"
+#include "vmm/step-observer.h"
 #include "vmm/vcpu-stop.h"
 #include "vmm/vcpu.h"
 
@@ -76,12 +77,13 @@ static void handle_io(struct vcpu *v)
 			return;
 		if (!out)
 			vtrace_read_input(v, TEV_EXIT_PIO, run->io.port,
-					  run->io.size, d, run->io.size);
+					  tev_access(run->io.size, false), d,
+					  run->io.size);
 		/* Reads are replay inputs: the value given to the guest. */
 		if (vtrace_on(v->vm)) {
 			memcpy(&val, d, run->io.size);
 			vcpu_event(v, TEV_EXIT_PIO, run->io.port,
-				   run->io.size | (uint64_t)out << 8, val, 0,
+				   tev_access(run->io.size, out), val, 0,
 				   NULL, 0);
 		}
 	}
@@ -106,13 +108,14 @@ static void handle_mmio(struct vcpu *v)
 			run->mmio.is_write))
 		return;
 	if (!run->mmio.is_write)
-		vtrace_read_input(v, TEV_EXIT_MMIO, gpa, run->mmio.len,
+		vtrace_read_input(v, TEV_EXIT_MMIO, gpa,
+				  tev_access(run->mmio.len, false),
 				  run->mmio.data, run->mmio.len);
 	if (vtrace_on(v->vm)) {
 		uint64_t val = 0;
 		memcpy(&val, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
 		vcpu_event(v, TEV_EXIT_MMIO, gpa,
-			   run->mmio.len | (uint64_t)run->mmio.is_write << 8,
+			   tev_access(run->mmio.len, run->mmio.is_write),
 			   val, 0, NULL, 0);
 	}
 }
@@ -209,9 +212,13 @@ static bool run_once(struct vcpu *v)
 	const struct vm_mode *m = v->vm->mode;
 	int r;
 
+	/* Outside in_guest: a debugger's stop is no hang for the watchdog. */
+	debug_stop_before_run(v);
 	if (m->in_guest)
 		m->in_guest(v, true);
 	vcpu_hook(v, VCPU_HOOK_BEFORE_RUN);
+	if (__builtin_expect(v->vm->step_watch != NULL, 0))
+		step_observe(v);
 	r = ioctl(v->fd, KVM_RUN, 0);
 	kick_clear(v);
 	v->io_pending = false;
@@ -232,12 +239,17 @@ static bool run_once(struct vcpu *v)
 	return !(m->own_exit && m->own_exit(v));
 }
 
-static void run_loop(struct vcpu *v)
+/* The thread's loop; returns the VCPU it ends with (serial and step: the
+ * VCPU can change at a scheduling point, see vm-state.h). */
+static struct vcpu *run_loop(struct vcpu_thread *self)
 {
+	struct vcpu *v = thread_vcpu(self);
 	struct vm *vm = v->vm;
 	const struct vm_mode *m = vm->mode;
 
 	while (!v->done && !atomic_load(&vm->stopping)) {
+		bool enter, yielded;
+
 		vm_stop_pending(vm, v);  /* one a controller left behind */
 		if (m->land)
 			m->land(v);
@@ -250,7 +262,9 @@ static void run_loop(struct vcpu *v)
 			halt_wait(v);
 			continue;
 		}
-		if (m->may_enter && !m->may_enter(v))
+		enter = !m->may_enter || m->may_enter(v);
+		v = thread_vcpu(self);  /* its turn may have traded VCPUs */
+		if (!enter)
 			continue;  /* woken for a pause, or stopping */
 		if (!run_once(v))
 			continue;
@@ -259,15 +273,18 @@ static void run_loop(struct vcpu *v)
 			m->land(v);  /* passed the pause's exit: say why first */
 		handle_exit(v);
 		if (m->point) {
-			m->point(v, v->yielded);
+			yielded = v->yielded;
 			v->yielded = false;
+			m->point(v, yielded);
 			vcpu_hook(v, VCPU_HOOK_POINT_DONE);
+			v = thread_vcpu(self);
 		}
 	}
 	if (m->take_pause_on_leaving && !v->done)
 		vcpu_pause_check(v);
 	if (m->leave)
 		m->leave(v);  /* done or stopping: pass the token on */
+	return v;
 }
 
 /* --sched step: every instruction exits (KVM_GUESTDBG_SINGLESTEP). */
@@ -284,11 +301,12 @@ static int setup_single_step(struct vcpu *v)
 
 static void *vcpu_thread(void *arg)
 {
-	struct vcpu *v = arg;
+	struct vcpu_thread *self = arg;
+	struct vcpu *v = thread_vcpu(self);
 	struct vm *vm = v->vm;
 
 	pause_rcu_thread_init();
-	if (kick_thread_init(v) < 0) {
+	if (kick_thread_init(self) < 0) {
 		vcpu_fault(v, "KVM_SET_SIGNAL_MASK: %s", strerror(errno));
 	} else if (setup_single_step(v) < 0) {
 		vcpu_fault(v, "KVM_SET_GUEST_DEBUG (single-step): %s", strerror(errno));
@@ -298,7 +316,7 @@ static void *vcpu_thread(void *arg)
 			struct vcpu_event ev = { .kind = VCPU_EVENT_INIT };
 			vcpu_stop(v, &ev);
 		}
-		run_loop(v);
+		v = run_loop(self);
 	}
 	console_flush(v);
 	VCPU_EVENT(v, TEV_VCPU_EXIT, (uint64_t)(int64_t)v->exit_code, 0, 0);
@@ -329,7 +347,8 @@ int vcpu_spawn(struct vcpu *v)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
-	r = pthread_create(&v->join_handle, &attr, vcpu_thread, v);
+	r = pthread_create(&v->join_handle, &attr, vcpu_thread,
+			   &v->vm->threads[v->id]);
 	pthread_attr_destroy(&attr);
 	if (r)
 		return -r;
@@ -444,6 +463,9 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errl
 {
 	v->vm = vm;
 	v->id = id;
+	vm->threads[id].idx = id;
+	vm->threads[id].vcpu = v;
+	v->thread = &vm->threads[id];
 	handshake_init(v);
 	if (vm->cfg.raw)
 		return 0;  /* the KVM VCPU comes at vm_start */

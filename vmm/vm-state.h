@@ -25,6 +25,7 @@
 
 #include "vmm/bus.h"
 #include "vmm/controller.h"
+#include "vmm/debug-stop.h"
 #include "vmm/pause.h"
 #include "vmm/guest/abi.h"
 #include "vmm/replay-hooks.h"
@@ -37,16 +38,36 @@ struct vm_mode;
 struct sched;
 struct vm_snapshots;
 
+/* A VCPU thread.  It starts with the VCPU it was made for.  In serial and
+ * step mode the thread at a scheduling point runs the next VCPU itself
+ * when that VCPU's thread only waits for its turn: the two threads trade
+ * VCPUs (sched.c), so that a switch wakes nobody.  A thread's VCPU, and a
+ * VCPU's thread, change only there, under the scheduler's lock, while the
+ * other thread sleeps. */
+struct vcpu_thread {
+	unsigned idx;               /* in vm->threads (and the scheduler's) */
+	pthread_t self;             /* written by the thread itself */
+	struct vcpu *_Atomic vcpu;  /* the VCPU it runs (its signal handler
+				       reads it) */
+};
+
+static inline struct vcpu *thread_vcpu(struct vcpu_thread *t)
+{
+	return atomic_load_explicit(&t->vcpu, memory_order_relaxed);
+}
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
 	int fd;
 	struct kvm_run *run;
-	pthread_t thread;           /* written by the VCPU thread itself */
+	struct vcpu_thread *_Atomic thread;  /* the thread that runs it: kicks
+						go there */
 	pthread_t join_handle;      /* the creator's, for pthread_join */
 	bool thread_started;        /* creator's view, for joining */
-	atomic_bool kickable;       /* set by the VCPU thread itself: its
-				       pthread_t is valid for pthread_kill */
+	atomic_bool kickable;       /* set by its first thread itself, cleared
+				       by its last: `thread` is valid for
+				       pthread_kill */
 	uint64_t exit_seq;          /* returns from KVM_RUN: the position clock */
 	char con_buf[CONSOLE_LINE_MAX];
 	size_t con_len;
@@ -126,6 +147,9 @@ struct vm {
 	const struct sched_source *sched_source;
 	vm_test_hook_fn test_hook;   /* vm_set_test_hook() */
 	void *test_hook_arg;
+	vm_debug_stop_fn debug_stop; /* vm_set_debug_stop() */
+	void *debug_stop_arg;
+	struct step_watch *step_watch;  /* vm_set_step_observer() */
 	int kvm_fd, vm_fd;
 	int end_fd;                 /* eventfd, readable once the run ended */
 	size_t run_mmap_size;
@@ -138,6 +162,7 @@ struct vm {
 	uint64_t entry;
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;
+	struct vcpu_thread *threads;  /* one per VCPU */
 
 	struct bus pio, mmio;
 	struct bus_device dev_console, dev_hypercall, dev_null, dev_random,

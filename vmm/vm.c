@@ -20,6 +20,7 @@
 #include "vmm/raw.h"
 #include "vmm/sched-internal.h"
 #include "vmm/snapshot.h"
+#include "vmm/step-observer.h"
 #include "vmm/vcpu.h"
 
 
@@ -80,7 +81,8 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	vm->run_mmap_size = sz;
-	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	vm->threads = calloc(vm->nr_vcpus, sizeof(*vm->threads));
+	vm->vcpus = vm->threads ? calloc(vm->nr_vcpus, sizeof(*vm->vcpus)) : NULL;
 	if (!vm->vcpus) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -169,6 +171,23 @@ void vm_set_test_hook(struct vm *vm, vm_test_hook_fn fn, void *arg)
 {
 	vm->test_hook = fn;
 	vm->test_hook_arg = arg;
+}
+
+int vm_test_vcpu_fd(struct vm *vm, unsigned id, int *fd, struct kvm_run **run)
+{
+	if (id >= vm->nr_vcpus || vm->vcpus[id].fd < 0)
+		return -EINVAL;
+	if (started(vm))
+		return -EBUSY;
+	*fd = vm->vcpus[id].fd;
+	*run = vm->vcpus[id].run;
+	return 0;
+}
+
+void vm_test_sched_handoff(struct vm *vm)
+{
+	if (vm->sched)
+		vm->sched->handoff = true;
 }
 
 /* Raw mode: the KVM VCPUs are made at start, after the VM-wide setup. */
@@ -282,7 +301,9 @@ void vm_destroy(struct vm *vm)
 		vcpu_free(&vm->vcpus[i]);
 	sched_destroy(vm);
 	vm_snapshots_free(vm);
+	step_observer_free(vm);
 	free(vm->vcpus);
+	free(vm->threads);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
 	if (vm->end_fd >= 0)

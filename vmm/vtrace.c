@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/step-observer.h"
 #include "vmm/vtrace.h"
 
 int vtrace_init(struct vm *vm, char *err, size_t errlen)
@@ -99,6 +100,8 @@ static int vcpu_event(struct vcpu *v, struct trace_event *ev, const void *payloa
 {
 	int r = 0;
 
+	if (v->vm->step_watch)
+		step_observe_event(v->vm, ev);
 	if (v->producer)
 		r = check_write(v->vm, trace_emit(v->producer, ev, payload));
 	if (!r && v->vm->replay && !v->replay_diverged)
@@ -146,6 +149,8 @@ int vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
 	if (!vtrace_on(vm))
 		return 0;
 	payload = payload ? payload : "";
+	if (vm->step_watch)
+		step_observe_event(vm, &ev);
 	if (vm->ctl_producer) {
 		pthread_mutex_lock(&vm->ctl_trace_lock);
 		r = trace_emit(vm->ctl_producer, &ev, payload);

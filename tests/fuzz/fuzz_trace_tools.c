@@ -34,6 +34,7 @@
 #include <sanitizer/common_interface_defs.h>
 
 #include "tools/inspect.h"
+#include "traces/clock.h"
 #include "traces/sha256.h"
 #include "traces/trace.h"
 #include "traces/writer-internal.h"
@@ -626,7 +627,7 @@ static void quiet(bool on)
 
 static void run(int (*fn)(int, char **), char **argv)
 {
-	struct timespec t0, t1;
+	uint64_t t0;
 	int argc = 0, rc;
 
 	while (argv[argc])
@@ -638,14 +639,12 @@ static void run(int (*fn)(int, char **), char **argv)
 		fputc('\n', stderr);
 	}
 	quiet(true);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ns();
 	rc = fn(argc, argv);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	quiet(false);
 	if (verbose)
 		fprintf(stderr, "=== exit status %d, %.3f s\n", rc,
-			(double)(t1.tv_sec - t0.tv_sec) +
-			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+			(mono_ns() - t0) / 1e9);
 }
 
 static void run_all(void)

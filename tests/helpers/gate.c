@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "tests/helpers/gate.h"
+#include "traces/clock.h"
 
 void gates_init(struct gates *gs)
 {
@@ -108,16 +109,9 @@ unsigned gates_seen(struct gates *gs, unsigned vcpu, enum vcpu_hook_point p)
 bool gates_wait_until(struct gates *gs, bool (*cond)(struct gates *, void *),
 		      void *arg, int ms)
 {
-	struct timespec ts;
+	struct timespec ts = mono_deadline(ms);
 	bool ok;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&gs->lock);
 	while (!(ok = cond(gs, arg)))
 		if (pthread_cond_timedwait(&gs->cond, &gs->lock, &ts) == ETIMEDOUT) {
