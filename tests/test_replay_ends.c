@@ -233,7 +233,7 @@ static void test_no_progress_is_reported(void **state)
 	free(out);
 }
 
-/* counter on 8 VCPUs with pauses: its VCPUs race on one counter, so the
+/* counter on 2 VCPUs with pauses: its VCPUs race on one counter, so the
  * flags at a recorded pause differ in a replay and the pause cannot be
  * landed; that shows at the VCPU's next exit, after its loop.  The replay
  * gets there with the cross-VCPU race verdict, and shows meanwhile how far
@@ -245,7 +245,7 @@ static void test_racing_trace_shows_progress_and_ends(void **state)
 	int st;
 
 	SKIP_WITHOUT_KVM();
-	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 8 "
+	assert_int_equal(vcprr_sh(NULL, "$V record -f -o %s %s --vcpus 2 "
 				  "--pause-every 1ms --seed 5 >/dev/null 2>&1",
 				  trace, guest_path("counter")), 0);
 	t0 = mono_ns();
