@@ -135,12 +135,12 @@ static void test_moved_alone(void **state)
 	assert_int_equal(vcprr_sh(&out, "cd / && $V inspect dump %s/d/x.trace "
 				  "--guest-dir %s/c/g", dir, dir), 0);
 	assert_null(strstr(out, "RIPs are not symbolised"));
-	assert_non_null(strstr(out, "<vcprr_start+"));
+	assert_non_null(strstr(out, "<vcprr_hypercall+"));
 	free(out);
 	assert_int_equal(vcprr_sh(&out, "cd / && $V export --format chrome "
 				  "%s/d/x.trace -o - --guest-dir %s/c/g", dir,
 				  dir), 0);
-	assert_non_null(strstr(out, "\"sym\":\"vcprr_start+"));
+	assert_non_null(strstr(out, "\"sym\":\"vcprr_hypercall+"));
 	free(out);
 }
 
