@@ -204,11 +204,54 @@ static void test_request_after_own_point_pause(void **state)
 	replay_forced(&f, "ownpoint");
 }
 
+/* Parallel runs a VCPU stopped (an assertion, vcprr_exit, a triple
+ * fault): every replay checks the same events, all that the recording
+ * has before VM_STOP, however fast each VCPU's thread is; the stop comes
+ * from the recorded stopper only once the others got there. */
+static void test_parallel_stop_count_fixed(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	static const struct { const char *guest; unsigned vcpus; } runs[] = {
+		{ "assert", 3 }, { "exitcode", 3 }, { "triple", 2 },
+	};
+	char dir[64], path[128];
+
+	assert_int_equal(scratch_dir(dir, sizeof(dir), "parstop"), 0);
+	snprintf(path, sizeof(path), "%s/p.trace", dir);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		uint64_t first = 0;
+
+		unlink(path);
+		int rc = vcprr_sh(NULL, "$V record -o %s %s --vcpus %u "
+				  ">/dev/null 2>&1", path,
+				  guest_path(runs[i].guest), runs[i].vcpus);
+
+		assert_true(rc > 0 && rc < 128);  /* the guest's failure */
+		for (int k = 0; k < 6; k++) {
+			struct replay_opts o = { .console_fd = -1 };
+			struct replay_result res;
+
+			replay_trace(path, &o, &res);
+			if (res.status != REPLAY_SAME)
+				fail_msg("%s: %s", runs[i].guest, res.message);
+			if (!k)
+				first = res.events;
+			else if (res.events != first)
+				fail_msg("%s: replay %d checked %llu events, the "
+					 "first %llu", runs[i].guest, k,
+					 (unsigned long long)res.events,
+					 (unsigned long long)first);
+		}
+	}
+	scratch_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parallel_vcpus_caught_at_start),
 		cmocka_unit_test(test_request_after_own_point_pause),
+		cmocka_unit_test(test_parallel_stop_count_fixed),
 		cmocka_unit_test(test_every_replay_same),
 	};
 
