@@ -163,17 +163,6 @@ static void pause_now(struct vm *vm, unsigned id, uint64_t data)
 	assert_int_equal(vm_pause_vcpus(vm, &m, data), 0);
 }
 
-static void expect_paused(struct vm *vm, unsigned id, uint64_t seq)
-{
-	vcpu_mask_t m = { { 0 } };
-	struct vcpu_event ev;
-
-	vcpu_mask_set(&m, id);
-	assert_int_equal(vm_wait_paused(vm, &m, WAIT_MS, NULL), 0);
-	assert_int_equal(vcpu_wait_event(vm, id, &ev, WAIT_MS), 0);
-	assert_int_equal(ev.req_seq, seq);
-}
-
 /* A pause applied at the VCPU's own scheduling point (it holds the token
  * when the request comes), and with nobody else to run; once it has
  * stopped, a second request and a resume come, applied at that very step
@@ -188,10 +177,10 @@ static void own_point_then_idle(struct vm *vm)
 	assert_true(gate_wait_arrived(&gs, g));  /* VCPU 0 holds the token */
 	pause_now(vm, 0, 0x11);
 	gate_release(&gs, g);
-	expect_paused(vm, 0, 1);
+	expect_pause_event(vm, 0, 0x11, 1, WAIT_MS);
 	pause_now(vm, 0, 0x22);
 	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
-	expect_paused(vm, 0, 2);
+	expect_pause_event(vm, 0, 0x22, 2, WAIT_MS);
 	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
 }
 
