@@ -1,6 +1,7 @@
 /* Checking the replayed run's events against the recording (see check.h). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "replay/check.h"
 #include "replay/load.h"
@@ -182,6 +183,39 @@ static enum vm_replay_verdict diverged(struct replay *rp,
 	return VM_REPLAY_DIVERGED;
 }
 
+/* Events with which a VCPU stops the run. */
+static bool stops_run(uint32_t type)
+{
+	return type == TEV_GUEST_ASSERT || type == TEV_GUEST_EXIT ||
+	       type == TEV_VCPU_ERROR;
+}
+
+static bool others_before_stop_done(struct replay *rp, uint32_t self)
+{
+	for (unsigned i = 0; i < rp->nr_vcpus; i++)
+		if (i != self && atomic_load(&rp->vcpus[i].next_seq) < rp->stop_seq)
+			return false;
+	return true;
+}
+
+/* Parallel, a run a VCPU stopped: the stop comes where it came in the
+ * recording, after every event the recording has before VM_STOP.  The
+ * recorded stopper waits for the others to replay theirs; a VCPU that
+ * would stop the run too (a second assertion), when the recording has it
+ * caught by the first one's stop, waits for that stop.  (Once the run is
+ * stopping, or a replay diverged, nobody waits.)  Otherwise how much of
+ * the recording is checked, and which stop ends the run, is timing. */
+static void await_stop_turn(struct replay *rp, const struct trace_event *ev,
+			    const struct trace_event *want)
+{
+	bool stopper = want && want->type == ev->type && want->seq < rp->stop_seq;
+	const struct timespec nap = { 0, 100000 };
+
+	while (!vm_stopping(rp->vm) && !atomic_load(&rp->diverged) &&
+	       !(stopper && others_before_stop_done(rp, ev->vcpu)))
+		nanosleep(&nap, NULL);
+}
+
 enum vm_replay_verdict check_event(void *arg, const struct trace_event *ev,
 				   const void *payload,
 				   struct vm_replay_check *c)
@@ -206,6 +240,9 @@ enum vm_replay_verdict check_event(void *arg, const struct trace_event *ev,
 	 * it: one whose next recorded event is its way out (after VM_STOP)
 	 * may run on here until the replay's stop comes.  Past a cut, a VCPU
 	 * waits for the others (check_vcpu_ended). */
+	if (rp->parallel && rp->ended_by_stop && !rp->prefix_only &&
+	    rp->stop_seq != UINT64_MAX && stops_run(ev->type))
+		await_stop_turn(rp, ev, want);
 	if (rp->parallel && (rp->ended_by_stop || rp->prefix_only) &&
 	    (!want || vm_stopping(rp->vm) || want->seq > rp->stop_seq))
 		return VM_REPLAY_MATCH;

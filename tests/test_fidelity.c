@@ -7,10 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "replay/replay.h"
+#include "tests/helpers/gate.h"
 #include "tests/helpers/testutil.h"
 #include "traces/trace.h"
+#include "vmm/controller.h"
+#include "vmm/recording.h"
 
 static void test_every_replay_same(void **state)
 {
@@ -73,10 +77,170 @@ static void test_parallel_vcpus_caught_at_start(void **state)
 	scratch_dir_remove(dir);
 }
 
+
+/* --- forced windows, recorded in this process, then replayed ---------------- */
+
+#define WAIT_MS 5000
+
+static struct gates gs;
+
+/* Records `guest` on `vcpus` VCPUs under `mode` into path, the test
+ * driving the controller API on this thread (control) with the gates
+ * armed before the start (prepare); then replays it, which must say same. */
+struct forced_run {
+	const char *guest;
+	unsigned vcpus;
+	uint64_t arg;
+	enum vm_sched_mode mode;
+	void (*prepare)(struct vm *vm);
+	void (*control)(struct vm *vm);
+};
+
+static void record_forced(const struct forced_run *f, const char *path)
+{
+	struct run_desc d;
+	struct vm_config vc;
+	struct trace_writer *w;
+	struct vm *vm;
+	char err[512];
+
+	run_desc_init(&d);
+	d.nr_vcpus = f->vcpus;
+	d.guest_arg = f->arg;
+	d.sched = (struct sched_config){ .mode = f->mode,
+					 .policy = VM_POLICY_RR, .seed = 1 };
+	w = recording_open(path, &d, guest_path(f->guest), err, sizeof(err));
+	if (!w)
+		fail_msg("%s", err);
+	run_desc_vm_config(&d, &vc);
+	vc.console_fd = vc.log_fd = -1;
+	vc.controlled = true;
+	vc.trace = w;
+	vm = vm_create(&vc, guest_path(f->guest), err, sizeof(err));
+	if (!vm)
+		fail_msg("%s", err);
+	vm_set_test_hook(vm, gates_hook, &gs);
+	if (f->prepare)
+		f->prepare(vm);
+	assert_int_equal(vm_start(vm), 0);
+	f->control(vm);
+	gates_release_all(&gs);
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	assert_int_equal(trace_writer_close(w, vm_result(vm)->reason,
+					    vm_result(vm)->exit_code,
+					    vm_memory_digest(vm)), 0);
+	vm_destroy(vm);
+}
+
+static void replay_forced(const struct forced_run *f, const char *name)
+{
+	char dir[64], path[128];
+
+	assert_int_equal(scratch_dir(dir, sizeof(dir), name), 0);
+	snprintf(path, sizeof(path), "%s/forced.trace", dir);
+	for (int m = VM_SCHED_SERIAL; m <= VM_SCHED_STEP; m++) {
+		struct forced_run g = *f;
+		struct replay_opts o = { .console_fd = -1 };
+		struct replay_result res;
+
+		g.mode = m;
+		gates_init(&gs);
+		record_forced(&g, path);
+		gates_destroy(&gs);
+		replay_trace(path, &o, &res);
+		if (res.status != REPLAY_SAME)
+			fail_msg("%s: %s", sched_mode_name(m), res.message);
+		unlink(path);
+	}
+	scratch_dir_remove(dir);
+}
+
+static void pause_now(struct vm *vm, unsigned id, uint64_t data)
+{
+	vcpu_mask_t m = { { 0 } };
+
+	vcpu_mask_set(&m, id);
+	assert_int_equal(vm_pause_vcpus(vm, &m, data), 0);
+}
+
+/* A pause applied at the VCPU's own scheduling point (it holds the token
+ * when the request comes), and with nobody else to run; once it has
+ * stopped, a second request and a resume come, applied at that very step
+ * with nobody running.  Taken after the resume in the recording, they
+ * must be in the replay too, whose thread applies the idle step's
+ * actions right after the point if it can: before the VCPU got to its
+ * stop, where the second request supersedes the first. */
+static void own_point_then_idle(struct vm *vm)
+{
+	int g = gate_arm(&gs, 0, VCPU_HOOK_BEFORE_RUN, 0);
+
+	assert_true(gate_wait_arrived(&gs, g));  /* VCPU 0 holds the token */
+	pause_now(vm, 0, 0x11);
+	gate_release(&gs, g);
+	expect_pause_event(vm, 0, 0x11, 1, WAIT_MS);
+	pause_now(vm, 0, 0x22);
+	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
+	expect_pause_event(vm, 0, 0x22, 2, WAIT_MS);
+	assert_int_equal(vcpu_resume(vm, 0, 0), 0);
+}
+
+static void test_request_after_own_point_pause(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct forced_run f = { .guest = "pio", .vcpus = 1, .arg = 300,
+				.control = own_point_then_idle };
+
+	replay_forced(&f, "ownpoint");
+}
+
+/* Parallel runs a VCPU stopped (an assertion, vcprr_exit, a triple
+ * fault): every replay checks the same events, all that the recording
+ * has before VM_STOP, however fast each VCPU's thread is; the stop comes
+ * from the recorded stopper only once the others got there. */
+static void test_parallel_stop_count_fixed(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	static const struct { const char *guest; unsigned vcpus; } runs[] = {
+		{ "assert", 3 }, { "exitcode", 3 }, { "triple", 2 },
+	};
+	char dir[64], path[128];
+
+	assert_int_equal(scratch_dir(dir, sizeof(dir), "parstop"), 0);
+	snprintf(path, sizeof(path), "%s/p.trace", dir);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		uint64_t first = 0;
+
+		unlink(path);
+		int rc = vcprr_sh(NULL, "$V record -o %s %s --vcpus %u "
+				  ">/dev/null 2>&1", path,
+				  guest_path(runs[i].guest), runs[i].vcpus);
+
+		assert_true(rc > 0 && rc < 128);  /* the guest's failure */
+		for (int k = 0; k < 6; k++) {
+			struct replay_opts o = { .console_fd = -1 };
+			struct replay_result res;
+
+			replay_trace(path, &o, &res);
+			if (res.status != REPLAY_SAME)
+				fail_msg("%s: %s", runs[i].guest, res.message);
+			if (!k)
+				first = res.events;
+			else if (res.events != first)
+				fail_msg("%s: replay %d checked %llu events, the "
+					 "first %llu", runs[i].guest, k,
+					 (unsigned long long)res.events,
+					 (unsigned long long)first);
+		}
+	}
+	scratch_dir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parallel_vcpus_caught_at_start),
+		cmocka_unit_test(test_request_after_own_point_pause),
+		cmocka_unit_test(test_parallel_stop_count_fixed),
 		cmocka_unit_test(test_every_replay_same),
 	};
 

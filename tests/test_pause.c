@@ -104,13 +104,7 @@ static int wait_one(struct vm *vm, unsigned id, int ms)
 /* `wait ID`, then the event it stopped with. */
 static void expect_paused(struct vm *vm, unsigned id, uint64_t data, uint64_t seq)
 {
-	struct vcpu_event ev;
-
-	assert_int_equal(wait_one(vm, id, WAIT_MS), 0);
-	assert_int_equal(vcpu_wait_event(vm, id, &ev, WAIT_MS), 0);
-	assert_int_equal(ev.kind, VCPU_EVENT_PAUSED);
-	assert_int_equal(ev.data, data);
-	assert_int_equal(ev.req_seq, seq);
+	expect_pause_event(vm, id, data, seq, WAIT_MS);
 }
 
 static struct vcpu_pause_stats stats(struct vm *vm, unsigned id)

@@ -61,15 +61,7 @@ static void start(struct vm *vm)
 
 static void expect_paused(struct vm *vm, unsigned id, uint64_t data, uint64_t seq)
 {
-	vcpu_mask_t m = { { 0 } };
-	struct vcpu_event ev;
-
-	vcpu_mask_set(&m, id);
-	assert_int_equal(vm_wait_paused(vm, &m, WAIT_MS, NULL), 0);
-	assert_int_equal(vcpu_wait_event(vm, id, &ev, WAIT_MS), 0);
-	assert_int_equal(ev.kind, VCPU_EVENT_PAUSED);
-	assert_int_equal(ev.data, data);
-	assert_int_equal(ev.req_seq, seq);
+	expect_pause_event(vm, id, data, seq, WAIT_MS);
 }
 
 static void pause_one(struct vm *vm, unsigned id, uint64_t data)

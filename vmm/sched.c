@@ -179,10 +179,32 @@ static bool apply_queued(struct sched *s, enum sched_where where, int applier)
 	return done;
 }
 
-/* With nobody to run, apply what is waiting and pick someone.  Lock held. */
+/* Some VCPU is on its way to a stop it owes (a pause applied at its own
+ * point, or a resume into a pause published while it was stopped): its
+ * thread has yet to get there.  Its stop settles again (the mode's
+ * `stopped`). */
+static bool stop_in_transit(struct sched *s)
+{
+	for (unsigned i = 0; i < s->vm->nr_vcpus; i++) {
+		struct vcpu *v = &s->vm->vcpus[i];
+
+		if (!s->gone[i] && !atomic_load(&v->stopped) &&
+		    !atomic_load(&v->finished) && vcpu_owes_stop(v))
+			return true;
+	}
+	return false;
+}
+
+/* With nobody to run, apply what is waiting and pick someone.  Lock held.
+ * Only once no stop is in transit: idle-time actions come at one step
+ * from several threads (this point's, the stopping VCPU's, a
+ * controller's), and which comes first is timing; the state they find
+ * must not be (a request that finds the VCPU before or after its stop is
+ * coalesced or taken). */
 static void settle_idle(struct sched *s, int applier)
 {
-	if (s->current >= 0 || s->applying || atomic_load(&s->vm->stopping))
+	if (s->current >= 0 || s->applying || atomic_load(&s->vm->stopping) ||
+	    stop_in_transit(s))
 		return;
 	if (!s->vm->sched_source)
 		release_when_idle(s);
@@ -321,14 +343,16 @@ static void point(struct vcpu *v, bool yielded)
 }
 
 /* Stopped: applies idle-time actions that had to wait for it (a replay's
- * resume of this very stop). */
+ * resume of this very stop, what came while it was on its way).  Its
+ * thread applies them: it cannot wait for its own next stop (a replay's
+ * resume of that waits for the settle after it). */
 static void stopped(struct vcpu *v, const struct vcpu_event *ev)
 {
 	struct sched *s = v->vm->sched;
 
 	(void)ev;
 	pthread_mutex_lock(&s->lock);
-	settle_idle(s, -1);
+	settle_idle(s, (int)v->id);
 	pthread_mutex_unlock(&s->lock);
 	vm_stop_pending(v->vm, v);
 }

@@ -3,7 +3,9 @@
 #include <time.h>
 
 #include "tests/helpers/gate.h"
+#include "tests/helpers/testutil.h"
 #include "traces/clock.h"
+#include "vmm/controller.h"
 
 void gates_init(struct gates *gs)
 {
@@ -127,4 +129,18 @@ void gates_signal(struct gates *gs)
 	pthread_mutex_lock(&gs->lock);
 	pthread_cond_broadcast(&gs->cond);
 	pthread_mutex_unlock(&gs->lock);
+}
+
+void expect_pause_event(struct vm *vm, unsigned id, uint64_t data,
+			uint64_t seq, int ms)
+{
+	vcpu_mask_t m = { { 0 } };
+	struct vcpu_event ev;
+
+	vcpu_mask_set(&m, id);
+	assert_int_equal(vm_wait_paused(vm, &m, ms, NULL), 0);
+	assert_int_equal(vcpu_wait_event(vm, id, &ev, ms), 0);
+	assert_int_equal(ev.kind, VCPU_EVENT_PAUSED);
+	assert_int_equal(ev.data, data);
+	assert_int_equal(ev.req_seq, seq);
 }

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vmm/test-hooks.h"
 #include "vmm/vm.h"
@@ -54,5 +55,10 @@ bool gates_wait_until(struct gates *gs, bool (*cond)(struct gates *, void *),
 		      void *arg, int ms);
 /* Wakes gates_wait_until() after a change the hooks do not see. */
 void gates_signal(struct gates *gs);
+
+/* A controller's `wait ID` (up to ms), then the event VCPU id stopped
+ * with: a pause with data and request number seq (cmocka asserts). */
+void expect_pause_event(struct vm *vm, unsigned id, uint64_t data,
+			uint64_t seq, int ms);
 
 #endif
