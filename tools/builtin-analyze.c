@@ -209,10 +209,15 @@ static int parse(int argc, char **argv, struct analyze_cli *c)
 /* The page of the watched run, with the result on it. */
 static int write_html(const struct analyze_cli *c, const struct analyze_result *res)
 {
+	char title[4200];
+
 	if (!c->html)
 		return 0;
+	snprintf(title, sizeof(title), "%s, as vcprr analyze watched it%s",
+		 c->input, res->minimized ? " (its smallest failing schedule)"
+		 : "");
 	if (export_html_file("analyze", c->o.watched, c->html, c->o.force,
-			     res->st, res))
+			     res->st, res, title))
 		return -1;
 	if (!c->json)
 		printf("timeline: %s\n", c->html);

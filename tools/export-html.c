@@ -55,6 +55,7 @@ struct html {
 	uint64_t lanes, rows;
 	struct u64_map rips;        /* the listed events' RIPs (META.lines) */
 	const struct analyze_result *an;   /* NULL: no analysis */
+	const char *title;
 	struct html_point *points;
 	size_t npoints;
 	char fields[8192];
@@ -422,7 +423,7 @@ static void write_meta(struct itrace *t, struct html *h)
 			 "list (vcprr inspect dump shows them)", h->events,
 			 h->exits);
 	fputs("const META={\n", h->f);
-	meta_str(h->f, "trace", t->path);
+	meta_str(h->f, "trace", h->title ? h->title : t->path);
 	meta_str(h->f, "guest", rd->guest.path);
 	meta_str(h->f, "mode", sched_mode_name(rd->sched.mode));
 	meta_str(h->f, "state", state);
@@ -440,11 +441,11 @@ static void write_meta(struct itrace *t, struct html *h)
 
 int export_html(struct itrace *t, FILE *out, const struct symtab *syms)
 {
-	return export_html_analysis(t, out, syms, NULL);
+	return export_html_analysis(t, out, syms, NULL, NULL);
 }
 
 int export_html_analysis(struct itrace *t, FILE *out, const struct symtab *syms,
-			 const struct analyze_result *an)
+			 const struct analyze_result *an, const char *title)
 {
 	struct html *h = calloc(1, sizeof(*h));
 	int ret = -1;
@@ -452,6 +453,7 @@ int export_html_analysis(struct itrace *t, FILE *out, const struct symtab *syms,
 	if (!h)
 		return INSPECT_BAD_INPUT;
 	h->an = an;
+	h->title = title;
 	if (an && !(h->points = html_points(an, &h->npoints)))
 		goto out;
 	h->f = out;
@@ -479,7 +481,7 @@ out:
 
 int export_html_file(const char *cmd, const char *path, const char *out,
 		     bool replace, const struct symtab *st,
-		     const struct analyze_result *an)
+		     const struct analyze_result *an, const char *title)
 {
 	struct outfile of;
 	struct itrace t;
@@ -491,7 +493,7 @@ int export_html_file(const char *cmd, const char *path, const char *out,
 		itrace_close(&t);
 		return -1;
 	}
-	ret = export_html_analysis(&t, of.f, st, an);
+	ret = export_html_analysis(&t, of.f, st, an, title);
 	if (ret)
 		outfile_abort(&of);
 	else if (outfile_commit(&of))

@@ -19,15 +19,16 @@
 #include "tools/inspect-holds.h"
 #include "tools/inspect-priv.h"
 
-/* The page of t with an (NULL: none) on it; an inspect_status. */
+/* The page of t with an (NULL: none) on it, its header naming the trace
+ * title (NULL: t's path); an inspect_status. */
 int export_html_analysis(struct itrace *t, FILE *out, const struct symtab *st,
-			 const struct analyze_result *an);
+			 const struct analyze_result *an, const char *title);
 
 /* Writes the page of the trace at path to out (outfile.h rules; replace:
  * an existing out may go), messages naming cmd.  0, or -1 (printed). */
 int export_html_file(const char *cmd, const char *path, const char *out,
 		     bool replace, const struct symtab *st,
-		     const struct analyze_result *an);
+		     const struct analyze_result *an, const char *title);
 
 /* --- between export-html.c and export-html-analysis.c ------------------ */
 
