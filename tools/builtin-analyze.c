@@ -246,7 +246,8 @@ static int finish(const struct analyze_cli *c, struct analyze_result *res)
 int cmd_analyze(int argc, char **argv)
 {
 	struct analyze_cli c = { .o = { .interrupted = interrupted },
-				 .cfg = { .nr_vcpus = 1 }, .seed = 1 };
+				 .cfg = { .nr_vcpus = 1, .mem_size = VM_DEFAULT_MEM },
+				 .seed = 1 };
 	struct analyze_result res;
 	char err[2048], dir[ANALYZE_SCRATCH_MAX], watched[ANALYZE_SCRATCH_MAX + 32];
 	int r;
