@@ -628,10 +628,12 @@ int cmd_explore(int argc, char **argv)
 	int status;
 
 	status = parse_opts(argc, argv, &o);
-	if (status)
+	if (!status && check_output(&o))
+		status = EXIT_USAGE;
+	if (status) {
+		explore_races_free(o.races);
 		return status;
-	if (check_output(&o))
-		return EXIT_USAGE;
+	}
 	t.failures = calloc(o.runs, sizeof(*t.failures));
 	t.sigs = calloc(o.runs, sizeof(*t.sigs));
 	if (!t.failures || !t.sigs) {
