@@ -53,8 +53,10 @@ say "analyze: the racing accesses and the decision that lets them race"
 status=0
 $V analyze "$OUT/lost-update.trace" || status=$?
 [ "$status" = 1 ] || { echo "demo: analyze should have found the race" >&2; exit 1; }
-$V analyze "$OUT/lost-update.trace" --json > "$OUT/lost-update.analyze.json" || [ $? = 1 ]
+$V analyze "$OUT/lost-update.trace" --json --html "$OUT/lost-update.analyze.html" \
+	> "$OUT/lost-update.analyze.json" || [ $? = 1 ]
 echo "races and decisions as JSON: $OUT/lost-update.analyze.json"
+echo "the timeline with the racing accesses marked: $OUT/lost-update.analyze.html"
 
 say "and the correct twin never fails"
 $V explore $G/lost-update-fixed.elf --runs 30 --seed 1 --pauses 0.01 -o "$OUT/explore-fixed"

@@ -4,7 +4,8 @@
 # 64-VCPU serial trace are exported; the Chrome JSON goes through the
 # Trace Event Format checker; headless Chromium renders each page and
 # tests/html-view.mjs checks it from the DOM (lanes, holds-the-CPU tracks,
-# the failure marker, the legend, the flows) and drives wheel zoom, WASD,
+# the failure marker, the legend, the flows; on analyze's page of the demo
+# trace, the racing accesses and their link) and drives wheel zoom, WASD,
 # search and clicks.  Screenshots and pages stay in BUILD/html-render/.
 # Usage: tests/html-render.sh [BUILD]   (BUILD defaults to "build")
 # Needs /dev/kvm, Node.js and Chromium; installs Debian's chromium and
@@ -67,6 +68,11 @@ first=$(ls "$out"/explore/fail-*.trace | head -n 1)
 	--sched serial --pause-every 100us --hold 20us --seed 3 \
 	>"$out/record.log" 2>&1 || fail "record: $(tail -1 "$out/record.log")"
 
+# analyze's page of the demo's trace: the racing accesses marked.
+"$vcprr" analyze "$out/demo.trace" --html "$out/analyze.html" \
+	>"$out/analyze.log" 2>&1
+[ $? = 1 ] || fail "analyze --html: $(tail -1 "$out/analyze.log")"
+
 for t in demo vcpus64; do
 	"$vcprr" export --format html "$out/$t.trace" -o "$out/$t.html" ||
 		fail "export --format html $t"
@@ -81,6 +87,9 @@ done
 node tests/html-view.mjs "$chrome" "$out/demo.html" "$out/demo.png" \
 	--vcpus 2 --serial --failure "assertion failed" --lost "paused at main+" \
 	--flows --search PAUSE_TAKEN || fail "the demo's page"
+node tests/html-view.mjs "$chrome" "$out/analyze.html" "$out/analyze.png" \
+	--vcpus 2 --serial --failure "assertion failed" --race total \
+	--race-source lost-update.c || fail "analyze's page"
 node tests/html-view.mjs "$chrome" "$out/vcpus64.html" "$out/vcpus64.png" \
 	--vcpus 64 --serial --flows --search KICK || fail "the 64-VCPU page"
 rm -rf "$out/explore"

@@ -13,6 +13,11 @@
 //   --lost TEXT      a "lost the CPU" label says TEXT
 //   --flows          pause lives drawn as arrows
 //   --search TEXT    searching TEXT finds events (and selects one)
+//   --race VAR       (a page of vcprr analyze --html) the racing accesses
+//                    to VAR marked on two lanes and linked, a decisive
+//                    window shaded; clicking a race shows VAR and both
+//                    source lines FILE:LINE (--race-source FILE)
+//   --race-source F  the source file the race's lines are in
 // Prints one line of timings; exits 1 with the failed checks.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +26,7 @@ import { join, resolve } from 'node:path';
 
 const [chromium, page, shot, ...rest] = process.argv.slice(2);
 const opt = { vcpus: null, serial: false, failure: null, lost: null,
-	flows: false, search: null };
+	flows: false, search: null, race: null, 'race-source': null };
 for (let i = 0; i < rest.length; i++) {
 	const k = rest[i].replace(/^--/, '');
 	if (typeof opt[k] === 'boolean') opt[k] = true;
@@ -140,7 +145,7 @@ async function structure() {
 	/* every mark drawn has its legend entry */
 	const plain = new Set(['lane-bg', 'hold-bg', 'label', 'sub', 'axis', 'grid',
 		'slabel', 'hlabel', 'lane', 'holds', 'failure-marker', 'fail-label',
-		'fail-text', 'sel']);
+		'fail-text', 'sel', 'band', 'alabel']);
 	const missing = d.drawn.filter(c => !plain.has(c) && !d.legend.includes(c));
 	check(!missing.length, 'legend entries for every mark drawn (missing: ' +
 		missing.join(', ') + ')');
@@ -237,6 +242,48 @@ async function clickFailure() {
 	check(sel.length > 0, '"show the failure" selects its row in the list');
 }
 
+async function checkRaces() {
+	await js(`document.getElementById('fit').click()`);
+	await frames();
+	const d = await js(`(() => {
+		const q = s => [...document.querySelectorAll(s)];
+		const marks = q('#tl path.race-write, #tl path.race-read');
+		const lanes = new Set(marks.map(n => {
+			const y = n.getBoundingClientRect().top;
+			return q('#tl rect.hold-bg').findIndex(g => { const r = g.getBoundingClientRect();
+				return y >= r.top - 8 && y <= r.bottom; });
+		}));
+		return { marks: marks.length, lanes: [...lanes],
+			links: q('#tl path.race-link').length,
+			decisive: q('#tl rect.an-decisive').length,
+			panel: document.getElementById('analysis').textContent };
+	})()`);
+	check(d.marks >= 2, `racing accesses marked (${d.marks})`);
+	check(d.lanes.filter(v => v >= 0).length >= 2,
+		`racing accesses on two VCPUs' tracks (${d.lanes})`);
+	check(d.links >= 1, `the pair linked (${d.links} links)`);
+	check(d.decisive >= 1, `a decisive decision's window shaded (${d.decisive})`);
+	check(d.panel.includes(opt.race), `the analysis list names ${opt.race} (${d.panel})`);
+	/* a person clicks a racing access on the timeline */
+	await js(`document.getElementById('fit').click()`);
+	await frames();
+	const p = await js(`(() => { const n = document.querySelector('#tl path.race-write');
+		if (!n) return null; const r = n.getBoundingClientRect();
+		return [r.left + r.width / 2, r.top + r.height / 2]; })()`);
+	if (!p) return check(false, 'a racing write to click');
+	await mouse('mousePressed', p[0], p[1]);
+	await mouse('mouseReleased', p[0], p[1]);
+	await frames();
+	const det = await js('details.textContent');
+	const src = opt['race-source'] || '';
+	const lines = det.match(new RegExp(src.replace(/[.]/g, '\\.') + ':\\d+', 'g')) || [];
+	check(det.includes('data race on ' + opt.race), 'clicking a racing access ' +
+		'shows its race: ' + det.slice(0, 80));
+	check(lines.length >= 2, `both source lines in the details (${lines.join(', ')})`);
+	const selLinks = await js(`document.querySelectorAll('#tl path.race-link.sel').length`);
+	check(selLinks === 1, 'the selected race\'s link stands out');
+}
+
 async function main() {
 	const targets = await send('Target.createTarget', { url: 'about:blank' });
 	session = (await send('Target.attachToTarget', { targetId: targets.targetId,
@@ -267,6 +314,7 @@ async function main() {
 	await tooltipInWindow();
 	if (opt.failure) await clickFailure();
 	if (opt.search) await searchEvents();
+	if (opt.race) await checkRaces();
 	await screenshot(shot.replace(/\.png$/, '-driven.png'));
 	check(!pageErrors.length, 'no errors in the page: ' + pageErrors.join('; '));
 	console.log(`html-view: ${page}: ${d.lanes} lanes, ${d.holdSlices} hold ` +

@@ -176,6 +176,106 @@ static void test_fixed_twins_race_free(void **state)
 			}
 }
 
+/* explore --races --json's "races" array (malloc'd), or fails. */
+static char *explore_races(const char *guest, unsigned vcpus, unsigned jobs)
+{
+	char *out, *r;
+	int st = vcprr_sh(&out, "$V explore %s --races --runs 16 --seed 1 "
+			  "--vcpus %u -j %u --json -o %s/races-%s-%u --force "
+			  "2>/dev/null", guest_path(guest), vcpus, jobs, dir,
+			  guest, jobs);
+
+	r = out ? strstr(out, "\"races\": [") : NULL;
+	if ((st != 0 && st != 1) || !r)
+		fail_msg("explore --races %s (status %d): %s", guest, st, out);
+	r = strdup(r);
+	free(out);
+	return r;
+}
+
+/* explore --races: lost-update's races on `total` between its lines 39
+ * and 40, each pair of lines once with the runs it was seen in, the same
+ * whatever -j (the races travel from the workers with the runs); and none
+ * on any fixed twin. */
+static void test_explore_races(void **state)
+{
+	static const char *const twins[] = {
+		"lost-update-fixed", "xchg-lock", "handshake-fixed",
+		"check-then-act-fixed", "ring-nofull-fixed", "order3-fixed",
+		"ck-spinlock", "ck-seqlock", "ck-ring",
+	};
+	char *one, *two, *out;
+	unsigned runs = 0;
+	const char *p;
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	one = explore_races("lost-update", 2, 1);
+	two = explore_races("lost-update", 2, 2);
+	assert_string_equal(one, two);
+	assert_non_null(strstr(one, "\"variable\": \"total\""));
+	assert_non_null(strstr(one, "\"file\": \"tests/guests/lost-update.c\", "
+			       "\"line\": 39"));
+	assert_non_null(strstr(one, "\"file\": \"tests/guests/lost-update.c\", "
+			       "\"line\": 40"));
+	/* once per pair of lines: 39/40 and 40/40, each seen in some runs */
+	assert_null(strstr(strstr(one, "\"line\": 39") + 1, "\"line\": 39"));
+	p = strstr(one, "\"runs\": ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "\"runs\": %u", &runs), 1);
+	assert_true(runs >= 1 && runs <= 16);
+	free(one);
+	free(two);
+	for (size_t i = 0; i < sizeof(twins) / sizeof(twins[0]); i++) {
+		one = explore_races(twins[i], strstr(twins[i], "order3") ||
+				    strstr(twins[i], "ck-") ? 3 : 2, 2);
+		if (strncmp(one, "\"races\": []", 11))
+			fail_msg("%s: explore --races reports %s", twins[i], one);
+		free(one);
+	}
+	/* it needs every instruction */
+	assert_int_equal(vcprr_sh(&out, "$V explore %s --races --preempt exit "
+				  "-o %s/x 2>&1", guest_path("lost-update"), dir),
+			 2);
+	assert_non_null(strstr(out, "--races"));
+	free(out);
+}
+
+/* Guests built on a real lock-free library (Concurrency Kit): used right,
+ * no race under any schedule; ck-seqlock-noretry's reader, which skips the
+ * retry, fails with no data race (its loads are CK's atomics) and the
+ * decisive pause is the reader's, between its loads of `pair`. */
+static void test_ck_guests(void **state)
+{
+	static const char *const right[] = { "ck-spinlock", "ck-seqlock",
+					     "ck-ring" };
+	static const char *const policies[] = { "random", "pct:3" };
+	char trace[512], *out, *d;
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	for (size_t i = 0; i < 3; i++)
+		for (size_t p = 0; p < 2; p++) {
+			int st = vcprr_sh(&out, "$V analyze --races %s --vcpus 3 "
+					  "--policy %s --seed 2",
+					  guest_path(right[i]), policies[p]);
+			if (st != 0 || !strstr(out, "no data race found"))
+				fail_msg("%s --policy %s (status %d): %s", right[i],
+					 policies[p], st, out);
+			free(out);
+		}
+	failing_trace(trace, sizeof(trace), "ck-seqlock-noretry",
+		      "--runs 60 --seed 1 -j 2 --vcpus 3");
+	assert_int_equal(vcprr_sh(&out, "$V analyze --json %s", trace), 0);
+	assert_non_null(strstr(out, "\"failed\":true"));
+	assert_non_null(strstr(out, "\"races\":[]"));
+	d = decisive(out);
+	if (!d || !strstr(d, "\"variable\":\"pair\""))
+		fail_msg("no decisive decision on pair: %s", out);
+	free(d);
+	free(out);
+}
+
 /* The race of a passing run is reported too (TSan for guests), once per
  * pair of source lines, with names on both sides. */
 static void test_races_of_passing_run(void **state)
@@ -292,6 +392,8 @@ int main(void)
 		cmocka_unit_test(test_scenarios_explained),
 		cmocka_unit_test(test_fixed_twins_race_free),
 		cmocka_unit_test(test_races_of_passing_run),
+		cmocka_unit_test(test_explore_races),
+		cmocka_unit_test(test_ck_guests),
 		cmocka_unit_test(test_undecodable_reported),
 		cmocka_unit_test(test_newcomer_errors),
 	};

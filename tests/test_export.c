@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "tests/helpers/testutil.h"
+#include "tools/export-html.h"
 #include "tools/symbols.h"
 #include "traces/trace.h"
 #include "vmm/guest-id.h"
@@ -444,6 +445,126 @@ static void test_recorded(void **state)
 	free(text);
 }
 
+/* Steps placed in time within the slice that ran them (export-html.h). */
+static void test_html_point_time(void **state)
+{
+	struct trace_event last = { .time_ns = 1500 };
+	struct hold_slice s = { .vcpu = 1, .start = 1000, .end = 2000,
+				.step_in = 10, .step_out = 20,
+				.how = HOLD_PREEMPTED };
+	struct html_point p = { .vcpu = 1, .step = 15, .mid = true };
+	uint64_t t = 0;
+
+	assert_true(html_point_time(&p, &s, 99, &t));
+	assert_int_equal(t, 1550);           /* the middle of step 15 */
+	p.vcpu = 0;                          /* another VCPU's step */
+	assert_false(html_point_time(&p, &s, 99, &t));
+	p = (struct html_point){ .vcpu = HTML_ANY_VCPU, .step = 10 };
+	assert_true(html_point_time(&p, &s, 99, &t));
+	assert_int_equal(t, 1000);           /* a window opens at its start */
+	p.step = 20;                         /* the next slice's */
+	assert_false(html_point_time(&p, &s, 99, &t));
+	/* Still held as the trace ends: it ran to the last step, and ended
+	 * with its last own event, not with the teardown. */
+	s = (struct hold_slice){ .vcpu = 1, .start = 1000, .end = 5000,
+				 .step_in = 10, .step_out = 10,
+				 .how = HOLD_ONGOING, .where = &last };
+	p = (struct html_point){ .vcpu = 1, .step = 15, .mid = true };
+	assert_true(html_point_time(&p, &s, 19, &t));
+	assert_int_equal(t, 1275);
+	p.step = 20;
+	assert_false(html_point_time(&p, &s, 19, &t));
+}
+
+/* The time of analysis point @p in the page, or -1. */
+static int64_t point_time(const char *page, unsigned p)
+{
+	char key[32];
+	const char *at;
+	long long t;
+
+	snprintf(key, sizeof(key), "\n[6,%u,", p);
+	at = strstr(page, key);
+	if (!at || sscanf(at + strlen(key), "%lld]", &t) != 1)
+		return -1;
+	return t;
+}
+
+/* Whether time @t lies in a holds-the-CPU row of @vcpu that ran @step. */
+static bool in_hold(const char *page, unsigned vcpu, uint64_t step, int64_t t)
+{
+	for (const char *at = page; (at = strstr(at, "\n[2,")); at++) {
+		unsigned long long t0, t1, si, so;
+		unsigned v;
+		int how;
+
+		if (sscanf(at + 4, "%u,%llu,%llu,%llu,%llu,%d", &v, &t0, &t1,
+			   &si, &so, &how) != 6 || v != vcpu)
+			continue;
+		if (step >= si && (step < so || how == 0) &&
+		    t >= (int64_t)t0 && t <= (int64_t)t1)
+			return true;
+	}
+	return false;
+}
+
+/* vcprr analyze --html: the page of the watched run, its racing accesses
+ * on the right VCPUs in the slices that ran their steps, the variable and
+ * both source lines in the analysis. */
+static void test_html_analysis(void **state)
+{
+	char html[128], *text, *out = NULL;
+	const char *side;
+	unsigned vcpu;
+	unsigned long long step;
+	int rc;
+
+	SKIP_WITHOUT_KVM();
+	snprintf(html, sizeof(html), "%s/analysis.html", dir);
+	rc = vcprr_sh(&out, "$V analyze --races %s --vcpus 2 --html %s",
+		      guest_path("lost-update"), html);
+	assert_int_equal(rc, 1);               /* races found */
+	assert_non_null(strstr(out, "timeline: "));
+	free(out);
+	text = slurp(html);
+	must_have(text, "lost-update.elf, as vcprr analyze watched it");
+	must_have(text, "analysis:{failed:false,");
+	must_have(text, "variable:\"total+0 (0x");
+	must_have(text, "source:\"tests/guests/lost-update.c:39\"");
+	must_have(text, "source:\"tests/guests/lost-update.c:40\"");
+	/* both sides of the first race, placed where their VCPU ran them */
+	side = strstr(text, "sides:[");
+	assert_non_null(side);
+	for (unsigned k = 0; k < 2; k++) {
+		int64_t t = point_time(text, k);
+
+		side = strstr(side, "{vcpu:");
+		assert_non_null(side);
+		assert_int_equal(sscanf(side, "{vcpu:%u,step:%llu,", &vcpu,
+					&step), 2);
+		assert_true(t >= 0);
+		if (!in_hold(text, vcpu, step, t))
+			fail_msg("side %u (vcpu %u, step %llu) drawn at %lld, "
+				 "outside the slices where it ran", k, vcpu, step,
+				 (long long)t);
+		side++;
+	}
+	free(text);
+	/* an existing page is kept unless -f */
+	rc = vcprr_sh(&out, "$V analyze --races %s --vcpus 2 --html %s 2>&1",
+		      guest_path("lost-update"), html);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(out, html));
+	free(out);
+	assert_int_equal(vcprr_sh(NULL, "$V analyze --races %s --vcpus 2 "
+				  "--html %s -f >/dev/null", guest_path(
+				  "lost-update-fixed"), html), 0);
+	text = slurp(html);
+	must_have(text, "races:[]");
+	assert_null(strstr(text, "\n[6,"));
+	free(text);
+}
+
 static int setup(void **state)
 {
 	return scratch_dir(dir, sizeof(dir), "export");
@@ -463,6 +584,8 @@ int main(void)
 		cmocka_unit_test(test_html_story),
 		cmocka_unit_test(test_html_density),
 		cmocka_unit_test(test_recorded),
+		cmocka_unit_test(test_html_point_time),
+		cmocka_unit_test(test_html_analysis),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

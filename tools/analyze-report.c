@@ -92,8 +92,8 @@ static void put_others(FILE *f, const struct symtab *st,
 	}
 }
 
-static void put_window(FILE *f, const struct symtab *st,
-		       const struct analyze_window *w)
+void analyze_print_window(FILE *f, const struct symtab *st,
+			  const struct analyze_window *w)
 {
 	const char *how = w->pause ? "paused (an injected pause)" :
 			  w->preemption ? "preempted" : "switched away from";
@@ -199,7 +199,7 @@ void analyze_print(FILE *f, const struct analyze_result *res)
 				res->nwindows - i);
 			break;
 		}
-		put_window(f, res->st, &res->windows[i]);
+		analyze_print_window(f, res->st, &res->windows[i]);
 	}
 	if (res->failed && res->minimized && !res->nwindows &&
 	    !res->interrupted)

@@ -135,23 +135,41 @@ static void load_symbols(struct analyze_result *res, const char *guest)
 	res->st = symtab_load(guest, msg, sizeof(msg));
 }
 
-int analyze_watch_run(const struct explore_config *cfg, uint64_t seed,
-		      const char *dir, struct analyze_run *ar,
-		      struct explore_result *r, char *err, size_t errlen)
+/* The watched run's trace vanishes, or is kept at keep (replaced). */
+static int watch_run(const struct explore_config *cfg, uint64_t seed,
+		     const char *dir, const char *keep, struct analyze_run *ar,
+		     struct explore_result *r, char *err, size_t errlen)
 {
 	struct explore_config c = *cfg;
 	char path[PATH_MAX];
 	struct explore_trace t = { .path = path, .keep = never_keep };
+	int ret;
 
 	c.sched.mode = VM_SCHED_STEP;
 	c.observer = ar ? &ar->obs : NULL;
 	snprintf(path, sizeof(path), "%s/watched.trace", dir);
-	return explore_run(&c, seed, &t, r, err, errlen);
+	if (keep)
+		t = (struct explore_trace){ .path = keep, .replace = true };
+	ret = explore_run(&c, seed, &t, r, err, errlen);
+	if (!ret && keep && !t.kept) {
+		snprintf(err, errlen, "cannot keep the watched run's trace: %s",
+			 t.problem);
+		return -1;
+	}
+	return ret;
+}
+
+int analyze_watch_run(const struct explore_config *cfg, uint64_t seed,
+		      const char *dir, struct analyze_run *ar,
+		      struct explore_result *r, char *err, size_t errlen)
+{
+	return watch_run(cfg, seed, dir, NULL, ar, r, err, errlen);
 }
 
 static int analyze_watched(const struct explore_config *cfg, uint64_t seed,
-			   const char *dir, struct analyze_run *ar,
-			   struct analyze_result *res, char *err, size_t errlen)
+			   const char *dir, const char *keep,
+			   struct analyze_run *ar, struct analyze_result *res,
+			   char *err, size_t errlen)
 {
 	struct explore_result r;
 
@@ -160,19 +178,21 @@ static int analyze_watched(const struct explore_config *cfg, uint64_t seed,
 		return -1;
 	}
 	res->nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1;
-	if (analyze_watch_run(cfg, seed, dir, ar, &r, err, errlen))
+	if (watch_run(cfg, seed, dir, keep, ar, &r, err, errlen))
 		return -1;
 	if (ar->out_of_memory) {
 		snprintf(err, errlen, "out of memory while watching the run");
 		return -1;
 	}
 	res->failed = r.failed;
+	res->last_step = ar->last_step;
 	snprintf(res->signature, sizeof(res->signature), "%s", r.signature);
 	return find_races(res, ar, err, errlen);
 }
 
 int analyze_guest(const struct explore_config *cfg, uint64_t seed,
-		  struct analyze_result *res, char *err, size_t errlen)
+		  const struct analyze_opts *o, struct analyze_result *res,
+		  char *err, size_t errlen)
 {
 	struct analyze_run ar = { 0 };
 	char dir[ANALYZE_SCRATCH_MAX];
@@ -183,7 +203,8 @@ int analyze_guest(const struct explore_config *cfg, uint64_t seed,
 	load_symbols(res, cfg->guest);
 	if (analyze_scratch_make(dir, sizeof(dir), err, errlen))
 		return -1;
-	ret = analyze_watched(cfg, seed, dir, &ar, res, err, errlen);
+	ret = analyze_watched(cfg, seed, dir, o->watched, &ar, res, err,
+			      errlen);
 	analyze_run_fini(&ar);
 	analyze_scratch_remove(dir);
 	res->seconds = mono_s() - t0;
@@ -363,7 +384,8 @@ static int explain_failure(const char *shrunk, const char *dir,
 	cfg.sched.policy = VM_POLICY_PLAN;
 	cfg.sched.plan = &plan;
 	res->runs++;
-	if (analyze_watched(&cfg, cfg.sched.seed, dir, &ar, res, err, errlen))
+	if (analyze_watched(&cfg, cfg.sched.seed, dir, o->watched, &ar, res,
+			    err, errlen))
 		goto out;
 	if (!res->failed) {
 		snprintf(err, errlen, "the smallest failing schedule passed when "
@@ -386,6 +408,7 @@ out:
 
 /* A trace whose schedule does not fail: its races only. */
 static int passing_trace(const char *path, const char *dir,
+			 const struct analyze_opts *o,
 			 struct analyze_result *res, char *err, size_t errlen)
 {
 	struct minimize_opts mo = { .guest = res->guest, .force = true };
@@ -400,8 +423,8 @@ static int passing_trace(const char *path, const char *dir,
 	rec.cfg.sched.policy = VM_POLICY_PLAN;
 	rec.cfg.sched.plan = &plan;
 	res->runs++;
-	ret = analyze_watched(&rec.cfg, rec.cfg.sched.seed, dir, &ar, res, err,
-			      errlen);
+	ret = analyze_watched(&rec.cfg, rec.cfg.sched.seed, dir, o->watched,
+			      &ar, res, err, errlen);
 out:
 	analyze_run_fini(&ar);
 	schedule_free(&rec);
@@ -459,7 +482,7 @@ int analyze_trace(const char *path, const struct analyze_opts *o,
 	if (st > 0)
 		ret = explain_failure(shrunk, dir, o, res, err, errlen);
 	else if (st == 0)
-		ret = passing_trace(path, dir, res, err, errlen);
+		ret = passing_trace(path, dir, o, res, err, errlen);
 	analyze_scratch_remove(dir);
 	res->seconds = mono_s() - t0;
 	return ret;

@@ -28,6 +28,10 @@ struct analyze_opts {
 	bool force;
 	unsigned max_runs;        /* the minimizer's budget (0: 200) */
 	bool (*interrupted)(void);
+	/* Where to keep the trace of the run watched instruction by
+	 * instruction (the smallest failing schedule, or the passing run),
+	 * whose steps the result names; replaced if there.  NULL: none. */
+	const char *watched;
 };
 
 /* One access of the window's story (found: whether there is one). */
@@ -83,6 +87,7 @@ struct analyze_result {
 	bool failed;
 	char signature[EXPLORE_SIG_MAX];
 	uint64_t steps;           /* instructions watched */
+	uint64_t last_step;       /* the watched run's last step */
 	/* The races of the watched failing run (or of the run, for a passing
 	 * one), then those seen only in the passing schedules without a
 	 * decisive decision (from nraces_run on): a race whose second access
@@ -107,7 +112,8 @@ struct analyze_result {
 int analyze_trace(const char *path, const struct analyze_opts *o,
 		  struct analyze_result *res, char *err, size_t errlen);
 int analyze_guest(const struct explore_config *cfg, uint64_t seed,
-		  struct analyze_result *res, char *err, size_t errlen);
+		  const struct analyze_opts *o, struct analyze_result *res,
+		  char *err, size_t errlen);
 void analyze_result_free(struct analyze_result *res);
 
 /* The pieces, for vcprr bench analyze.  A scratch folder (dir: at least
@@ -127,5 +133,8 @@ int analyze_watch_run(const struct explore_config *cfg, uint64_t seed,
  * JSON object. */
 void analyze_print(FILE *f, const struct analyze_result *res);
 void analyze_print_json(FILE *f, const struct analyze_result *res);
+/* One decision's story, as analyze_print tells it. */
+void analyze_print_window(FILE *f, const struct symtab *st,
+			  const struct analyze_window *w);
 
 #endif

@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tools/analyze.h"
 #include "tools/cli.h"
+#include "tools/export-html.h"
+#include "tools/outfile.h"
 #include "vmm/vm.h"
 
 static const char analyze_usage[] =
@@ -33,9 +36,15 @@ static const char analyze_usage[] =
 "\n"
 "options:\n"
 "  --json               one JSON object on stdout\n"
+"  --html OUT           also the timeline of the run watched (the smallest\n"
+"                       failing schedule, or the --races run) as an HTML\n"
+"                       page (vcprr export --format html) with the racing\n"
+"                       accesses marked on their VCPUs' lanes, each pair\n"
+"                       linked, and the decisions' windows shaded\n"
 "  --guest PATH         the guest, when not at the recorded path\n"
 "  --guest-dir DIR      a folder to look for the recorded guest in, too\n"
-"  -f, --force          run a guest whose SHA-256 differs from the recorded one\n"
+"  -f, --force          run a guest whose SHA-256 differs from the recorded\n"
+"                       one, and replace an existing --html OUT\n"
 "  --max-runs N         schedules the shrinking may run (default 200)\n"
 "run options (--races):\n"
 "  -n, --vcpus N        VCPUs (default 1)\n"
@@ -54,7 +63,7 @@ struct analyze_cli {
 	struct explore_config cfg;
 	uint64_t seed;
 	bool races, json;
-	const char *input;
+	const char *input, *html;
 };
 
 static sigset_t stop_signals;
@@ -117,6 +126,7 @@ static int parse(int argc, char **argv, struct analyze_cli *c)
 	static const struct option longopts[] = {
 		{ "races", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "guest", required_argument, NULL, 'g' },
 		{ "guest-dir", required_argument, NULL, 'D' },
 		{ "force", no_argument, NULL, 'f' },
@@ -144,6 +154,9 @@ static int parse(int argc, char **argv, struct analyze_cli *c)
 			break;
 		case 'J':
 			c->json = true;
+			break;
+		case 'H':
+			c->html = optarg;
 			break;
 		case 'g':
 			c->o.guest = optarg;
@@ -184,9 +197,30 @@ static int parse(int argc, char **argv, struct analyze_cli *c)
 		return cli_usage_error("analyze", "run options (--vcpus, --seed "
 				       "...) go with --races GUEST.elf; a trace "
 				       "brings its own");
+	if (c->html && outfile_check("analyze", c->html, &c->input, 1,
+				     c->o.force))
+		return EXIT_USAGE;
 	if (c->races && (c->o.guest || c->o.guest_dir || c->o.max_runs))
 		return cli_usage_error("analyze", "--guest, --guest-dir and "
 				       "--max-runs go with a TRACE, not --races");
+	return 0;
+}
+
+/* The page of the watched run, with the result on it. */
+static int write_html(const struct analyze_cli *c, const struct analyze_result *res)
+{
+	char title[4200];
+
+	if (!c->html)
+		return 0;
+	snprintf(title, sizeof(title), "%s, as vcprr analyze watched it%s",
+		 c->input, res->minimized ? " (its smallest failing schedule)"
+		 : "");
+	if (export_html_file("analyze", c->o.watched, c->html, c->o.force,
+			     res->st, res, title))
+		return -1;
+	if (!c->json)
+		printf("timeline: %s\n", c->html);
 	return 0;
 }
 
@@ -199,6 +233,8 @@ static int finish(const struct analyze_cli *c, struct analyze_result *res)
 	else
 		analyze_print(stdout, res);
 	status = res->nraces ? 1 : 0;
+	if (write_html(c, res))
+		status = EXIT_VMM_ERROR;
 	analyze_result_free(res);
 	if (fflush(stdout)) {
 		fprintf(stderr, "vcprr analyze: writing the report failed\n");
@@ -210,9 +246,10 @@ static int finish(const struct analyze_cli *c, struct analyze_result *res)
 int cmd_analyze(int argc, char **argv)
 {
 	struct analyze_cli c = { .o = { .interrupted = interrupted },
-				 .cfg = { .nr_vcpus = 1 }, .seed = 1 };
+				 .cfg = { .nr_vcpus = 1, .mem_size = VM_DEFAULT_MEM },
+				 .seed = 1 };
 	struct analyze_result res;
-	char err[2048];
+	char err[2048], dir[ANALYZE_SCRATCH_MAX], watched[ANALYZE_SCRATCH_MAX + 32];
 	int r;
 
 	c.cfg.sched.mode = VM_SCHED_STEP;
@@ -223,17 +260,31 @@ int cmd_analyze(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stop_signals, NULL);  /* VM threads inherit it */
+	if (c.html) {
+		if (analyze_scratch_make(dir, sizeof(dir), err, sizeof(err))) {
+			fprintf(stderr, "vcprr analyze: %s\n", err);
+			return EXIT_VMM_ERROR;
+		}
+		snprintf(watched, sizeof(watched), "%s/watched.trace", dir);
+		c.o.watched = watched;
+	}
 	if (c.races) {
 		c.cfg.guest = c.input;
 		c.cfg.sched.seed = c.seed;
-		r = analyze_guest(&c.cfg, c.seed, &res, err, sizeof(err));
+		r = analyze_guest(&c.cfg, c.seed, &c.o, &res, err, sizeof(err));
 	} else {
 		r = analyze_trace(c.input, &c.o, &res, err, sizeof(err));
 	}
 	if (r) {
 		fprintf(stderr, "vcprr analyze: %s\n", err);
 		analyze_result_free(&res);
-		return interrupted() ? 128 + stop_signal : EXIT_VMM_ERROR;
+		r = interrupted() ? 128 + stop_signal : EXIT_VMM_ERROR;
+	} else {
+		r = finish(&c, &res);
 	}
-	return finish(&c, &res);
+	if (c.html) {
+		unlink(watched);
+		analyze_scratch_remove(dir);
+	}
+	return r;
 }

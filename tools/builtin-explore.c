@@ -61,6 +61,10 @@ static const char explore_usage[] =
 "                       (default: 50 times a calibration run, at least 100000)\n"
 "  -t, --timeout DUR    a run taking longer is a hang (default 30s)\n"
 "  --json               the summary as JSON on stdout\n"
+"  --races              watch every instruction of every run (step mode)\n"
+"                       and add the data races seen to the summary, once\n"
+"                       per pair of source lines, with the runs they were\n"
+"                       seen in (as vcprr analyze --races finds them)\n"
 "  -h, --help           show this help\n"
 "  (--sched P and --hold N are the old, deprecated names of --policy and\n"
 "  --max-hold)\n"
@@ -181,6 +185,10 @@ static int parse_one(int c, struct explore_opts *o, char **argv)
 	case 'J':
 		o->json = true;
 		return 0;
+	case 'W':
+		if (!o->races && !(o->races = explore_races_new()))
+			return cli_usage_error("explore", "out of memory");
+		return 0;
 	case 'h':
 		fputs(explore_usage, stdout);
 		exit(0);
@@ -209,6 +217,7 @@ static int parse_opts(int argc, char **argv, struct explore_opts *o)
 		{ "budget", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "races", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -242,6 +251,11 @@ static int parse_opts(int argc, char **argv, struct explore_opts *o)
 		return cli_usage_error("explore", "-o -: explore writes a folder of "
 				       "traces, not one stream; give a folder");
 	o->cfg.guest = argv[optind];
+	if (o->races && sc->mode != VM_SCHED_STEP)
+		return cli_usage_error("explore", "--races watches every "
+				       "instruction: it needs --preempt step");
+	if (o->races)
+		explore_races_symbols(o->races, o->cfg.guest);
 	if (!seed_given)
 		o->seed = cli_random_seed();
 	sc->pause_ppm = (uint32_t)(o->pause_rate * 1e6 + 0.5);
@@ -366,7 +380,9 @@ static void do_run(const struct explore_opts *o, uint32_t index,
 
 	memset(rec, 0, sizeof(*rec));
 	rec->index = index;
-	if (explore_run(&o->cfg, seed, NULL, &rec->res, err, sizeof(err)))
+	if (o->races ? explore_races_run(&o->cfg, seed, o->races->st, &rec->res,
+					 &rec->races, err, sizeof(err)) :
+	    explore_run(&o->cfg, seed, NULL, &rec->res, err, sizeof(err)))
 		goto error;
 	if (!rec->res.failed)
 		return;
@@ -612,10 +628,12 @@ int cmd_explore(int argc, char **argv)
 	int status;
 
 	status = parse_opts(argc, argv, &o);
-	if (status)
+	if (!status && check_output(&o))
+		status = EXIT_USAGE;
+	if (status) {
+		explore_races_free(o.races);
 		return status;
-	if (check_output(&o))
-		return EXIT_USAGE;
+	}
 	t.failures = calloc(o.runs, sizeof(*t.failures));
 	t.sigs = calloc(o.runs, sizeof(*t.sigs));
 	if (!t.failures || !t.sigs) {
@@ -626,6 +644,7 @@ int cmd_explore(int argc, char **argv)
 	}
 	free(t.failures);
 	free(t.sigs);
+	explore_races_free(o.races);
 	if (o.created_dir)
 		rmdir(o.dir);   /* only when no trace was kept in it */
 	return status;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "tools/explore.h"
+#include "tools/explore-races.h"
 
 struct explore_opts {
 	struct explore_config cfg;
@@ -21,6 +22,7 @@ struct explore_opts {
 	/* the calibration run's failure ("" when it passed): a failure that
 	 * needs no preemption does not depend on the schedule */
 	char calibration_sig[EXPLORE_SIG_MAX];
+	struct explore_races *races;  /* --races: their tally; else NULL */
 };
 
 /* One result from a worker; written to a pipe whole (< PIPE_BUF). */
@@ -29,6 +31,7 @@ struct run_record {
 	int32_t error;              /* the guest could not be run */
 	struct explore_result res;
 	char text[512];             /* error message, or the kept trace */
+	struct run_races races;     /* --races */
 };
 
 struct signature {

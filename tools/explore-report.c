@@ -49,6 +49,8 @@ void explore_add_result(const struct explore_opts *o, struct tally *t,
 		t->errored = true;
 		return;
 	}
+	if (o->races)
+		explore_races_add(o->races, &rec->races, rec->res.failed);
 	if (!rec->res.failed)
 		return;
 	t->failures[t->nfail++] = *rec;
@@ -135,6 +137,8 @@ static void summary_text(const struct explore_opts *o, const struct tally *t,
 		printf("     rerun:    ");
 		rerun_command(o, r->seed, stdout);
 	}
+	if (o->races)
+		explore_races_print(stdout, o->races, t->done);
 }
 
 static void json_string(const char *s)
@@ -183,7 +187,13 @@ static void summary_json(const struct explore_opts *o, const struct tally *t,
 		json_string(r->text);
 		printf("}");
 	}
-	printf("]}\n");
+	printf("]");
+	if (o->races) {
+		printf(", \"races\": ");
+		fflush(stdout);
+		explore_races_json(stdout, o->races);
+	}
+	printf("}\n");
 }
 
 static int by_index(const void *a, const void *b)

@@ -2,7 +2,9 @@
  * in #data), META and TYPES that export-html.c embeds (their layout is described there) and
  * draws an SVG timeline: a lane per VCPU with its states and events, in
  * serial and step traces a "holds the CPU" track under it, the failure and
- * the end of the run as marks across all lanes, a pause's life as arrows.
+ * the end of the run as marks across all lanes, a pause's life as arrows,
+ * and what vcprr analyze found (META.analysis): the racing accesses on
+ * their VCPUs' lanes, each pair linked, the decisions' windows shaded.
  * Below it, the events as inspect dump prints them (searchable, synced
  * with the view) and the details of what is selected.  No network. */
 (function () {
@@ -16,6 +18,7 @@ const STEPS = ['request', 'signal', 'kick', 'coalesced', 'taken',
 	'resume request', 'resumed'];
 const serial = META.mode !== 'parallel';
 const evs = [], states = [], holds = [], lives = [], marks = [], dens = [];
+const AN = META.analysis, pointT = [];
 const D = JSON.parse(document.getElementById('data').textContent);
 for (const r of D) {
 	switch (r[0]) {
@@ -30,6 +33,7 @@ for (const r of D) {
 		s: r.slice(5, 12) }); break;
 	case 4: marks.push({ seq: r[1], kind: r[2], msg: r[3] }); break;
 	case 5: dens.push({ v: r[1], t0: r[2], t1: r[3], n: r[4] }); break;
+	case 6: if (pointT[r[1]] === undefined) pointT[r[1]] = r[2]; break;
 	}
 }
 D.length = 0;
@@ -386,6 +390,112 @@ function drawFlows(out) {
 	return vis.length > MAX ? vis.length : 0;
 }
 
+/* ---- the analysis: racing accesses, their links, decision windows ----- */
+const races = AN ? AN.races : [], decisions = AN ? AN.decisions : [];
+const accessY = v => laneY(v) + MARK_H + BAR_H + 4 + HOLD_H / 2;
+const sideT = s => pointT[s.p];
+function windowT(d) {
+	const a = pointT[d.p0], b = pointT[d.p1];
+	return a === undefined ? null : [a, b === undefined ? span : b];
+}
+const decClass = d => d.decisive ? 'an-decisive' : 'an-decision';
+function decLabel(d) {
+	return (d.decisive ? 'decisive: ' : '') + (d.kind === 'pause' ? 'paused' :
+		d.kind === 'preemption' ? 'preempted' : 'switched away') +
+		' at step ' + d.step;
+}
+function drawDecisions(out) {
+	decisions.forEach((d, j) => {
+		const w = windowT(d);
+		if (!w || d.vcpu < vFirst || d.vcpu >= vEnd || w[1] < from || w[0] > to)
+			return;
+		const x0 = Math.max(LEFT, x(w[0])), x1 = Math.min(W - RIGHT, x(w[1])),
+			y = laneY(d.vcpu), cls = decClass(d);
+		out.push('<rect class="' + cls + ' band" x="' + x0 + '" y="' + y +
+			'" width="' + Math.max(2, x1 - x0) + '" height="' + (MARK_H + BAR_H) +
+			'"/><rect class="' + cls + '" x="' + x0 + '" y="' + y + '" width="' +
+			Math.max(2, x1 - x0) + '" height="' + (MARK_H - 1) + '" data-k="w" ' +
+			'data-i="' + j + '"/>');
+		const text = decLabel(d);
+		if (x1 - x0 > text.length * 6.2 + 6)
+			out.push('<text class="alabel" x="' + (x0 + 3) + '" y="' + (y + MARK_H - 2) +
+				'">' + esc(text) + '</text>');
+	});
+}
+function drawRace(out, r, i, selected) {
+	const pts = r.sides.map(s => sideT(s) === undefined ? null :
+		[x(sideT(s)), accessY(s.vcpu), s]);
+	if (pts[0] && pts[1]) {
+		const [a, b] = pts, lift = Math.min(30, Math.abs(b[0] - a[0]) / 3 + 8);
+		out.push('<path class="race-link' + (selected ? ' sel' : '') + '" d="M' +
+			a[0] + ' ' + a[1] + 'C' + a[0] + ' ' + (a[1] - lift) + ' ' + b[0] + ' ' +
+			(b[1] - lift) + ' ' + b[0] + ' ' + b[1] + '" data-k="r" data-i="' + i +
+			'"/>');
+	}
+	for (const p of pts) {
+		if (!p || p[0] < LEFT - 5 || p[0] > W - RIGHT + 5) continue;
+		const cls = /write/.test(p[2].access) ? 'race-write' : 'race-read';
+		out.push('<path class="' + cls + '" d="M' + p[0] + ' ' + (p[1] - 7) +
+			'l6 7l-6 7l-6 -7z" data-k="r" data-i="' + i + '"/>');
+	}
+}
+function drawRaces(out) {
+	races.forEach((r, i) => {
+		const t = r.sides.map(sideT).filter(v => v !== undefined);
+		if (t.length && Math.max(...t) >= from && Math.min(...t) <= to &&
+		    !(sel && sel.k === 'r' && sel.i === i))
+			drawRace(out, r, i, false);
+	});
+	if (sel && sel.k === 'r') drawRace(out, races[sel.i], sel.i, true);
+}
+function raceText(r) {
+	return r.text.replace(/\n$/, '');
+}
+function sideRow(s) {
+	return row('vcpu ' + s.vcpu + ', step ' + s.step, esc(s.access + ' of ' +
+		s.size + ' bytes') + '<br>' + esc(s.code) + (s.source ? '<br><b>' +
+		esc(s.source) + '</b>' : '') + (sideT(s) === undefined ?
+		'<br><span style="color:#888">not in this trace</span>' : ''));
+}
+function raceDetails(i) {
+	const r = races[i];
+	return '<h3>data race on ' + esc(r.variable) + '</h3><table>' +
+		row('variable', esc(r.variable)) + row('seen', r.count + ' time' +
+		(r.count === 1 ? '' : 's') + ' in the run') + sideRow(r.sides[0]) +
+		sideRow(r.sides[1]) + '</table>';
+}
+function decisionDetails(j) {
+	const d = decisions[j];
+	return '<h3>' + esc((d.decisive ? 'decisive ' : '') + d.kind + ' of vcpu ' +
+		d.vcpu) + '</h3><div class="line">' + esc(d.text.replace(/\n$/, '')) +
+		'</div>';
+}
+/* The analysis' list in the header: each race and decision, one click
+ * from its place on the timeline. */
+function analysisPanel() {
+	const a = document.getElementById('analysis');
+	if (!AN) return;
+	a.style.display = 'block';
+	const out = ['<b>analyze:</b> ' + esc(races.length ? races.length +
+		' data race' + (races.length === 1 ? '' : 's') + ' in this run' :
+		'no data race in this run') + (AN.others ? esc(', ' + AN.others +
+		' more only without a decisive decision') : '')];
+	races.forEach((r, i) => out.push('<a href="#" data-k="r" data-i="' + i +
+		'">' + esc(r.variable.replace(/ .*/, '') + ': ' + r.sides.map(s =>
+		'vcpu ' + s.vcpu + ' ' + s.access + ' at ' + (s.source.replace(/.*\//,
+		'') || s.code)).join(' \u2194 ')) + '</a>'));
+	decisions.forEach((d, j) => out.push('<a href="#" data-k="w" data-i="' + j +
+		'">' + esc(decLabel(d) + ' (vcpu ' + d.vcpu + ')') + '</a>'));
+	a.innerHTML = out.join(' ');
+	a.addEventListener('click', ev => {
+		const n = ev.target.closest('a');
+		if (!n) return;
+		ev.preventDefault();
+		select(n.dataset.k, +n.dataset.i);
+		zoomToSel();
+	});
+}
+
 const DEFS = '<defs><pattern id="hatch" width="4" height="4" ' +
 	'patternUnits="userSpaceOnUse"><rect width="4" height="4" fill="#fff"/>' +
 	'<path d="M0 4L4 0" stroke="#666" stroke-width="1.5"/></pattern>' +
@@ -507,7 +617,9 @@ function draw() {
 		if (shown) drawHolds(out, l, v);
 		out.push('</g>');
 	}
+	drawDecisions(out);
 	const hidden = drawFlows(out);
+	drawRaces(out);
 	failureMarks(out, ax, h);
 	drawMatches(out);
 	drawSelection(out);
@@ -546,6 +658,8 @@ function tipText(n) {
 	case 's': return stateText(states[i]);
 	case 'h': return holdText(holds[i]);
 	case 'l': return lifeText(lives[i]);
+	case 'r': return raceText(races[i]);
+	case 'w': return decisions[i].text.replace(/\n$/, '');
 	case 'd': return 'vcpu ' + dens[i].v + ': ' + dens[i].n + ' exits from ' +
 		fmtT(dens[i].t0) + ' to ' + fmtT(dens[i].t1);
 	case 'g': return n.dataset.n + ' short slices in this pixel: zoom in';
@@ -653,6 +767,9 @@ function selRange() {
 	case 'l': { const p = lifePoints(lives[sel.i]).map(q => q[2]);
 		return p.length ? [Math.min(...p), Math.max(...p)] : null; }
 	case 'd': return [dens[sel.i].t0, dens[sel.i].t1];
+	case 'r': { const t = races[sel.i].sides.map(sideT).filter(v => v !== undefined);
+		return t.length ? [Math.min(...t), Math.max(...t)] : null; }
+	case 'w': return windowT(decisions[sel.i]);
 	}
 	return null;
 }
@@ -670,6 +787,8 @@ function selLane() {
 	case 'h': return holds[sel.i].v;
 	case 'l': return lives[sel.i].v;
 	case 'd': return dens[sel.i].v;
+	case 'r': return races[sel.i].sides[0].vcpu;
+	case 'w': return decisions[sel.i].vcpu;
 	}
 	return -1;
 }
@@ -751,6 +870,8 @@ function details() {
 		esc(holdText(holds[sel.i])) + '</div>'; break;
 	case 'l': html = '<h3>pause life</h3><div class="line">' +
 		esc(lifeText(lives[sel.i])) + '</div>'; break;
+	case 'r': html = raceDetails(sel.i); break;
+	case 'w': html = decisionDetails(sel.i); break;
 	case 'd': html = '<h3>exits</h3><div class="line">' + esc(tipText(
 		{ dataset: { k: 'd', i: sel.i } })) + '</div>'; break;
 	default: html = '';
@@ -902,6 +1023,16 @@ const LEGEND = [
 		'<line class="fail-line" x1="8" x2="8" y1="0" y2="12"/>' +
 		'<rect class="fail-label" x="10" y="1" width="6" height="6"/>'],
 	['mk-end', 'the run stops / ends', '<line class="mk-end" x1="8" x2="8" y1="0" y2="12"/>'],
+	['race-write', 'racing write (analyze)',
+		'<path class="race-write" d="M8 0l6 6l-6 6l-6 -6z"/>', !!AN],
+	['race-read', 'racing read (analyze)',
+		'<path class="race-read" d="M8 0l6 6l-6 6l-6 -6z"/>', !!AN],
+	['race-link', 'the two accesses of a data race',
+		'<path class="race-link" d="M1 11C1 2 15 2 15 11"/>', !!AN],
+	['an-decisive', 'window of a decisive decision: its VCPU off the CPU',
+		'<rect class="an-decisive" x="1" y="2" width="14" height="9"/>', !!AN],
+	['an-decision', 'window of another decision (not needed to fail)',
+		'<rect class="an-decision" x="1" y="2" width="14" height="9"/>', !!AN],
 	['match', 'search match', '<rect class="match" x="6" y="1" width="4" height="9"/>'],
 	['sel-box', 'selected', '<rect class="sel-box" x="2" y="2" width="12" height="8"/>'],
 ];
@@ -910,6 +1041,7 @@ document.getElementById('legend').innerHTML = '<svg width="0" height="0" ' +
 	.map(l => '<span data-class="' + l[0] + '"><svg width="16" height="12">' +
 	l[2] + '</svg> ' + esc(l[1]) + '</span>').join('');
 
+analysisPanel();
 fit();
 filter();
 if (failEv >= 0) select('e', failEv, 'view');

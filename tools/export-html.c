@@ -11,6 +11,8 @@
  *       resume_request, resumed]                  a pause request's life
  *   [4, seq, kind, "message"]                     the failure, the run's end
  *   [5, vcpu, t0, t1, count]                      exits in a density bin
+ *   [6, point, t]                                 a step of the analysis
+ *                                                 (export-html.h) placed
  * Times are ns since the first event; a missing VCPU or sequence number
  * is -1.  A first pass sizes the trace: past HTML_MAX_EVENTS events the
  * exits are left out of the rows and drawn as a density per VCPU, which
@@ -20,10 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/export-html.h"
 #include "tools/inspect-holds.h"
 #include "tools/inspect-pauses.h"
 #include "tools/inspect-priv.h"
 #include "tools/inspect-states.h"
+#include "tools/outfile.h"
 #include "tools/symbols.h"
 #include "tools/u64-map.h"
 #include "traces/event-format.h"
@@ -31,7 +35,8 @@
 #define HTML_MAX_EVENTS 200000  /* events listed one by one */
 #define HTML_BINS       1000    /* density bins per VCPU otherwise */
 
-enum { ROW_EVENT, ROW_STATE, ROW_HOLD, ROW_LIFE, ROW_MARK, ROW_DENSITY };
+enum { ROW_EVENT, ROW_STATE, ROW_HOLD, ROW_LIFE, ROW_MARK, ROW_DENSITY,
+       ROW_POINT };
 
 /* A running stretch being merged over the exits of a binned trace. */
 struct run_merge {
@@ -49,6 +54,10 @@ struct html {
 	struct run_merge *merge[INSPECT_MAX_VCPUS];
 	uint64_t lanes, rows;
 	struct u64_map rips;        /* the listed events' RIPs (META.lines) */
+	const struct analyze_result *an;   /* NULL: no analysis */
+	const char *title;
+	struct html_point *points;
+	size_t npoints;
 	char fields[8192];
 };
 
@@ -62,9 +71,7 @@ static void row(struct html *h, int kind)
 	fprintf(h->f, "%s[%d", h->rows++ ? ",\n" : "", kind);
 }
 
-/* A JSON (and JS) string body: also escapes '<' so no "</script>" ends
- * the script early. */
-static void js_str(FILE *f, const char *s)
+void html_js_str(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -124,7 +131,7 @@ static void write_event(struct html *h, const struct trace_event *ev,
 	fprintf(h->f, ",%" PRIu64 ",%" PRIu64, ev->seq, rel(h, ev->time_ns));
 	vcpu_col(h->f, ev->vcpu);
 	fprintf(h->f, ",%u,\"", ev->type);
-	js_str(h->f, h->fields[0] == ' ' ? h->fields + 1 : h->fields);
+	html_js_str(h->f, h->fields[0] == ' ' ? h->fields + 1 : h->fields);
 	fputs("\"]", h->f);
 	h->listed++;
 	if (ev->rip && h->fmt.syms && h->rips.n < LINES_MAX)
@@ -141,7 +148,7 @@ static void write_mark(struct html *h, const struct trace_event *ev,
 		return;
 	row(h, ROW_MARK);
 	fprintf(h->f, ",%" PRIu64 ",%d,\"", ev->seq, (int)k);
-	js_str(h->f, msg);
+	html_js_str(h->f, msg);
 	fputs("\"]", h->f);
 }
 
@@ -234,6 +241,23 @@ static void on_new_vcpu(void *ctx, uint32_t vcpu)
 		h->lanes = vcpu + 1;
 }
 
+/* The analysis' steps this slice ran, in time. */
+static void place_points(struct html *h, const struct hold_slice *s)
+{
+	uint64_t t;
+
+	for (size_t i = 0; i < h->npoints; i++) {
+		struct html_point *p = &h->points[i];
+
+		if (p->placed ||
+		    !html_point_time(p, s, h->an->last_step, &t))
+			continue;
+		p->placed = true;
+		row(h, ROW_POINT);
+		fprintf(h->f, ",%zu,%" PRIu64 "]", i, rel(h, t));
+	}
+}
+
 static void on_hold(void *ctx, const struct hold_slice *s)
 {
 	struct html *h = ctx;
@@ -247,6 +271,7 @@ static void on_hold(void *ctx, const struct hold_slice *s)
 	seq_col(h->f, s->seq_out);
 	seq_col(h->f, s->where ? s->where->seq : PSTEP_NONE);
 	fputc(']', h->f);
+	place_points(h, s);
 }
 
 static void on_life(void *ctx, const struct pause_life *l)
@@ -358,7 +383,7 @@ static void write_types(FILE *f)
 static void meta_str(FILE *f, const char *key, const char *v)
 {
 	fprintf(f, "%s:\"", key);
-	js_str(f, v);
+	html_js_str(f, v);
 	fputs("\",\n", f);
 }
 
@@ -379,7 +404,7 @@ static void write_lines(struct html *h)
 		snprintf(where, sizeof(where), "%s:%u", file, line);
 		fprintf(h->f, "%s\"0x%" PRIx64 "\":\"", first ? "" : ",",
 			h->rips.keys[i]);
-		js_str(h->f, where);
+		html_js_str(h->f, where);
 		fputc('"', h->f);
 		first = false;
 	}
@@ -398,7 +423,7 @@ static void write_meta(struct itrace *t, struct html *h)
 			 "list (vcprr inspect dump shows them)", h->events,
 			 h->exits);
 	fputs("const META={\n", h->f);
-	meta_str(h->f, "trace", t->path);
+	meta_str(h->f, "trace", h->title ? h->title : t->path);
 	meta_str(h->f, "guest", rd->guest.path);
 	meta_str(h->f, "mode", sched_mode_name(rd->sched.mode));
 	meta_str(h->f, "state", state);
@@ -408,6 +433,7 @@ static void write_meta(struct itrace *t, struct html *h)
 		",binned:%s,\n", rd->sched.seed, rd->nr_vcpus, h->lanes,
 		h->tend - h->t0, h->events, h->listed,
 		h->binned ? "true" : "false");
+	html_analysis_meta(h->f, h->an);
 	write_lines(h);
 	fputs("};\n", h->f);
 	write_types(h->f);
@@ -415,11 +441,21 @@ static void write_meta(struct itrace *t, struct html *h)
 
 int export_html(struct itrace *t, FILE *out, const struct symtab *syms)
 {
+	return export_html_analysis(t, out, syms, NULL, NULL);
+}
+
+int export_html_analysis(struct itrace *t, FILE *out, const struct symtab *syms,
+			 const struct analyze_result *an, const char *title)
+{
 	struct html *h = calloc(1, sizeof(*h));
 	int ret = -1;
 
 	if (!h)
 		return INSPECT_BAD_INPUT;
+	h->an = an;
+	h->title = title;
+	if (an && !(h->points = html_points(an, &h->npoints)))
+		goto out;
 	h->f = out;
 	h->fmt = (struct ifmt){ .syms = syms, .t0 = t->t0 };
 	h->t0 = t->t0;
@@ -438,6 +474,30 @@ int export_html(struct itrace *t, FILE *out, const struct symtab *syms)
 	itrace_note_truncation(t);
 out:
 	u64_map_free(&h->rips);
+	free(h->points);
 	free(h);
 	return ret < 0 ? INSPECT_BAD_INPUT : INSPECT_OK;
+}
+
+int export_html_file(const char *cmd, const char *path, const char *out,
+		     bool replace, const struct symtab *st,
+		     const struct analyze_result *an, const char *title)
+{
+	struct outfile of;
+	struct itrace t;
+	int ret;
+
+	if (itrace_open(&t, path, cmd))
+		return -1;
+	if (outfile_open(&of, cmd, out, replace)) {
+		itrace_close(&t);
+		return -1;
+	}
+	ret = export_html_analysis(&t, of.f, st, an, title);
+	if (ret)
+		outfile_abort(&of);
+	else if (outfile_commit(&of))
+		ret = -1;
+	itrace_close(&t);
+	return ret ? -1 : 0;
 }
