@@ -61,6 +61,7 @@ struct live_target {
 	void *until_arg;
 	struct debug_stop hit;     /* scan: the last stop found before */
 	uint64_t hit_pos;          /* silent_to, and where it was */
+	uint64_t *eintr;           /* per VCPU: its kicks at its last stop */
 	uint16_t *history;         /* the VCPU about to run at each position */
 	uint64_t history_len, history_cap;
 	unsigned nr_vcpus;
@@ -254,6 +255,22 @@ static void silent_point(struct live_target *lt, unsigned vcpu, uint64_t pos)
 	report_stop(lt, &s);
 }
 
+/* Whether the last VCPU to pass the stop point was kicked out of KVM_RUN
+ * before its guest ran: then no instruction ran, the position stays (a
+ * kick lands by timing: positions must not count it). */
+static bool last_run_kicked(struct live_target *lt)
+{
+	struct vm_debug_vcpu st;
+	unsigned last = (unsigned)lt->last_ran;
+
+	if (lt->last_ran < 0 || vm_debug_vcpu_state(lt->vm, last, &st))
+		return false;
+	if (st.eintr == lt->eintr[last])
+		return false;
+	lt->eintr[last] = st.eintr;
+	return true;
+}
+
 static void stop_point(struct vm *vm, unsigned vcpu, void *arg)
 {
 	struct live_target *lt = arg;
@@ -261,6 +278,11 @@ static void stop_point(struct vm *vm, unsigned vcpu, void *arg)
 
 	(void)vm;
 	pthread_mutex_lock(&lt->lock);
+	if (last_run_kicked(lt) && lt->instructions) {
+		lt->instructions--;
+		lt->history[lt->instructions] = (uint16_t)vcpu;
+		lt->last_checked = true;  /* nothing ran to check */
+	}
 	note_position(lt, lt->instructions, vcpu);
 	if (lt->silent && !lt->released)
 		silent_point(lt, vcpu, lt->instructions);
@@ -473,6 +495,7 @@ static int attach(struct live_target *lt, struct vm *vm)
 	lt->values_gen = 0;
 	lt->dr_seen = false;
 	memset(lt->watch_gen, 0, lt->nr_vcpus * sizeof(uint64_t));
+	memset(lt->eintr, 0, lt->nr_vcpus * sizeof(uint64_t));
 	atomic_store(&lt->interrupt, false);
 	/* Every watch generation differs from 0: the first resume programs
 	 * the debug registers, keeping the single step. */
@@ -489,8 +512,11 @@ struct live_target *live_target_create(struct vm *vm,
 	struct live_target *lt = calloc(1, sizeof(*lt));
 	int r;
 
-	if (!lt || !(lt->watch_gen = calloc(vm_nr_vcpus(vm), sizeof(uint64_t)))) {
+	if (!lt || !(lt->watch_gen = calloc(vm_nr_vcpus(vm), sizeof(uint64_t))) ||
+	    !(lt->eintr = calloc(vm_nr_vcpus(vm), sizeof(uint64_t)))) {
 		snprintf(err, errlen, "out of memory");
+		if (lt)
+			free(lt->watch_gen);
 		free(lt);
 		return NULL;
 	}
@@ -634,5 +660,6 @@ void live_target_destroy(struct live_target *lt)
 	pthread_mutex_destroy(&lt->lock);
 	free(lt->watch_gen);
 	free(lt->history);
+	free(lt->eintr);
 	free(lt);
 }

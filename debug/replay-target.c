@@ -4,6 +4,7 @@
  * over the replay's VM. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ struct replay_target {
 	uint64_t runs;              /* replays started: the first and restarts */
 	uint64_t replayed_ns;       /* spent running to positions */
 	uint64_t goto_seq;          /* goto_event's event, for reached() */
+	unsigned thread;            /* of the last stop shown */
 };
 
 /* --- runs ----------------------------------------------------------------- */
@@ -116,7 +118,9 @@ static int reverse(void *t, const struct debug_resume *r, char *err,
 	int ret;
 
 	if (r->kind == DEBUG_STEP) {
-		found = previous_of(rt, here, r->thread, &to);
+		/* gdb steps the thread it stopped in, even asking for any. */
+		found = previous_of(rt, here, r->thread < 0 ? (int)rt->thread :
+				    r->thread, &to);
 	} else {
 		ret = restart(rt, err, errlen);
 		if (!ret)
@@ -188,6 +192,8 @@ static int poll_stop(void *t, struct debug_stop *s)
 	if (r == 1 && (s->kind == DEBUG_STOP_EXITED ||
 		       s->kind == DEBUG_STOP_FAULT))
 		s->kind = DEBUG_STOP_TRACE_END;
+	if (r == 1)
+		rt->thread = s->thread;
 	return r;
 }
 
@@ -198,17 +204,32 @@ static void interrupt(void *t)
 	rt->live->interrupt(rt->lt);
 }
 
+static bool run_ended(struct replay_target *rt)
+{
+	struct pollfd p = { .fd = vm_end_fd(replay_session_vm(rt->rs)),
+			    .events = POLLIN };
+
+	return live_target_started(rt->lt) && poll(&p, 1, 0) == 1;
+}
+
 static int where(void *t, char *out, size_t outlen)
 {
 	struct replay_target *rt = t;
 	uint64_t pos = live_target_position(rt->lt);
 	int vcpu = live_target_vcpu_at(rt->lt, pos);
-	char diverged[512];
+	char diverged[512], next[32] = "no vcpu runs next";
 
+	if (vcpu >= 0)
+		snprintf(next, sizeof(next), "vcpu %d runs next", vcpu);
 	snprintf(out, outlen, "step %" PRIu64 " (instructions since the start), "
 		 "after trace event %" PRIu64 " (%" PRIu64 " events replayed); "
-		 "vcpu %d runs next\n", pos, replay_session_last_seq(rt->rs),
-		 replay_session_checked(rt->rs), vcpu);
+		 "%s\n", pos, replay_session_last_seq(rt->rs),
+		 replay_session_checked(rt->rs), next);
+	if (run_ended(rt))
+		snprintf(out + strlen(out), outlen - strlen(out), "the run ended: "
+			 "memory digest %016" PRIx64 ", recorded %016" PRIx64 "\n",
+			 vm_memory_digest(replay_session_vm(rt->rs)),
+			 replay_session_recorded_digest(rt->rs));
 	if (replay_session_diverged(rt->rs, diverged, sizeof(diverged)))
 		snprintf(out + strlen(out), outlen - strlen(out),
 			 "the replay differs from the trace: %s\n", diverged);

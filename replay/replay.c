@@ -295,6 +295,11 @@ uint64_t replay_session_last_seq(struct replay_session *s)
 	return last;
 }
 
+uint64_t replay_session_recorded_digest(const struct replay_session *s)
+{
+	return s->rp->end.a2;
+}
+
 bool replay_session_diverged(struct replay_session *s, char *msg, size_t len)
 {
 	if (!atomic_load(&s->rp->diverged))

@@ -100,6 +100,8 @@ int replay_session_mode(const struct replay_session *s);
  * only while the VM is still (stopped in its debug stop point, or ended). */
 uint64_t replay_session_checked(struct replay_session *s);
 uint64_t replay_session_last_seq(struct replay_session *s);
+/* The guest memory digest the trace recorded at its end (0: none). */
+uint64_t replay_session_recorded_digest(const struct replay_session *s);
 /* Whether the run differed from the trace, and how (in @msg). */
 bool replay_session_diverged(struct replay_session *s, char *msg, size_t len);
 /* Ends: the VM must be stopped and its threads joined (vm_stop, vm_wait)

@@ -45,6 +45,7 @@ int vm_debug_vcpu_state(struct vm *vm, unsigned id, struct vm_debug_vcpu *st)
 	}
 	st->exit_code = v->exit_code;
 	st->exit_seq = v->exit_seq;
+	st->eintr = atomic_load(&v->stats.eintr);
 	return 0;
 }
 

@@ -35,6 +35,8 @@ struct vm_debug_vcpu {
 	uint64_t pause_seq, pause_data;
 	int exit_code;       /* main's return value, once finished */
 	uint64_t exit_seq;   /* its position clock */
+	uint64_t eintr;      /* its KVM_RUNs that a kick ended before the
+				guest ran (timing, not the guest's) */
 };
 
 /* The readers: only while the VM is still (see above).  0 or -errno. */
