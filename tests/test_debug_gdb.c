@@ -150,12 +150,12 @@ static void test_refusals(void **state)
 		"-ex 'reverse-continue' -ex 'set $rax = 1' "
 		"-ex 'monitor where' -ex 'monitor goto 5' "
 		"-ex 'monitor checkpoints' -ex 'monitor frob'"), 0);
-	expect(out, "reverse execution needs checkpoints: not in this build");
+	expect(out, "reverse execution needs a replay: vcprr debug TRACE");
 	expect(out, "Could not write register \"rax\"");
 	expect(out, "read-only: a write would change the run");
 	expect(out, "a live run (no trace): scheduler step");
 	expect(out, "goto: a live run has no trace events");
-	expect(out, "checkpoints: reverse execution needs checkpoints");
+	expect(out, "checkpoints: reverse execution needs a replay");
 	expect(out, "unknown monitor command 'frob'");
 	free(out);
 }
