@@ -344,6 +344,19 @@ fail:
 	return NULL;
 }
 
+int replay_target_seek(struct replay_target *rt, uint64_t pos, char *err,
+		       size_t errlen)
+{
+	struct debug_stop s = { .kind = DEBUG_STOP_STEP, .thread = (unsigned)-1 };
+
+	return go_back_to(rt, pos, &s, err, errlen);
+}
+
+uint64_t replay_target_position(struct replay_target *rt)
+{
+	return live_target_position(rt->lt);
+}
+
 const char *replay_target_guest(const struct replay_target *rt)
 {
 	return replay_session_guest(rt->rs);

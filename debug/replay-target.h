@@ -35,6 +35,13 @@ struct replay_target *replay_target_create(const char *path,
 
 struct debug_target replay_target_of(struct replay_target *rt);
 
+/* Goes to position @pos from the trace's start (a replay to there), as a
+ * stop of the VCPU about to run.  0 or -errno with a message. */
+int replay_target_seek(struct replay_target *rt, uint64_t pos, char *err,
+		       size_t errlen);
+/* The current position: instructions run since the start. */
+uint64_t replay_target_position(struct replay_target *rt);
+
 /* The guest image the trace runs. */
 const char *replay_target_guest(const struct replay_target *rt);
 
