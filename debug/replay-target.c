@@ -122,10 +122,12 @@ static int reverse(void *t, const struct debug_resume *r, char *err,
 		found = previous_of(rt, here, r->thread < 0 ? (int)rt->thread :
 				    r->thread, &to);
 	} else {
+		/* From the trace's end, the scan ends with the run. */
 		ret = restart(rt, err, errlen);
-		if (!ret)
-			ret = run_to(rt, here, true, err, errlen);
 		if (ret)
+			return ret;
+		ret = run_to(rt, here, true, err, errlen);
+		if (ret && !(ret == -EIO && live_target_position(rt->lt) == here))
 			return ret;
 		found = live_target_last_hit(rt->lt, &s, &to);
 	}
