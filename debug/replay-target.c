@@ -52,10 +52,11 @@ static int restart(struct replay_target *rt, char *err, size_t errlen)
 	rs = replay_session_open(rt->path, &rt->opts, err, errlen);
 	if (!rs)
 		return -EIO;
+	/* (attach lets go of the old VM: close it after) */
+	r = live_target_attach(rt->lt, replay_session_vm(rs));
 	replay_session_close(rt->rs);
 	rt->rs = rs;
 	rt->runs++;
-	r = live_target_attach(rt->lt, replay_session_vm(rs));
 	if (r)
 		snprintf(err, errlen, "the debugger's stop point: %s",
 			 strerror(-r));
