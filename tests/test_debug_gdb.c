@@ -18,16 +18,6 @@
 #include "tests/helpers/gdb-client.h"
 #include "tests/helpers/testutil.h"
 
-static int have_gdb(void)
-{
-	if (system("command -v gdb >/dev/null 2>&1") == 0)
-		return 1;
-	print_message("gdb not installed: skipping\n");
-	return 0;
-}
-
-#define SKIP_WITHOUT_GDB() do { SKIP_WITHOUT_KVM(); if (!have_gdb()) skip(); } while (0)
-
 /* vcprr debug GUEST -n 2, gdb in batch mode running @cmds (each -ex). */
 static int debug_batch(char **out, const char *guest, const char *cmds)
 {

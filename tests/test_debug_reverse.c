@@ -10,19 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/helpers/gdb-client.h"
 #include "tests/helpers/testutil.h"
 
 static char dir[64], trace[128];
-
-static int have_gdb(void)
-{
-	if (system("command -v gdb >/dev/null 2>&1") == 0)
-		return 1;
-	print_message("gdb not installed: skipping\n");
-	return 0;
-}
-
-#define SKIP_WITHOUT_GDB() do { SKIP_WITHOUT_KVM(); if (!have_gdb()) skip(); } while (0)
 
 static void expect(const char *out, const char *what)
 {
