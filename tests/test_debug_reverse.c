@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
+
+#include "debug/replay-target.h"
 #include "tests/helpers/gdb-client.h"
 #include "tests/helpers/testutil.h"
 
@@ -269,6 +272,51 @@ static void test_refusals(void **state)
 	free(out);
 }
 
+/* In process (and so under ThreadSanitizer): a debug target over the
+ * trace runs to its end, goes back to random positions (a new replay
+ * each) and on to the end again, always the same number of steps. */
+static void to_end(struct debug_target t)
+{
+	struct debug_resume r = { .kind = DEBUG_CONTINUE, .thread = -1 };
+	struct pollfd p = { .fd = t.ops->stop_fd(t.t), .events = POLLIN };
+	struct debug_stop s;
+	char err[256];
+
+	assert_int_equal(t.ops->resume(t.t, &r, err, sizeof(err)), 0);
+	while (!t.ops->poll_stop(t.t, &s))
+		poll(&p, 1, -1);
+	assert_int_equal(s.kind, DEBUG_STOP_TRACE_END);
+}
+
+static void test_target_round_trip(void **state)
+{
+	struct replay_opts o = { .console_fd = -1 };
+	struct debug_points points = { 0 };
+	struct replay_target *rt;
+	struct debug_target t;
+	uint64_t seed = 0xc0ffee, end;
+	char err[4096];
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	rt = replay_target_create(trace, &o, &points, err, sizeof(err));
+	if (!rt)
+		fail_msg("%s", err);
+	t = replay_target_of(rt);
+	to_end(t);
+	end = replay_target_position(rt);
+	assert_true(end > 100);
+	for (int i = 0; i < 3; i++) {
+		uint64_t at = test_rand(&seed) % end;
+
+		assert_int_equal(replay_target_seek(rt, at, err, sizeof(err)), 0);
+		assert_int_equal(replay_target_position(rt), at);
+		to_end(t);
+		assert_int_equal(replay_target_position(rt), end);
+	}
+	replay_target_destroy(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_back_and_on_to_the_end),
 		cmocka_unit_test(test_goto_event),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_target_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
