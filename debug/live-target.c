@@ -260,14 +260,15 @@ static void silent_point(struct live_target *lt, unsigned vcpu, uint64_t pos)
  * kick lands by timing: positions must not count it). */
 static bool last_run_kicked(struct live_target *lt)
 {
-	struct vm_debug_vcpu st;
 	unsigned last = (unsigned)lt->last_ran;
+	uint64_t kicked;
 
-	if (lt->last_ran < 0 || vm_debug_vcpu_state(lt->vm, last, &st))
+	if (lt->last_ran < 0)
 		return false;
-	if (st.eintr == lt->eintr[last])
+	kicked = vm_debug_vcpu_kicked_runs(lt->vm, last);
+	if (kicked == lt->eintr[last])
 		return false;
-	lt->eintr[last] = st.eintr;
+	lt->eintr[last] = kicked;
 	return true;
 }
 
@@ -424,6 +425,10 @@ static int poll_stop(void *t, struct debug_stop *s)
 	struct live_target *lt = t;
 	int r = 1;
 
+	/* An ended run's result is read once its threads are joined (not
+	 * under the lock: a thread on its way out may still take it). */
+	if (vm_ended(lt))
+		vm_wait(lt->vm, -1);
 	pthread_mutex_lock(&lt->lock);
 	if (lt->have_stop)
 		*s = lt->stop;
