@@ -9,7 +9,7 @@
 #include "debug/gdb-conn.h"
 #include "debug/gdb-regs.h"
 
-#define NO_REVERSE "reverse execution needs checkpoints: not in this build"
+#define NO_REVERSE "reverse execution needs a replay: vcprr debug TRACE (a step recording)"
 
 void gdb_conn_reply(struct gdb_conn *c, const char *fmt, ...)
 {

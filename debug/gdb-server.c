@@ -14,7 +14,7 @@
 #include "debug/gdb-regs.h"
 #include "debug/gdb-server.h"
 
-#define NO_REVERSE "E.reverse execution needs checkpoints: not in this build"
+#define NO_REVERSE "E.reverse execution needs a replay: vcprr debug TRACE (a step recording)"
 #define READ_ONLY "E.vcprr debug is read-only: a write would change the run " \
 		  "being replayed"
 

@@ -54,6 +54,17 @@ struct live_target {
 		uint8_t old[8];
 	} values[DEBUG_MAX_WATCHES];
 	bool dr_seen, dr_warned;   /* a debug register hit came; the warning */
+	/* Running silently to a position (live_target_run_to). */
+	bool silent, scan, have_hit;
+	uint64_t silent_to;
+	bool (*until)(void *arg);
+	void *until_arg;
+	struct debug_stop hit;     /* scan: the last stop found before */
+	uint64_t hit_pos;          /* silent_to, and where it was */
+	uint64_t *eintr;           /* per VCPU: its kicks at its last stop */
+	uint16_t *history;         /* the VCPU about to run at each position */
+	uint64_t history_len, history_cap;
+	unsigned nr_vcpus;
 };
 
 /* --- the stop point, on VCPU threads ----------------------------------------- */
@@ -180,22 +191,105 @@ static bool find_stop(struct live_target *lt, unsigned vcpu,
 	return false;
 }
 
+/* Shows @s to the server and waits for the next resume.  False when the
+ * server cannot be told. */
+static bool report_stop(struct live_target *lt, const struct debug_stop *s)
+{
+	uint64_t one = 1;
+
+	lt->stop = *s;
+	lt->have_stop = true;
+	lt->running = false;
+	if (write(lt->stop_evfd, &one, sizeof(one)) < 0)
+		return false;
+	while (!lt->running && !lt->released)
+		pthread_cond_wait(&lt->cond, &lt->lock);
+	return true;
+}
+
+/* Positions are deterministic in a replay: the VCPU at each is kept once
+ * seen (it serves reverse steps in every later run). */
+static void note_position(struct live_target *lt, uint64_t pos, unsigned vcpu)
+{
+	if (pos < lt->history_len)
+		return;
+	if (pos >= lt->history_cap) {
+		uint64_t cap = lt->history_cap ? 2 * lt->history_cap : 4096;
+		uint16_t *h = realloc(lt->history, cap * sizeof(*h));
+
+		if (!h)
+			return;
+		lt->history = h;
+		lt->history_cap = cap;
+	}
+	if (pos == lt->history_len) {
+		lt->history[pos] = (uint16_t)vcpu;
+		lt->history_len++;
+	}
+}
+
+/* Running to silent_to without stopping: every stop on the way is looked
+ * at (so watched values, breakpoints passed stay current) and, scanning,
+ * the last one before silent_to is kept with the position to show it at:
+ * a watched write's is the writing instruction's, before it ran. */
+static void silent_point(struct live_target *lt, unsigned vcpu, uint64_t pos)
+{
+	struct debug_stop s;
+
+	while (find_stop(lt, vcpu, &s)) {
+		uint64_t at = s.kind == DEBUG_STOP_WATCH && pos ? pos - 1 : pos;
+
+		if (lt->scan && at < lt->silent_to &&
+		    (s.kind == DEBUG_STOP_BREAK || s.kind == DEBUG_STOP_WATCH)) {
+			lt->hit = s;
+			lt->hit_pos = at;
+			lt->have_hit = true;
+		}
+	}
+	if (pos < lt->silent_to && !(lt->until && lt->until(lt->until_arg)))
+		return;
+	lt->silent = false;
+	memset(&s, 0, sizeof(s));
+	s.kind = DEBUG_STOP_STEP;
+	s.thread = vcpu;
+	report_stop(lt, &s);
+}
+
+/* Whether the last VCPU to pass the stop point was kicked out of KVM_RUN
+ * before its guest ran: then no instruction ran, the position stays (a
+ * kick lands by timing: positions must not count it). */
+static bool last_run_kicked(struct live_target *lt)
+{
+	unsigned last = (unsigned)lt->last_ran;
+	uint64_t kicked;
+
+	if (lt->last_ran < 0)
+		return false;
+	kicked = vm_debug_vcpu_kicked_runs(lt->vm, last);
+	if (kicked == lt->eintr[last])
+		return false;
+	lt->eintr[last] = kicked;
+	return true;
+}
+
 static void stop_point(struct vm *vm, unsigned vcpu, void *arg)
 {
 	struct live_target *lt = arg;
 	struct debug_stop s;
-	uint64_t one = 1;
 
 	(void)vm;
 	pthread_mutex_lock(&lt->lock);
+	if (last_run_kicked(lt) && lt->instructions) {
+		lt->instructions--;
+		lt->history[lt->instructions] = (uint16_t)vcpu;
+		lt->last_checked = true;  /* nothing ran to check */
+	}
+	note_position(lt, lt->instructions, vcpu);
+	if (lt->silent && !lt->released)
+		silent_point(lt, vcpu, lt->instructions);
 	while (!lt->released && find_stop(lt, vcpu, &s)) {
-		lt->stop = s;
-		lt->have_stop = true;
-		lt->running = false;
-		if (write(lt->stop_evfd, &one, sizeof(one)) < 0)
+		if (!report_stop(lt, &s))
 			break;
-		while (!lt->running && !lt->released)
-			pthread_cond_wait(&lt->cond, &lt->lock);
 	}
 	if (!lt->released) {
 		apply_watches(lt, vcpu);
@@ -331,6 +425,10 @@ static int poll_stop(void *t, struct debug_stop *s)
 	struct live_target *lt = t;
 	int r = 1;
 
+	/* An ended run's result is read once its threads are joined (not
+	 * under the lock: a thread on its way out may still take it). */
+	if (vm_ended(lt))
+		vm_wait(lt->vm, -1);
 	pthread_mutex_lock(&lt->lock);
 	if (lt->have_stop)
 		*s = lt->stop;
@@ -387,44 +485,153 @@ static int watch_fd(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* The per-run state, for a new run of @vm. */
+static int attach(struct live_target *lt, struct vm *vm)
+{
+	if (lt->vm)
+		epoll_ctl(lt->epoll_fd, EPOLL_CTL_DEL, vm_end_fd(lt->vm), NULL);
+	lt->vm = vm;
+	lt->started = lt->running = lt->released = lt->have_stop = false;
+	lt->silent = lt->have_hit = false;
+	lt->last_ran = -1;
+	lt->last_checked = false;
+	lt->break_reported = -1;
+	lt->instructions = 0;
+	lt->values_gen = 0;
+	lt->dr_seen = false;
+	memset(lt->watch_gen, 0, lt->nr_vcpus * sizeof(uint64_t));
+	memset(lt->eintr, 0, lt->nr_vcpus * sizeof(uint64_t));
+	atomic_store(&lt->interrupt, false);
+	/* Every watch generation differs from 0: the first resume programs
+	 * the debug registers, keeping the single step. */
+	lt->points->gen++;
+	if (watch_fd(lt->epoll_fd, vm_end_fd(vm)))
+		return -errno;
+	return vm_set_debug_stop(vm, stop_point, lt);
+}
+
 struct live_target *live_target_create(struct vm *vm,
 				       struct debug_points *points, char *err,
 				       size_t errlen)
 {
 	struct live_target *lt = calloc(1, sizeof(*lt));
+	int r;
 
-	if (!lt || !(lt->watch_gen = calloc(vm_nr_vcpus(vm), sizeof(uint64_t)))) {
+	if (!lt || !(lt->watch_gen = calloc(vm_nr_vcpus(vm), sizeof(uint64_t))) ||
+	    !(lt->eintr = calloc(vm_nr_vcpus(vm), sizeof(uint64_t)))) {
 		snprintf(err, errlen, "out of memory");
+		if (lt)
+			free(lt->watch_gen);
 		free(lt);
 		return NULL;
 	}
-	lt->vm = vm;
+	lt->nr_vcpus = vm_nr_vcpus(vm);
 	lt->points = points;
-	lt->last_ran = -1;
-	lt->break_reported = -1;
 	pthread_mutex_init(&lt->lock, NULL);
 	pthread_cond_init(&lt->cond, NULL);
 	lt->stop_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	lt->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (lt->stop_evfd < 0 || lt->epoll_fd < 0 ||
-	    watch_fd(lt->epoll_fd, lt->stop_evfd) ||
-	    watch_fd(lt->epoll_fd, vm_end_fd(vm))) {
+	    watch_fd(lt->epoll_fd, lt->stop_evfd)) {
 		snprintf(err, errlen, "debugger's stop notification: %s",
 			 strerror(errno));
 		goto fail;
 	}
-	/* Every watch generation differs from 0: the first resume programs
-	 * the debug registers, keeping the single step. */
-	points->gen++;
-	if (vm_set_debug_stop(vm, stop_point, lt) < 0) {
+	r = attach(lt, vm);
+	if (r == -EINVAL) {
 		snprintf(err, errlen, "the debugger needs the step scheduler "
 			 "(--sched step)");
+		goto fail;
+	} else if (r) {
+		snprintf(err, errlen, "debugger's stop notification: %s",
+			 strerror(-r));
 		goto fail;
 	}
 	return lt;
 fail:
 	live_target_destroy(lt);
 	return NULL;
+}
+
+int live_target_attach(struct live_target *lt, struct vm *vm)
+{
+	if (vm_nr_vcpus(vm) != lt->nr_vcpus)
+		return -EINVAL;
+	return attach(lt, vm);
+}
+
+int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
+		       bool (*until)(void *arg), void *arg)
+{
+	struct epoll_event ev;
+	uint64_t n;
+	bool start;
+	int r;
+
+	pthread_mutex_lock(&lt->lock);
+	while (read(lt->stop_evfd, &n, sizeof(n)) > 0)
+		;
+	lt->silent = true;
+	lt->silent_to = pos;
+	lt->scan = scan;
+	lt->have_hit = false;
+	lt->until = until;
+	lt->until_arg = arg;
+	lt->req = (struct debug_resume){ .kind = DEBUG_CONTINUE, .thread = -1 };
+	lt->have_stop = false;
+	lt->running = true;
+	pthread_cond_broadcast(&lt->cond);
+	start = !lt->started;
+	lt->started = true;
+	pthread_mutex_unlock(&lt->lock);
+	if (start && (r = vm_start(lt->vm)) < 0)
+		return r;
+	while ((r = epoll_wait(lt->epoll_fd, &ev, 1, -1)) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&lt->lock);
+	r = lt->have_stop ? 0 : 1;
+	lt->silent = false;
+	lt->until = NULL;
+	pthread_mutex_unlock(&lt->lock);
+	return r;
+}
+
+bool live_target_last_hit(struct live_target *lt, struct debug_stop *s,
+			  uint64_t *pos)
+{
+	if (!lt->have_hit)
+		return false;
+	*s = lt->hit;
+	*pos = lt->hit_pos;
+	return true;
+}
+
+void live_target_set_stop(struct live_target *lt, const struct debug_stop *s)
+{
+	pthread_mutex_lock(&lt->lock);
+	lt->stop = *s;
+	pthread_mutex_unlock(&lt->lock);
+}
+
+uint64_t live_target_position(struct live_target *lt)
+{
+	uint64_t pos;
+
+	pthread_mutex_lock(&lt->lock);
+	pos = lt->instructions;
+	pthread_mutex_unlock(&lt->lock);
+	return pos;
+}
+
+int live_target_vcpu_at(struct live_target *lt, uint64_t pos)
+{
+	int v = -1;
+
+	pthread_mutex_lock(&lt->lock);
+	if (pos < lt->history_len)
+		v = lt->history[pos];
+	pthread_mutex_unlock(&lt->lock);
+	return v;
 }
 
 bool live_target_started(struct live_target *lt)
@@ -457,5 +664,7 @@ void live_target_destroy(struct live_target *lt)
 	pthread_cond_destroy(&lt->cond);
 	pthread_mutex_destroy(&lt->lock);
 	free(lt->watch_gen);
+	free(lt->history);
+	free(lt->eintr);
 	free(lt);
 }

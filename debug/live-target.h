@@ -33,6 +33,32 @@ bool live_target_started(struct live_target *lt);
  * without stops until the VM is stopped or ends).  Thread-safe. */
 void live_target_release(struct live_target *lt);
 
+/* --- positions, for a replay (debug/replay-target.h) ---------------------
+ * A position is the number of instructions run since the start: the stop
+ * point's calls, the same in every run of a replay.  The calls below come
+ * from the server's thread while the target is stopped. */
+
+/* Attaches to a new run of the same guest (@vm: created, not started;
+ * the previous one stopped and joined): per-run state is reset, the
+ * positions seen are kept.  0 or -errno. */
+int live_target_attach(struct live_target *lt, struct vm *vm);
+
+/* Runs (starting the VM if needed) without showing stops up to position
+ * @pos, or until @until (NULL: none; called on the VCPU thread at each
+ * position) says so, and stops there: a DEBUG_STOP_STEP of the VCPU about
+ * to run.  @scan keeps the last breakpoint or watchpoint stop found on the
+ * way before @pos (live_target_last_hit).  Blocks.  0 when stopped, 1 when
+ * the run ended first, -errno. */
+int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
+		       bool (*until)(void *arg), void *arg);
+bool live_target_last_hit(struct live_target *lt, struct debug_stop *s,
+			  uint64_t *pos);
+/* Replaces the stop the server will be shown. */
+void live_target_set_stop(struct live_target *lt, const struct debug_stop *s);
+uint64_t live_target_position(struct live_target *lt);
+/* The VCPU about to run at @pos, -1 when not yet seen. */
+int live_target_vcpu_at(struct live_target *lt, uint64_t pos);
+
 /* Frees, once the VM's VCPU threads are joined (after vm_wait or
  * vm_destroy, with live_target_release before them). */
 void live_target_destroy(struct live_target *lt);

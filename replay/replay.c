@@ -192,6 +192,124 @@ out:
 	return ret;
 }
 
+/* --- a replay run driven by its caller (a debugger) ----------------------- */
+
+struct replay_session {
+	struct replay *rp;
+	struct replay_vm rv;
+	int console_fd;             /* ours to close, or -1 */
+	char guest[PATH_MAX];
+};
+
+void replay_session_close(struct replay_session *s)
+{
+	if (!s)
+		return;
+	if (s->rp) {
+		vm_destroy(s->rp->vm);
+		replay_free(s->rp);
+	}
+	if (s->console_fd >= 0)
+		close(s->console_fd);
+	free(s);
+}
+
+struct replay_session *replay_session_open(const char *path,
+					   const struct replay_opts *o,
+					   char *err, size_t errlen)
+{
+	struct replay_session *s = calloc(1, sizeof(*s));
+	struct guest_lookup l = { o->guest, o->guest_dir, o->force };
+	struct replay_result r;
+
+	if (!s || !(s->rp = replay_new())) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	s->console_fd = -1;
+	switch (prepare(s->rp, path, &r, err, errlen)) {
+	case 0:
+		break;
+	case 1:
+		snprintf(err, errlen, "%s: %s", path, r.message[0] ? r.message :
+			 "no run in the trace");
+		goto fail;
+	default:
+		goto fail;
+	}
+	if (s->rp->raw) {
+		snprintf(err, errlen, "%s: a plugin (raw-mode) trace cannot be "
+			 "debugged", path);
+		goto fail;
+	}
+	if (guest_id_find(&s->rp->desc.guest, path, &l, s->guest,
+			  sizeof(s->guest), err, errlen) < 0)
+		goto fail;
+	build_config(s->rp, &s->rv, o);
+	if (s->rv.cfg.console_fd != o->console_fd)
+		s->console_fd = s->rv.cfg.console_fd;
+	s->rp->vm = vm_create(&s->rv.cfg, s->guest, err, errlen);
+	if (!s->rp->vm)
+		goto fail;
+	vm_replay_attach(s->rp->vm, &s->rv.hooks,
+			 s->rp->parallel ? NULL : &s->rv.source);
+	return s;
+fail:
+	replay_session_close(s);
+	return NULL;
+}
+
+struct vm *replay_session_vm(struct replay_session *s)
+{
+	return s->rp->vm;
+}
+
+const char *replay_session_guest(const struct replay_session *s)
+{
+	return s->guest;
+}
+
+int replay_session_mode(const struct replay_session *s)
+{
+	return s->rp->desc.sched.mode;
+}
+
+uint64_t replay_session_checked(struct replay_session *s)
+{
+	return atomic_load(&s->rp->checked);
+}
+
+uint64_t replay_session_last_seq(struct replay_session *s)
+{
+	uint64_t last = 0;
+
+	for (unsigned i = 0; i < s->rp->nr_vcpus; i++) {
+		for (int k = 0; k < 2; k++) {
+			const struct context_ring *c = &s->rp->vcpus[i].ctx[k];
+
+			if (c->n && c->seq[(c->n - 1) % CONTEXT_EVENTS] > last)
+				last = c->seq[(c->n - 1) % CONTEXT_EVENTS];
+		}
+	}
+	return last;
+}
+
+uint64_t replay_session_recorded_digest(const struct replay_session *s)
+{
+	return s->rp->end.a2;
+}
+
+bool replay_session_diverged(struct replay_session *s, char *msg, size_t len)
+{
+	if (!atomic_load(&s->rp->diverged))
+		return false;
+	pthread_mutex_lock(&s->rp->msg_lock);
+	snprintf(msg, len, "%s", s->rp->message);
+	pthread_mutex_unlock(&s->rp->msg_lock);
+	return true;
+}
+
 int replay_trace(const char *path, const struct replay_opts *o,
 		 struct replay_result *r)
 {

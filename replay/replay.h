@@ -77,4 +77,35 @@ struct replay_result {
 int replay_trace(const char *path, const struct replay_opts *o,
 		 struct replay_result *r);
 
+/* A replay run driven by its caller, a debugger: the trace loaded and its
+ * VM built, the recorded inputs and schedule attached, the VM not started
+ * (install a debug stop point with vm_set_debug_stop, then vm_start).
+ * Each event the run makes is checked against the trace as in
+ * replay_trace; nothing watches the run (no stall bound, no verdict): the
+ * caller ends it with vm_stop.  The trace's guest is found as
+ * replay_trace finds it.  NULL with a message in @err. */
+struct replay_session;
+struct vm;
+
+struct replay_session *replay_session_open(const char *path,
+					   const struct replay_opts *o,
+					   char *err, size_t errlen);
+/* The VM (the session's: replay_session_close destroys it). */
+struct vm *replay_session_vm(struct replay_session *s);
+/* The guest image found for the trace. */
+const char *replay_session_guest(const struct replay_session *s);
+/* The recorded run's mode (vmm/vm.h enum vm_sched_mode). */
+int replay_session_mode(const struct replay_session *s);
+/* Events matched so far, and the trace seq of the latest one (0: none):
+ * only while the VM is still (stopped in its debug stop point, or ended). */
+uint64_t replay_session_checked(struct replay_session *s);
+uint64_t replay_session_last_seq(struct replay_session *s);
+/* The guest memory digest the trace recorded at its end (0: none). */
+uint64_t replay_session_recorded_digest(const struct replay_session *s);
+/* Whether the run differed from the trace, and how (in @msg). */
+bool replay_session_diverged(struct replay_session *s, char *msg, size_t len);
+/* Ends: the VM must be stopped and its threads joined (vm_stop, vm_wait)
+ * or never started.  NULL is allowed. */
+void replay_session_close(struct replay_session *s);
+
 #endif

@@ -370,13 +370,13 @@ static void test_server_answers(void **state)
 	assert_non_null(strstr(ask(fd, "G00"), "read-only"));
 	/* Reverse execution says what it needs. */
 	assert_string_equal(ask(fd, "bc"), "E.reverse execution needs "
-			    "checkpoints: not in this build");
-	assert_non_null(strstr(ask(fd, "bs"), "needs checkpoints"));
+			    "a replay: vcprr debug TRACE (a step recording)");
+	assert_non_null(strstr(ask(fd, "bs"), "needs a replay"));
 	/* monitor where / goto / checkpoints / bogus */
 	r = ask(fd, "qRcmd,676f746f2035");  /* "goto 5" */
 	gdb_hex_decode(r, text, sizeof(text));
 	text[strlen(r) / 2] = '\0';
-	assert_non_null(strstr(text, "needs checkpoints"));
+	assert_non_null(strstr(text, "needs a replay"));
 	r = ask(fd, "qRcmd,7a7a");  /* "zz" */
 	gdb_hex_decode(r, text, sizeof(text));
 	text[strlen(r) / 2] = '\0';

@@ -15,6 +15,7 @@ int bench_explore_main(int argc, char **argv);
 int bench_snapshot_main(int argc, char **argv);
 int bench_analyze_main(int argc, char **argv);
 int bench_sched_main(int argc, char **argv);
+int bench_debug_main(int argc, char **argv);
 
 struct bench {
 	const char *name;
@@ -30,6 +31,7 @@ static const struct bench benches[] = {
 	{ "replay", bench_replay_main, "replay vs record time (serial), pause landing cost, a long replay's memory", true },
 	{ "explore", bench_explore_main, "runs to find the lost-update race: PCT vs random; minimize", false },
 	{ "snapshot", bench_snapshot_main, "VM snapshots: checkpoint and restore cost, memory held", false },
+	{ "debug", bench_debug_main, "going backwards in a step trace: reverse-stepi, reverse-continue, restore", false },
 	{ "analyze", bench_analyze_main, "watching every instruction: cost, and analyze on the demo", false },
 	{ "reader", bench_reader_main, "trace reader speed and memory on 10M events", true },
 	{ "writer", bench_writer_main, "trace writer alone on synthetic events", true },

@@ -16,23 +16,35 @@
 #include "debug/gdb-listen.h"
 #include "debug/gdb-server.h"
 #include "debug/live-target.h"
+#include "debug/replay-target.h"
 #include "tools/cli.h"
 #include "tools/run.h"
 
 static const char debug_usage[] =
 "usage: vcprr debug [--gdb-server [HOST:]PORT|unix:PATH] [--gdb-path GDB]\n"
 "                   GUEST.elf [run options] [-- GDB-ARGS]\n"
+"       vcprr debug [--gdb-server ADDR] [--gdb-path GDB] TRACE\n"
+"                   [--guest PATH | --guest-dir DIR] [--force] [-- GDB-ARGS]\n"
 "\n"
-"Runs GUEST.elf under gdb.  The guest runs under the step scheduler (one\n"
-"VCPU at a time, one instruction per step), so it can stop between any two\n"
-"instructions; each VCPU is a gdb thread ('info threads' shows whether it\n"
-"is running, paused by a request, halted or exited).  gdb may read\n"
-"registers and memory, break (break, hbreak), watch (watch, rwatch, awatch:\n"
-"the VCPUs' debug registers, at most 4 words), continue and stepi.  Register\n"
-"and memory writes are refused: they would change the run.  Breakpoints\n"
-"never patch guest memory.  Reverse execution (reverse-stepi,\n"
-"reverse-continue) needs a replay with checkpoints, not in this build: it\n"
-"answers with an error.\n"
+"Runs GUEST.elf, or the replay of a step TRACE, under gdb.  The guest runs\n"
+"under the step scheduler (one VCPU at a time, one instruction per step),\n"
+"so it can stop between any two instructions; each VCPU is a gdb thread\n"
+"('info threads' shows whether it is running, paused by a request, halted\n"
+"or exited).  gdb may read registers and memory, break (break, hbreak),\n"
+"watch (watch, rwatch, awatch: the VCPUs' debug registers, at most 4\n"
+"words), continue and stepi.  Register and memory writes are refused: they\n"
+"would change the run.  Breakpoints never patch guest memory.\n"
+"\n"
+"A TRACE (recorded with --sched step, or saved by explore --preempt step)\n"
+"replays under gdb with reverse execution: reverse-stepi, reverse-continue\n"
+"(back to the last breakpoint or watched write: a write is shown at its\n"
+"store, before it ran, in its VCPU).  Going back replays the trace from\n"
+"its start to the position wanted (a position is the count of instructions\n"
+"run; the trace decides them all), so a step back costs a replay to there.\n"
+"Every event is checked against the trace on the way; the end of the trace\n"
+"is a stop to go back from.  The guest is found as vcprr replay finds it.\n"
+"Parallel and serial traces are refused: reverse execution needs a step\n"
+"recording.  A live GUEST.elf runs forward only.\n"
 "\n"
 "By default vcprr starts gdb attached to the guest with its symbols loaded\n"
 "(build guests with -g); GDB-ARGS after '--' go to gdb (e.g. -batch -ex ...).\n"
@@ -44,18 +56,23 @@ static const char debug_usage[] =
 "                       picks a free one, printed) or unix:PATH (a new\n"
 "                       unix socket, removed at the end)\n"
 "  --gdb-path GDB       the gdb to start (default: $GDB, or gdb on PATH)\n"
-"  -n, -m, -a, --policy, --seed, --watchdog   as for vcprr run\n"
+"  --guest PATH, --guest-dir DIR, --force   a TRACE's guest, as for replay\n"
+"  -n, -m, -a, --policy, --seed, --watchdog   a GUEST's, as for vcprr run\n"
 "  -h, --help           show this help\n"
 "\n"
-"monitor commands (gdb's 'monitor CMD'): where, goto EVENT, checkpoints,\n"
-"help.\n"
+"monitor commands (gdb's 'monitor CMD'): where (step and trace event),\n"
+"goto EVENT (a trace's event number, as vcprr inspect dump prints), \n"
+"checkpoints, help.\n"
 "\n"
-"exit status: the run's (as vcprr run) when it ended under the debugger; 0\n"
-"when the debugger ended the session first (the run is stopped there); 2\n"
-"usage; 126 when the guest cannot run or gdb cannot start.\n";
+"exit status: the run's (as vcprr run) when a GUEST's run ended under the\n"
+"debugger; 0 when the debugger ended the session first (the run is stopped\n"
+"there) and for a TRACE; 2 usage; 126 when the guest or trace cannot run\n"
+"or gdb cannot start.\n";
 
 struct debug_opts {
 	const char *server;     /* --gdb-server */
+	const char *symbols;    /* the ELF gdb loads */
+	struct replay_opts replay;  /* a trace's: --guest, --guest-dir, --force */
 	const char *gdb;        /* --gdb-path, $GDB or "gdb" */
 	char **gdb_args;        /* after "--" */
 	int ngdb_args;
@@ -113,6 +130,12 @@ static int parse(int argc, char **argv, struct debug_opts *d)
 			d->server = a + 13;
 		else if (!strcmp(a, "--gdb-path"))
 			d->gdb = argv[++i];
+		else if (!strcmp(a, "--guest") && i + 1 < argc)
+			d->replay.guest = argv[++i];
+		else if (!strcmp(a, "--guest-dir") && i + 1 < argc)
+			d->replay.guest_dir = argv[++i];
+		else if (!strcmp(a, "--force"))
+			d->replay.force = true;
 		else if (!strncmp(a, "--gdb-path=", 11))
 			d->gdb = a + 11;
 		else
@@ -171,7 +194,7 @@ static pid_t start_gdb(const struct debug_opts *d, const char *target)
 	snprintf(ex, sizeof(ex), "target remote %s", target);
 	args[n++] = (char *)d->gdb;
 	args[n++] = "-q";
-	args[n++] = (char *)d->run.guest;
+	args[n++] = (char *)d->symbols;
 	args[n++] = "-ex";
 	args[n++] = ex;
 	for (int i = 0; i < d->ngdb_args; i++)
@@ -286,20 +309,22 @@ static void close_listener(const struct debug_opts *d, struct gdb_listener *l,
 		rmdir(dir);
 }
 
-static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
-		 struct debug_points *points)
+/* Serves @target to gdb until the session ends: the way it ended, the
+ * signal that ended it in *sig (0: none), -1 when gdb could not start. */
+static int serve(struct debug_opts *d, struct debug_target target,
+		 struct debug_points *points, int *sig)
 {
-	struct debug_target target = live_target_of(lt);
 	struct gdb_listener l;
 	enum gdb_serve_end end = GDB_SERVE_QUIT;
 	char dir[] = "/tmp/vcprr-debug-XXXXXX";
 	pid_t gdb = -1;
-	int sfd = session_signals(d->server != NULL), conn, status = 0, sig, r;
+	int sfd = session_signals(d->server != NULL), conn, status = 0, r;
 
+	*sig = 0;
 	r = open_listener(d, &l, dir);
 	if (r) {
 		close(sfd);
-		return r;
+		return -r;
 	}
 	if (d->server) {
 		fprintf(stderr, "vcprr debug: waiting for gdb: target remote %s\n",
@@ -308,7 +333,7 @@ static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
 		fprintf(stderr, "vcprr debug: fork: %s\n", strerror(errno));
 		close_listener(d, &l, dir);
 		close(sfd);
-		return EXIT_VMM_ERROR;
+		return -EXIT_VMM_ERROR;
 	}
 	conn = gdb_accept(&l, sfd);
 	if (conn >= 0) {
@@ -318,13 +343,55 @@ static int serve(struct debug_opts *d, struct vm *vm, struct live_target *lt,
 	close_listener(d, &l, dir);
 	if (gdb > 0)
 		waitpid(gdb, &status, 0);
-	sig = end == GDB_SERVE_QUIT ? quit_signal(sfd) : 0;
+	*sig = end == GDB_SERVE_QUIT ? quit_signal(sfd) : 0;
 	close(sfd);
 	if (gdb > 0 && conn < 0 && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == 127)
-		return EXIT_VMM_ERROR;  /* it could not start: it said why */
-	r = finish(vm, lt, end);
-	return sig == SIGINT || sig == SIGTERM ? 128 + sig : r;
+		return -EXIT_VMM_ERROR;  /* it could not start: it said why */
+	return (int)end;
+}
+
+/* The exit status of a session that served @r (serve's value). */
+static int session_status(int r, int sig, int status)
+{
+	if (r < 0)
+		return -r;
+	return sig == SIGINT || sig == SIGTERM ? 128 + sig : status;
+}
+
+/* A trace: its replay under gdb, with reverse execution.  The status is
+ * 0 (the session's end is not the run's: the trace says how it ended). */
+static int debug_trace(struct debug_opts *d, struct debug_points *points)
+{
+	struct replay_target *rt;
+	char err[4096];
+	int r, sig;
+
+	d->replay.console_fd = -1;
+	rt = replay_target_create(d->run.guest, &d->replay, points, err,
+				  sizeof(err));
+	if (!rt) {
+		fprintf(stderr, "vcprr debug: %s\n", err);
+		return EXIT_VMM_ERROR;
+	}
+	d->symbols = replay_target_guest(rt);
+	r = serve(d, replay_target_of(rt), points, &sig);
+	replay_target_destroy(rt);
+	return session_status(r, sig, 0);
+}
+
+/* Whether @path is a trace rather than a guest (an ELF file). */
+static bool is_trace(const char *path)
+{
+	unsigned char magic[4] = { 0 };
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return false;
+	if (fread(magic, 1, sizeof(magic), f) != sizeof(magic))
+		magic[0] = 0;
+	fclose(f);
+	return memcmp(magic, "\177ELF", 4) != 0;
 }
 
 int cmd_debug(int argc, char **argv)
@@ -334,13 +401,19 @@ int cmd_debug(int argc, char **argv)
 	struct live_target *lt;
 	struct vm *vm;
 	char err[512];
-	int r;
+	int r, sig;
 
 	r = parse(argc, argv, &d);
 	if (r)
 		return r;
 	if (!d.server && find_gdb(d.gdb))
 		return EXIT_VMM_ERROR;
+	if (is_trace(d.run.guest))
+		return debug_trace(&d, &points);
+	if (d.replay.guest || d.replay.guest_dir || d.replay.force)
+		return cli_usage_error("debug", "--guest, --guest-dir and --force "
+				       "are for a trace, not a guest");
+	d.symbols = d.run.guest;
 	vm = create_vm(&d.run);
 	if (!vm)
 		return EXIT_VMM_ERROR;
@@ -350,7 +423,10 @@ int cmd_debug(int argc, char **argv)
 		vm_destroy(vm);
 		return EXIT_VMM_ERROR;
 	}
-	r = serve(&d, vm, lt, &points);
+	r = serve(&d, live_target_of(lt), &points, &sig);
+	if (r >= 0)
+		r = finish(vm, lt, (enum gdb_serve_end)r);
+	r = session_status(r, sig, r < 0 ? 0 : r);
 	live_target_release(lt);
 	vm_destroy(vm);
 	live_target_destroy(lt);

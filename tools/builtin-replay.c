@@ -45,6 +45,10 @@ static const char replay_usage[] =
 "  --guest-dir DIR  look for the recorded guest in DIR too\n"
 "  --force          replay even if the image differs from the recorded one\n"
 "  --console        show the guest's console output\n"
+"  --gdb [HOST:]PORT|unix:PATH\n"
+"                   serve the replay of a step trace to gdb, with reverse\n"
+"                   execution, instead ('target remote ...'; as vcprr debug\n"
+"                   --gdb-server TRACE)\n"
 "  --timeout DUR    give up after DUR (with a unit: 90s, 5m) as an error,\n"
 "                   whatever the progress (default: none)\n"
 "  -q, --quiet      no progress display\n"
@@ -485,6 +489,35 @@ static int check_args(int argc, char **argv, const struct replay_cli *c)
 	return 0;
 }
 
+/* replay --gdb ADDR TRACE ...: the replay served to gdb, as `vcprr debug
+ * --gdb-server ADDR TRACE ...` does.  -1 when --gdb is not given. */
+static int replay_gdb(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 2, sizeof(*args));
+	int n = 0, r = -1;
+
+	if (!args)
+		return EXIT_VMM_ERROR;
+	args[n++] = "debug";
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--gdb") && i + 1 < argc) {
+			args[n++] = "--gdb-server";
+			args[n++] = argv[++i];
+			r = 0;
+		} else if (!strncmp(argv[i], "--gdb=", 6)) {
+			args[n++] = "--gdb-server";
+			args[n++] = argv[i] + 6;
+			r = 0;
+		} else {
+			args[n++] = argv[i];
+		}
+	}
+	if (!r)
+		r = cmd_debug(n, args);
+	free(args);
+	return r;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -507,6 +540,8 @@ int cmd_replay(int argc, char **argv)
 	c.jobs = cpus > 0 ? (unsigned)cpus : 1;
 	optind = 1;
 	opterr = 0;
+	if ((r = replay_gdb(argc, argv)) >= 0)
+		return r;
 	while ((opt = getopt_long(argc, argv, ":j:qh", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(replay_usage, stdout);

@@ -48,6 +48,13 @@ int vm_debug_vcpu_state(struct vm *vm, unsigned id, struct vm_debug_vcpu *st)
 	return 0;
 }
 
+uint64_t vm_debug_vcpu_kicked_runs(struct vm *vm, unsigned id)
+{
+	struct vcpu *v = vcpu_of(vm, id);
+
+	return v ? atomic_load(&v->stats.eintr) : 0;
+}
+
 int vm_debug_get_regs(struct vm *vm, unsigned id, struct kvm_regs *regs,
 		      struct kvm_sregs *sregs, struct kvm_fpu *fpu)
 {

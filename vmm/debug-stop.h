@@ -37,6 +37,11 @@ struct vm_debug_vcpu {
 	uint64_t exit_seq;   /* its position clock */
 };
 
+/* @vcpu's KVM_RUNs that a kick ended before its guest ran (timing, not
+ * the guest's).  Any thread, any time (an atomic counter); 0 for no such
+ * VCPU. */
+uint64_t vm_debug_vcpu_kicked_runs(struct vm *vm, unsigned vcpu);
+
 /* The readers: only while the VM is still (see above).  0 or -errno. */
 int vm_debug_vcpu_state(struct vm *vm, unsigned vcpu, struct vm_debug_vcpu *st);
 /* Any of regs, sregs, fpu may be NULL. */

@@ -41,3 +41,11 @@ const char *gdb_client_ask(int fd, const char *pkt)
 	gdb_client_read(fd, reply, sizeof(reply), true);
 	return reply;
 }
+
+int gdb_installed(void)
+{
+	if (system("command -v gdb >/dev/null 2>&1") == 0)
+		return 1;
+	print_message("gdb not installed: skipping\n");
+	return 0;
+}

@@ -14,4 +14,11 @@ void gdb_client_read(int fd, char *out, size_t cap, bool acks);
  * overwritten by the next call). */
 const char *gdb_client_ask(int fd, const char *pkt);
 
+/* Whether gdb is on PATH; prints that the test skips when not. */
+int gdb_installed(void);
+
+/* Skips the calling cmocka test without KVM or gdb. */
+#define SKIP_WITHOUT_GDB() \
+	do { SKIP_WITHOUT_KVM(); if (!gdb_installed()) skip(); } while (0)
+
 #endif
