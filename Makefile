@@ -12,7 +12,7 @@
 BUILD    ?= build
 CC       ?= gcc
 PKGS     := liburcu-memb libzstd
-DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev libzydis-dev \
+DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev libzydis-dev libck-dev \
 	    nodejs
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -29,7 +29,8 @@ NODEP_GOALS := deps clean help uninstall
 ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
   HAVE_PKGCONFIG := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
   HAVE_ZYDIS := $(shell printf '\043include <Zydis/Zydis.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo yes)
-  MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config) $(if $(HAVE_ZYDIS),,zydis))
+  HAVE_CK := $(shell printf '\043include <ck_ring.h>\n' | gcc -E -x c - >/dev/null 2>&1 && echo yes)
+  MISSING := $(strip $(if $(HAVE_PKGCONFIG),$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo ok),,$(p))),pkg-config) $(if $(HAVE_ZYDIS),,zydis) $(if $(HAVE_CK),,libck))
 endif
 DEP_CFLAGS := $(if $(MISSING),,$(shell pkg-config --cflags $(PKGS)))
 DEP_LIBS   := $(if $(MISSING),,$(shell pkg-config --libs $(PKGS)))
@@ -58,11 +59,11 @@ PLUGINS   := $(PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/plugins/%)
 CROSVM_LIBS := $(BUILD)/libcrosvm_plugin.a $(BUILD)/libcrosvm_plugin.so \
 	$(BUILD)/include/crosvm.h
 
-PC_FILES  := $(BUILD)/vcprr.pc $(BUILD)/crosvm_plugin.pc
+PC_FILES  := $(BUILD)/vcprr.pc $(BUILD)/crosvm_plugin.pc $(BUILD)/vcprr-guest.pc
 
 .PHONY: all deps check-deps test demo clean fuzz tsan check-asan help \
-	install install-strip uninstall FORCE
-all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(CROSVM_LIBS) \
+	install install-guest-sdk install-strip uninstall FORCE
+all: check-deps $(BUILD)/vcprr $(BUILD)/libvcprr.a $(GUESTS) $(GUEST_SDK_FILES) $(CROSVM_LIBS) \
 	$(PLUGINS) $(PC_FILES)
 
 help:
@@ -160,24 +161,50 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libvcprr.a $(DEP_LIBS) $(TOOL_LIBS) $(CMOCKA_LIBS)
 
-# --- guests: freestanding x86-64 C, no SSE, linked at the runtime's address.
-GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -fno-builtin \
-	-nostdlib -fno-pic -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
-	-fno-stack-protector -fno-asynchronous-unwind-tables \
-	-fcf-protection=none -Ivmm/guest -ffile-prefix-map=$(CURDIR)=.
-GUEST_RT_SRCS := vmm/guest/entry.S vmm/guest/runtime.c
-GUEST_RT_OBJS := $(BUILD)/guest-rt/entry.o $(BUILD)/guest-rt/runtime.o
+# --- guests, and the guest SDK they are built with as users build theirs:
+# the flags of vcprr-guest.pc (GUEST_SDK_CFLAGS, GUEST_SDK_LIBS over
+# build/guest-sdk/: the runtime archive, the linker script and the GCC
+# specs that put the archive and libgcc at the end of any link).
+# Freestanding x86-64 C with SSE, linked at the runtime's address.  The
+# runtime and the scenario guests use no FPU registers (GUEST_NOFPU): they
+# run on hosts whose KVM cannot run x87/SSE code in guests (kvm_pvm); the
+# guests of GUEST_FPU_NAMES use SSE/AVX on purpose.
+GUEST_NOFPU := -mgeneral-regs-only
+GUEST_FPU_NAMES := sse
+GUEST_SDK_CFLAGS := -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none -g
+GUEST_SDK_LIBS = -specs=$(1)/vcprr-guest.specs -static -no-pie -L$(1) \
+	-Wl,-T,$(1)/guest.ld -Wl,-u,_start -Wl,--build-id=none
+GUEST_SDK := $(BUILD)/guest-sdk
+GUEST_RT_SRCS := vmm/guest/entry.S $(sort $(wildcard vmm/guest/*.c))
+GUEST_RT_OBJS := $(GUEST_RT_SRCS:vmm/guest/%=$(BUILD)/guest-rt/%.o)
+GUEST_HEADERS := vmm/guest/vcprr_guest.h vmm/guest/vcprr_sync.h vmm/guest/abi.h
+GUEST_LIBC_HEADERS := $(sort $(wildcard vmm/guest/libc/*.h))
+GUEST_SDK_FILES := $(GUEST_SDK)/libvcprr-guest.a $(GUEST_SDK)/guest.ld \
+	$(GUEST_SDK)/vcprr-guest.specs
+GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra $(GUEST_SDK_CFLAGS) \
+	-Ivmm/guest -isystem vmm/guest/libc -ffile-prefix-map=$(CURDIR)=.
+# The runtime's own loops must not become calls to memcpy/memset.
+GUEST_RT_CFLAGS := $(GUEST_CFLAGS) $(GUEST_NOFPU) -fno-tree-loop-distribute-patterns
 
-$(BUILD)/guest-rt/%.o: vmm/guest/%.S
+$(BUILD)/guest-rt/%.S.o: vmm/guest/%.S
 	@mkdir -p $(@D)
-	gcc $(GUEST_CFLAGS) -c -o $@ $<
-$(BUILD)/guest-rt/%.o: vmm/guest/%.c vmm/guest/vcprr_guest.h
+	gcc $(GUEST_RT_CFLAGS) -c -o $@ $<
+$(BUILD)/guest-rt/%.c.o: vmm/guest/%.c $(GUEST_HEADERS) $(GUEST_LIBC_HEADERS) vmm/guest/rt.h
 	@mkdir -p $(@D)
-	gcc $(GUEST_CFLAGS) -c -o $@ $<
-.SECONDARY: $(GUEST_RT_OBJS) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(TEST_HELPER_OBJS)
-$(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RT_OBJS) vmm/guest/guest.ld vmm/guest/vcprr_guest.h
+	gcc $(GUEST_RT_CFLAGS) -c -o $@ $<
+$(GUEST_SDK)/libvcprr-guest.a: $(GUEST_RT_OBJS)
 	@mkdir -p $(@D)
-	gcc $(GUEST_CFLAGS) -MMD -MP -MF $@.d -Wl,-T,vmm/guest/guest.ld -Wl,--build-id=none -o $@ $(GUEST_RT_OBJS) $<
+	rm -f $@ && ar rcs $@ $^
+$(GUEST_SDK)/%: vmm/guest/%
+	@mkdir -p $(@D)
+	cp $< $@
+.SECONDARY: $(GUEST_RT_OBJS) $(GUEST_SDK_FILES) $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) \
+	$(TEST_HELPER_OBJS)
+$(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_SDK_FILES) $(GUEST_HEADERS) $(GUEST_LIBC_HEADERS)
+	@mkdir -p $(@D)
+	gcc $(GUEST_CFLAGS) $(if $(filter $(GUEST_FPU_NAMES),$*),,$(GUEST_NOFPU)) \
+		-MMD -MP -MF $@.d -o $@ $< $(call GUEST_SDK_LIBS,$(GUEST_SDK))
 -include $(GUESTS:%=%.d)
 
 # --- install (GNU conventions: DESTDIR staging, overridable directories)
@@ -185,7 +212,8 @@ PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
-MANDIR       ?= $(PREFIX)/share/man
+DATADIR      ?= $(PREFIX)/share
+MANDIR       ?= $(DATADIR)/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 INSTALL      ?= install
 INSTALL_PROGRAM ?= $(INSTALL) -m 755
@@ -208,17 +236,47 @@ VCPRR_INCDIR   := $(INCLUDEDIR)/vcprr
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 $(BUILD)/vcprr.pc: vcprr.pc.in FORCE
 $(BUILD)/crosvm_plugin.pc: crosvm/crosvm_plugin.pc.in FORCE
+$(BUILD)/vcprr-guest.pc: vcprr-guest.pc.in FORCE
 $(PC_FILES):
 	@mkdir -p $(@D)
 	@sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(call pc_path,$(LIBDIR))|' \
 	     -e 's|@includedir@|$(call pc_path,$(INCLUDEDIR))|' \
+	     -e 's|@datadir@|$(call pc_path,$(DATADIR))|' \
 	     -e 's|@version@|$(VERSION)|' $< >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 FORCE:
 
+# The guest SDK: headers under include/vcprr-guest/ (the libc subset in
+# its libc/ folder, an -isystem folder), the runtime, guest.ld and the
+# specs under lib/vcprr-guest/, vcprr-guest.pc; the scenario guests, their
+# sources with a Makefile that uses only the installed SDK, and the demo
+# under share/vcprr/ (vcprr bench and the demo look there).
+GUEST_INCDIR := $(INCLUDEDIR)/vcprr-guest
+GUEST_LIBDIR := $(LIBDIR)/vcprr-guest
+VCPRR_DATADIR := $(DATADIR)/vcprr
+INSTALLED_GUEST_FILES := $(addprefix $(GUEST_INCDIR)/,$(notdir $(GUEST_HEADERS))) \
+	$(addprefix $(GUEST_INCDIR)/libc/,$(notdir $(GUEST_LIBC_HEADERS))) \
+	$(addprefix $(GUEST_LIBDIR)/,$(notdir $(GUEST_SDK_FILES))) \
+	$(addprefix $(VCPRR_DATADIR)/guests/,$(notdir $(GUESTS))) \
+	$(addprefix $(VCPRR_DATADIR)/examples/,$(notdir $(GUEST_SRCS)) Makefile) \
+	$(VCPRR_DATADIR)/demo.sh $(PKGCONFIGDIR)/vcprr-guest.pc
+
+install-guest-sdk: all
+	$(INSTALL) -d $(DESTDIR)$(GUEST_INCDIR)/libc $(DESTDIR)$(GUEST_LIBDIR) \
+		$(DESTDIR)$(VCPRR_DATADIR)/guests $(DESTDIR)$(VCPRR_DATADIR)/examples
+	$(INSTALL_DATA) $(GUEST_HEADERS) $(DESTDIR)$(GUEST_INCDIR)/
+	$(INSTALL_DATA) $(GUEST_LIBC_HEADERS) $(DESTDIR)$(GUEST_INCDIR)/libc/
+	$(INSTALL_DATA) $(GUEST_SDK_FILES) $(DESTDIR)$(GUEST_LIBDIR)/
+	$(INSTALL_DATA) $(GUESTS) $(DESTDIR)$(VCPRR_DATADIR)/guests/
+	$(INSTALL_DATA) $(GUEST_SRCS) tests/guests/Makefile.examples \
+		$(DESTDIR)$(VCPRR_DATADIR)/examples/
+	mv -f $(DESTDIR)$(VCPRR_DATADIR)/examples/Makefile.examples \
+		$(DESTDIR)$(VCPRR_DATADIR)/examples/Makefile
+	$(INSTALL_PROGRAM) scripts/demo.sh $(DESTDIR)$(VCPRR_DATADIR)/demo.sh
+
 # install builds nothing itself (everything comes from `all`), so that
 # `make && sudo make install` leaves no root-owned files in build/.
-install: all
+install: all install-guest-sdk
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
 		$(DESTDIR)$(VCPRR_INCDIR)/vmm $(DESTDIR)$(VCPRR_INCDIR)/traces \
@@ -243,8 +301,12 @@ uninstall:
 		$(addprefix $(DESTDIR)$(VCPRR_INCDIR)/,$(PUBLIC_HEADERS)) \
 		$(DESTDIR)$(INCLUDEDIR)/crosvm.h \
 		$(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,vcprr.pc crosvm_plugin.pc) \
-		$(DESTDIR)$(MANDIR)/man1/vcprr.1
-	for d in $(addprefix $(DESTDIR)$(VCPRR_INCDIR),/vmm /traces /); do \
+		$(DESTDIR)$(MANDIR)/man1/vcprr.1 \
+		$(addprefix $(DESTDIR),$(INSTALLED_GUEST_FILES))
+	for d in $(addprefix $(DESTDIR)$(VCPRR_INCDIR),/vmm /traces /) \
+		$(addprefix $(DESTDIR),$(GUEST_INCDIR)/libc $(GUEST_INCDIR) \
+		$(GUEST_LIBDIR) $(VCPRR_DATADIR)/guests $(VCPRR_DATADIR)/examples \
+		$(VCPRR_DATADIR)); do \
 		if [ -d $$d ]; then rmdir --ignore-fail-on-non-empty $$d; fi; done
 
 # --- sanitizer and fuzz tiers

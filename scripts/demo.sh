@@ -4,10 +4,24 @@
 # keeps the runs that lose an update, minimize shrinks one to the single
 # preemption that matters, replay repeats it exactly, inspect shows it,
 # analyze explains it.
+# In the tree: scripts/demo.sh [BUILD] (make demo).  Installed, as
+# PREFIX/share/vcprr/demo.sh [OUTDIR]: the guests next to it, the command
+# in PREFIX/bin, the results in OUTDIR (default ./vcprr-demo).
 set -eu
-V=${1:-build}/vcprr
-G=${1:-build}/guests
-OUT=${1:-build}/demo
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -d "$here/guests" ]; then
+	V=$here/../../bin/vcprr
+	G=$here/guests
+	OUT=${1:-vcprr-demo}
+	if [ -e "$OUT" ]; then
+		echo "demo: $OUT exists; give another output folder" >&2
+		exit 2
+	fi
+else
+	V=${1:-build}/vcprr
+	G=${1:-build}/guests
+	OUT=${1:-build}/demo
+fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 say() { printf '\n=== %s\n' "$*"; }

@@ -60,7 +60,21 @@ $1/include/vcprr/vmm/run-desc.h 644
 $1/include/vcprr/vmm/sched.h 644
 $1/include/vcprr/vmm/vm.h 644
 $1/share/man/man1/vcprr.1 644
+$2/pkgconfig/vcprr-guest.pc 644
+$1/share/vcprr/demo.sh 755
+$1/share/vcprr/examples/Makefile 644
 EOF
+	for f in guest.ld libvcprr-guest.a vcprr-guest.specs; do
+		echo "$2/vcprr-guest/$f 644"; done
+	for f in abi.h vcprr_guest.h vcprr_sync.h; do
+		echo "$1/include/vcprr-guest/$f 644"; done
+	for f in vmm/guest/libc/*.h; do
+		echo "$1/include/vcprr-guest/libc/${f##*/} 644"; done
+	for f in tests/guests/*.c; do
+		n=${f##*/}
+		echo "$1/share/vcprr/examples/$n 644"
+		echo "$1/share/vcprr/guests/${n%.c}.elf 644"
+	done
 }
 
 # check_installed ROOT PREFIX LIBDIR (ROOT: the folder installed into, the
@@ -349,6 +363,55 @@ if [ -n "$kvm" ]; then
 	note "plugin: adder ran and was recorded; $(head -1 "$work/replay.log")"
 else
 	note "plugin: adder built and linked (not run: no /dev/kvm)"
+fi
+
+# ---- guests built out of tree with only the installed SDK, run from
+# another folder.  A host whose KVM cannot run FPU code in guests (vcprr
+# says so) gets them built with the SDK's nofpu_cflags, sse.c left out.
+ex=$work/examples
+cp -R "$prefix/share/vcprr/examples" "$ex"
+(cd "$ex" && make -s sse.elf >"$work/ex.log" 2>&1) ||
+	{ cat "$work/ex.log"; fail "examples: sse.c does not build with vcprr-guest.pc"; }
+nofpu=
+if [ -n "$kvm" ]; then
+	st=0
+	(cd / && "$prefix/bin/vcprr" run "$ex/sse.elf" --vcpus 2) >"$work/sse.out" 2>&1 || st=$?
+	if [ $st = 125 ] && grep -q 'cannot run x87/SSE/AVX' "$work/sse.out"; then
+		nofpu=1
+		rm "$ex/sse.c" "$ex/sse.elf"
+		note "examples: this host's KVM cannot run SSE in guests; built with nofpu_cflags"
+	elif [ $st != 0 ]; then
+		cat "$work/sse.out"; fail "examples: sse.elf failed ($st)"
+	else
+		note "examples: sse.elf (SSE/AVX, plain -O2) ran"
+	fi
+fi
+(cd "$ex" && make -s NOFPU=$nofpu >"$work/ex.log" 2>&1) ||
+	{ cat "$work/ex.log"; fail "examples: make with the installed SDK failed"; }
+readelf -S "$ex/ck-ring.elf" | grep -q debug_line || fail "examples: no debug info"
+note "examples: $(ls "$ex"/*.elf | wc -l) guests built out of tree"
+if [ -n "$kvm" ]; then
+	top=$(pwd)
+	mkdir -p "$work/elsewhere"
+	cd "$work/elsewhere"
+	v=$prefix/bin/vcprr
+	"$v" run "$ex/runtime.elf" --vcpus 3 >"$work/rt.out" 2>&1 ||
+		{ cat "$work/rt.out"; fail "examples: runtime.elf failed"; }
+	st=0
+	"$v" explore "$ex/ck-ring-2prod.elf" --vcpus 3 --runs 60 --seed 1 -j 2 \
+		-o found >"$work/ex.out" 2>&1 || st=$?
+	[ $st = 1 ] || { cat "$work/ex.out"; fail "explore did not find ck-ring-2prod's bug ($st)"; }
+	"$v" explore "$ex/ck-ring.elf" --vcpus 3 --runs 30 --seed 1 -j 2 \
+		-o clean >"$work/ex.out" 2>&1 || { cat "$work/ex.out"; fail "explore failed ck-ring"; }
+	t=$(ls found/fail-*.trace | head -n 1)
+	"$v" replay "$t" >"$work/ex.out" 2>&1 || true
+	grep -q same "$work/ex.out" || { cat "$work/ex.out"; fail "replay of $t"; }
+	"$v" record -o ring.trace "$ex/ck-ring.elf" --vcpus 2 --sched serial >/dev/null 2>&1 ||
+		fail "record of ck-ring failed"
+	"$v" replay ring.trace | grep -q same || fail "replay of ring.trace"
+	"$v" inspect ring.trace >/dev/null || fail "inspect ring.trace"
+	cd "$top"
+	note "examples: run, explore (bug found, twin clean), record, replay, inspect from another folder"
 fi
 
 # ---- the man page

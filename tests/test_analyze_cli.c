@@ -128,8 +128,7 @@ static void test_scenarios_explained(void **state)
 		{ "tas-lock", "--runs 4 --seed 1 --policy pct:3 --preempt step "
 		  "--pauses 0.01 -j 2", "\"variable\":\"lock\"", NULL, { 29, 31 }, NULL, { 0 } },
 		/* the sender paused with the slot BUSY, the receiver polls */
-		{ "handshake", "--runs 12 --seed 50 --policy random --preempt step "
-		  "--pauses 0.05 -j 2", "\"variable\":\"slot\"", NULL, { 36, 48 }, NULL, { 0 } },
+		{ "handshake", "--runs 20 --seed 1 --policy pct:3 --preempt step -j 2", "\"variable\":\"slot\"", NULL, { 36, 48 }, NULL, { 0 } },
 		/* both see state UNSET and build: the table or the flag */
 		{ "check-then-act", "--runs 8 --seed 1 -j 2",
 		  "\"variable\":\"table\"", "\"variable\":\"state\"", { 0 },

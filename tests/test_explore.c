@@ -94,6 +94,11 @@ static void test_scenarios(void **state)
 		  "consume() == i" },
 		{ "order3", "order3-fixed", "--runs 60 --seed 1 -j 2 --vcpus 3",
 		  "ENTRIES * (ENTRIES + 1) / 2" },
+		/* Concurrency Kit (libck-dev) misused, and used right */
+		{ "ck-seqlock-noretry", "ck-seqlock",
+		  "--runs 60 --seed 1 -j 2 --vcpus 3", "b == 2 * a" },
+		{ "ck-ring-2prod", "ck-ring", "--runs 60 --seed 1 -j 2 --vcpus 3",
+		  "ck-ring.c:" },
 	};
 
 	(void)state;

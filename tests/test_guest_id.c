@@ -126,6 +126,22 @@ static void test_moved_alone(void **state)
 	assert_int_equal(vcprr_sh(&out, "cd / && $V replay %s/d/x.trace "
 				  "--guest %s", dir, guest_path("hello")), 0);
 	free(out);
+	/* inspect and export find it the same way (and symbolise) */
+	assert_int_equal(vcprr_sh(&out, "cd / && $V inspect dump %s/d/x.trace",
+				  dir), 0);
+	assert_non_null(strstr(out, "RIPs are not symbolised"));
+	assert_non_null(strstr(out, "--guest-dir DIR"));
+	free(out);
+	assert_int_equal(vcprr_sh(&out, "cd / && $V inspect dump %s/d/x.trace "
+				  "--guest-dir %s/c/g", dir, dir), 0);
+	assert_null(strstr(out, "RIPs are not symbolised"));
+	assert_non_null(strstr(out, "<vcprr_start+"));
+	free(out);
+	assert_int_equal(vcprr_sh(&out, "cd / && $V export --format chrome "
+				  "%s/d/x.trace -o - --guest-dir %s/c/g", dir,
+				  dir), 0);
+	assert_non_null(strstr(out, "\"sym\":\"vcprr_start+"));
+	free(out);
 }
 
 /* Another image where the guest was: replay, minimize and inspect refuse

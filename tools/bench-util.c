@@ -145,5 +145,8 @@ const char *bench_guest_path(const char *name)
 	if (slash)
 		*slash = 0;
 	snprintf(path, sizeof(path), "%s/guests/%s.elf", n > 0 ? exe : ".", name);
+	if (n > 0 && access(path, F_OK))  /* installed: PREFIX/share/vcprr */
+		snprintf(path, sizeof(path), "%s/../share/vcprr/guests/%s.elf",
+			 exe, name);
 	return path;
 }

@@ -54,7 +54,8 @@ double bench_median(double *v, int n);
 /* The median of n ratios of pairs, and their spread (sorts them). */
 double bench_ratios(double *ratio, int n, double *spread);
 
-/* build/guests/NAME.elf next to the running vcprr binary ($VCPRR_GUESTS
- * overrides the folder).  Static buffer. */
+/* build/guests/NAME.elf next to the running vcprr binary, else
+ * ../share/vcprr/guests/NAME.elf (an installed vcprr); $VCPRR_GUESTS
+ * overrides the folder.  Static buffer. */
 const char *bench_guest_path(const char *name);
 #endif

@@ -66,12 +66,14 @@ static const char export_usage[] =
 "                    not at all; it may not be FILE (or a link to it)\n"
 "  -f, --force       replace an existing OUT\n"
 "  --guest PATH      symbolise RIPs with this guest ELF\n"
+"  --guest-dir DIR   look for the recorded guest in DIR too\n"
 "\n"
 "FILE may be '-' (standard input).  Exit status: 0 written, 2 usage (or OUT\n"
 "refused), 3 FILE or the guest could not be read, or OUT not written.\n";
 
 struct export_opts {
-	const char *format, *in, *out, *guest;
+	const char *format, *in, *out;
+	struct iguest guest;
 	bool force;
 };
 
@@ -93,8 +95,8 @@ static int export_args(int argc, char **argv, struct export_opts *o)
 			o->format = v;
 		else if ((v = iopt(argc, argv, &i, "output", &bad)))
 			o->out = v;
-		else if ((v = iopt(argc, argv, &i, "guest", &bad)))
-			o->guest = v;
+		else if (iguest_opt(argc, argv, &i, &o->guest, &bad))
+			continue;
 		else if (bad)
 			return export_arg_error("missing value for", argv[i]);
 		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
@@ -127,7 +129,7 @@ static int export_run(const struct export_opts *o, struct itrace *t,
 	struct symtab *st = NULL;
 	int ret;
 
-	ret = inspect_symbols(t, o->guest, false, &st);
+	ret = inspect_symbols(t, &o->guest, false, &st);
 	if (!ret && !strcmp(o->format, "chrome"))
 		ret = export_chrome(t, out, st);
 	else if (!ret)
@@ -152,7 +154,7 @@ int cmd_export(int argc, char **argv)
 	if (export_args(argc, argv, &o))
 		return INSPECT_USAGE;
 	inputs[0] = o.in;
-	inputs[1] = o.guest;
+	inputs[1] = o.guest.path;
 	if (outfile_check("export", o.out, inputs, 2, o.force))
 		return INSPECT_USAGE;
 	ret = itrace_open(&t, o.in, "export");

@@ -399,8 +399,9 @@ static int row_cmp(const void *a, const void *b)
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	if (x->end != y->end)
-		return x->end ? -1 : 1;  /* a sequence ending where one starts */
+	/* Same address: the order of the line programs, so that a sequence
+	 * ending where the next starts gives way to it, and a last, empty
+	 * row of a sequence to that sequence's end. */
 	return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 

@@ -154,8 +154,8 @@ function stateText(s) {
 	return t + '\nfrom: ' + (e ? line(i) : '#' + s.seq);
 }
 function holdEnd(h) {
-	const w = whereText(evAt(h.where));
-	return HOW[h.how] + (w ? ' at ' + w : '') +
+	const i = evAt(h.where), w = whereText(i), src = i < 0 ? '' : sourceOf(i);
+	return HOW[h.how] + (w ? ' at ' + w : '') + (src ? ' (' + src + ')' : '') +
 		(h.to >= 0 ? ' \u2192 vcpu ' + h.to : '');
 }
 function holdText(h) {

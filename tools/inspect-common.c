@@ -268,10 +268,23 @@ static void note(const char *cmd, const char *text, const char *pre,
 	fprintf(stderr, "%s\n", post);
 }
 
-int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,
+bool iguest_opt(int argc, char **argv, int *i, struct iguest *g, bool *bad)
+{
+	const char *v;
+
+	if ((v = iopt(argc, argv, i, "guest", bad)))
+		g->path = v;
+	else if ((v = iopt(argc, argv, i, "guest-dir", bad)))
+		g->dir = v;
+	return v != NULL;
+}
+
+int inspect_symbols(const struct itrace *t, const struct iguest *g, bool quiet,
 		    struct symtab **st)
 {
-	struct guest_lookup l = { .guest = guest, .force = guest != NULL };
+	const char *guest = g->path;
+	struct guest_lookup l = { .guest = guest, .guest_dir = g->dir,
+				  .force = guest != NULL };
 	char path[PATH_MAX], err[4096];
 	int found;
 

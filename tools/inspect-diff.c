@@ -52,7 +52,8 @@ static const char diff_usage[] =
 "  --ignore LIST   skip these event types (e.g. KICK,SIGNAL_SENT, whose\n"
 "                  timing depends on signal delivery)\n"
 "  --context N     events shown before the divergence (default 3, <= 16)\n"
-"  --guest PATH    symbolise RIPs with this guest ELF\n";
+"  --guest PATH    symbolise RIPs with this guest ELF\n"
+"  --guest-dir DIR look for the recorded guest in DIR too\n";
 
 struct sev {
 	struct trace_event ev;
@@ -502,7 +503,7 @@ static bool headers_differ(const struct run_desc *a, const struct run_desc *b)
 	return diff;
 }
 
-static int run(struct diff *d, const char *guest)
+static int run(struct diff *d, const struct iguest *guest)
 {
 	struct symtab *st = NULL;
 	struct ifmt fmt[2];
@@ -544,7 +545,7 @@ static int run(struct diff *d, const char *guest)
 }
 
 static int parse_args(int argc, char **argv, struct diff *d,
-		      const char **paths, const char **guest)
+		      const char **paths, struct iguest *guest)
 {
 	unsigned npaths = 0;
 
@@ -564,8 +565,8 @@ static int parse_args(int argc, char **argv, struct diff *d,
 					"expected 0..%d\n", DIFF, v, CTX_MAX);
 				return -1;
 			}
-		} else if ((v = iopt(argc, argv, &i, "guest", &bad))) {
-			*guest = v;
+		} else if (iguest_opt(argc, argv, &i, guest, &bad)) {
+			continue;
 		} else if (bad || iarg_is_option(argv[i]) || npaths == 2) {
 			fprintf(stderr, "vcprr %s: %s '%s'\n", DIFF, bad ?
 				"missing value for" : "unexpected argument",
@@ -584,7 +585,8 @@ static int parse_args(int argc, char **argv, struct diff *d,
 
 int inspect_diff_main(int argc, char **argv)
 {
-	const char *paths[2], *guest = NULL;
+	const char *paths[2];
+	struct iguest guest = { 0 };
 	struct diff *d;
 	int ret;
 
@@ -602,7 +604,7 @@ int inspect_diff_main(int argc, char **argv)
 	if (!ret) {
 		ret = itrace_open(&d->t[1], paths[1], DIFF);
 		if (!ret) {
-			ret = run(d, guest);
+			ret = run(d, &guest);
 			itrace_close(&d->t[1]);
 		}
 		itrace_close(&d->t[0]);

@@ -22,10 +22,12 @@ static const char dump_usage[] =
 "  --to POS         stop after POS (inclusive), same forms\n"
 "  --json           JSON Lines: one object per event (for jq)\n"
 "  --guest PATH     symbolise with this guest ELF\n"
+"  --guest-dir DIR  look for the recorded guest in DIR too\n"
 "  --no-symbols     do not symbolise RIPs\n";
 
 struct dump_opts {
-	const char *path, *guest;
+	const char *path;
+	struct iguest guest;
 	struct ivcpu_set vcpus;
 	bool types[TEV__COUNT], any_type, json, no_syms;
 	struct ipos from, to;
@@ -56,10 +58,8 @@ static int parse_one(int argc, char **argv, int *i, struct dump_opts *o)
 		return parse_pos("from", v, &o->from);
 	if ((v = iopt(argc, argv, i, "to", &bad)))
 		return parse_pos("to", v, &o->to);
-	if ((v = iopt(argc, argv, i, "guest", &bad))) {
-		o->guest = v;
+	if (iguest_opt(argc, argv, i, &o->guest, &bad))
 		return 0;
-	}
 	if (bad) {
 		fprintf(stderr, "vcprr %s: %s needs a value\n", DUMP, argv[*i]);
 		return -1;
@@ -166,7 +166,7 @@ int inspect_dump_main(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (!o.no_syms)
-		ret = inspect_symbols(&t, o.guest, false, &st);
+		ret = inspect_symbols(&t, &o.guest, false, &st);
 	if (!ret)
 		ret = dump(&t, &o, st);
 	fflush(stdout);

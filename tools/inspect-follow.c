@@ -189,7 +189,8 @@ static void print_life(struct itrace *t, const struct ifmt *fmt,
 			       l->resumed.time - l->taken.time));
 }
 
-static int follow(struct itrace *t, const char *req, const char *guest)
+static int follow(struct itrace *t, const char *req,
+		  const struct iguest *guest)
 {
 	struct follow fo = { 0 };
 	struct symtab *st = NULL;
@@ -221,7 +222,7 @@ static int follow(struct itrace *t, const char *req, const char *guest)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: vcprr inspect follow FILE REQ [--guest PATH]\n"
+	fprintf(f, "usage: vcprr inspect follow FILE REQ [--guest PATH] [--guest-dir DIR]\n"
 		"  REQ: VCPU:REQ_SEQ (2:17 = the 17th request to VCPU 2) or\n"
 		"       #SEQ, the sequence number of its PAUSE_REQUEST (#1234)\n");
 	return f == stdout ? INSPECT_OK : INSPECT_USAGE;
@@ -229,18 +230,17 @@ static int usage(FILE *f)
 
 int inspect_follow_main(int argc, char **argv)
 {
-	const char *path = NULL, *req = NULL, *guest = NULL;
+	const char *path = NULL, *req = NULL;
+	struct iguest guest = { 0 };
 	struct itrace t;
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
 		bool bad = false;
-		const char *v = iopt(argc, argv, &i, "guest", &bad);
-
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return usage(stdout);
-		if (v)
-			guest = v;
+		if (iguest_opt(argc, argv, &i, &guest, &bad))
+			continue;
 		else if (!bad && !path && !iarg_is_option(argv[i]))
 			path = argv[i];
 		else if (!bad && !req && !iarg_is_option(argv[i]))
@@ -253,7 +253,7 @@ int inspect_follow_main(int argc, char **argv)
 	ret = itrace_open(&t, path, FOLLOW);
 	if (ret)
 		return ret;
-	ret = follow(&t, req, guest);
+	ret = follow(&t, req, &guest);
 	itrace_close(&t);
 	return ret;
 }

@@ -74,12 +74,23 @@ void fput_text(FILE *f, const char *s);
 /* "+0.012345678" seconds since the origin (negative when before it). */
 const char *fmt_reltime(char *buf, size_t len, uint64_t t, uint64_t t0);
 
-/* Guest symbols for a trace (notes name t->cmd): @guest (--guest) if
+/* Where the guest is, from the command line: --guest PATH (that image)
+ * and --guest-dir DIR (a folder tried after the recorded path), as in
+ * replay.  Both NULL: the recorded guest. */
+struct iguest {
+	const char *path, *dir;
+};
+
+/* Parses --guest/--guest-dir at argv[*i] into @g (as iopt does); true
+ * when it was one of them. */
+bool iguest_opt(int argc, char **argv, int *i, struct iguest *g, bool *bad);
+
+/* Guest symbols for a trace (notes name t->cmd): g->path (--guest) if
  * given, else the recorded guest as vmm/guest-id.h finds it (the recorded
- * SHA-256).  Returns 0 with
+ * SHA-256, also in g->dir).  Returns 0 with
  * *st possibly NULL (not found: a note on stderr unless @quiet), or
- * INSPECT_BAD_INPUT when an explicit @guest cannot be loaded. */
-int inspect_symbols(const struct itrace *t, const char *guest, bool quiet,
+ * INSPECT_BAD_INPUT when an explicit g->path cannot be loaded. */
+int inspect_symbols(const struct itrace *t, const struct iguest *g, bool quiet,
 		    struct symtab **st);
 
 /* One event as one line of text (no newline) or one JSON object; @pl may

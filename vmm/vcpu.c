@@ -120,6 +120,16 @@ static void handle_mmio(struct vcpu *v)
 	}
 }
 
+/* An emulation failure on an FPU instruction: the host cannot run them. */
+static bool fpu_unsupported(const struct kvm_run *run)
+{
+	return run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+	       (run->emulation_failure.flags &
+		KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) &&
+	       longmode_insn_uses_fpu(run->emulation_failure.insn_bytes,
+				      run->emulation_failure.insn_size);
+}
+
 static void handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -155,6 +165,13 @@ static void handle_exit(struct vcpu *v)
 			   run->fail_entry.hardware_entry_failure_reason);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (fpu_unsupported(run)) {
+			vcpu_fault(v, "this host's KVM cannot run x87/SSE/AVX "
+				   "instructions in a guest (emulation failure): "
+				   "build the guest with -mgeneral-regs-only "
+				   "(pkg-config --variable=nofpu_cflags vcprr-guest)");
+			break;
+		}
 		vcpu_fault(v, "KVM internal error (KVM_EXIT_INTERNAL_ERROR, "
 			   "suberror %u)", run->internal.suberror);
 		break;
@@ -339,7 +356,9 @@ int vcpu_spawn(struct vcpu *v)
 	return 0;
 }
 
-static int set_cpuid(struct vcpu *v, char *err, size_t errlen)
+/* The host's CPUID, trimmed to what the guest has (longmode.c); *xcr0
+ * gets the extended states to enable. */
+static int set_cpuid(struct vcpu *v, uint64_t *xcr0, char *err, size_t errlen)
 {
 	int nent = 256;
 	struct kvm_cpuid2 *c = NULL;
@@ -363,6 +382,7 @@ static int set_cpuid(struct vcpu *v, char *err, size_t errlen)
 		if (c->entries[i].function == 1)  /* initial APIC id = VCPU id */
 			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffff) |
 					    (v->id << 24);
+	*xcr0 = longmode_setup_cpuid(c->entries, &c->nent);
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0) {
 		snprintf(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
 		goto out;
@@ -373,7 +393,21 @@ out:
 	return r;
 }
 
-static int set_initial_registers(struct vcpu *v, char *err, size_t errlen)
+/* x87, SSE and AVX on, as an OS does with XSETBV, so that guests built
+ * without -mgeneral-regs-only run. */
+static int set_xcr0(struct vcpu *v, uint64_t xcr0, char *err, size_t errlen)
+{
+	struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
+
+	if (!xcr0 || ioctl(v->fd, KVM_SET_XCRS, &x) == 0)
+		return 0;
+	snprintf(err, errlen, "vcpu %u: KVM_SET_XCRS (XCR0 %#llx): %s", v->id,
+		 (unsigned long long)xcr0, strerror(errno));
+	return -1;
+}
+
+static int set_initial_registers(struct vcpu *v, bool xsave, char *err,
+				 size_t errlen)
 {
 	struct vm *vm = v->vm;
 	struct kvm_sregs sregs;
@@ -387,7 +421,7 @@ static int set_initial_registers(struct vcpu *v, char *err, size_t errlen)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		goto fail;
-	longmode_setup_sregs(&sregs);
+	longmode_setup_sregs(&sregs, xsave);
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
 	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
 		goto fail;
@@ -400,6 +434,8 @@ fail:
 
 int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen)
 {
+	uint64_t xcr0;
+
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
 	if (v->fd < 0) {
 		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", v->id, strerror(errno));
@@ -417,9 +453,10 @@ int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen)
 	/* Raw mode: KVM's reset state and CPUID, as crosvm gave plugins. */
 	if (vm->cfg.raw)
 		return 0;
-	if (set_cpuid(v, err, errlen))
+	if (set_cpuid(v, &xcr0, err, errlen) ||
+	    set_initial_registers(v, xcr0 != 0, err, errlen))
 		return -1;
-	return set_initial_registers(v, err, errlen);
+	return set_xcr0(v, xcr0, err, errlen);
 }
 
 int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err, size_t errlen)

@@ -11,6 +11,7 @@
 #define VCPRR_BOOT_INFO_ADDR  0x8000ull
 #define VCPRR_IMAGE_MIN       0x100000ull /* guest images load at or above */
 #define VCPRR_STACK_SIZE      0x8000ull   /* per VCPU, at the top of memory */
+#define VCPRR_MAX_VCPUS       1024        /* VM_MAX_VCPUS */
 #define VCPRR_MMIO_BASE       0xd0000000ull
 
 /* I/O ports. */
@@ -22,7 +23,9 @@
 /* MMIO scratch device: 8 64-bit registers at VCPRR_MMIO_BASE. */
 #define VCPRR_MMIO_SCRATCH_LEN 64
 
-/* The boot info page, read-only for the guest. */
+/* The boot info page, read-only for the guest.  Fields are only ever
+ * added at its end, so a guest built against an older one still reads
+ * its own. */
 struct vcprr_boot_info {
 	unsigned long long nr_vcpus;
 	unsigned long long mem_size;

@@ -1,5 +1,7 @@
 /* Guest entry.  The VMM starts every VCPU here in long mode with
- * rdi = VCPU id, rsi = number of VCPUs and rsp = the top of its stack. */
+ * rdi = VCPU id, rsi = number of VCPUs and rsp = the top of its stack
+ * (16-byte aligned: the call leaves it as the ABI wants at a function's
+ * entry). */
 	.section .text.entry, "ax"
 	.globl _start
 _start:
