@@ -36,7 +36,7 @@ static int differs(const struct explore_shard *a, const struct explore_shard *b,
 	if (va == vb)
 		return 0;
 	return merge_error("%s and %s are not shards of one explore: %s %llu and %llu",
-		   b->dir, a->dir, what, vb, va);
+			   b->dir, a->dir, what, vb, va);
 }
 
 static int same_explore(const struct explore_shard *a, const struct explore_shard *b)
@@ -45,18 +45,18 @@ static int same_explore(const struct explore_shard *a, const struct explore_shar
 
 	if (strcmp(x->guest_sha256, y->guest_sha256))
 		return merge_error("%s and %s are not shards of one explore: different "
-			   "guests (%s is %.12s..., %s is %.12s...)", b->dir,
-			   a->dir, a->guest, x->guest_sha256, b->guest,
-			   y->guest_sha256);
+				   "guests (%s is %.12s..., %s is %.12s...)", b->dir,
+				   a->dir, a->guest, x->guest_sha256, b->guest,
+				   y->guest_sha256);
 	if (strcmp(a->policy, b->policy))
 		return merge_error("%s and %s are not shards of one explore: --policy "
-			   "%s and %s", b->dir, a->dir, b->policy, a->policy);
+				   "%s and %s", b->dir, a->dir, b->policy, a->policy);
 	if (x->pause_rate != y->pause_rate)
 		return merge_error("%s and %s are not shards of one explore: --pauses "
-			   "%g and %g", b->dir, a->dir, y->pause_rate, x->pause_rate);
+				   "%g and %g", b->dir, a->dir, y->pause_rate, x->pause_rate);
 	if (strcmp(x->calibration_sig, y->calibration_sig))
 		return merge_error("%s and %s are not shards of one explore: their "
-			   "calibration runs ended differently", b->dir, a->dir);
+				   "calibration runs ended differently", b->dir, a->dir);
 	return differs(a, b, "--seed", x->seed, y->seed) ||
 	       differs(a, b, "--runs", x->runs, y->runs) ||
 	       differs(a, b, "numbers of shards (N of --shard K/N)", x->shard.n, y->shard.n) ||
@@ -95,14 +95,14 @@ static int check_cover(const struct merge *m)
 			r = merge_error("%s is given twice", s->dir);
 		else if (owner[k - 1])
 			r = merge_error("%s is shard %u/%u again (so is %s)", s->dir, k, n,
-				m->shards[owner[k - 1] - 1].dir);
+					m->shards[owner[k - 1] - 1].dir);
 		else
 			owner[k - 1] = i + 1;
 	}
 	for (unsigned k = 0; k < n && !r; k++)
 		if (!owner[k])
 			r = merge_error("shard %u/%u is missing: give the folders of all "
-				"%u shards (%d given)", k + 1, n, n, m->nshards);
+					"%u shards (%d given)", k + 1, n, n, m->nshards);
 	free(owner);
 	return r;
 }
@@ -125,7 +125,7 @@ static int check_targets(const struct merge *m)
 	snprintf(path, sizeof(path), "%s/%s", m->out, EXPLORE_SUMMARY_FILE);
 	if (!lstat(path, &dst))
 		return merge_error("%s exists: --merge writes a new folder and never "
-			   "replaces a file", path);
+				   "replaces a file", path);
 	for (int i = 0; i < m->nshards; i++) {
 		const struct explore_shard *s = &m->shards[i];
 
@@ -136,12 +136,12 @@ static int check_targets(const struct merge *m)
 			snprintf(path, sizeof(path), "%s/%s", s->dir, base(t));
 			if (stat(path, &src))
 				return merge_error("%s: %s (listed in %s)", path,
-					   strerror(errno), s->path);
+						   strerror(errno), s->path);
 			if (stat(t, &dst) && errno == ENOENT)
 				continue;
 			if (src.st_dev == dst.st_dev && src.st_ino == dst.st_ino)
 				return merge_error("%s is the same file as %s: -o OUT "
-					   "must be a new folder", t, path);
+						   "must be a new folder", t, path);
 			return merge_error("%s exists: --merge never replaces a file", t);
 		}
 	}
@@ -191,7 +191,7 @@ static int link_traces(const struct merge *m)
 				continue;
 			if (errno == EEXIST)
 				return merge_error("%s exists: --merge never replaces a "
-					   "file", to);
+						   "file", to);
 			if (copy_file(from, to))
 				return -1;
 		}

@@ -42,8 +42,8 @@ static char *slurp(const char *path, size_t *len)
 		if (fd >= 0 && !errno)
 			errno = EFBIG;
 		merge_error("%s: %s (each DIR must be the -o folder of an explore "
-		    "that ended)", path, fd < 0 ? strerror(errno) :
-		    !S_ISREG(st.st_mode) ? "not a file" : "too large");
+			    "that ended)", path, fd < 0 ? strerror(errno) :
+			    !S_ISREG(st.st_mode) ? "not a file" : "too large");
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -116,16 +116,16 @@ static int add_run(struct explore_shard *s, struct json_lex *l, const char *out)
 	}
 	if (t != JSON_OBJECT_END || !r.res.signature[0] || !trace[0])
 		return merge_error("%s: byte %zu: a failed run without its signature "
-			   "or trace", s->path, l->tok_pos);
+				   "or trace", s->path, l->tok_pos);
 	if (r.index >= s->o.runs || !cli_shard_has(&s->o.shard, r.index) ||
 	    r.res.seed != s->o.seed + r.index)
 		return merge_error("%s: byte %zu: run %u (seed %llu) is not a run of "
-			   "shard %u/%u", s->path, l->tok_pos, r.index,
-			   (unsigned long long)r.res.seed, s->o.shard.k,
-			   s->o.shard.n);
+				   "shard %u/%u", s->path, l->tok_pos, r.index,
+				   (unsigned long long)r.res.seed, s->o.shard.k,
+				   s->o.shard.n);
 	if (trace[0] != '(' && !trace_name_ok(trace, r.res.seed))
 		return merge_error("%s: byte %zu: \"%.200s\" is not the trace name of "
-			   "run %u", s->path, l->tok_pos, trace, r.index);
+				   "run %u", s->path, l->tok_pos, trace, r.index);
 	r.res.failed = true;
 	if (trace[0] == '(')
 		snprintf(r.text, sizeof(r.text), "%.500s", trace);
@@ -308,7 +308,7 @@ static int parse_summary(struct explore_shard *s, const char *buf, size_t len,
 	for (unsigned i = 0; i < sizeof(required) / sizeof(*required); i++)
 		if (!(s->seen & (1u << i)) && (all & (1u << i)))
 			return merge_error("%s: no \"%s\": not the summary of a vcprr "
-				   "explore of this version", s->path, required[i]);
+					   "explore of this version", s->path, required[i]);
 	return 0;
 bad:
 	if (!l.err[0])
@@ -331,17 +331,18 @@ static int check_shard(struct explore_shard *s)
 
 	if (!o->shard.n || !o->shard.k || o->shard.k > o->shard.n)
 		return merge_error("%s: shard %u/%u is not a shard", s->path,
-			   o->shard.k, o->shard.n);
+				   o->shard.k, o->shard.n);
 	o->todo = explore_shard_size(o);
 	if (s->done > o->todo || s->nrec != s->failures || s->nrec > s->done)
 		return merge_error("%s: %u runs done of %u, %u failures listed of %u: "
-			   "the summary does not add up", s->path, s->done,
-			   o->todo, s->nrec, s->failures);
-	qsort(s->recs, s->nrec, sizeof(*s->recs), by_index);
+				   "the summary does not add up", s->path, s->done,
+				   o->todo, s->nrec, s->failures);
+	if (s->nrec)
+		qsort(s->recs, s->nrec, sizeof(*s->recs), by_index);
 	for (unsigned i = 1; i < s->nrec; i++)
 		if (s->recs[i].index == s->recs[i - 1].index)
 			return merge_error("%s: run %u is listed twice", s->path,
-				   s->recs[i].index);
+					   s->recs[i].index);
 	return 0;
 }
 
