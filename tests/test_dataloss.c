@@ -497,8 +497,12 @@ static void test_explore_sigint_summary(void **state)
 			fail_msg("explore after SIGINT:\n%s", out);
 		free(out);
 	}
-	/* every trace in found/ is complete and in the summary's list */
-	assert_int_equal(sh_in(s, &files, "cd found && ls"), 0);
+	/* the summary file tells the same, and every trace in found/ is
+	 * complete and in the summary's list */
+	assert_int_equal(sh_in(s, &out, "cat found/explore.json"), 0);
+	assert_non_null(strstr(out, "\"interrupted\": true"));
+	free(out);
+	assert_int_equal(sh_in(s, &files, "cd found && ls *.trace"), 0);
 	for (char *f = strtok(files, "\n"); f; f = strtok(NULL, "\n")) {
 		char *o;
 

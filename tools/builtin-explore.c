@@ -30,6 +30,7 @@
 
 static const char explore_usage[] =
 "usage: vcprr explore GUEST.elf [options]\n"
+"       vcprr explore --merge DIR... [-o OUT] [--json] [--junit FILE]\n"
 "\n"
 "Runs GUEST.elf many times, each run under its own seeded schedule (one VCPU\n"
 "at a time) with seeded pause/resume injections, and keeps every run that\n"
@@ -65,6 +66,13 @@ static const char explore_usage[] =
 "                       and add the data races seen to the summary, once\n"
 "                       per pair of source lines, with the runs they were\n"
 "                       seen in (as vcprr analyze --races finds them)\n"
+"  --shard K/N          only the runs i with i % N == K-1 (with --seed: the\n"
+"                       N shards make exactly the runs of one explore)\n"
+"  --junit FILE         also write a JUnit XML report (replaced if it\n"
+"                       exists): a failing test case per signature\n"
+"  --merge DIR...       join the summaries of shards' folders into one, as\n"
+"                       one explore of all runs prints it; -o OUT: a new\n"
+"                       folder that gets the failing traces too\n"
 "  -h, --help           show this help\n"
 "  (--sched P and --hold N are the old, deprecated names of --policy and\n"
 "  --max-hold)\n"
@@ -77,9 +85,13 @@ static const char explore_usage[] =
 "DIR is checked before the first run: a file that is not a folder, or a\n"
 "trace of an earlier explore that a run would replace, is refused.\n"
 "Ctrl-C stops the runs and prints the summary of those that ended.\n"
+"DIR/explore.json, written whole at the end (also after Ctrl-C), is the\n"
+"summary --merge reads; it replaces the one of an earlier explore.\n"
 "\n"
 "exit status: 0 no run failed, 1 some failed, 2 usage (or DIR refused),\n"
-"126 the guest could not be run at all, 130 interrupted.\n";
+"126 the guest could not be run at all, 130 interrupted.  --merge: 0 every\n"
+"run ran and passed, 1 some failed or a shard was interrupted, 2 usage or\n"
+"shards that do not belong together, 126 a summary cannot be read.\n";
 
 static int parse_policy(const char *arg, struct explore_opts *o)
 {
@@ -189,6 +201,11 @@ static int parse_one(int c, struct explore_opts *o, char **argv)
 		if (!o->races && !(o->races = explore_races_new()))
 			return cli_usage_error("explore", "out of memory");
 		return 0;
+	case 'K':
+		return cli_parse_shard("explore", optarg, &o->shard);
+	case 'U':
+		o->junit = optarg;
+		return 0;
 	case 'h':
 		fputs(explore_usage, stdout);
 		exit(0);
@@ -218,6 +235,8 @@ static int parse_opts(int argc, char **argv, struct explore_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "races", no_argument, NULL, 'W' },
+		{ "shard", required_argument, NULL, 'K' },
+		{ "junit", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -256,8 +275,12 @@ static int parse_opts(int argc, char **argv, struct explore_opts *o)
 				       "instruction: it needs --preempt step");
 	if (o->races)
 		explore_races_symbols(o->races, o->cfg.guest);
+	if (o->shard.n && !seed_given)
+		return cli_usage_error("explore", "--shard needs --seed: every "
+				       "shard must explore the same seeds");
 	if (!seed_given)
 		o->seed = cli_random_seed();
+	o->todo = explore_shard_size(o);
 	sc->pause_ppm = (uint32_t)(o->pause_rate * 1e6 + 0.5);
 	o->fancy = cli_fancy_terminal(2) && !o->json;
 	return 0;
@@ -284,7 +307,8 @@ static char *earlier_trace(const struct explore_opts *o)
 		int n = 0;
 
 		if (sscanf(e->d_name, "fail-%llu.trace%n", &seed, &n) == 1 &&
-		    !e->d_name[n] && seed - o->seed < o->runs)
+		    !e->d_name[n] && seed - o->seed < o->runs &&
+		    cli_shard_has(&o->shard, seed - o->seed))
 			found = strdup(e->d_name);
 	}
 	if (d)
@@ -297,6 +321,9 @@ static int check_output(struct explore_opts *o)
 {
 	char *old;
 
+	if (o->junit && outfile_check("explore", o->junit, &o->cfg.guest, 1,
+				      true))
+		return -1;
 	if (outfile_check_dir("explore", o->dir, &o->created_dir))
 		return -1;
 	if (o->force || !(old = earlier_trace(o)))
@@ -408,9 +435,9 @@ error:
 
 static void worker(const struct explore_opts *o, unsigned w, int fd)
 {
-	for (uint32_t i = w; i < o->runs; i += o->jobs) {
+	for (unsigned nth = w; nth < o->todo; nth += o->jobs) {
 		struct run_record rec;
-		do_run(o, i, &rec);
+		do_run(o, explore_shard_run(o, nth), &rec);
 		send_record(fd, &rec);
 		/* a kept trace held SIGTERM off until it was reported */
 		sigprocmask(SIG_SETMASK, &waiting_mask, NULL);
@@ -591,14 +618,14 @@ static int explore(struct explore_opts *o, struct tally *t)
 	int fds[MAX_JOBS];
 	char err[512];
 	unsigned n;
-	double t0;
+	double t0, wall;
 
 	catch_stop_signals();
 	if (calibrate(o, err, sizeof(err))) {
 		fprintf(stderr, "vcprr explore: %s\n", err);
 		return stop_signal ? 128 + stop_signal : EXIT_VMM_ERROR;
 	}
-	n = o->jobs < o->runs ? o->jobs : o->runs;
+	n = o->jobs < o->todo ? o->jobs : o->todo;
 	o->jobs = n;
 	announce(o);
 	t0 = mono_s();
@@ -615,7 +642,11 @@ static int explore(struct explore_opts *o, struct tally *t)
 		fprintf(stderr, "vcprr explore: %s\n", t->error);
 		return EXIT_VMM_ERROR;
 	}
-	explore_summary(o, t, mono_s() - t0);
+	wall = mono_s() - t0;
+	explore_summary(o, t, wall);
+	if (explore_save(o, t, wall) ||
+	    (o->junit && explore_junit("explore", o->junit, o, t, wall)))
+		return EXIT_VMM_ERROR;
 	if (t->stopped_by)
 		return 128 + t->stopped_by;
 	return t->nfail ? 1 : 0;
@@ -627,6 +658,9 @@ int cmd_explore(int argc, char **argv)
 	struct tally t = { 0 };
 	int status;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--merge"))
+			return explore_merge_main(argc, argv);
 	status = parse_opts(argc, argv, &o);
 	if (!status && check_output(&o))
 		status = EXIT_USAGE;
@@ -634,8 +668,9 @@ int cmd_explore(int argc, char **argv)
 		explore_races_free(o.races);
 		return status;
 	}
-	t.failures = calloc(o.runs, sizeof(*t.failures));
-	t.sigs = calloc(o.runs, sizeof(*t.sigs));
+	explore_guest_hash(&o);
+	t.failures = calloc(o.todo + 1, sizeof(*t.failures));
+	t.sigs = calloc(o.todo + 1, sizeof(*t.sigs));
 	if (!t.failures || !t.sigs) {
 		fprintf(stderr, "vcprr explore: out of memory\n");
 		status = EXIT_VMM_ERROR;

@@ -12,6 +12,7 @@
 
 #include "replay/replay.h"
 #include "tools/cli.h"
+#include "tools/junit.h"
 #include "tools/outfile.h"
 #include "traces/event-format.h"
 
@@ -71,7 +72,8 @@ static const char replay_usage[] =
 struct replay_cli {
 	struct replay_opts o;
 	bool check, quiet;
-	unsigned jobs, shard_k, shard_n;
+	unsigned jobs;
+	struct cli_shard shard;
 	const char *junit;
 	FILE *lines;             /* --check's report lines */
 };
@@ -295,33 +297,18 @@ static void report_line(FILE *f, const struct job *j)
 	fflush(f);
 }
 
-static void xml_escape(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-				fputc(*s, f);
-		}
-	}
-}
-
 static void junit_case(FILE *f, const struct job *j)
 {
 	bool failed = j->r.status == REPLAY_DIVERGED;
 
 	fprintf(f, "  <testcase classname=\"replay\" name=\"");
-	xml_escape(f, j->path);
+	junit_escape(f, j->path);
 	fprintf(f, "\" time=\"%.3f\">", j->r.duration_ns / 1e9);
 	if (j->r.status) {
 		fprintf(f, "<%s message=\"%s\">", failed ? "failure" : "error",
 			failed ? "diverged" : j->r.status == REPLAY_EMPTY ?
 			"nothing to replay" : "cannot replay");
-		xml_escape(f, j->r.message);
+		junit_escape(f, j->r.message);
 		fprintf(f, "</%s>", failed ? "failure" : "error");
 	}
 	fprintf(f, "</testcase>\n");
@@ -408,7 +395,7 @@ static int check_corpus(int argc, char **argv, const struct replay_cli *c)
 	if (!jobs)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (!c->shard_n || i % c->shard_n == c->shard_k - 1)
+		if (cli_shard_has(&c->shard, i))
 			jobs[njobs++].path = paths[i];
 	run_jobs(jobs, njobs, c);
 	for (size_t i = 0; i < njobs; i++) {
@@ -455,11 +442,7 @@ static int parse_option(int opt, struct replay_cli *c, char **argv)
 		c->jobs = (unsigned)v;
 		return 0;
 	case 's':
-		if (sscanf(optarg, "%u/%u", &c->shard_k, &c->shard_n) != 2 ||
-		    !c->shard_n || !c->shard_k || c->shard_k > c->shard_n)
-			return cli_usage_error("replay", "--shard '%s': expected "
-					       "K/N with 1 <= K <= N", optarg);
-		return 0;
+		return cli_parse_shard("replay", optarg, &c->shard);
 	default:
 		return cli_option_error("replay", opt, argv);
 	}
@@ -476,7 +459,7 @@ static int check_args(int argc, char **argv, const struct replay_cli *c)
 				       "missing trace FILE");
 	if (c->check)
 		return 0;
-	if (c->junit || c->shard_n)
+	if (c->junit || c->shard.n)
 		return cli_usage_error("replay", "%s goes with --check",
 				       c->junit ? "--junit" : "--shard");
 	if (!stat(argv[optind], &st) && S_ISDIR(st.st_mode))

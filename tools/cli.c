@@ -1,4 +1,5 @@
 /* Command-line parsing helpers shared by the subcommands. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -156,6 +157,23 @@ int cli_check_mem(const char *cmd, const char *text, uint64_t bytes)
 	return cli_usage_error(cmd, "--mem '%s': guest memory must be a "
 			       "multiple of 4K between %lluM and %lluM", text,
 			       VM_MIN_MEM >> 20, VM_MAX_MEM >> 20);
+}
+
+int cli_parse_shard(const char *cmd, const char *arg, struct cli_shard *s)
+{
+	const char *slash = strchr(arg, '/');
+	unsigned k, n;
+	int end = 0;
+
+	if (!slash || !isdigit((unsigned char)arg[0]) ||
+	    !isdigit((unsigned char)slash[1]) ||
+	    sscanf(arg, "%u/%u%n", &k, &n, &end) != 2 || arg[end] || !k ||
+	    k > n || n > 1000000)
+		return cli_usage_error(cmd, "--shard '%s': expected K/N with "
+				       "1 <= K <= N, such as 2/4", arg);
+	s->k = k;
+	s->n = n;
+	return 0;
 }
 
 uint64_t cli_random_seed(void)

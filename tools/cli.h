@@ -44,6 +44,22 @@ void cli_deprecated(const char *cmd, const char *old, const char *now);
  * typed (@text).  0, or EXIT_USAGE after printing the problem. */
 int cli_check_mem(const char *cmd, const char *text, uint64_t bytes);
 
+/* --shard K/N of replay --check and explore: item i (from 0) of a list
+ * belongs to shard K when i % N == K - 1, so the N shards hold every item
+ * exactly once and share the work evenly.  n == 0: not sharded. */
+struct cli_shard {
+	unsigned k, n;
+};
+
+/* Parses "K/N" (1 <= K <= N <= 1000000).  0, or EXIT_USAGE after saying
+ * what was wrong with --shard's @arg. */
+int cli_parse_shard(const char *cmd, const char *arg, struct cli_shard *s);
+
+static inline bool cli_shard_has(const struct cli_shard *s, uint64_t i)
+{
+	return !s->n || i % s->n == s->k - 1;
+}
+
 /* A seed from getrandom() for runs the user did not seed. */
 uint64_t cli_random_seed(void);
 

@@ -6,16 +6,25 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "tools/cli.h"
 #include "tools/explore.h"
 #include "tools/explore-races.h"
+
+/* The summary every explore -o DIR leaves, read by explore --merge. */
+#define EXPLORE_SUMMARY_FILE "explore.json"
+#define EXPLORE_SUMMARY_FORMAT 1
 
 struct explore_opts {
 	struct explore_config cfg;
 	unsigned runs, jobs;
 	uint64_t seed;
 	double pause_rate;
-	const char *policy_arg, *dir;
+	const char *policy_arg, *dir, *junit;
+	struct cli_shard shard;     /* --shard K/N; n == 0: every run */
+	unsigned todo;              /* the runs this explore makes (its shard's) */
+	char guest_sha256[65];      /* hex, for the summary file */
 	bool json, budget_set, force;
 	bool fancy;                 /* progress bar on a terminal */
 	bool created_dir;           /* removed again if it stays empty */
@@ -51,7 +60,31 @@ struct tally {
 	int stopped_by;             /* the signal that interrupted, or 0 */
 };
 
+/* explore-shard.c: which runs a shard makes, and the files it leaves */
+unsigned explore_shard_size(const struct explore_opts *o);
+/* The index of the shard's @nth run (from 0). */
+uint32_t explore_shard_run(const struct explore_opts *o, unsigned nth);
+/* The SHA-256 of the guest into o->guest_sha256 (zero: unreadable). */
+void explore_guest_hash(struct explore_opts *o);
+/* DIR/explore.json, written whole (replacing an earlier one): 0 or -1
+ * (printed). */
+int explore_save(const struct explore_opts *o, const struct tally *t,
+		 double wall);
+/* The JUnit report: a test case per failure signature (a passing one when
+ * no run failed, an error when not every run ran).  0 or -1 (printed). */
+int explore_junit(const char *cmd, const char *path,
+		  const struct explore_opts *o, const struct tally *t,
+		  double wall);
+
+/* explore-merge.c: vcprr explore --merge DIR... */
+int explore_merge_main(int argc, char **argv);
+
 /* explore-report.c */
+void explore_tally_add(struct tally *t, const struct run_record *rec);
+/* The summary as JSON on @f; @saved: the summary file's form, with the
+ * options that made the runs and trace names relative to DIR. */
+void explore_json(FILE *f, const struct explore_opts *o,
+		  const struct tally *t, double wall, bool saved);
 void explore_progress(const struct explore_opts *o, const struct tally *t,
 		      double t0);
 void explore_add_result(const struct explore_opts *o, struct tally *t,

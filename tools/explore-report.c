@@ -15,29 +15,31 @@ void explore_progress(const struct explore_opts *o, const struct tally *t,
 		      double t0)
 {
 	double el = mono_s() - t0, rate = el > 0 ? t->done / el : 0;
-	unsigned width = 30, fill = (unsigned)((uint64_t)t->done * width / o->runs);
+	unsigned width = 30, fill = o->todo ? (unsigned)((uint64_t)t->done *
+							  width / o->todo) : width;
 	char bar[64];
 
 	if (o->json)
 		return;
 	if (!o->fancy) {
-		unsigned step = o->runs >= 10 ? o->runs / 10 : 1;
-		if (t->done % step && t->done != o->runs)
+		unsigned step = o->todo >= 10 ? o->todo / 10 : 1;
+		if (t->done % step && t->done != o->todo)
 			return;
 		fprintf(stderr, "explore: %u/%u runs, %u failed, %.1f runs/s\n",
-			t->done, o->runs, t->nfail, rate);
+			t->done, o->todo, t->nfail, rate);
 		return;
 	}
 	memset(bar, '#', fill);
 	memset(bar + fill, '.', width - fill);
 	bar[width] = 0;
 	fprintf(stderr, "\r[%s] %u/%u runs  %u failed  %.1f runs/s  ETA %.0fs \033[K",
-		bar, t->done, o->runs, t->nfail, rate,
-		rate > 0 ? (o->runs - t->done) / rate : 0.0);
+		bar, t->done, o->todo, t->nfail, rate,
+		rate > 0 ? (o->todo - t->done) / rate : 0.0);
 }
 
-void explore_add_result(const struct explore_opts *o, struct tally *t,
-			const struct run_record *rec)
+/* Counts a result; failures are grouped by signature, each group shown by
+ * its run of the lowest index, whatever order the results came in. */
+void explore_tally_add(struct tally *t, const struct run_record *rec)
 {
 	struct signature *s = NULL;
 
@@ -49,8 +51,6 @@ void explore_add_result(const struct explore_opts *o, struct tally *t,
 		t->errored = true;
 		return;
 	}
-	if (o->races)
-		explore_races_add(o->races, &rec->races, rec->res.failed);
 	if (!rec->res.failed)
 		return;
 	t->failures[t->nfail++] = *rec;
@@ -65,6 +65,16 @@ void explore_add_result(const struct explore_opts *o, struct tally *t,
 		s->first = *rec;
 	}
 	s->count++;
+}
+
+void explore_add_result(const struct explore_opts *o, struct tally *t,
+			const struct run_record *rec)
+{
+	explore_tally_add(t, rec);
+	if (o->races && !rec->error)
+		explore_races_add(o->races, &rec->races, rec->res.failed);
+	if (rec->error || !rec->res.failed)
+		return;
 	/* A log gets a line per failure; a terminal shows them in the
 	 * summary, under the bar. */
 	if (!o->fancy && !o->json)
@@ -87,8 +97,27 @@ void explore_calibration_note(const struct explore_opts *o)
 			o->calibration_sig);
 }
 
-static void rerun_command(const struct explore_opts *o, uint64_t seed, FILE *f)
+/* The folder a kept trace is in (the summary's commands write there):
+ * o->dir for explore, the merged or the shard's folder for --merge. */
+static int trace_dir(const struct explore_opts *o, const char *trace,
+		     const char **dir)
 {
+	const char *slash = strrchr(trace, '/');
+
+	if (trace[0] == '(' || !slash) {
+		*dir = o->dir;
+		return (int)strlen(o->dir);
+	}
+	*dir = trace;
+	return (int)(slash - trace);
+}
+
+static void rerun_command(const struct explore_opts *o, uint64_t seed,
+			  const char *trace, FILE *f)
+{
+	const char *dir;
+	int dlen = trace_dir(o, trace, &dir);
+
 	fprintf(f, "vcprr explore %s --runs 1 --seed %llu --policy %s --preempt %s "
 		"--pauses %g --vcpus %u", o->cfg.guest, (unsigned long long)seed,
 		o->policy_arg, o->cfg.sched.mode == VM_SCHED_STEP ? "step" : "exit",
@@ -102,15 +131,20 @@ static void rerun_command(const struct explore_opts *o, uint64_t seed, FILE *f)
 	if (o->budget_set)
 		fprintf(f, " --budget %llu", (unsigned long long)o->cfg.sched.step_budget);
 	/* a folder of its own: the run's trace is in o->dir already */
-	fprintf(f, " -o %s/rerun-%llu\n", o->dir, (unsigned long long)seed);
+	fprintf(f, " -o %.*s/rerun-%llu\n", dlen, dir, (unsigned long long)seed);
 }
 
 static void summary_text(const struct explore_opts *o, const struct tally *t,
 			 double wall)
 {
+	if (o->shard.n)
+		printf("explore: shard %u/%u: the runs i with i %% %u == %u of %u "
+		       "(vcprr explore --merge joins the shards' folders)\n",
+		       o->shard.k, o->shard.n, o->shard.n, o->shard.k - 1,
+		       o->runs);
 	if (t->stopped_by)
 		printf("explore: interrupted (%s) after %u of %u runs\n",
-		       strsignal(t->stopped_by), t->done, o->runs);
+		       strsignal(t->stopped_by), t->done, o->todo);
 	printf("explore: %u runs in %.1f s (%.1f runs/s), %u failed, %u "
 	       "signature%s\n", t->done, wall, wall > 0 ? t->done / wall : 0.0,
 	       t->nfail, t->nsigs, t->nsigs == 1 ? "" : "s");
@@ -128,72 +162,112 @@ static void summary_text(const struct explore_opts *o, const struct tally *t,
 		       (unsigned long long)r->stats.preemptions,
 		       (unsigned long long)r->stats.injected);
 		if (strncmp(s->first.text, "(not kept", 9)) {
+			const char *dir;
+			int dlen = trace_dir(o, s->first.text, &dir);
+
 			printf("     replay:   vcprr replay %s\n", s->first.text);
-			printf("     minimize: vcprr minimize %s -o %s/min-%llu.trace\n",
-			       s->first.text, o->dir, (unsigned long long)r->seed);
+			printf("     minimize: vcprr minimize %s -o %.*s/min-%llu.trace\n",
+			       s->first.text, dlen, dir, (unsigned long long)r->seed);
 		} else {
 			printf("     trace:    %s\n", s->first.text);
 		}
 		printf("     rerun:    ");
-		rerun_command(o, r->seed, stdout);
+		rerun_command(o, r->seed, s->first.text, stdout);
 	}
 	if (o->races)
 		explore_races_print(stdout, o->races, t->done);
 }
 
-static void json_string(const char *s)
+static void json_string(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(f, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
-static void summary_json(const struct explore_opts *o, const struct tally *t,
-			 double wall)
+/* What made the runs, for --merge to check that shards belong together. */
+static void json_options(FILE *f, const struct explore_opts *o,
+			 const struct tally *t)
 {
-	printf("{\"guest\": ");
-	json_string(o->cfg.guest);
-	printf(", \"seed\": %llu, \"runs\": %u, \"failures\": %u, \"signatures\": %u, "
-	       "\"seconds\": %.3f, \"runs_per_s\": %.2f, \"calibration_steps\": %llu, "
-	       "\"interrupted\": %s, \"calibration_failure\": ",
-	       (unsigned long long)o->seed, t->done, t->nfail, t->nsigs, wall,
-	       wall > 0 ? t->done / wall : 0.0,
-	       (unsigned long long)o->cfg.sched.pct_steps,
-	       t->stopped_by ? "true" : "false");
+	fprintf(f, ", \"format\": %d, \"planned_runs\": %u, \"shard\": %u, "
+		"\"shards\": %u, \"policy\": ", EXPLORE_SUMMARY_FORMAT, o->runs,
+		o->shard.n ? o->shard.k : 1, o->shard.n ? o->shard.n : 1);
+	json_string(f, o->policy_arg);
+	fprintf(f, ", \"preempt\": \"%s\", \"pauses\": %.17g, \"max_hold\": %u, "
+		"\"vcpus\": %u, \"mem\": %llu, \"arg\": %llu, \"budget\": %llu, "
+		"\"budget_set\": %s, \"timeout_ns\": %llu, \"guest_sha256\": \"%s\", "
+		"\"stopped_by\": %d, \"run_seconds\": %.6f",
+		o->cfg.sched.mode == VM_SCHED_STEP ? "step" : "exit",
+		o->pause_rate, o->cfg.sched.max_hold, o->cfg.nr_vcpus,
+		(unsigned long long)o->cfg.mem_size,
+		(unsigned long long)o->cfg.guest_arg,
+		(unsigned long long)o->cfg.sched.step_budget,
+		o->budget_set ? "true" : "false",
+		(unsigned long long)o->cfg.timeout_ns, o->guest_sha256,
+		t->stopped_by, t->run_seconds);
+}
+
+/* A kept trace as a name inside DIR, for the summary file. */
+static const char *in_dir(const struct explore_opts *o, const char *trace)
+{
+	size_t n = strlen(o->dir);
+
+	if (!strncmp(trace, o->dir, n) && trace[n] == '/')
+		return trace + n + 1;
+	return trace;
+}
+
+void explore_json(FILE *f, const struct explore_opts *o,
+		  const struct tally *t, double wall, bool saved)
+{
+	fprintf(f, "{\"guest\": ");
+	json_string(f, o->cfg.guest);
+	fprintf(f, ", \"seed\": %llu, \"runs\": %u, \"failures\": %u, "
+		"\"signatures\": %u, \"seconds\": %.3f, \"runs_per_s\": %.2f, "
+		"\"calibration_steps\": %llu, \"interrupted\": %s, "
+		"\"calibration_failure\": ",
+		(unsigned long long)o->seed, t->done, t->nfail, t->nsigs, wall,
+		wall > 0 ? t->done / wall : 0.0,
+		(unsigned long long)o->cfg.sched.pct_steps,
+		t->stopped_by ? "true" : "false");
 	if (o->calibration_sig[0])
-		json_string(o->calibration_sig);
+		json_string(f, o->calibration_sig);
 	else
-		printf("null");
-	printf(", \"failed_runs\": [");
+		fprintf(f, "null");
+	if (saved)
+		json_options(f, o, t);
+	else if (o->shard.n)
+		fprintf(f, ", \"shard\": \"%u/%u\"", o->shard.k, o->shard.n);
+	fprintf(f, ", \"failed_runs\": [");
 	for (unsigned i = 0; i < t->nfail; i++) {
 		const struct run_record *r = &t->failures[i];
-		printf("%s{\"run\": %u, \"seed\": %llu, \"steps\": %llu, "
-		       "\"preemptions\": %llu, \"injected\": %llu, "
-		       "\"schedule_dependent\": %s, \"signature\": ",
-		       i ? ", " : "", r->index, (unsigned long long)r->res.seed,
-		       (unsigned long long)r->res.stats.steps,
-		       (unsigned long long)r->res.stats.preemptions,
-		       (unsigned long long)r->res.stats.injected,
-		       schedule_independent(o, r->res.signature) ? "false" : "true");
-		json_string(r->res.signature);
-		printf(", \"trace\": ");
-		json_string(r->text);
-		printf("}");
+		fprintf(f, "%s{\"run\": %u, \"seed\": %llu, \"steps\": %llu, "
+			"\"preemptions\": %llu, \"injected\": %llu, "
+			"\"schedule_dependent\": %s, \"signature\": ",
+			i ? ", " : "", r->index, (unsigned long long)r->res.seed,
+			(unsigned long long)r->res.stats.steps,
+			(unsigned long long)r->res.stats.preemptions,
+			(unsigned long long)r->res.stats.injected,
+			schedule_independent(o, r->res.signature) ? "false" : "true");
+		json_string(f, r->res.signature);
+		fprintf(f, ", \"trace\": ");
+		json_string(f, saved ? in_dir(o, r->text) : r->text);
+		fprintf(f, "}");
 	}
-	printf("]");
+	fprintf(f, "]");
 	if (o->races) {
-		printf(", \"races\": ");
-		fflush(stdout);
-		explore_races_json(stdout, o->races);
+		fprintf(f, ", \"races\": ");
+		fflush(f);
+		explore_races_json(f, o->races);
 	}
-	printf("}\n");
+	fprintf(f, "}\n");
 }
 
 static int by_index(const void *a, const void *b)
@@ -208,7 +282,7 @@ void explore_summary(const struct explore_opts *o, struct tally *t,
 {
 	qsort(t->failures, t->nfail, sizeof(*t->failures), by_index);
 	if (o->json)
-		summary_json(o, t, wall);
+		explore_json(stdout, o, t, wall, false);
 	else
 		summary_text(o, t, wall);
 }
