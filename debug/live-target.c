@@ -423,16 +423,18 @@ static void ended_stop(struct live_target *lt, struct debug_stop *s)
 static int poll_stop(void *t, struct debug_stop *s)
 {
 	struct live_target *lt = t;
+	/* One look at the end: an ended run's result is read only once its
+	 * threads are joined (not under the lock: a thread on its way out may
+	 * still take it); a run that ends after this look is seen next time. */
+	bool ended = vm_ended(lt);
 	int r = 1;
 
-	/* An ended run's result is read once its threads are joined (not
-	 * under the lock: a thread on its way out may still take it). */
-	if (vm_ended(lt))
+	if (ended)
 		vm_wait(lt->vm, -1);
 	pthread_mutex_lock(&lt->lock);
 	if (lt->have_stop)
 		*s = lt->stop;
-	else if (vm_ended(lt))
+	else if (ended)
 		ended_stop(lt, s);
 	else
 		r = 0;

@@ -20,8 +20,7 @@ void debug_stop_before_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
-	if (__builtin_expect(vm->debug_stop != NULL, 0))
-		vm->debug_stop(vm, v->id, vm->debug_stop_arg);
+	vm->debug_stop(vm, v->id, vm->debug_stop_arg);
 }
 
 static struct vcpu *vcpu_of(struct vm *vm, unsigned id)

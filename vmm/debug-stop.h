@@ -24,7 +24,7 @@ typedef void (*vm_debug_stop_fn)(struct vm *vm, unsigned vcpu, void *arg);
  * runs under the step scheduler. */
 int vm_set_debug_stop(struct vm *vm, vm_debug_stop_fn fn, void *arg);
 
-/* The run loop's call (vcpu.c), before each KVM_RUN. */
+/* The run loop's call (vcpu.c), before each KVM_RUN, when a stop is set. */
 void debug_stop_before_run(struct vcpu *v);
 
 /* A VCPU as a debugger shows it. */
