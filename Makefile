@@ -330,13 +330,16 @@ FUZZ_LIB_SRCS := $(filter-out vmm/vcpu.c,$(LIB_SRCS))
 FUZZ_TOOL_SRCS := tools/pause-script.c tools/cli.c tools/builtin-inspect.c tools/outfile.c \
 	$(sort $(wildcard tools/inspect-*.c tools/export-*.c)) tools/symbols.c \
 	tools/elf-sections.c tools/dwarf-line.c tools/x86-access.c \
-	tools/u64-map.c tools/race-hb.c tools/analyze-log.c
+	tools/u64-map.c tools/race-hb.c tools/analyze-log.c \
+	tools/analyze-report.c tools/analyze-names.c
 fuzz: check-deps
-	$(MAKE) CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz-objs/libvcprr.a
+	$(MAKE) -j2 CC=clang BUILD=build/fuzz-objs SAN="-fsanitize=fuzzer-no-link,address,undefined" \
+		build/fuzz-objs/libvcprr.a $(FUZZ_TOOL_SRCS:%.c=build/fuzz-objs/obj/%.o)
 	@mkdir -p $(BUILD)/fuzz
 	@for s in $(FUZZ_SRCS); do n=$$(basename $$s .c); \
 	  echo "  FUZZ $$n"; \
-	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s $(FUZZ_TOOL_SRCS) build/fuzz-objs/libvcprr.a $(DEP_LIBS) $(TOOL_LIBS) || exit 1; \
+	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$s \
+	    $(FUZZ_TOOL_SRCS:%.c=build/fuzz-objs/obj/%.o) build/fuzz-objs/libvcprr.a $(DEP_LIBS) $(TOOL_LIBS) || exit 1; \
 	done
 
 clean:

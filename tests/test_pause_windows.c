@@ -316,6 +316,25 @@ static void test_init_event(void **state)
 	vm_destroy(vm);
 }
 
+/* Waits (no fixed sleep) until VCPU n has returned: a pause of n alone
+ * reports -ESRCH then; a pause taken before that is resumed and retried. */
+static void wait_vcpu_finished(struct vm *vm, unsigned n)
+{
+	vcpu_mask_t one = {0}, stopped;
+	int r;
+
+	vcpu_mask_set(&one, n);
+	for (;;) {
+		assert_int_equal(vm_pause_vcpus(vm, &one, 8), 0);
+		r = vm_wait_paused(vm, &one, WAIT_MS, &stopped);
+		if (r == -ESRCH)
+			return;
+		assert_int_equal(r, 0);
+		assert_int_equal(vm_resume_vcpus(vm, &one, 0), 1);
+		msleep(1);
+	}
+}
+
 static void test_wait_for_finished_vcpu(void **state)
 {
 	SKIP_WITHOUT_KVM();
@@ -323,7 +342,7 @@ static void test_wait_for_finished_vcpu(void **state)
 	vcpu_mask_t all = vcpu_mask_first(2), stopped;
 
 	start(vm);
-	msleep(30);
+	wait_vcpu_finished(vm, 1);
 	assert_int_equal(vm_pause_vcpus(vm, &all, 9), 0);
 	assert_int_equal(vm_wait_paused(vm, &all, WAIT_MS, &stopped), -ESRCH);
 	assert_true(vcpu_mask_test(&stopped, 0));
