@@ -192,6 +192,30 @@ static void test_existing_output_needs_force(void **state)
 	free(out);
 }
 
+/* A missing input is what the user hears about, not the existing output
+ * they would otherwise fix first for nothing; the output is left as is. */
+static void test_missing_input_named_before_output(void **state)
+{
+	static const char *const cases[] = {
+		"$V export --format html no.trace -o out.html",
+		"$V minimize no.trace -o out.html",
+		"$V analyze no.trace --html out.html",
+		"$V record -o out.html no.elf",
+	};
+	struct scratch *s = *state;
+	char *out;
+
+	SKIP_WITHOUT_KVM();
+	assert_int_equal(sh_in(s, NULL, "printf '%s' > out.html", precious), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_not_equal(sh_in(s, &out, "%s", cases[i]), 0);
+		if (!strstr(out, "no.") || strstr(out, "exists"))
+			fail_msg("%s: '%s'", cases[i], out);
+		free(out);
+		assert_file_is(s->dir, "out.html", precious);
+	}
+}
+
 /* Outputs that are an input, by name, hard link or symbolic link: refused
  * even with --force, the input intact. */
 static void test_output_is_an_input(void **state)
@@ -523,6 +547,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_before_the_run_leaves_nothing,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_output_needs_force,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_input_named_before_output,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_is_an_input, setup,
 						teardown),

@@ -65,12 +65,28 @@ static int check_folder(const char *cmd, const char *path)
 	return r;
 }
 
+/* A missing input is the first thing the user must hear about, not an
+ * existing output they would otherwise fix first for nothing: with one, the
+ * output checks are left to after the command has failed to open it (it
+ * writes no output then, see above). */
+static bool inputs_exist(const char *const *inputs, int ninputs)
+{
+	struct stat st;
+
+	for (int i = 0; i < ninputs; i++)
+		if (inputs[i] && strcmp(inputs[i], "-") && stat(inputs[i], &st))
+			return false;
+	return true;
+}
+
 int outfile_check(const char *cmd, const char *path,
 		  const char *const *inputs, int ninputs, bool force)
 {
 	const char *in;
 	struct stat st;
 
+	if (!inputs_exist(inputs, ninputs))
+		return 0;
 	if (!strcmp(path, "-")) {
 		/* `>> INPUT` would read and write the same file */
 		if (!fstat(1, &st) && S_ISREG(st.st_mode) &&

@@ -9,7 +9,9 @@
  * The rules: "-" is stdout; an output is never the same file as one of the
  * command's inputs (same device and inode, so hard and symbolic links are
  * caught too); an existing regular file is replaced only with --force;
- * an existing device or FIFO is written in place.  Messages are
+ * an existing device or FIFO is written in place; while an input is
+ * missing the output is not judged (the command fails on the input first
+ * and writes nothing).  Messages are
  * "vcprr CMD: ..." on stderr.  Not thread-safe. */
 #ifndef VCPRR_TOOLS_OUTFILE_H
 #define VCPRR_TOOLS_OUTFILE_H
