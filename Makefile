@@ -13,7 +13,7 @@ BUILD    ?= build
 CC       ?= gcc
 PKGS     := liburcu-memb libzstd
 DEBPKGS  := pkg-config liburcu-dev libzstd-dev libcmocka-dev libzydis-dev libck-dev \
-	    nodejs
+	    nodejs gdb
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 WARN     := -Wall -Wextra -Wno-unused-parameter

@@ -3,7 +3,7 @@
 # shared total without a lock; explore runs it under many seeded schedules,
 # keeps the runs that lose an update, minimize shrinks one to the single
 # preemption that matters, replay repeats it exactly, inspect shows it,
-# analyze explains it.
+# analyze explains it, and gdb runs the replay backwards to the bad store.
 # In the tree: scripts/demo.sh [BUILD] (make demo).  Installed, as
 # PREFIX/share/vcprr/demo.sh [OUTDIR]: the guests next to it, the command
 # in PREFIX/bin, the results in OUTDIR (default ./vcprr-demo).
@@ -57,6 +57,20 @@ $V analyze "$OUT/lost-update.trace" --json --html "$OUT/lost-update.analyze.html
 	> "$OUT/lost-update.analyze.json" || [ $? = 1 ]
 echo "races and decisions as JSON: $OUT/lost-update.analyze.json"
 echo "the timeline with the racing accesses marked: $OUT/lost-update.analyze.html"
+
+say "debug: gdb on the replay, running backwards from the assertion"
+# explore recorded in step mode, where the trace decides every instruction,
+# so gdb can go back: stop at the failed assertion, watch the total and
+# reverse-continue to the store that wrote the stale value, in its VCPU, at
+# its source line.
+if command -v gdb >/dev/null 2>&1; then
+	echo "vcprr debug $OUT/lost-update.trace"
+	$V debug "$OUT/lost-update.trace" -- -batch -ex 'break vcprr_assert_fail' \
+		-ex continue -ex 'watch total' -ex reverse-continue \
+		-ex 'info threads' -ex 'bt 2' 2>&1 | grep -v 'No such file'
+else
+	echo "(skipped: gdb is not installed; make deps installs it)"
+fi
 
 say "and the correct twin never fails"
 $V explore $G/lost-update-fixed.elf --runs 30 --seed 1 --pauses 0.01 -o "$OUT/explore-fixed"
