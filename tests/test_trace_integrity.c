@@ -28,8 +28,8 @@ struct rec {
 
 static struct rec recs[] = {
 	{ .name = "serial",
-	  .opts = "--sched serial --vcpus 2 --pause-every 1ms --seed 3" },
-	{ .name = "parallel", .opts = "--vcpus 2" },
+	  .opts = "--sched serial --vcpus 2 --pause-every 1ms --seed 3 --arg 400" },
+	{ .name = "parallel", .opts = "--vcpus 2 --arg 400" },
 };
 #define NRECS (sizeof(recs) / sizeof(recs[0]))
 
@@ -66,7 +66,7 @@ static int setup(void **state)
 
 		snprintf(path, sizeof(path), "%s/%s.trace", dir, r->name);
 		if (vcprr_sh(NULL, "$V record -o %s %s %s >/dev/null 2>&1", path,
-			     guest_path("counter"), r->opts))
+			     guest_path("pio"), r->opts))
 			return -1;
 		r->buf = slurp(path, &r->len);
 		r->hdr_len = 8 + tf_le32(r->buf + 4);
