@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,6 +263,20 @@ static pid_t spawn_record(const char *guest, const char *extra)
 					     extra, NULL });
 }
 
+/* Waits until the recording at @path holds @bytes (its writer flushes as
+ * it goes), so a signal finds events to keep however loaded the machine. */
+static void wait_trace_size(const char *path, off_t bytes)
+{
+	struct stat st;
+
+	for (int ms = 0; ms < 30000; ms += 10) {
+		if (!stat(path, &st) && st.st_size >= bytes)
+			return;
+		usleep(10000);
+	}
+	fail_msg("%s: under %lld bytes after 30 s", path, (long long)bytes);
+}
+
 static void test_sigint_and_sigterm_close_the_trace(void **state)
 {
 	SKIP_WITHOUT_KVM();
@@ -269,8 +284,9 @@ static void test_sigint_and_sigterm_close_the_trace(void **state)
 
 	for (int i = 0; i < 2; i++) {
 		int st;
+		unlink(trace_path);  /* (the size watched is the new one's) */
 		pid_t pid = spawn_record(guest_path("pio"), "--vcpus=2");
-		usleep(300000);
+		wait_trace_size(trace_path, 24 << 10);
 		kill(pid, sigs[i]);
 		waitpid(pid, &st, 0);
 		assert_true(WIFEXITED(st));
