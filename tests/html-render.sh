@@ -63,8 +63,9 @@ status=$?
 first=$(ls "$out"/explore/fail-*.trace | head -n 1)
 "$vcprr" minimize "$first" -o "$out/demo.trace" >"$out/minimize.log" 2>&1 ||
 	fail "minimize: $(tail -1 "$out/minimize.log")"
-# 64 VCPUs taking turns, paused again and again.
-"$vcprr" record -o "$out/vcpus64.trace" "$guests/hello.elf" --vcpus 64 \
+# 64 VCPUs taking turns, paused again and again (pio runs long enough for
+# the pause controller to be heard however loaded the machine is).
+"$vcprr" record -o "$out/vcpus64.trace" "$guests/pio.elf" --arg 100 --vcpus 64 \
 	--sched serial --pause-every 100us --hold 20us --seed 3 \
 	>"$out/record.log" 2>&1 || fail "record: $(tail -1 "$out/record.log")"
 
