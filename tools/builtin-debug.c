@@ -217,7 +217,7 @@ static struct vm *create_vm(const struct run_opts *o)
 	struct vm_config cfg = {
 		.nr_vcpus = o->nr_vcpus,
 		.mem_size = o->mem_size,
-		.guest_arg = o->guest_arg,
+		.input = o->input,
 		.sched = o->sched,
 	};
 	char err[512];
