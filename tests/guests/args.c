@@ -4,9 +4,12 @@
  *
  * When the first argument is not 0, every VCPU then adds it, one by one,
  * to a shared total with a plain read-modify-write, and VCPU 0 asserts
- * the sum: a lost update that explore (--preempt step) finds, so that a
- * failing trace of a run with --data exists to replay and minimize. */
+ * the sum: a lost update that explore finds (--policy random switches
+ * VCPUs at any instruction), so that a failing trace of a run with --data
+ * exists to replay and minimize. */
 #include "vcprr_guest.h"
+
+#define ADDS 40
 
 static u64 total;
 static u32 finished;
@@ -22,15 +25,18 @@ static u64 fnv1a(const u8 *p, size_t n)
 
 static void show_input(const u8 *data, size_t len)
 {
-	size_t line = 0;
+	char line[61];
+	size_t n = 0;
 
 	printf("argc %u\n", vcprr_argc());
 	for (unsigned i = 0; i < vcprr_argc(); i++)
 		printf("argv[%u] %llu\n", i, vcprr_argv(i));
-	while (line < len && line < 60 && data[line] >= 0x20 && data[line] < 0x7f)
-		line++;
-	printf("data %llu bytes, fnv 0x%llx, first line '%.*s'\n",
-	       (u64)len, fnv1a(data, len), (int)line, (const char *)data);
+	for (; n < len && n < sizeof(line) - 1 && data[n] >= 0x20 &&
+	       data[n] < 0x7f; n++)
+		line[n] = (char)data[n];
+	line[n] = 0;
+	printf("data %llu bytes, fnv 0x%llx, first line '%s'\n", (u64)len,
+	       fnv1a(data, len), line);
 }
 
 int main(int vcpu)
@@ -41,9 +47,7 @@ int main(int vcpu)
 	u64 step = vcprr_arg();
 
 	assert(vcprr_argv(0) == step && vcprr_argv(VCPRR_MAX_ARGS) == 0);
-	if (vcpu == 0)
-		show_input(data, len);
-	for (u64 i = 0; step && i < 20; i++) {
+	for (u64 i = 0; step && i < ADDS; i++) {
 		u64 t = *(volatile u64 *)&total;
 		*(volatile u64 *)&total = t + step;
 	}
@@ -52,6 +56,7 @@ int main(int vcpu)
 		return 0;
 	while (atomic_load(&finished) != n)
 		vcprr_yield();
-	assert(atomic_load(&total) == (u64)n * 20 * step);
+	show_input(data, len);
+	assert(atomic_load(&total) == (u64)n * ADDS * step);
 	return 0;
 }

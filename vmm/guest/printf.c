@@ -47,20 +47,11 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		fmt++;
 		if (*fmt == '0')
 			pad = '0';
-		if (*fmt == '*') {
-			width = va_arg(ap, int);
-			fmt++;
-		}
 		while (*fmt >= '0' && *fmt <= '9')
 			width = width * 10 + (*fmt++ - '0');
-		if (fmt[0] == '.' && fmt[1] == '*') {
-			prec = va_arg(ap, int);
-			fmt += 2;
-			prec = prec < 0 ? -1 : prec;   /* as C: none */
-		} else if (*fmt == '.') {
+		if (*fmt == '.')
 			for (prec = 0, fmt++; *fmt >= '0' && *fmt <= '9'; fmt++)
 				prec = prec * 10 + (*fmt - '0');
-		}
 		for (; *fmt == 'l' || *fmt == 'z'; fmt++)
 			lng++;
 		switch (*fmt) {

@@ -2,7 +2,7 @@
  * the VM's console (line-buffered per VCPU by vcprr, one VM exit per
  * call); printf formats at most 511 bytes per call.  Conversions: d i u x
  * X c s p % with the l, ll and z lengths, a width and the 0 flag, and
- * a precision for s (width and precision may be *).  No floating point: the runtime itself is built
+ * a precision for s.  No floating point: the runtime itself is built
  * without FPU registers, so that it runs on every host. */
 #ifndef VCPRR_LIBC_STDIO_H
 #define VCPRR_LIBC_STDIO_H
