@@ -3,6 +3,7 @@
  * in the trace so that replay, explore's traces and minimize need the file
  * no more, make another run when they change, and bad ones are refused
  * with the option and the file named. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,44 +82,45 @@ static const char *args_elf(void)
 
 static const char blob[] = "first line\n\0binary\xff tail";
 
-static void test_input_reaches_every_vcpu(void **state)
+/* `vcprr @cmd args.elf @opts`, in the scratch folder, must exit 0 and
+ * print each of the NULL-terminated lines that follow. */
+static void expect_output(const char *cmd, const char *opts, ...)
 {
 	char *out = NULL;
-	int st;
+	const char *want;
+	va_list ap;
+	int st = vcprr_sh(&out, IN_DIR "$V %s %s %s 2>&1", dir, cmd, args_elf(),
+			  opts);
+
+	if (st)
+		fail_msg("%s %s: status %d: %s", cmd, opts, st, out);
+	va_start(ap, opts);
+	while ((want = va_arg(ap, const char *)))
+		expect_in(out, want, st);
+	va_end(ap);
+	free(out);
+}
+
+static void test_input_reaches_every_vcpu(void **state)
+{
+	static uint8_t big[2048];
 
 	(void)state;
 	SKIP_WITHOUT_KVM();
 	write_file("d.bin", blob, sizeof(blob));
-	st = vcprr_sh(&out, IN_DIR "$V run %s --arg 0 --arg 7 --arg "
-		      "0xffffffffffffffff --data d.bin -n 3 2>&1", dir,
-		      args_elf());
-	assert_int_equal(st, 0);
-	expect_in(out, "argc 3\n", st);
-	expect_in(out, "argv[0] 0\n", st);
-	expect_in(out, "argv[1] 7\n", st);
-	expect_in(out, "argv[2] 18446744073709551615\n", st);
-	expect_in(out, data_line(blob, sizeof(blob), "first line"), st);
-	free(out);
+	expect_output("run", "--arg 0 --arg 7 --arg 0xffffffffffffffff "
+		      "--data d.bin -n 3", "argc 3\n", "argv[0] 0\n",
+		      "argv[1] 7\n", "argv[2] 18446744073709551615\n",
+		      data_line(blob, sizeof(blob), "first line"), NULL);
 	/* without any: nothing, and vcprr_arg() 0 as before */
-	st = vcprr_sh(&out, "$V run %s 2>&1", args_elf());
-	assert_int_equal(st, 0);
-	expect_in(out, "argc 0\n", st);
-	expect_in(out, data_line("", 0, ""), st);
-	free(out);
+	expect_output("run", "", "argc 0\n", data_line("", 0, ""), NULL);
 	/* the largest data there may be */
-	{
-		static uint8_t big[2048];
-
-		for (size_t i = 0; i < sizeof(big); i++)
-			big[i] = (uint8_t)(i * 7 + 'A');
-		big[0] = '\n';
-		write_file("big.bin", big, sizeof(big));
-		st = vcprr_sh(&out, "$V run %s --data %s/big.bin 2>&1",
-			      args_elf(), dir);
-		assert_int_equal(st, 0);
-		expect_in(out, data_line(big, sizeof(big), ""), st);
-		free(out);
-	}
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 'A');
+	big[0] = '\n';
+	write_file("big.bin", big, sizeof(big));
+	expect_output("run", "--data big.bin", data_line(big, sizeof(big), ""),
+		      NULL);
 }
 
 /* Recorded, the run replays "same"; with the data file gone, still. */
@@ -130,13 +132,9 @@ static void test_trace_carries_input(void **state)
 	(void)state;
 	SKIP_WITHOUT_KVM();
 	write_file("r.bin", blob, sizeof(blob));
-	st = vcprr_sh(&out, IN_DIR "$V record -o r.trace %s --arg 5 --arg 6 "
-		      "--data r.bin -n 2 --sched serial --seed 3 2>&1",
-		      dir, args_elf());
-	assert_int_equal(st, 0);
-	expect_in(out, "argv[1] 6\n", st);
-	expect_in(out, data_line(blob, sizeof(blob), "first line"), st);
-	free(out);
+	expect_output("record -o r.trace", "--arg 5 --arg 6 --data r.bin -n 2 "
+		      "--sched serial --seed 3", "argv[1] 6\n",
+		      data_line(blob, sizeof(blob), "first line"), NULL);
 	for (int gone = 0; gone < 2; gone++) {
 		st = vcprr_sh(&out, IN_DIR "%s $V replay r.trace 2>&1", dir,
 			      gone ? "rm r.bin &&" : "");
@@ -170,23 +168,18 @@ static void test_changed_input_is_another_run(void **state)
 		"--arg 5 --arg 1 --data a.bin", "--arg 5 --data a.bin",
 	};
 	unsigned long long digest[4];
-	char *out = NULL;
-	char name[32];
+	char cmd[64], opts[128];
 
 	(void)state;
 	SKIP_WITHOUT_KVM();
 	write_file("a.bin", "same length A", 13);
 	write_file("b.bin", "same length B", 13);
 	for (int i = 0; i < 4; i++) {
-		int st = vcprr_sh(&out, IN_DIR "$V record -f -o c%d.trace %s %s "
-				  "--sched serial --seed 1 2>&1", dir, i,
-				  args_elf(), runs[i]);
-
-		if (st)
-			fail_msg("%s: status %d: %s", runs[i], st, out);
-		free(out);
-		snprintf(name, sizeof(name), "c%d.trace", i);
-		digest[i] = end_digest(name);
+		snprintf(cmd, sizeof(cmd), "record -f -o c%d.trace", i);
+		snprintf(opts, sizeof(opts), "%s --sched serial --seed 1", runs[i]);
+		expect_output(cmd, opts, NULL);
+		snprintf(cmd, sizeof(cmd), "c%d.trace", i);
+		digest[i] = end_digest(cmd);
 	}
 	assert_true(digest[0] != digest[1]);
 	assert_true(digest[0] != digest[2]);
@@ -270,6 +263,36 @@ static void test_explore_and_minimize_without_file(void **state)
 				  " %s/m.trace", dir, dir), 0);
 }
 
+/* Shards of one explore had the same input: explore --merge refuses
+ * shards whose --data or --arg differ, and merges those that agree. */
+static void test_merge_checks_input(void **state)
+{
+	static const struct { const char *b_opts, *why; } c[] = {
+		{ "--arg 0 --arg 2 --data a.bin", NULL },
+		{ "--arg 0 --arg 2 --data b.bin", "different --data" },
+		{ "--arg 0 --arg 3 --data a.bin", "first differing --arg" },
+		{ "--arg 0 --data a.bin", "numbers of --arg" },
+	};
+	char *out = NULL;
+	int st;
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	write_file("a.bin", "shard input A", 13);
+	write_file("b.bin", "shard input B", 13);
+	for (size_t i = 0; i < sizeof(c) / sizeof(*c); i++) {
+		st = vcprr_sh(&out, IN_DIR "rm -rf s1 s2 m && "
+			      "$V explore %s --arg 0 --arg 2 --data a.bin --runs 2 "
+			      "--seed 1 --shard 1/2 -o s1 >/dev/null 2>&1 && "
+			      "$V explore %s %s --runs 2 --seed 1 --shard 2/2 -o s2 "
+			      ">/dev/null 2>&1 && $V explore --merge s1 s2 -o m "
+			      "2>&1", dir, args_elf(), args_elf(), c[i].b_opts);
+		if (c[i].why ? st == 0 || !strstr(out, c[i].why) : st != 0)
+			fail_msg("%s: status %d: %s", c[i].b_opts, st, out);
+		free(out);
+	}
+}
+
 /* The boot info page and the data as the VMM leaves them before the
  * start: with the input of a version 1 trace (arg_only), byte for byte
  * what vcprr wrote then (nr_vcpus, mem_size, arg, zeros), so that such a
@@ -321,14 +344,33 @@ static void test_boot_info_layouts(void **state)
 	}
 }
 
+/* A trace of run description version 1 (one "arg=3000") replays the
+ * same with its own guest image, final memory included: the boot info is
+ * written as that vcprr wrote it. */
+static void test_version_1_trace_replays(void **state)
+{
+	char *out = NULL;
+	int st;
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	st = vcprr_sh(&out, "$V replay --guest tests/compat/desc-v1-pio.elf "
+		      "tests/compat/desc-v1-pio-serial-random.trace 2>&1");
+	if (st != 0 || !strstr(out, ": same (serial, 6288 events)"))
+		fail_msg("status %d: %s", st, out);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_boot_info_layouts),
+		cmocka_unit_test(test_version_1_trace_replays),
 		cmocka_unit_test(test_input_reaches_every_vcpu),
 		cmocka_unit_test(test_trace_carries_input),
 		cmocka_unit_test(test_changed_input_is_another_run),
 		cmocka_unit_test(test_bad_input_refused),
+		cmocka_unit_test(test_merge_checks_input),
 		cmocka_unit_test(test_explore_and_minimize_without_file),
 	};
 
