@@ -410,8 +410,17 @@ if [ -n "$kvm" ]; then
 		fail "record of ck-ring failed"
 	"$v" replay ring.trace | grep -q same || fail "replay of ring.trace"
 	"$v" inspect ring.trace >/dev/null || fail "inspect ring.trace"
+	printf 'from the command line\n' >in.bin
+	"$v" record -o args.trace "$ex/args.elf" --arg 3 --arg 0x2a --data in.bin \
+		--sched serial >"$work/args.out" 2>&1 ||
+		{ cat "$work/args.out"; fail "record of args.elf with --arg and --data"; }
+	grep -q 'argv\[1\] 42' "$work/args.out" &&
+		grep -q "first line 'from the command line'" "$work/args.out" ||
+		{ cat "$work/args.out"; fail "args.elf did not read its --arg and --data"; }
+	rm in.bin
+	"$v" replay args.trace | grep -q same || fail "replay of args.trace without its --data file"
 	cd "$top"
-	note "examples: run, explore (bug found, twin clean), record, replay, inspect from another folder"
+	note "examples: run, explore (bug found, twin clean), record, replay, inspect from another folder; --arg and --data reach a guest and its trace"
 fi
 
 # ---- the man page

@@ -106,7 +106,7 @@ static void record_forced(const struct forced_run *f, const char *path)
 
 	run_desc_init(&d);
 	d.nr_vcpus = f->vcpus;
-	d.guest_arg = f->arg;
+	d.input = (struct vm_guest_input)VM_INPUT_ARG(f->arg);
 	d.sched = (struct sched_config){ .mode = f->mode,
 					 .policy = VM_POLICY_RR, .seed = 1 };
 	w = recording_open(path, &d, guest_path(f->guest), err, sizeof(err));

@@ -63,7 +63,7 @@ static struct vm *boot(const char *guest, unsigned n, uint64_t arg)
 	char err[512];
 	struct vm_config cfg = {
 		.nr_vcpus = n, .kick_mode = kick_mode, .controlled = true,
-		.guest_arg = arg,
+		.input = VM_INPUT_ARG(arg),
 		.sched = { .mode = sched_mode, .policy = VM_POLICY_RR },
 	};
 	struct vm *vm = vm_create(&cfg, guest_path(guest), err, sizeof(err));

@@ -21,7 +21,11 @@ static void full_desc(struct run_desc *d)
 	run_desc_init(d);
 	d->nr_vcpus = 7;
 	d->mem_size = 96ull << 20;
-	d->guest_arg = UINT64_MAX;
+	d->input.argc = 3;
+	d->input.argv[0] = UINT64_MAX;
+	d->input.argv[2] = 42;
+	d->input.data_len = 5;
+	memcpy(d->input.data, "a\0\n=b", 5);
 	d->sched = (struct sched_config){
 		.mode = VM_SCHED_STEP, .policy = VM_POLICY_PCT, .pct_depth = 3,
 		.pct_steps = 12345, .seed = 0xfedcba9876543210ull,
@@ -114,11 +118,77 @@ static void test_round_trip(void **state)
 			assert_memory_equal(&in, &out, sizeof(in));
 		}
 	/* one key a line, the version first */
-	assert_true(!strncmp(h.desc, "desc_version=1\nkind=guest\nmode=step\n"
+	assert_true(!strncmp(h.desc, "desc_version=2\nkind=guest\nmode=step\n"
 			     "policy=plan\n", 47));
 	for (const char *p = h.desc; *p; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 25);
+	assert_int_equal(lines, 26);
+	assert_non_null(strstr(h.desc, "\nargs=\n"));
+	assert_true(!strcmp(h.desc + strlen(h.desc) - 6, "data=\n"));
+	full_desc(&in);
+	encode(&in, &h);
+	assert_non_null(strstr(h.desc, "\nargs=18446744073709551615,0,42\n"));
+	assert_non_null(strstr(h.desc, "\ndata=YQAKPWI=\n"));
+}
+
+/* A trace of version 1 (one "arg") still reads, as a run whose boot info
+ * is version 1's; encoded again it is the same text, so a run taken from
+ * it (minimize, explore) replays with the guest memory it recorded. */
+static void test_version_1(void **state)
+{
+	static struct trace_header h, again;
+	struct run_desc d;
+	char err[256];
+
+	full_desc(&d);
+	d.input = (struct vm_guest_input){ .argc = 1, .argv = { 77 } };
+	encode(&d, &h);
+	strcpy(h.desc, edit(&h, "desc_version=2\n", "desc_version=1\n"));
+	strcpy(h.desc, edit(&h, "args=77\n", "arg=77\n"));
+	strcpy(h.desc, edit(&h, "data=\n", ""));
+	assert_int_equal(run_desc_decode(&h, &d, err, sizeof(err)), 0);
+	assert_true(d.input.arg_only);
+	assert_int_equal(d.input.argc, 1);
+	assert_true(d.input.argv[0] == 77);
+	assert_int_equal(d.input.data_len, 0);
+	assert_int_equal(d.nr_vcpus, 7);
+	encode(&d, &again);
+	assert_string_equal(again.desc, h.desc);
+	/* each version's keys only */
+	expect_refused(edit(&h, "arg=77\n", "args=77\n"),
+		       "not a key of this run description version", NULL);
+	expect_refused(edit(&h, "arg=77\n", ""), "has no key 'arg'", NULL);
+	encode(&d, &h);
+	d.input.arg_only = false;
+	encode(&d, &again);
+	expect_refused(edit(&again, "args=77\n", "arg=77\n"),
+		       "not a key of this run description version", NULL);
+}
+
+/* The most a description may hold fits the header: every path at its
+ * longest, every argument at its widest, the data at its largest. */
+static void test_largest_fits(void **state)
+{
+	static struct trace_header h;
+	static struct run_desc in, out;
+	char err[256];
+
+	full_desc(&in);
+	memset(in.pause_script, 'p', RUN_PATH_LEN - 1);
+	memset(in.guest.path, 'g', RUN_PATH_LEN - 1);
+	memset(in.guest.from_trace, 'f', RUN_PATH_LEN - 1);
+	memset(in.program, 'x', RUN_PATH_LEN - 1);
+	in.input.argc = VM_MAX_ARGS;
+	for (unsigned i = 0; i < VM_MAX_ARGS; i++)
+		in.input.argv[i] = UINT64_MAX - i;
+	in.input.data_len = VM_MAX_DATA;
+	for (unsigned i = 0; i < VM_MAX_DATA; i++)
+		in.input.data[i] = (uint8_t)(i * 131 + 7);
+	in.sched.watchdog_ns = in.timeout_ns = in.pause_every_ns = UINT64_MAX;
+	in.hold_ns = in.max_trace = in.mem_limit = in.sched.step_budget = UINT64_MAX;
+	encode(&in, &h);
+	assert_int_equal(run_desc_decode(&h, &out, err, sizeof(err)), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
 }
 
 static void test_keys_refused(void **state)
@@ -142,9 +212,11 @@ static void test_keys_refused(void **state)
 	expect_refused(edit(&h, "lossy=1\n", ""), "has no key 'lossy'",
 		       "offset 32", NULL);
 	/* the version: first, and this one */
-	expect_refused(edit(&h, "desc_version=1\n", "desc_version=2\n"),
+	expect_refused(edit(&h, "desc_version=2\n", "desc_version=3\n"),
 		       "re-record", "offset 32", NULL);
-	expect_refused(edit(&h, "desc_version=1\n", ""),
+	expect_refused(edit(&h, "desc_version=2\n", "desc_version=0\n"),
+		       "re-record", "offset 32", NULL);
+	expect_refused(edit(&h, "desc_version=2\n", ""),
 		       "must start with desc_version", NULL);
 	expect_refused("", "must start with desc_version", NULL);
 	/* every line ends with a newline; no line without '=' */
@@ -174,6 +246,17 @@ static void test_values_refused(void **state)
 		{ "pct_depth=3\n", "pct_depth=65\n", "PCT depth 65" },
 		{ "mem=100663296\n", "mem=0\n", "without memory" },
 		{ "kind=guest\n", "kind=crosvm-plugin\n", "not in parallel" },
+		{ ",0,42\n", ",0,,42\n", "malformed value" },
+		{ ",0,42\n", ",0,42,\n", "malformed value" },
+		{ "args=1", "args=,1", "malformed value" },
+		{ ",0,42\n", ",00,42\n", "malformed value" },
+		{ ",0,42\n", ",0,42,1,2,3,4,5,6,7,8,9,10,11,12,13,14\n",
+		  "malformed value" },   /* 17 */
+		{ "data=YQAKPWI=\n", "data=YQAKPWI\n", "malformed value" },
+		{ "data=YQAKPWI=\n", "data=YQAKPWJ=\n", "malformed value" },
+		{ "data=YQAKPWI=\n", "data=YQ==PWI=\n", "malformed value" },
+		{ "data=YQAKPWI=\n", "data=YQAKP===\n", "malformed value" },
+		{ "data=YQAKPWI=\n", "data=YQAK PWI=\n", "malformed value" },
 	};
 	static struct trace_header h;
 	struct run_desc d;
@@ -202,6 +285,14 @@ static void test_encode_refuses(void **state)
 	d.sched.policy = 9;
 	assert_int_equal(run_desc_encode(&d, &h, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "policy: value out of range"));
+	full_desc(&d);
+	d.input.arg_only = true;
+	assert_int_equal(run_desc_encode(&d, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version 1 guest input"));
+	full_desc(&d);
+	d.input.argc = VM_MAX_ARGS + 1;
+	assert_int_equal(run_desc_encode(&d, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "at most 16"));
 }
 
 /* The VM a description runs: every field the VMM takes. */
@@ -214,7 +305,7 @@ static void test_vm_config(void **state)
 	run_desc_vm_config(&d, &cfg);
 	assert_int_equal(cfg.nr_vcpus, 7);
 	assert_int_equal(cfg.mem_size, 96ull << 20);
-	assert_true(cfg.guest_arg == UINT64_MAX);
+	assert_true(vm_input_equal(&cfg.input, &d.input));
 	assert_memory_equal(&cfg.sched, &d.sched, sizeof(d.sched));
 	assert_true(cfg.controlled);
 	assert_null(cfg.trace);
@@ -228,6 +319,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_version_1),
+		cmocka_unit_test(test_largest_fits),
 		cmocka_unit_test(test_keys_refused),
 		cmocka_unit_test(test_values_refused),
 		cmocka_unit_test(test_encode_refuses),

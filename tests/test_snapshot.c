@@ -184,7 +184,7 @@ static struct run_desc describe(const struct run_case *c)
 	run_desc_init(&d);
 	d.nr_vcpus = c->vcpus;
 	d.mem_size = VM_DEFAULT_MEM;
-	d.guest_arg = c->arg;
+	d.input = (struct vm_guest_input)VM_INPUT_ARG(c->arg);
 	d.sched = (struct sched_config){
 		.mode = c->mode, .policy = c->policy, .pct_depth = 3,
 		.pct_steps = 900, .seed = c->seed, .pause_ppm = c->pause_ppm,

@@ -11,7 +11,7 @@
 
 static struct vm *create(const char *guest, uint64_t arg)
 {
-	struct vm_config cfg = { .nr_vcpus = 1, .guest_arg = arg };
+	struct vm_config cfg = { .nr_vcpus = 1, .input = VM_INPUT_ARG(arg) };
 	char err[1024];
 	struct vm *vm = vm_create(&cfg, bench_guest_path(guest), err, sizeof(err));
 

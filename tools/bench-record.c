@@ -42,7 +42,7 @@ static int run_pio(unsigned vcpus, const char *path, struct run_result *out)
 
 	run_desc_init(&d);
 	d.nr_vcpus = vcpus;
-	d.guest_arg = PIO_WRITES;
+	d.input = (struct vm_guest_input)VM_INPUT_ARG(PIO_WRITES);
 	run_desc_vm_config(&d, &cfg);
 	cfg.console_fd = open("/dev/null", O_WRONLY);
 	if (path) {

@@ -46,7 +46,7 @@ static struct vm *create(const char *guest, unsigned vcpus,
 			 enum vm_sched_mode mode, uint64_t arg, int console)
 {
 	struct vm_config cfg = {
-		.nr_vcpus = vcpus, .guest_arg = arg, .console_fd = console,
+		.nr_vcpus = vcpus, .input = VM_INPUT_ARG(arg), .console_fd = console,
 		.sched = { .mode = mode, .policy = VM_POLICY_RR },
 	};
 	char err[1024];

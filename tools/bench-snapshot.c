@@ -34,7 +34,7 @@ struct bench_vm {
 static int bench_vm_new(struct bench_vm *b, unsigned pages, unsigned stride)
 {
 	struct vm_config c = { .nr_vcpus = 1, .mem_size = 512ull << 20,
-			       .guest_arg = pages | (uint64_t)stride << 16,
+			       .input = VM_INPUT_ARG(pages | (uint64_t)stride << 16),
 			       .sched = { .mode = VM_SCHED_SERIAL } };
 	char err[512];
 

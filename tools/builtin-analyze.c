@@ -51,7 +51,7 @@ static const char analyze_usage[] =
 "  -m, --mem SIZE       guest memory (default 64M)\n"
 "  --seed N             the scheduler's seed (default 1)\n"
 "  --policy P           rr, random or pct:D (default rr)\n"
-"  -a, --arg N          vcprr_arg() in the guest\n"
+CLI_INPUT_HELP
 "  -t, --timeout D      stop the run after D (default 30s)\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -109,10 +109,9 @@ static int parse_run_option(int ch, struct analyze_cli *c)
 					       optarg);
 		return 0;
 	case 'a':
-		if (cli_parse_u64(optarg, &c->cfg.guest_arg))
-			return cli_usage_error("analyze", "--arg '%s': expected "
-					       "a number", optarg);
-		return 0;
+		return cli_add_arg("analyze", optarg, &c->cfg.input);
+	case 'T':
+		return cli_read_data("analyze", optarg, &c->cfg.input);
 	case 't':
 		if (cli_parse_duration(optarg, &c->cfg.timeout_ns))
 			return cli_bad_duration("analyze", "--timeout", optarg);
@@ -136,6 +135,7 @@ static int parse(int argc, char **argv, struct analyze_cli *c)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "policy", required_argument, NULL, 'Y' },
 		{ "arg", required_argument, NULL, 'a' },
+		{ "data", required_argument, NULL, 'T' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },

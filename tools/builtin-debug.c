@@ -57,7 +57,8 @@ static const char debug_usage[] =
 "                       unix socket, removed at the end)\n"
 "  --gdb-path GDB       the gdb to start (default: $GDB, or gdb on PATH)\n"
 "  --guest PATH, --guest-dir DIR, --force   a TRACE's guest, as for replay\n"
-"  -n, -m, -a, --policy, --seed, --watchdog   a GUEST's, as for vcprr run\n"
+"  -n, -m, -a, --data, --policy, --seed, --watchdog\n"
+"                       a GUEST's, as for vcprr run\n"
 "  -h, --help           show this help\n"
 "\n"
 "monitor commands (gdb's 'monitor CMD'): where (step and trace event),\n"
@@ -217,7 +218,7 @@ static struct vm *create_vm(const struct run_opts *o)
 	struct vm_config cfg = {
 		.nr_vcpus = o->nr_vcpus,
 		.mem_size = o->mem_size,
-		.guest_arg = o->guest_arg,
+		.input = o->input,
 		.sched = o->sched,
 	};
 	char err[512];

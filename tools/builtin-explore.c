@@ -23,6 +23,7 @@
 #include "tools/explore-cli.h"
 #include "tools/outfile.h"
 #include "traces/clock.h"
+#include "traces/sha256.h"
 #include "vmm/vm.h"
 
 #define MAX_JOBS 64
@@ -57,7 +58,7 @@ static const char explore_usage[] =
 "  -f, --force          replace traces of earlier explores in DIR\n"
 "  -n, --vcpus N        VCPUs (default 2)\n"
 "  -m, --mem SIZE       guest memory (default 64M)\n"
-"  -a, --arg N          the guest's vcprr_arg()\n"
+CLI_INPUT_HELP
 "  --budget STEPS       a run taking more scheduling points is a hang\n"
 "                       (default: 50 times a calibration run, at least 100000)\n"
 "  -t, --timeout DUR    a run taking longer is a hang (default 30s)\n"
@@ -118,6 +119,7 @@ static int parse_number(const char *opt, const char *arg, uint64_t max,
 static int parse_one(int c, struct explore_opts *o, char **argv)
 {
 	struct sched_config *sc = &o->cfg.sched;
+	uint8_t digest[32];
 	uint64_t v = 0;
 	char *end;
 	int r = 0;
@@ -181,9 +183,13 @@ static int parse_one(int c, struct explore_opts *o, char **argv)
 					       "size such as 64M", optarg);
 		return cli_check_mem("explore", optarg, o->cfg.mem_size);
 	case 'a':
-		if (cli_parse_u64(optarg, &o->cfg.guest_arg))
-			return cli_usage_error("explore", "--arg '%s': expected a "
-					       "number", optarg);
+		return cli_add_arg("explore", optarg, &o->cfg.input);
+	case 'D':
+		o->data_path = optarg;
+		if (cli_read_data("explore", optarg, &o->cfg.input))
+			return EXIT_USAGE;
+		sha256(o->cfg.input.data, o->cfg.input.data_len, digest);
+		sha256_hex(digest, o->data_sha256);
 		return 0;
 	case 'B':
 		o->budget_set = true;
@@ -231,6 +237,7 @@ static int parse_opts(int argc, char **argv, struct explore_opts *o)
 		{ "vcpus", required_argument, NULL, 'n' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "arg", required_argument, NULL, 'a' },
+		{ "data", required_argument, NULL, 'D' },
 		{ "budget", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'J' },

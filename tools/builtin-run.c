@@ -35,7 +35,7 @@ static const char run_usage[] =
 "  -m, --mem SIZE       guest memory, e.g. 64M, 1G, 512MiB (default 64M)\n"
 "  -t, --timeout DUR    stop the guest after DUR as a fault.  DUR has a unit:\n"
 "                       ns, us, ms, s, m or h (500ms, 1.5s, 2m)\n"
-"  -a, --arg N          a number for the guest (vcprr_arg()), e.g. a size\n"
+CLI_INPUT_HELP
 "  --sched MODE         parallel (default): VCPUs run concurrently;\n"
 "                       serial: one VCPU at a time, switching only at VM\n"
 "                       exits, so a run is a function of its inputs;\n"
@@ -175,10 +175,10 @@ static int parse_one(const char *cmd, int c, struct run_opts *o, char **argv)
 			return cli_bad_duration(cmd, "--watchdog", optarg);
 		return 0;
 	case 'a':
-		if (cli_parse_u64(optarg, &o->guest_arg))
-			return cli_usage_error(cmd, "--arg '%s': expected a "
-					       "number", optarg);
-		return 0;
+		return cli_add_arg(cmd, optarg, &o->input);
+	case 'D':
+		o->data_path = optarg;
+		return cli_read_data(cmd, optarg, &o->input);
 	case 'o': case 'F': case 'L': case 'X':
 		return record_opt(cmd, c, o);
 	case 'h':
@@ -202,6 +202,7 @@ int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "arg", required_argument, NULL, 'a' },
+		{ "data", required_argument, NULL, 'D' },
 		{ "sched", required_argument, NULL, 'M' },
 		{ "policy", required_argument, NULL, 'Y' },
 		{ "watchdog", required_argument, NULL, 'W' },
@@ -308,7 +309,7 @@ static int describe_run(const struct run_opts *o, struct run_desc *d,
 	run_desc_init(d);
 	d->nr_vcpus = o->nr_vcpus;
 	d->mem_size = o->mem_size;
-	d->guest_arg = o->guest_arg;
+	d->input = o->input;
 	d->sched = o->sched;
 	d->timeout_ns = o->timeout_ns;
 	d->pause_every_ns = o->pause_every_ns;
@@ -328,7 +329,7 @@ static int describe_run(const struct run_opts *o, struct run_desc *d,
 /* Everything that can be refused is refused before a trace exists. */
 static int check_before_run(const struct run_opts *o, struct controller *ctl)
 {
-	const char *inputs[] = { o->guest, o->pause_script };
+	const char *inputs[] = { o->guest, o->pause_script, o->data_path };
 	char err[1024];
 
 	if (o->pause_script &&
@@ -337,7 +338,7 @@ static int check_before_run(const struct run_opts *o, struct controller *ctl)
 		fprintf(stderr, "vcprr: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (o->output && outfile_check("record", o->output, inputs, 2, o->force))
+	if (o->output && outfile_check("record", o->output, inputs, 3, o->force))
 		return EXIT_USAGE;
 	return 0;
 }

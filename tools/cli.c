@@ -159,6 +159,47 @@ int cli_check_mem(const char *cmd, const char *text, uint64_t bytes)
 			       VM_MIN_MEM >> 20, VM_MAX_MEM >> 20);
 }
 
+int cli_add_arg(const char *cmd, const char *text, struct vm_guest_input *in)
+{
+	uint64_t v;
+
+	if (cli_parse_u64(text, &v))
+		return cli_usage_error(cmd, "--arg '%s': expected a number", text);
+	if (in->argc == VM_MAX_ARGS)
+		return cli_usage_error(cmd, "--arg '%s': a guest takes at most %u "
+				       "arguments", text, VM_MAX_ARGS);
+	in->argv[in->argc++] = v;
+	return 0;
+}
+
+int cli_read_data(const char *cmd, const char *path, struct vm_guest_input *in)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return cli_usage_error(cmd, "--data '%s': cannot open: %s", path,
+				       strerror(errno));
+	/* one byte more than fits tells a file too large */
+	n = fread(in->data, 1, VM_MAX_DATA, f);
+	if (!ferror(f) && n == VM_MAX_DATA && fgetc(f) != EOF) {
+		fclose(f);
+		return cli_usage_error(cmd, "--data '%s': larger than the %u "
+				       "bytes a guest's data may hold", path,
+				       VM_MAX_DATA);
+	}
+	if (ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		return cli_usage_error(cmd, "--data '%s': cannot read: %s", path,
+				       strerror(e));
+	}
+	fclose(f);
+	in->data_len = (uint32_t)n;
+	return 0;
+}
+
 int cli_parse_shard(const char *cmd, const char *arg, struct cli_shard *s)
 {
 	const char *slash = strchr(arg, '/');

@@ -44,6 +44,20 @@ void cli_deprecated(const char *cmd, const char *old, const char *now);
  * typed (@text).  0, or EXIT_USAGE after printing the problem. */
 int cli_check_mem(const char *cmd, const char *text, uint64_t bytes);
 
+/* The guest's input from the command line, for every command that starts
+ * a guest.  --arg N (repeatable): appends N, decimal or 0x-prefixed.
+ * --data FILE: its bytes (at most VM_MAX_DATA), read now; a later --data
+ * replaces them.  0, or EXIT_USAGE after a message naming the option and
+ * the value or file. */
+struct vm_guest_input;
+int cli_add_arg(const char *cmd, const char *text, struct vm_guest_input *in);
+int cli_read_data(const char *cmd, const char *path, struct vm_guest_input *in);
+#define CLI_INPUT_HELP \
+"  -a, --arg N          a number for the guest (vcprr_argv(i), the first\n" \
+"                       also vcprr_arg()); give it up to 16 times\n" \
+"  --data FILE          bytes for the guest (vcprr_data()), at most 2048;\n" \
+"                       recorded in the trace, which needs no FILE later\n"
+
 /* --shard K/N of replay --check and explore: item i (from 0) of a list
  * belongs to shard K when i % N == K - 1, so the N shards hold every item
  * exactly once and share the work evenly.  n == 0: not sharded. */

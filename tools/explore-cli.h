@@ -22,6 +22,8 @@ struct explore_opts {
 	uint64_t seed;
 	double pause_rate;
 	const char *policy_arg, *dir, *junit;
+	const char *data_path;      /* --data, for the rerun command */
+	char data_sha256[65];       /* hex, "" without --data */
 	struct cli_shard shard;     /* --shard K/N; n == 0: every run */
 	unsigned todo;              /* the runs this explore makes (its shard's) */
 	char guest_sha256[65];      /* hex, for the summary file */

@@ -39,6 +39,16 @@ static int differs(const struct explore_shard *a, const struct explore_shard *b,
 			   b->dir, a->dir, what, vb, va);
 }
 
+/* The first --arg where @x differs from @y, or 0 when none does. */
+static unsigned long long first_arg_diff(const struct explore_opts *x,
+					 const struct explore_opts *y)
+{
+	for (unsigned i = 0; i < x->cfg.input.argc; i++)
+		if (x->cfg.input.argv[i] != y->cfg.input.argv[i])
+			return x->cfg.input.argv[i];
+	return 0;
+}
+
 static int same_explore(const struct explore_shard *a, const struct explore_shard *b)
 {
 	const struct explore_opts *x = &a->o, *y = &b->o;
@@ -48,6 +58,9 @@ static int same_explore(const struct explore_shard *a, const struct explore_shar
 				   "guests (%s is %.12s..., %s is %.12s...)", b->dir,
 				   a->dir, a->guest, x->guest_sha256, b->guest,
 				   y->guest_sha256);
+	if (strcmp(x->data_sha256, y->data_sha256))
+		return merge_error("%s and %s are not shards of one explore: "
+				   "different --data", b->dir, a->dir);
 	if (strcmp(a->policy, b->policy))
 		return merge_error("%s and %s are not shards of one explore: --policy "
 				   "%s and %s", b->dir, a->dir, b->policy, a->policy);
@@ -67,7 +80,10 @@ static int same_explore(const struct explore_shard *a, const struct explore_shar
 		       y->cfg.sched.max_hold) ||
 	       differs(a, b, "--vcpus", x->cfg.nr_vcpus, y->cfg.nr_vcpus) ||
 	       differs(a, b, "--mem", x->cfg.mem_size, y->cfg.mem_size) ||
-	       differs(a, b, "--arg", x->cfg.guest_arg, y->cfg.guest_arg) ||
+	       differs(a, b, "numbers of --arg", x->cfg.input.argc,
+		       y->cfg.input.argc) ||
+	       differs(a, b, "first differing --arg", first_arg_diff(x, y),
+		       first_arg_diff(y, x)) ||
 	       differs(a, b, "--budget", x->cfg.sched.step_budget,
 		       y->cfg.sched.step_budget) ||
 	       differs(a, b, "--timeout (ns)", x->cfg.timeout_ns,

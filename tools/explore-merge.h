@@ -11,7 +11,7 @@ struct explore_shard {
 	const char *dir;
 	char path[PATH_MAX_LEN + 16];   /* DIR/explore.json */
 	struct explore_opts o;
-	char guest[PATH_MAX_LEN], policy[64];
+	char guest[PATH_MAX_LEN], policy[64], data[PATH_MAX_LEN];
 	unsigned done, failures;
 	int stopped_by;
 	double seconds, run_seconds;

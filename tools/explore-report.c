@@ -124,8 +124,10 @@ static void rerun_command(const struct explore_opts *o, uint64_t seed,
 		o->pause_rate, o->cfg.nr_vcpus);
 	if (o->cfg.sched.max_hold)
 		fprintf(f, " --max-hold %u", o->cfg.sched.max_hold);
-	if (o->cfg.guest_arg)
-		fprintf(f, " --arg %llu", (unsigned long long)o->cfg.guest_arg);
+	for (unsigned i = 0; i < o->cfg.input.argc; i++)
+		fprintf(f, " --arg %llu", (unsigned long long)o->cfg.input.argv[i]);
+	if (o->data_path)
+		fprintf(f, " --data %s", o->data_path);
 	if (o->cfg.mem_size != VM_DEFAULT_MEM)
 		fprintf(f, " --mem %lluK", (unsigned long long)o->cfg.mem_size >> 10);
 	if (o->budget_set)
@@ -201,17 +203,22 @@ static void json_options(FILE *f, const struct explore_opts *o,
 		o->shard.n ? o->shard.k : 1, o->shard.n ? o->shard.n : 1);
 	json_string(f, o->policy_arg);
 	fprintf(f, ", \"preempt\": \"%s\", \"pauses\": %.17g, \"max_hold\": %u, "
-		"\"vcpus\": %u, \"mem\": %llu, \"arg\": %llu, \"budget\": %llu, "
+		"\"vcpus\": %u, \"mem\": %llu, \"budget\": %llu, "
 		"\"budget_set\": %s, \"timeout_ns\": %llu, \"guest_sha256\": \"%s\", "
 		"\"stopped_by\": %d, \"run_seconds\": %.6f",
 		o->cfg.sched.mode == VM_SCHED_STEP ? "step" : "exit",
 		o->pause_rate, o->cfg.sched.max_hold, o->cfg.nr_vcpus,
 		(unsigned long long)o->cfg.mem_size,
-		(unsigned long long)o->cfg.guest_arg,
 		(unsigned long long)o->cfg.sched.step_budget,
 		o->budget_set ? "true" : "false",
 		(unsigned long long)o->cfg.timeout_ns, o->guest_sha256,
 		t->stopped_by, t->run_seconds);
+	fputs(", \"args\": [", f);
+	for (unsigned i = 0; i < o->cfg.input.argc; i++)
+		fprintf(f, "%s%llu", i ? ", " : "",
+			(unsigned long long)o->cfg.input.argv[i]);
+	fprintf(f, "], \"data_sha256\": \"%s\", \"data\": ", o->data_sha256);
+	json_string(f, o->data_path ? o->data_path : "");
 }
 
 /* A kept trace as a name inside DIR, for the summary file. */

@@ -165,13 +165,37 @@ static int read_runs(struct explore_shard *s, struct json_lex *l, const char *ou
 	}
 }
 
+/* "args": [N, ...], the guest's --arg values. */
+static int read_args(struct vm_guest_input *in, struct json_lex *l)
+{
+	enum json_token t;
+
+	if (!json_expect(l, JSON_ARRAY, "'['"))
+		return -1;
+	in->argc = 0;
+	for (;;) {
+		t = json_next(l);
+		if (t == JSON_ARRAY_END && !in->argc)
+			return 0;
+		if (t != JSON_NUMBER || in->argc == VM_MAX_ARGS ||
+		    !json_u64(l, &in->argv[in->argc]))
+			return -1;
+		in->argc++;
+		t = json_next(l);
+		if (t == JSON_ARRAY_END)
+			return 0;
+		if (t != JSON_COMMA)
+			return -1;
+	}
+}
+
 /* The keys a summary must have (one bit each). */
 static const char *const required[] = {
 	"guest", "seed", "runs", "failures", "seconds", "calibration_steps",
 	"calibration_failure", "format", "planned_runs", "shard", "shards",
-	"policy", "preempt", "pauses", "max_hold", "vcpus", "mem", "arg",
+	"policy", "preempt", "pauses", "max_hold", "vcpus", "mem",
 	"budget", "budget_set", "timeout_ns", "guest_sha256", "stopped_by",
-	"run_seconds", "failed_runs",
+	"run_seconds", "failed_runs", "args", "data_sha256", "data",
 };
 
 static int key_bit(const char *key)
@@ -188,15 +212,15 @@ static bool number_key(struct explore_shard *s, const char *key, uint64_t v)
 	struct explore_opts *o = &s->o;
 	static const char *const keys[] = { "seed", "runs", "failures",
 		"calibration_steps", "format", "planned_runs", "shard", "shards",
-		"max_hold", "vcpus", "mem", "arg", "budget", "timeout_ns",
+		"max_hold", "vcpus", "mem", "budget", "timeout_ns",
 		"stopped_by" };
 	uint64_t *const u64s[] = { &o->seed, NULL, NULL,
 		&o->cfg.sched.pct_steps, NULL, NULL, NULL, NULL, NULL, NULL,
-		&o->cfg.mem_size, &o->cfg.guest_arg, &o->cfg.sched.step_budget,
+		&o->cfg.mem_size, &o->cfg.sched.step_budget,
 		&o->cfg.timeout_ns, NULL };
 	unsigned *const uints[] = { NULL, &s->done, &s->failures, NULL, NULL,
 		&o->runs, &o->shard.k, &o->shard.n, &o->cfg.sched.max_hold,
-		&o->cfg.nr_vcpus, NULL, NULL, NULL, NULL, NULL };
+		&o->cfg.nr_vcpus, NULL, NULL, NULL, NULL };
 
 	for (unsigned i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
 		if (strcmp(key, keys[i]))
@@ -227,6 +251,11 @@ static bool string_key(struct explore_shard *s, const char *key, const char *tex
 	else if (!strcmp(key, "calibration_failure"))
 		snprintf(o->calibration_sig, sizeof(o->calibration_sig), "%.*s",
 			 EXPLORE_SIG_MAX - 1, text);
+	else if (!strcmp(key, "data")) {
+		snprintf(s->data, sizeof(s->data), "%s", text);
+		o->data_path = s->data[0] ? s->data : NULL;
+	} else if (!strcmp(key, "data_sha256"))
+		snprintf(o->data_sha256, sizeof(o->data_sha256), "%.64s", text);
 	else if (!strcmp(key, "guest_sha256"))
 		snprintf(o->guest_sha256, sizeof(o->guest_sha256), "%.64s", text);
 	else if (!strcmp(key, "preempt") && (!strcmp(text, "step") ||
@@ -246,6 +275,8 @@ static int read_value(struct explore_shard *s, struct json_lex *l, const char *k
 
 	if (!strcmp(key, "failed_runs"))
 		return read_runs(s, l, out);
+	if (!strcmp(key, "args"))
+		return read_args(&s->o.cfg.input, l);
 	t = json_next(l);
 	if (t == JSON_NUMBER && (!strcmp(key, "seconds") ||
 				 !strcmp(key, "run_seconds") ||

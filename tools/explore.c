@@ -80,7 +80,7 @@ static void describe_run(const struct explore_config *cfg, uint64_t seed,
 	run_desc_init(d);
 	d->nr_vcpus = cfg->nr_vcpus;
 	d->mem_size = cfg->mem_size;
-	d->guest_arg = cfg->guest_arg;
+	d->input = cfg->input;
 	d->sched = cfg->sched;
 	d->sched.seed = seed;
 	d->timeout_ns = cfg->timeout_ns ? cfg->timeout_ns : DEFAULT_TIMEOUT_NS;
@@ -152,7 +152,8 @@ static struct kept_vm {
 	char *guest;
 	struct stat image;        /* a guest rebuilt since is another VM */
 	unsigned nr_vcpus;
-	uint64_t mem_size, guest_arg;
+	uint64_t mem_size;
+	struct vm_guest_input input;
 	enum vm_sched_mode mode;
 } kept = { .null_fd = -1 };
 
@@ -174,7 +175,8 @@ static bool kept_fits(const struct explore_config *cfg, const struct stat *image
 	       kept.image.st_mtim.tv_sec == image->st_mtim.tv_sec &&
 	       kept.image.st_mtim.tv_nsec == image->st_mtim.tv_nsec &&
 	       kept.nr_vcpus == cfg->nr_vcpus && kept.mem_size == cfg->mem_size &&
-	       kept.guest_arg == cfg->guest_arg && kept.mode == cfg->sched.mode;
+	       vm_input_equal(&kept.input, &cfg->input) &&
+	       kept.mode == cfg->sched.mode;
 }
 
 /* A new VM for cfg's guest, and the snapshot of its start.  Its scheduler
@@ -204,7 +206,7 @@ static int kept_build(const struct explore_config *cfg, const struct vm_config *
 	kept.image = *image;
 	kept.nr_vcpus = cfg->nr_vcpus;
 	kept.mem_size = cfg->mem_size;
-	kept.guest_arg = cfg->guest_arg;
+	kept.input = cfg->input;
 	kept.mode = cfg->sched.mode;
 	return 0;
 }

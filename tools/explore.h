@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "vmm/sched.h"
+#include "vmm/vm.h"
 
 struct vm_step_observer;
 
@@ -22,7 +23,7 @@ struct explore_config {
 	const char *guest;
 	unsigned nr_vcpus;
 	uint64_t mem_size;
-	uint64_t guest_arg;
+	struct vm_guest_input input;   /* --arg ..., --data */
 	struct sched_config sched;  /* mode serial or step; seed set per run */
 	uint64_t timeout_ns;        /* wall clock per run (0: 30 s) */
 	bool fresh_vm;              /* a new VM for every run, as with

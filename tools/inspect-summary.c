@@ -196,6 +196,26 @@ static uint64_t type_total(const struct summary *s, uint32_t type)
 	return s->totals[type];
 }
 
+/* The guest's --arg and --data, when the run had any. */
+static void print_input(FILE *f, const struct vm_guest_input *in)
+{
+	uint8_t digest[32];
+	char hex[65];
+
+	if (!in->argc && !in->data_len)
+		return;
+	fputs("input     ", f);
+	for (unsigned i = 0; i < in->argc; i++)
+		fprintf(f, "%s%" PRIu64, i ? ", " : " args ", in->argv[i]);
+	if (in->data_len) {
+		sha256(in->data, in->data_len, digest);
+		sha256_hex(digest, hex);
+		fprintf(f, "%s data %u bytes, sha256 %s", in->argc ? ";" : "",
+			in->data_len, hex);
+	}
+	fputc('\n', f);
+}
+
 static void print_header(FILE *f, const struct itrace *t,
 			 const struct summary *s)
 {
@@ -219,6 +239,7 @@ static void print_header(FILE *f, const struct itrace *t,
 	fprintf(f, "run        mode %s, seed %" PRIu64 ", %u VCPUs, %" PRIu64
 		" MiB\n", sched_mode_name(d->sched.mode), d->sched.seed,
 		d->nr_vcpus, d->mem_size >> 20);
+	print_input(f, &d->input);
 	fprintf(f, "events     %" PRIu64 " read", s->events);
 	if (s->events)
 		fprintf(f, ", over %s", fmt_dur(dur, sizeof(dur),

@@ -226,7 +226,7 @@ int schedule_load(const char *path, const struct minimize_opts *o,
 	rec->cfg.guest = rec->guest;
 	rec->cfg.nr_vcpus = d.nr_vcpus;
 	rec->cfg.mem_size = d.mem_size;
-	rec->cfg.guest_arg = d.guest_arg;
+	rec->cfg.input = d.input;
 	rec->cfg.sched = d.sched;
 	rec->cfg.timeout_ns = d.timeout_ns;
 	rec->end_reason = -1;

@@ -12,7 +12,8 @@ struct run_opts {
 	unsigned nr_vcpus;
 	uint64_t mem_size;
 	uint64_t timeout_ns;   /* 0: none */
-	uint64_t guest_arg;    /* --arg: vcprr_arg() in the guest */
+	struct vm_guest_input input;  /* --arg ..., --data */
+	const char *data_path;        /* --data: an input record -o keeps */
 	struct sched_config sched;
 	/* built-in controller */
 	uint64_t pause_every_ns, hold_ns;

@@ -17,6 +17,41 @@
 #define TSS_ADDR 0xfffbd000ul
 #define PAGE 4096u
 
+_Static_assert(VM_MAX_ARGS == VCPRR_MAX_ARGS && VM_MAX_DATA == VCPRR_DATA_MAX,
+	       "the VMM's and the guest's input limits");
+_Static_assert(VCPRR_DATA_ADDR + VCPRR_DATA_MAX <= VCPRR_IMAGE_MIN &&
+	       VCPRR_BOOT_INFO_ADDR + sizeof(struct vcprr_boot_info) <=
+	       VCPRR_DATA_ADDR, "the boot info and the data below the image");
+
+bool vm_input_equal(const struct vm_guest_input *a,
+		    const struct vm_guest_input *b)
+{
+	return a->argc == b->argc && a->arg_only == b->arg_only &&
+	       !memcmp(a->argv, b->argv, sizeof(a->argv)) &&
+	       a->data_len == b->data_len &&
+	       !memcmp(a->data, b->data, a->data_len);
+}
+
+/* The boot info page and the command line's data: inputs of the run,
+ * written before any VCPU starts. */
+static void write_boot_info(struct vm *vm)
+{
+	const struct vm_guest_input *in = &vm->cfg.input;
+	struct vcprr_boot_info *b = (void *)(vm->mem + VCPRR_BOOT_INFO_ADDR);
+	unsigned argc = in->argc < VM_MAX_ARGS ? in->argc : VM_MAX_ARGS;
+	uint32_t len = in->data_len < VM_MAX_DATA ? in->data_len : VM_MAX_DATA;
+
+	*b = (struct vcprr_boot_info){ .nr_vcpus = vm->nr_vcpus,
+				       .mem_size = vm->mem_size,
+				       .arg = argc ? in->argv[0] : 0 };
+	if (in->arg_only)
+		return;
+	b->argc = argc;
+	memcpy(b->argv, in->argv, argc * sizeof(in->argv[0]));
+	b->data_len = len;
+	memcpy(vm->mem + VCPRR_DATA_ADDR, in->data, len);
+}
+
 int memory_setup(struct vm *vm, char *err, size_t errlen)
 {
 	struct kvm_userspace_memory_region region = {
@@ -39,10 +74,7 @@ int memory_setup(struct vm *vm, char *err, size_t errlen)
 	/* Needed on Intel hosts only; harmless elsewhere. */
 	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR);
 	longmode_setup_memory(vm->mem);
-	*(struct vcprr_boot_info *)(vm->mem + VCPRR_BOOT_INFO_ADDR) =
-		(struct vcprr_boot_info){ .nr_vcpus = vm->nr_vcpus,
-					  .mem_size = vm->mem_size,
-					  .arg = vm->cfg.guest_arg };
+	write_boot_info(vm);
 	return 0;
 }
 

@@ -8,15 +8,19 @@
 #include "vmm/vm.h"
 
 enum key_type { K_U64, K_U32, K_UINT, K_BOOL, K_TEXT, K_MODE, K_POLICY,
-		K_KIND, K_SHA256 };
+		K_KIND, K_SHA256, K_ARG, K_ARGS, K_DATA };
 
 struct key {
 	const char *name;
 	enum key_type type;
 	size_t off;
+	unsigned versions;   /* bit N: a key of version N */
 };
 
-#define KEY(n, t, field) { n, t, offsetof(struct run_desc, field) }
+#define V1 (1u << 1)
+#define V2 (1u << 2)
+#define KEY_IN(n, t, field, v) { n, t, offsetof(struct run_desc, field), v }
+#define KEY(n, t, field) KEY_IN(n, t, field, V1 | V2)
 
 /* The order the encoder writes them in.  desc_version comes first and is
  * not in the table. */
@@ -33,7 +37,8 @@ static const struct key keys[] = {
 	KEY("step_budget", K_U64, sched.step_budget),
 	KEY("vcpus", K_UINT, nr_vcpus),
 	KEY("mem", K_U64, mem_size),
-	KEY("arg", K_U64, guest_arg),
+	KEY_IN("arg", K_ARG, input, V1),
+	KEY_IN("args", K_ARGS, input, V2),
 	KEY("timeout_ns", K_U64, timeout_ns),
 	KEY("pause_every_ns", K_U64, pause_every_ns),
 	KEY("hold_ns", K_U64, hold_ns),
@@ -45,6 +50,7 @@ static const struct key keys[] = {
 	KEY("guest_sha256", K_SHA256, guest.sha256),
 	KEY("mem_limit", K_U64, mem_limit),
 	KEY("program", K_TEXT, program),
+	KEY_IN("data", K_DATA, input, V2),
 };
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -99,6 +105,50 @@ static void put(struct out *o, const char *fmt, ...)
 	o->left -= (size_t)n;
 }
 
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* RFC 4648 base64 of @n bytes, padded, NUL-terminated: out holds
+ * 4 * ((n + 2) / 3) + 1 bytes. */
+static void base64_encode(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*out++ = b64[v >> 18];
+		*out++ = b64[(v >> 12) & 63];
+		*out++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		*out++ = i + 2 < n ? b64[v & 63] : '=';
+	}
+	*out = 0;
+}
+
+/* The guest's input: "arg" of version 1, "args" and "data" of 2. */
+static void encode_input(struct out *o, const struct key *k,
+			 const struct vm_guest_input *in)
+{
+	char text[4 * ((VM_MAX_DATA + 2) / 3) + 1];
+
+	if (k->type == K_ARG) {
+		put(o, "arg=%llu\n",
+		    (unsigned long long)(in->argc ? in->argv[0] : 0));
+		return;
+	}
+	if (k->type == K_DATA) {
+		base64_encode(in->data, in->data_len, text);
+		put(o, "data=%s\n", text);
+		return;
+	}
+	put(o, "args=");
+	for (unsigned i = 0; i < in->argc; i++)
+		put(o, "%s%llu", i ? "," : "", (unsigned long long)in->argv[i]);
+	put(o, "\n");
+}
+
 static int encode_key(struct out *o, const struct key *k, const void *f,
 		      char *err, size_t errlen)
 {
@@ -131,6 +181,11 @@ static int encode_key(struct out *o, const struct key *k, const void *f,
 		sha256_hex(f, hex);
 		put(o, "%s=%s\n", k->name, hex);
 		return 0;
+	case K_ARG:
+	case K_ARGS:
+	case K_DATA:
+		encode_input(o, k, f);
+		return 0;
 	case K_MODE:
 	case K_POLICY:
 	case K_KIND:
@@ -145,14 +200,34 @@ static int encode_key(struct out *o, const struct key *k, const void *f,
 	return 0;
 }
 
+/* 0, or -1 when @in cannot be passed to a guest. */
+static int check_input(const struct vm_guest_input *in, char *err,
+		       size_t errlen)
+{
+	if (in->argc > VM_MAX_ARGS || in->data_len > VM_MAX_DATA)
+		snprintf(err, errlen, "%u guest arguments and %u bytes of data: "
+			 "at most %u and %u", in->argc, in->data_len,
+			 VM_MAX_ARGS, VM_MAX_DATA);
+	else if (in->arg_only && (in->argc > 1 || in->data_len))
+		snprintf(err, errlen, "a version 1 guest input holds one "
+			 "argument and no data");
+	else
+		return 0;
+	return -1;
+}
+
 int run_desc_encode(const struct run_desc *d, struct trace_header *h,
 		    char *err, size_t errlen)
 {
 	struct out o = { h->desc, sizeof(h->desc), false };
+	unsigned version = d->input.arg_only ? 1 : RUN_DESC_VERSION;
 
-	put(&o, "desc_version=%d\n", RUN_DESC_VERSION);
+	if (check_input(&d->input, err, errlen))
+		return -1;
+	put(&o, "desc_version=%u\n", version);
 	for (size_t i = 0; i < NR_KEYS; i++)
-		if (encode_key(&o, &keys[i], (const char *)d + keys[i].off,
+		if ((keys[i].versions & (1u << version)) &&
+		    encode_key(&o, &keys[i], (const char *)d + keys[i].off,
 			       err, errlen))
 			return -1;
 	if (o.full) {
@@ -250,6 +325,75 @@ static int parse_hex(const char *s, size_t n, uint8_t out[32])
 	return 0;
 }
 
+/* Strict base64: padded, no unused bit set, so that one blob has one
+ * text (a reader that took another would accept a changed header). */
+static int base64_decode(const char *s, size_t n, uint8_t *out,
+			 uint32_t *len)
+{
+	uint32_t o = 0;
+
+	if (n % 4)
+		return -1;
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t x = 0;
+		unsigned pad = 0;
+
+		for (unsigned j = 0; j < 4; j++) {
+			const char *p = s[i + j] ? strchr(b64, s[i + j]) : NULL;
+
+			if (s[i + j] == '=' && i + 4 == n && j >= 2) {
+				pad++;
+				p = b64;
+			} else if (pad || !p) {
+				return -1;
+			}
+			x = x << 6 | (uint32_t)(p - b64);
+		}
+		if (o + 3 - pad > VM_MAX_DATA ||
+		    (x & ((1u << (8 * pad)) - 1)))
+			return -1;
+		out[o++] = (uint8_t)(x >> 16);
+		if (pad < 2)
+			out[o++] = (uint8_t)(x >> 8);
+		if (pad < 1)
+			out[o++] = (uint8_t)x;
+	}
+	*len = o;
+	return 0;
+}
+
+/* "N,N,...": the arguments in order ("" for none). */
+static int parse_args(const char *s, size_t n, struct vm_guest_input *in)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *comma = memchr(s + i, ',', n - i);
+		size_t end = comma ? (size_t)(comma - s) : n;
+
+		if (in->argc == VM_MAX_ARGS || (comma && end + 1 == n) ||
+		    parse_num(s + i, end - i, UINT64_MAX, &in->argv[in->argc]))
+			return -1;
+		in->argc++;
+		i = end + 1;
+	}
+	return 0;
+}
+
+static int decode_input(const struct key *k, const char *v, size_t n,
+			struct vm_guest_input *in)
+{
+	if (k->type == K_ARGS)
+		return parse_args(v, n, in);
+	if (k->type == K_DATA)
+		return base64_decode(v, n, in->data, &in->data_len);
+	if (parse_num(v, n, UINT64_MAX, &in->argv[0]))
+		return -1;
+	in->argc = in->argv[0] != 0;
+	in->arg_only = true;
+	return 0;
+}
+
 static int decode_value(const struct key *k, const char *v, size_t n,
 			void *f)
 {
@@ -278,6 +422,10 @@ static int decode_value(const struct key *k, const char *v, size_t n,
 		return 0;
 	case K_SHA256:
 		return parse_hex(v, n, f);
+	case K_ARG:
+	case K_ARGS:
+	case K_DATA:
+		return decode_input(k, v, n, f);
 	case K_MODE:
 	case K_POLICY:
 	case K_KIND:
@@ -296,7 +444,7 @@ static const struct key *find_key(const char *s, size_t n)
 
 /* One "key=value" line of @n bytes at @line. */
 static int decode_line(const struct in *in, const char *line, size_t n,
-		       bool *seen, struct run_desc *d)
+		       unsigned version, bool *seen, struct run_desc *d)
 {
 	const char *eq = memchr(line, '=', n);
 	const struct key *k;
@@ -309,6 +457,9 @@ static int decode_line(const struct in *in, const char *line, size_t n,
 		return bad(in, line, n, "unknown key (a newer vcprr's trace? "
 			   "it would replay another run)");
 	i = (size_t)(k - keys);
+	if (!(k->versions & (1u << version)))
+		return bad(in, line, n, "not a key of this run description "
+			   "version");
 	if (seen[i])
 		return bad(in, line, n, "the key is given twice");
 	seen[i] = true;
@@ -357,18 +508,19 @@ int run_desc_decode(const struct trace_header *h, struct run_desc *d,
 		      UINT32_MAX, &version))
 		return bad(&in, p, nl ? (size_t)(nl - p) : strlen(p),
 			   "the run description must start with desc_version=N");
-	if (version != RUN_DESC_VERSION)
+	if (version < 1 || version > RUN_DESC_VERSION)
 		return bad(&in, p, (size_t)(nl - p), "a run description version "
 			   "this vcprr does not read: re-record the trace");
 	for (p = nl + 1; *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		if (!nl)
 			return bad(&in, p, strlen(p), "no newline at its end");
-		if (decode_line(&in, p, (size_t)(nl - p), seen, d))
+		if (decode_line(&in, p, (size_t)(nl - p), (unsigned)version,
+				seen, d))
 			return -1;
 	}
 	for (size_t i = 0; i < NR_KEYS; i++) {
-		if (seen[i])
+		if (seen[i] || !(keys[i].versions & (1u << version)))
 			continue;
 		snprintf(err, errlen, "trace header: the run description at "
 			 "offset %llu has no key '%s'",
@@ -383,7 +535,7 @@ void run_desc_vm_config(const struct run_desc *d, struct vm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->nr_vcpus = d->nr_vcpus;
 	cfg->mem_size = d->mem_size;
-	cfg->guest_arg = d->guest_arg;
+	cfg->input = d->input;
 	cfg->sched = d->sched;
 	cfg->controlled = d->pause_every_ns || d->pause_script[0];
 }

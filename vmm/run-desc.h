@@ -2,11 +2,18 @@
  * its trace's header so that replay, minimize and inspect rebuild the very
  * run that was recorded.  One struct, one encoder, one decoder.
  *
- * Encoding: "key=value\n" lines, every key of the table in run-desc.c, in
- * its order, starting with "desc_version=1".  Numbers are decimal, bools
- * 0 or 1, names as the command line spells them, the guest's SHA-256 as 64
- * hex digits, paths as they are (a path holding a newline cannot be
- * recorded).
+ * Encoding: "key=value\n" lines, every key of the table in run-desc.c
+ * that its version has, in the table's order, starting with
+ * "desc_version=N".  Numbers are decimal, bools 0 or 1, names as the
+ * command line spells them, the guest's SHA-256 as 64 hex digits, paths as
+ * they are (a path holding a newline cannot be recorded), the guest's
+ * arguments as decimal numbers separated by commas, its data in base64
+ * (RFC 4648, padded).
+ *
+ * Versions: 1 had one guest argument ("arg"); 2 has several ("args") and
+ * the data ("data").  Both are read.  The encoder writes 2, or 1 for a run
+ * whose guest input is version 1's (input.arg_only: a run taken from such
+ * a trace), so that the boot info its replay writes is the recorded one.
  *
  * The decoder is strict on purpose: an unknown key, a key given twice, a
  * missing key or a malformed value make the description unreadable, the
@@ -25,11 +32,10 @@
 
 #include "traces/trace.h"
 #include "vmm/sched.h"
+#include "vmm/vm.h"
 
-#define RUN_DESC_VERSION 1
+#define RUN_DESC_VERSION 2
 #define RUN_PATH_LEN     1024   /* bytes of a recorded path, NUL included */
-
-struct vm_config;
 
 enum run_kind {
 	RUN_KIND_GUEST = 0,      /* an ELF guest run by vcprr */
@@ -51,7 +57,7 @@ struct run_desc {
 	enum run_kind kind;
 	unsigned nr_vcpus;
 	uint64_t mem_size;
-	uint64_t guest_arg;              /* vcprr_arg() */
+	struct vm_guest_input input;     /* --arg ..., --data */
 	struct sched_config sched;       /* mode, policy and seed ...; the
 					    plan of VM_POLICY_PLAN is not
 					    recorded (NULL once decoded) */
@@ -85,7 +91,7 @@ int run_desc_decode(const struct trace_header *h, struct run_desc *d,
  * fit @len. */
 void run_desc_escape(char *out, size_t len, const char *s, size_t n);
 
-/* The VM configuration of the run @d describes (VCPUs, memory, argument,
+/* The VM configuration of the run @d describes (VCPUs, memory, input,
  * scheduler, controlled); what only a caller knows (trace, console, hooks)
  * is left zero. */
 void run_desc_vm_config(const struct run_desc *d, struct vm_config *cfg);

@@ -19,6 +19,8 @@
 #define VM_MAX_MEM       (3ull << 30)  /* below the MMIO hole at 3.25 GiB */
 #define VM_DIAG_SIZE     4096
 #define VM_MAX_VCPUS     1024          /* vcprr's own limit; KVM's may be lower */
+#define VM_MAX_ARGS      16            /* VCPRR_MAX_ARGS of the guest ABI */
+#define VM_MAX_DATA      2048          /* VCPRR_DATA_MAX */
 
 struct vm;
 struct vm_raw_hooks;
@@ -31,13 +33,36 @@ enum vm_kick_mode {
 				    (KVM_SET_SIGNAL_MASK), for old hosts */
 };
 
+/* What the command line passes to a guest (vcprr run --arg N ...
+ * --data FILE): an input of the run like any other, written into guest
+ * memory before the start (the boot info page and VCPRR_DATA_ADDR, see
+ * vmm/guest/abi.h) and recorded in the trace header.  Compare two with
+ * vm_input_equal(). */
+struct vm_guest_input {
+	unsigned argc;
+	uint64_t argv[VM_MAX_ARGS];    /* 0 past argc */
+	uint32_t data_len;
+	uint8_t data[VM_MAX_DATA];
+	/* The boot info ends at its one argument (argv[0], or 0), as vcprr
+	 * wrote it before there were several: the run of a trace of that
+	 * time (run description version 1), whose guest memory must stay
+	 * what was recorded.  argc is at most 1 and there is no data. */
+	bool arg_only;
+};
+
+/* An initializer: the input of `--arg N` alone. */
+#define VM_INPUT_ARG(n) { .argc = 1, .argv = { (n) } }
+
+bool vm_input_equal(const struct vm_guest_input *a,
+		    const struct vm_guest_input *b);
+
 struct vm_config {
 	unsigned nr_vcpus;     /* 0 means 1 */
 	uint64_t mem_size;     /* bytes; 0 means VM_DEFAULT_MEM */
 	const char *kvm_path;  /* NULL: $VCPRR_KVM_DEV or /dev/kvm */
 	int console_fd;        /* guest console output; 0 means stdout */
 	int log_fd;            /* guest log hypercalls; 0 means stderr */
-	uint64_t guest_arg;    /* vcprr_arg() in the guest */
+	struct vm_guest_input input;  /* vcprr_arg() ... in the guest */
 	enum vm_kick_mode kick_mode;
 	bool controlled;       /* a controller may wake halted VCPUs; without
 				  one, all VCPUs halted ends the run */

@@ -9,10 +9,16 @@
 #define VCPRR_PDPT_ADDR       0x3000ull
 #define VCPRR_PD_ADDR         0x4000ull   /* 4 page directories */
 #define VCPRR_BOOT_INFO_ADDR  0x8000ull
+#define VCPRR_DATA_ADDR       0x10000ull  /* vcprr run --data FILE's bytes */
 #define VCPRR_IMAGE_MIN       0x100000ull /* guest images load at or above */
 #define VCPRR_STACK_SIZE      0x8000ull   /* per VCPU, at the top of memory */
 #define VCPRR_MAX_VCPUS       1024        /* VM_MAX_VCPUS */
 #define VCPRR_MMIO_BASE       0xd0000000ull
+
+/* What the command line passes (vcprr run --arg N ... --data FILE).  The
+ * data travels in the trace header, hence its small size. */
+#define VCPRR_MAX_ARGS        16          /* --arg given at most this often */
+#define VCPRR_DATA_MAX        2048        /* bytes of --data */
 
 /* I/O ports. */
 #define VCPRR_PORT_CONSOLE    0x3f8  /* byte writes: console output */
@@ -29,7 +35,11 @@
 struct vcprr_boot_info {
 	unsigned long long nr_vcpus;
 	unsigned long long mem_size;
-	unsigned long long arg;      /* vcprr run --arg N (0 by default) */
+	unsigned long long arg;      /* the first --arg N (0 without) */
+	unsigned long long argc;     /* how many --arg were given */
+	unsigned long long argv[VCPRR_MAX_ARGS];  /* their values in order,
+						     0 past argc */
+	unsigned long long data_len; /* bytes of --data at VCPRR_DATA_ADDR */
 };
 
 enum vcprr_hypercall {

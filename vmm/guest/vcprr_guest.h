@@ -56,8 +56,33 @@ static inline const struct vcprr_boot_info *vcprr_boot_info(void)
 	return (const struct vcprr_boot_info *)VCPRR_BOOT_INFO_ADDR;
 }
 
-/* The first `vcprr run --arg N` (0 when absent). */
+/* The command line's input (vcprr run GUEST --arg N ... --data FILE),
+ * which the VMM wrote before the start and a trace records: reading it is
+ * no VM exit.  vcprr_arg() is the first --arg (0 when absent),
+ * vcprr_argv(i) the i-th from 0 (0 when i >= vcprr_argc()). */
 static inline u64 vcprr_arg(void) { return vcprr_boot_info()->arg; }
+static inline unsigned vcprr_argc(void)
+{
+	u64 n = vcprr_boot_info()->argc;
+
+	return n < VCPRR_MAX_ARGS ? (unsigned)n : VCPRR_MAX_ARGS;
+}
+static inline u64 vcprr_argv(unsigned i)
+{
+	return i < vcprr_argc() ? vcprr_boot_info()->argv[i] : 0;
+}
+
+/* The bytes of --data FILE (at most VCPRR_DATA_MAX), at VCPRR_DATA_ADDR;
+ * *len (when len is not NULL) gets their number, 0 without --data.  The
+ * memory is the guest's like any other: treat it as read-only. */
+static inline const void *vcprr_data(size_t *len)
+{
+	u64 n = vcprr_boot_info()->data_len;
+
+	if (len)
+		*len = n < VCPRR_DATA_MAX ? (size_t)n : VCPRR_DATA_MAX;
+	return (const void *)VCPRR_DATA_ADDR;
+}
 
 /* This VCPU's id, computed from the stack pointer: no VM exit (unlike
  * vcprr_vcpu_id()), so no scheduling point either. */
