@@ -55,9 +55,9 @@ struct sched {
 	unsigned nchange;
 	struct sched_action queue[MAX_QUEUED];
 	unsigned nqueued;
-	pthread_t watchdog;
-	bool watchdog_started;
-	bool watchdog_quit;        /* sched_destroy() asks it to leave now */
+	bool watchdog_armed;       /* the VM's watchdog watches this run */
+	bool watchdog_quit;        /* sched_watchdog_disarm() asks it to stop
+				      watching now */
 	pthread_cond_t watchdog_cond;
 	bool applying;             /* an apply is in progress (lock dropped) */
 	int applier;               /* the VCPU thread applying, -1: other */
@@ -79,12 +79,18 @@ extern const struct vm_mode serial_mode;
 
 int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 		 size_t errlen);
-/* Step 0 and the watchdog thread.  0 or -errno. */
+/* Step 0, and the watchdog armed.  0 or -errno. */
 int sched_start(struct vm *vm);
-/* The watchdog leaves now and is joined (the run ended; a next run's
- * sched_start makes another). */
-void sched_join_watchdog(struct vm *vm);
 void sched_destroy(struct vm *vm);
+
+/* sched-watchdog.c: the no-exit watchdog, a thread of the VM kept from
+ * run to run.  Arm: it watches s's run (made on the first call); 0 or
+ * -errno.  Disarm: it stops watching the VM's current run and has let go
+ * of it when this returns (the run ended; the next sched_start arms it
+ * again).  Free: vm_destroy() ends it.  The VM's owner thread calls them. */
+int sched_watchdog_arm(struct sched *s);
+void sched_watchdog_disarm(struct vm *vm);
+void sched_watchdog_free(struct vm *vm);
 
 /* With the lock held (from a sched_source's apply_actions): */
 /* A pause applied now; the target is stopped when this returns (unless it
