@@ -55,10 +55,6 @@ struct sched {
 	unsigned nchange;
 	struct sched_action queue[MAX_QUEUED];
 	unsigned nqueued;
-	bool watchdog_armed;       /* the VM's watchdog watches this run */
-	bool watchdog_quit;        /* sched_watchdog_disarm() asks it to stop
-				      watching now */
-	pthread_cond_t watchdog_cond;
 	bool applying;             /* an apply is in progress (lock dropped) */
 	int applier;               /* the VCPU thread applying, -1: other */
 	int last;                  /* the last VCPU that held the token */
@@ -85,9 +81,10 @@ void sched_destroy(struct vm *vm);
 
 /* sched-watchdog.c: the no-exit watchdog, a thread of the VM kept from
  * run to run.  Arm: it watches s's run (made on the first call); 0 or
- * -errno.  Disarm: it stops watching the VM's current run and has let go
- * of it when this returns (the run ended; the next sched_start arms it
- * again).  Free: vm_destroy() ends it.  The VM's owner thread calls them. */
+ * -errno.  Disarm: it has let go of the VM's current run when this
+ * returns (the run ended; the next sched_start arms it again).  Free:
+ * vm_destroy() ends it.  The VM's owner thread calls them, with no lock
+ * held (the watchdog takes its own lock, then the run's sched->lock). */
 int sched_watchdog_arm(struct sched *s);
 void sched_watchdog_disarm(struct vm *vm);
 void sched_watchdog_free(struct vm *vm);

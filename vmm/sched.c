@@ -428,13 +428,6 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	pthread_cond_init(&s->cond, NULL);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		pthread_cond_init(&s->turn[i], NULL);
-	{
-		pthread_condattr_t a;
-		pthread_condattr_init(&a);
-		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-		pthread_cond_init(&s->watchdog_cond, &a);
-		pthread_condattr_destroy(&a);
-	}
 	if (c->policy == VM_POLICY_PCT)
 		pct_init(s, vm->nr_vcpus);
 	return 0;
@@ -468,7 +461,6 @@ void sched_destroy(struct vm *vm)
 	if (s->vm) {  /* fully created */
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->cond);
-		pthread_cond_destroy(&s->watchdog_cond);
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			pthread_cond_destroy(&s->turn[i]);
 	}
