@@ -7,12 +7,18 @@
  * An explore session started at seed S runs seeds S, S+1, ...; its runs to
  * failure are the distance to the first failing seed.  So one sequence of
  * runs serves every session: SESSIONS starting seeds, SPACING apart, each
- * looked at for at most CAP runs. */
+ * looked at for at most CAP runs.
+ *
+ * A step-mode run is one KVM_RUN per instruction: its floor is its steps
+ * times the bare single step of this host (measured in the same run, on
+ * the caller's thread, with nothing of vcprr around it), so the report
+ * says how far runs_per_s_step is from what the host allows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "tools/bench-floor.h"
 #include "tools/bench-util.h"
 #include "tools/cli.h"
 #include "tools/explore.h"
@@ -26,6 +32,8 @@
 #define MINIMIZED    5      /* failures minimized */
 #define FIRST_SEED   1000
 #define OVERHEAD_RUNS 200
+#define FLOOR_STEPS  3000
+#define FLOOR_SAMPLES 3
 
 struct series {
 	const char *name;           /* report suffix */
@@ -35,6 +43,7 @@ struct series {
 	bool compare;               /* each run also on a fresh VM */
 	bool failed[SEQUENCE];
 	unsigned ran;
+	uint64_t steps;             /* of the kept VM's runs */
 	double seconds, fresh_seconds;
 	bool differs;               /* a fresh VM's run did not match */
 };
@@ -111,6 +120,7 @@ static int run_series(const struct explore_config *base, struct series *s)
 			goto fail;
 		s->seconds += (bench_now_ns() - t0) / 1e9;
 		s->failed[i] = r.failed;
+		s->steps += r.stats.steps;
 		s->ran++;
 		if (!s->compare)
 			continue;
@@ -220,6 +230,35 @@ static void report_vm_reuse(struct bench_report *rep, const struct series *s)
 			 over <= 1000);
 }
 
+/* One sample of the bare single step (µs, wall), or -1. */
+static int sample_raw_step(double *us, int *n)
+{
+	struct bench_sample b;
+
+	if (bench_bare_exits("pio", 1u << 30, true, FLOOR_STEPS, &b))
+		return -1;
+	us[(*n)++] = b.wall;
+	return 0;
+}
+
+/* Step mode against its floor: the same runs' steps at the bare single
+ * step (the median of samples taken between the series). */
+static void report_step_floor(struct bench_report *rep, const struct series *s,
+			      double *raw, int nraw)
+{
+	unsigned runs = s[0].ran + s[1].ran;
+	double run_us = (s[0].seconds + s[1].seconds) * 1e6 / runs;
+	double step_us = bench_median(raw, nraw);
+	double floor_us = step_us * (double)(s[0].steps + s[1].steps) / runs;
+
+	bench_report_add(rep, "raw_step_us", step_us);
+	bench_report_add(rep, "steps_per_run_step", (double)(s[0].steps +
+							     s[1].steps) / runs);
+	bench_report_add(rep, "runs_per_s_step_floor", 1e6 / floor_us);
+	bench_report_add(rep, "step_run_over_floor", run_us / floor_us);
+	bench_report_add(rep, "step_run_overhead_us", run_us - floor_us);
+}
+
 int bench_explore_main(int argc, char **argv)
 {
 	struct bench_report rep = { .json = bench_want_json(argc, argv) };
@@ -243,9 +282,10 @@ int bench_explore_main(int argc, char **argv)
 		  .guest = "lost-update-yield" },
 	};
 	struct explore_result cal;
-	double pct, rnd, mp, yld;
+	double pct, rnd, mp, yld, raw[FLOOR_SAMPLES];
 	unsigned found, nmin;
 	char name[48];
+	int nraw = 0;
 
 	snprintf(guest, sizeof(guest), "%s", bench_guest_path("lost-update"));
 	/* Calibration, as vcprr explore does it: PCT depth 1, seed 0. */
@@ -253,6 +293,10 @@ int bench_explore_main(int argc, char **argv)
 		return EXIT_VMM_ERROR;
 	bench_report_add(&rep, "calibration_steps", (double)cal.stats.steps);
 	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+		/* the floor before, between and after the step series */
+		if (i % 2 == 0 && nraw < FLOOR_SAMPLES &&
+		    sample_raw_step(raw, &nraw))
+			return EXIT_VMM_ERROR;
 		if (run_series(&cfg, &series[i]))
 			return EXIT_VMM_ERROR;
 		snprintf(name, sizeof(name), "runs_to_failure_median_%s",
@@ -268,6 +312,7 @@ int bench_explore_main(int argc, char **argv)
 			 (series[2].ran + series[3].ran) /
 			 (series[2].seconds + series[3].seconds));
 	report_vm_reuse(&rep, series);
+	report_step_floor(&rep, series, raw, nraw);
 	mp = minimized_preemptions(&cfg, &series[0], &nmin);
 	bench_report_add(&rep, "minimized_preemptions", mp);
 	bench_report_add(&rep, "minimized_failures", nmin);

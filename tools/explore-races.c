@@ -94,7 +94,7 @@ int explore_races_run(const struct explore_config *cfg, uint64_t seed,
 {
 	struct hb_config hc = { .nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1,
 				.site = analyze_site, .site_arg = (void *)st };
-	char dir[ANALYZE_SCRATCH_MAX];
+	struct explore_config c = *cfg;
 	struct analyze_run ar;
 	struct hb *hb;
 	int ret;
@@ -104,13 +104,10 @@ int explore_races_run(const struct explore_config *cfg, uint64_t seed,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* The run is recorded (into a trace that vanishes): its pause and
-	 * resume edges reach the observer only so. */
-	ret = analyze_scratch_make(dir, sizeof(dir), err, errlen);
-	if (!ret) {
-		ret = analyze_watch_run(cfg, seed, dir, &ar, res, err, errlen);
-		analyze_scratch_remove(dir);
-	}
+	/* Not recorded: the observer sees the run's events all the same. */
+	c.sched.mode = VM_SCHED_STEP;
+	c.observer = &ar.obs;
+	ret = explore_run(&c, seed, NULL, res, err, errlen);
 	if (!ret && !(hb = access_log_races(ar.log, &hc))) {
 		snprintf(err, errlen, "out of memory for the race detector");
 		ret = -1;
