@@ -32,8 +32,8 @@
 #define MINIMIZED    5      /* failures minimized */
 #define FIRST_SEED   1000
 #define OVERHEAD_RUNS 200
-#define FLOOR_STEPS  3000
-#define FLOOR_SAMPLES 3
+#define FLOOR_STEPS  5000
+#define FLOOR_SAMPLES 6
 
 struct series {
 	const char *name;           /* report suffix */
@@ -44,6 +44,7 @@ struct series {
 	bool failed[SEQUENCE];
 	unsigned ran;
 	uint64_t steps;             /* of the kept VM's runs */
+	double cpu_seconds;         /* theirs, the process's CPU time */
 	double seconds, fresh_seconds;
 	bool differs;               /* a fresh VM's run did not match */
 };
@@ -99,7 +100,7 @@ static int run_series(const struct explore_config *base, struct series *s)
 {
 	struct explore_config c = *base;
 	struct explore_result cal;
-	uint64_t t0;
+	uint64_t t0, c0;
 	char err[512], guest[512];
 
 	c.sched.policy = s->policy;
@@ -116,9 +117,11 @@ static int run_series(const struct explore_config *base, struct series *s)
 
 		c.fresh_vm = false;
 		t0 = bench_now_ns();
+		c0 = bench_process_cpu_ns();
 		if (explore_run(&c, FIRST_SEED + i, NULL, &r, err, sizeof(err)))
 			goto fail;
 		s->seconds += (bench_now_ns() - t0) / 1e9;
+		s->cpu_seconds += (bench_process_cpu_ns() - c0) / 1e9;
 		s->failed[i] = r.failed;
 		s->steps += r.stats.steps;
 		s->ran++;
@@ -230,33 +233,43 @@ static void report_vm_reuse(struct bench_report *rep, const struct series *s)
 			 over <= 1000);
 }
 
-/* One sample of the bare single step (µs, wall), or -1. */
-static int sample_raw_step(double *us, int *n)
+/* One sample of the bare single step (µs, wall and CPU), or -1. */
+static int sample_raw_step(struct bench_sample *us, int *n)
 {
-	struct bench_sample b;
-
-	if (bench_bare_exits("pio", 1u << 30, true, FLOOR_STEPS, &b))
-		return -1;
-	us[(*n)++] = b.wall;
-	return 0;
+	if (*n == FLOOR_SAMPLES)
+		return 0;
+	return bench_bare_exits("pio", 1u << 30, true, FLOOR_STEPS, &us[(*n)++]);
 }
 
 /* Step mode against its floor: the same runs' steps at the bare single
- * step (the median of samples taken between the series). */
+ * step (the median of samples taken between the series), by the wall
+ * clock and by CPU time (which waiting for a shared core is not in). */
 static void report_step_floor(struct bench_report *rep, const struct series *s,
-			      double *raw, int nraw)
+			      const struct bench_sample *raw, int nraw)
 {
 	unsigned runs = s[0].ran + s[1].ran;
+	double steps = (double)(s[0].steps + s[1].steps) / runs;
 	double run_us = (s[0].seconds + s[1].seconds) * 1e6 / runs;
-	double step_us = bench_median(raw, nraw);
-	double floor_us = step_us * (double)(s[0].steps + s[1].steps) / runs;
+	double cpu_us = (s[0].cpu_seconds + s[1].cpu_seconds) * 1e6 / runs;
+	double wall[FLOOR_SAMPLES], cpu[FLOOR_SAMPLES], step_us, step_cpu;
 
+	for (int i = 0; i < nraw; i++) {
+		wall[i] = raw[i].wall;
+		cpu[i] = raw[i].cpu;
+	}
+	step_us = bench_median(wall, nraw);
+	step_cpu = bench_median(cpu, nraw);
 	bench_report_add(rep, "raw_step_us", step_us);
-	bench_report_add(rep, "steps_per_run_step", (double)(s[0].steps +
-							     s[1].steps) / runs);
-	bench_report_add(rep, "runs_per_s_step_floor", 1e6 / floor_us);
-	bench_report_add(rep, "step_run_over_floor", run_us / floor_us);
-	bench_report_add(rep, "step_run_overhead_us", run_us - floor_us);
+	bench_report_add(rep, "raw_step_us_cpu", step_cpu);
+	bench_report_add(rep, "steps_per_run_step", steps);
+	bench_report_add(rep, "runs_per_s_step_floor", 1e6 / (steps * step_us));
+	bench_report_add(rep, "step_run_over_floor", run_us / (steps * step_us));
+	bench_report_add(rep, "step_run_overhead_us", run_us - steps * step_us);
+	bench_report_add(rep, "step_run_us_cpu", cpu_us);
+	bench_report_add(rep, "step_run_over_floor_cpu",
+			 cpu_us / (steps * step_cpu));
+	bench_report_add(rep, "step_run_overhead_us_cpu",
+			 cpu_us - steps * step_cpu);
 }
 
 int bench_explore_main(int argc, char **argv)
@@ -282,7 +295,8 @@ int bench_explore_main(int argc, char **argv)
 		  .guest = "lost-update-yield" },
 	};
 	struct explore_result cal;
-	double pct, rnd, mp, yld, raw[FLOOR_SAMPLES];
+	struct bench_sample raw[FLOOR_SAMPLES];
+	double pct, rnd, mp, yld;
 	unsigned found, nmin;
 	char name[48];
 	int nraw = 0;
@@ -293,9 +307,10 @@ int bench_explore_main(int argc, char **argv)
 		return EXIT_VMM_ERROR;
 	bench_report_add(&rep, "calibration_steps", (double)cal.stats.steps);
 	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
-		/* the floor before, between and after the step series */
-		if (i % 2 == 0 && nraw < FLOOR_SAMPLES &&
-		    sample_raw_step(raw, &nraw))
+		/* the floor between the series, the step ones in particular */
+		if (i < 2 && sample_raw_step(raw, &nraw))
+			return EXIT_VMM_ERROR;
+		if (sample_raw_step(raw, &nraw))
 			return EXIT_VMM_ERROR;
 		if (run_series(&cfg, &series[i]))
 			return EXIT_VMM_ERROR;
