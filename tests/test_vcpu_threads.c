@@ -134,22 +134,15 @@ static unsigned vcprr_threads(int *tids, unsigned max)
 	return n;
 }
 
-static struct vm_snapshot *take(struct vm *vm)
-{
-	char err[512];
-	struct vm_snapshot *s = vm_snapshot_take(vm, err, sizeof(err));
-
-	if (!s)
-		fail_msg("%s", err);
-	return s;
-}
-
-static void restore(struct vm *vm, struct vm_snapshot *s)
+/* Takes the snapshot of vm's start (to: NULL), or resets vm to it. */
+static struct vm_snapshot *start_of(struct vm *vm, struct vm_snapshot *to)
 {
 	char err[512];
 
-	if (vm_snapshot_restore(vm, s, err, sizeof(err)))
-		fail_msg("%s", err);
+	if (to ? vm_snapshot_restore(vm, to, err, sizeof(err)) != 0 :
+	    !(to = vm_snapshot_take(vm, err, sizeof(err))))
+		fail_msg("snapshot: %s", err);
+	return to;
 }
 
 /* Five runs of a reset VM (serial, with injected pauses and traded VCPUs;
@@ -164,7 +157,7 @@ static void kept_threads(enum vm_sched_mode mode)
 	unsigned nfirst, nall;
 
 	vm = new_vm("lost-update", 3, mode, &s);
-	start = take(vm);
+	start = start_of(vm, NULL);
 	run(vm);
 	nfirst = atomic_load(&s.n);
 	assert_int_equal(nfirst, 3);
@@ -173,7 +166,7 @@ static void kept_threads(enum vm_sched_mode mode)
 	nall = vcprr_threads(all, 64);
 	assert_int_equal(nall, nfirst + 1);  /* and the watchdog */
 	for (int r = 0; r < 4; r++) {
-		restore(vm, start);
+		start_of(vm, start);
 		run(vm);
 		assert_int_equal(atomic_load(&s.n), nfirst);  /* no new thread */
 		assert_int_equal(vcprr_threads(now, 64), nall);
@@ -211,10 +204,10 @@ static void test_wait_until_parked(void **state)
 	(void)state;
 	SKIP_WITHOUT_KVM();
 	vm = new_vm("lost-update", 2, VM_SCHED_SERIAL, &s);
-	start = take(vm);
+	start = start_of(vm, NULL);
 	for (unsigned r = 1; r <= 3; r++) {
 		if (r > 1)
-			restore(vm, start);
+			start_of(vm, start);
 		run(vm);
 		assert_int_equal(atomic_load_explicit(&s.late, memory_order_relaxed),
 				 2 * r);
@@ -253,10 +246,10 @@ static void test_watchdog_rearmed(void **state)
 	(void)state;
 	SKIP_WITHOUT_KVM();
 	vm = new_vm("spin", 2, VM_SCHED_SERIAL, &s);
-	start = take(vm);
+	start = start_of(vm, NULL);
 	for (int r = 0; r < 3; r++) {
 		if (r)
-			restore(vm, start);
+			start_of(vm, start);
 		if (vm_set_run(vm, &sc, NULL, err, sizeof(err)))
 			fail_msg("%s", err);
 		assert_int_equal(run_drive(vm, &d), 0);
