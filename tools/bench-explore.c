@@ -32,6 +32,7 @@
 #define MINIMIZED    5      /* failures minimized */
 #define FIRST_SEED   1000
 #define OVERHEAD_RUNS 200
+#define BLOCK        10     /* runs on each side in turn */
 #define FLOOR_STEPS  5000
 #define FLOOR_SAMPLES 6
 
@@ -96,11 +97,56 @@ static int calibrate(struct explore_config *c, struct explore_result *cal)
 	return 0;
 }
 
+/* The kept VM's runs of seeds [from, to), back to back as explore makes
+ * them; their results in r. */
+static int kept_runs(struct explore_config *c, struct series *s, unsigned from,
+		     unsigned to, struct explore_result *r, char *err,
+		     size_t errlen)
+{
+	uint64_t t0 = bench_now_ns(), c0 = bench_process_cpu_ns();
+
+	c->fresh_vm = false;
+	for (unsigned i = from; i < to; i++) {
+		if (explore_run(c, FIRST_SEED + i, NULL, &r[i - from], err, errlen))
+			return -1;
+		s->failed[i] = r[i - from].failed;
+		s->steps += r[i - from].stats.steps;
+		s->ran++;
+	}
+	s->seconds += (bench_now_ns() - t0) / 1e9;
+	s->cpu_seconds += (bench_process_cpu_ns() - c0) / 1e9;
+	return 0;
+}
+
+/* The same runs, each on a VM of its own, as before the VM was kept. */
+static int fresh_runs(struct explore_config *c, struct series *s, unsigned from,
+		      unsigned to, const struct explore_result *r, char *err,
+		      size_t errlen)
+{
+	uint64_t t0 = bench_now_ns();
+
+	c->fresh_vm = true;
+	for (unsigned i = from; i < to; i++) {
+		const struct explore_result *k = &r[i - from];
+		struct explore_result f;
+
+		if (explore_run(c, FIRST_SEED + i, NULL, &f, err, errlen))
+			return -1;
+		s->differs |= f.failed != k->failed ||
+			      strcmp(f.signature, k->signature) ||
+			      memcmp(&f.stats, &k->stats, sizeof(f.stats));
+	}
+	s->fresh_seconds += (bench_now_ns() - t0) / 1e9;
+	return 0;
+}
+
+/* Blocks of BLOCK seeds, kept VM then VM per run in turn: each side's runs
+ * back to back as explore makes them, and both sides on the same machine
+ * (drift from other jobs on shared cores hits both alike). */
 static int run_series(const struct explore_config *base, struct series *s)
 {
 	struct explore_config c = *base;
-	struct explore_result cal;
-	uint64_t t0, c0;
+	struct explore_result cal, r[BLOCK];
 	char err[512], guest[512];
 
 	c.sched.policy = s->policy;
@@ -112,30 +158,12 @@ static int run_series(const struct explore_config *base, struct series *s)
 			return -1;
 	}
 	/* Runs past the last session's window would be looked at by nobody. */
-	for (unsigned i = 0; i < SEQUENCE; i++) {
-		struct explore_result r, f;
+	for (unsigned from = 0; from < SEQUENCE; from += BLOCK) {
+		unsigned to = from + BLOCK < SEQUENCE ? from + BLOCK : SEQUENCE;
 
-		c.fresh_vm = false;
-		t0 = bench_now_ns();
-		c0 = bench_process_cpu_ns();
-		if (explore_run(&c, FIRST_SEED + i, NULL, &r, err, sizeof(err)))
+		if (kept_runs(&c, s, from, to, r, err, sizeof(err)) ||
+		    (s->compare && fresh_runs(&c, s, from, to, r, err, sizeof(err))))
 			goto fail;
-		s->seconds += (bench_now_ns() - t0) / 1e9;
-		s->cpu_seconds += (bench_process_cpu_ns() - c0) / 1e9;
-		s->failed[i] = r.failed;
-		s->steps += r.stats.steps;
-		s->ran++;
-		if (!s->compare)
-			continue;
-		/* The same run on a VM of its own, as before the VM was kept:
-		 * alternating, so that both see the same machine. */
-		c.fresh_vm = true;
-		t0 = bench_now_ns();
-		if (explore_run(&c, FIRST_SEED + i, NULL, &f, err, sizeof(err)))
-			goto fail;
-		s->fresh_seconds += (bench_now_ns() - t0) / 1e9;
-		s->differs |= f.failed != r.failed || strcmp(f.signature, r.signature) ||
-			      memcmp(&f.stats, &r.stats, sizeof(f.stats));
 	}
 	return 0;
 fail:
