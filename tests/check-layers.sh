@@ -44,7 +44,7 @@ vtrace kick
 handshake
 end
 memory
-sched-policy sched-inject sched sched-state land
+sched-policy sched-inject sched-watchdog sched sched-state land
 mode
 vcpu-stop debug-stop
 console hypercall devices raw

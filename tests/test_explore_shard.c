@@ -216,6 +216,57 @@ static void test_bad_merges(void **state)
 	refused_cmd("$V explore $VCPRR_BUILD/guests/hello.elf --seed 1 --shard 3/2x");
 }
 
+/* explore --races: 4 shards merged tell the races of the one explore,
+ * in the same order with the same counts (JSON, the saved summary, text,
+ * JUnit); a shard without --races, or whose races do not add up, is
+ * refused. */
+static void test_merge_races(void **state)
+{
+	char a[128], b[128], *out;
+	const char *opts = "--races --runs 12 --seed 1";
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	assert_int_equal(vcprr_sh(NULL, "$V explore %s %s -o %s/r --json > "
+				  "%s/r.json 2>/dev/null", guest_path("lost-update"),
+				  opts, dir, dir), 1);
+	explore_shards("rs", opts, 4);
+	assert_int_equal(vcprr_sh(NULL, "$V explore --merge %s/rs1 %s/rs2 %s/rs3 "
+				  "%s/rs4 -o %s/rm --json --junit %s/rm.xml > "
+				  "%s/rm.json", dir, dir, dir, dir, dir, dir, dir), 1);
+	snprintf(a, sizeof(a), "%s/r.json", dir);
+	snprintf(b, sizeof(b), "%s/rm.json", dir);
+	assert_same_summary(a, b);
+	out = normalized(b);
+	/* two pairs of lines, each in every run that had the race */
+	assert_non_null(strstr(out, "\"races\": [{"));
+	assert_non_null(strstr(out, "\"line\": 39}"));
+	free(out);
+	snprintf(a, sizeof(a), "%s/r/explore.json", dir);
+	snprintf(b, sizeof(b), "%s/rm/explore.json", dir);
+	assert_same_summary(a, b);
+	assert_int_equal(vcprr_sh(NULL, "cd %s && $V explore --merge rs1 rs2 rs3 "
+				  "rs4 | sed -n '/^data races/,$p' > rmt && $V explore "
+				  "%s %s -o r2 2>/dev/null | sed -n '/^data races/,$p' "
+				  "> rt; test -s rt && diff rt rmt", dir,
+				  guest_path("lost-update"), opts), 0);
+	assert_int_equal(vcprr_sh(&out, "cat %s/rm.xml", dir), 0);
+	assert_non_null(strstr(out, "<system-out>data races (every instruction "
+			       "watched): 2 pairs of source lines"));
+	free(out);
+	/* a shard of the same runs without --races; races that do not add up */
+	assert_in_range(vcprr_sh(NULL, "cd %s && $V explore %s --runs 12 --seed 1 "
+				 "--shard 4/4 -o plain >/dev/null 2>&1; mkdir bad && "
+				 "sed -E 's/\"runs\": [0-9]+, \"failed_runs\": [0-9]+, "
+				 "\"first_run/\"runs\": 99, \"failed_runs\": 0, "
+				 "\"first_run/' rs2/explore.json > bad/explore.json",
+				 dir, guest_path("lost-update")), 0, 1);
+	refused(2, "rs1 rs2 rs3 plain", "not shards of one explore: --races in "
+		"rs1 only");
+	refused(126, "rs1 bad rs3 rs4", "bad/explore.json: byte ");
+	refused(126, "rs1 bad rs3 rs4", "a race's counts do not add up");
+}
+
 /* Ctrl-C: the summary is written with what ran, and a merge says that
  * not every run ran (status 1 even without a failure). */
 static void test_interrupted(void **state)
@@ -340,6 +391,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_equals_single),
+		cmocka_unit_test(test_merge_races),
 		cmocka_unit_test(test_empty_shard),
 		cmocka_unit_test(test_bad_merges),
 		cmocka_unit_test(test_interrupted),

@@ -7,12 +7,18 @@
  * An explore session started at seed S runs seeds S, S+1, ...; its runs to
  * failure are the distance to the first failing seed.  So one sequence of
  * runs serves every session: SESSIONS starting seeds, SPACING apart, each
- * looked at for at most CAP runs. */
+ * looked at for at most CAP runs.
+ *
+ * A step-mode run is one KVM_RUN per instruction: its floor is its steps
+ * times the bare single step of this host (measured in the same run, on
+ * the caller's thread, with nothing of vcprr around it), so the report
+ * says how far runs_per_s_step is from what the host allows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "tools/bench-floor.h"
 #include "tools/bench-util.h"
 #include "tools/cli.h"
 #include "tools/explore.h"
@@ -26,6 +32,9 @@
 #define MINIMIZED    5      /* failures minimized */
 #define FIRST_SEED   1000
 #define OVERHEAD_RUNS 200
+#define BLOCK        10     /* runs on each side in turn */
+#define FLOOR_STEPS  5000
+#define FLOOR_SAMPLES 6
 
 struct series {
 	const char *name;           /* report suffix */
@@ -35,6 +44,8 @@ struct series {
 	bool compare;               /* each run also on a fresh VM */
 	bool failed[SEQUENCE];
 	unsigned ran;
+	uint64_t steps;             /* of the kept VM's runs */
+	double cpu_seconds;         /* theirs, the process's CPU time */
 	double seconds, fresh_seconds;
 	bool differs;               /* a fresh VM's run did not match */
 };
@@ -86,11 +97,56 @@ static int calibrate(struct explore_config *c, struct explore_result *cal)
 	return 0;
 }
 
+/* The kept VM's runs of seeds [from, to), back to back as explore makes
+ * them; their results in r. */
+static int kept_runs(struct explore_config *c, struct series *s, unsigned from,
+		     unsigned to, struct explore_result *r, char *err,
+		     size_t errlen)
+{
+	uint64_t t0 = bench_now_ns(), c0 = bench_process_cpu_ns();
+
+	c->fresh_vm = false;
+	for (unsigned i = from; i < to; i++) {
+		if (explore_run(c, FIRST_SEED + i, NULL, &r[i - from], err, errlen))
+			return -1;
+		s->failed[i] = r[i - from].failed;
+		s->steps += r[i - from].stats.steps;
+		s->ran++;
+	}
+	s->seconds += (bench_now_ns() - t0) / 1e9;
+	s->cpu_seconds += (bench_process_cpu_ns() - c0) / 1e9;
+	return 0;
+}
+
+/* The same runs, each on a VM of its own, as before the VM was kept. */
+static int fresh_runs(struct explore_config *c, struct series *s, unsigned from,
+		      unsigned to, const struct explore_result *r, char *err,
+		      size_t errlen)
+{
+	uint64_t t0 = bench_now_ns();
+
+	c->fresh_vm = true;
+	for (unsigned i = from; i < to; i++) {
+		const struct explore_result *k = &r[i - from];
+		struct explore_result f;
+
+		if (explore_run(c, FIRST_SEED + i, NULL, &f, err, errlen))
+			return -1;
+		s->differs |= f.failed != k->failed ||
+			      strcmp(f.signature, k->signature) ||
+			      memcmp(&f.stats, &k->stats, sizeof(f.stats));
+	}
+	s->fresh_seconds += (bench_now_ns() - t0) / 1e9;
+	return 0;
+}
+
+/* Blocks of BLOCK seeds, kept VM then VM per run in turn: each side's runs
+ * back to back as explore makes them, and both sides on the same machine
+ * (drift from other jobs on shared cores hits both alike). */
 static int run_series(const struct explore_config *base, struct series *s)
 {
 	struct explore_config c = *base;
-	struct explore_result cal;
-	uint64_t t0;
+	struct explore_result cal, r[BLOCK];
 	char err[512], guest[512];
 
 	c.sched.policy = s->policy;
@@ -102,27 +158,12 @@ static int run_series(const struct explore_config *base, struct series *s)
 			return -1;
 	}
 	/* Runs past the last session's window would be looked at by nobody. */
-	for (unsigned i = 0; i < SEQUENCE; i++) {
-		struct explore_result r, f;
+	for (unsigned from = 0; from < SEQUENCE; from += BLOCK) {
+		unsigned to = from + BLOCK < SEQUENCE ? from + BLOCK : SEQUENCE;
 
-		c.fresh_vm = false;
-		t0 = bench_now_ns();
-		if (explore_run(&c, FIRST_SEED + i, NULL, &r, err, sizeof(err)))
+		if (kept_runs(&c, s, from, to, r, err, sizeof(err)) ||
+		    (s->compare && fresh_runs(&c, s, from, to, r, err, sizeof(err))))
 			goto fail;
-		s->seconds += (bench_now_ns() - t0) / 1e9;
-		s->failed[i] = r.failed;
-		s->ran++;
-		if (!s->compare)
-			continue;
-		/* The same run on a VM of its own, as before the VM was kept:
-		 * alternating, so that both see the same machine. */
-		c.fresh_vm = true;
-		t0 = bench_now_ns();
-		if (explore_run(&c, FIRST_SEED + i, NULL, &f, err, sizeof(err)))
-			goto fail;
-		s->fresh_seconds += (bench_now_ns() - t0) / 1e9;
-		s->differs |= f.failed != r.failed || strcmp(f.signature, r.signature) ||
-			      memcmp(&f.stats, &r.stats, sizeof(f.stats));
 	}
 	return 0;
 fail:
@@ -220,6 +261,45 @@ static void report_vm_reuse(struct bench_report *rep, const struct series *s)
 			 over <= 1000);
 }
 
+/* One sample of the bare single step (µs, wall and CPU), or -1. */
+static int sample_raw_step(struct bench_sample *us, int *n)
+{
+	if (*n == FLOOR_SAMPLES)
+		return 0;
+	return bench_bare_exits("pio", 1u << 30, true, FLOOR_STEPS, &us[(*n)++]);
+}
+
+/* Step mode against its floor: the same runs' steps at the bare single
+ * step (the median of samples taken between the series), by the wall
+ * clock and by CPU time (which waiting for a shared core is not in). */
+static void report_step_floor(struct bench_report *rep, const struct series *s,
+			      const struct bench_sample *raw, int nraw)
+{
+	unsigned runs = s[0].ran + s[1].ran;
+	double steps = (double)(s[0].steps + s[1].steps) / runs;
+	double run_us = (s[0].seconds + s[1].seconds) * 1e6 / runs;
+	double cpu_us = (s[0].cpu_seconds + s[1].cpu_seconds) * 1e6 / runs;
+	double wall[FLOOR_SAMPLES], cpu[FLOOR_SAMPLES], step_us, step_cpu;
+
+	for (int i = 0; i < nraw; i++) {
+		wall[i] = raw[i].wall;
+		cpu[i] = raw[i].cpu;
+	}
+	step_us = bench_median(wall, nraw);
+	step_cpu = bench_median(cpu, nraw);
+	bench_report_add(rep, "raw_step_us", step_us);
+	bench_report_add(rep, "raw_step_us_cpu", step_cpu);
+	bench_report_add(rep, "steps_per_run_step", steps);
+	bench_report_add(rep, "runs_per_s_step_floor", 1e6 / (steps * step_us));
+	bench_report_add(rep, "step_run_over_floor", run_us / (steps * step_us));
+	bench_report_add(rep, "step_run_overhead_us", run_us - steps * step_us);
+	bench_report_add(rep, "step_run_us_cpu", cpu_us);
+	bench_report_add(rep, "step_run_over_floor_cpu",
+			 cpu_us / (steps * step_cpu));
+	bench_report_add(rep, "step_run_overhead_us_cpu",
+			 cpu_us - steps * step_cpu);
+}
+
 int bench_explore_main(int argc, char **argv)
 {
 	struct bench_report rep = { .json = bench_want_json(argc, argv) };
@@ -243,9 +323,11 @@ int bench_explore_main(int argc, char **argv)
 		  .guest = "lost-update-yield" },
 	};
 	struct explore_result cal;
+	struct bench_sample raw[FLOOR_SAMPLES];
 	double pct, rnd, mp, yld;
 	unsigned found, nmin;
 	char name[48];
+	int nraw = 0;
 
 	snprintf(guest, sizeof(guest), "%s", bench_guest_path("lost-update"));
 	/* Calibration, as vcprr explore does it: PCT depth 1, seed 0. */
@@ -253,6 +335,11 @@ int bench_explore_main(int argc, char **argv)
 		return EXIT_VMM_ERROR;
 	bench_report_add(&rep, "calibration_steps", (double)cal.stats.steps);
 	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+		/* the floor between the series, the step ones in particular */
+		if (i < 2 && sample_raw_step(raw, &nraw))
+			return EXIT_VMM_ERROR;
+		if (sample_raw_step(raw, &nraw))
+			return EXIT_VMM_ERROR;
 		if (run_series(&cfg, &series[i]))
 			return EXIT_VMM_ERROR;
 		snprintf(name, sizeof(name), "runs_to_failure_median_%s",
@@ -268,6 +355,7 @@ int bench_explore_main(int argc, char **argv)
 			 (series[2].ran + series[3].ran) /
 			 (series[2].seconds + series[3].seconds));
 	report_vm_reuse(&rep, series);
+	report_step_floor(&rep, series, raw, nraw);
 	mp = minimized_preemptions(&cfg, &series[0], &nmin);
 	bench_report_add(&rep, "minimized_preemptions", mp);
 	bench_report_add(&rep, "minimized_failures", nmin);

@@ -70,6 +70,10 @@ static int same_explore(const struct explore_shard *a, const struct explore_shar
 	if (strcmp(x->calibration_sig, y->calibration_sig))
 		return merge_error("%s and %s are not shards of one explore: their "
 				   "calibration runs ended differently", b->dir, a->dir);
+	if (!a->races != !b->races)
+		return merge_error("%s and %s are not shards of one explore: --races "
+				   "in %s only", b->dir, a->dir,
+				   a->races ? a->dir : b->dir);
 	return differs(a, b, "--seed", x->seed, y->seed) ||
 	       differs(a, b, "--runs", x->runs, y->runs) ||
 	       differs(a, b, "numbers of shards (N of --shard K/N)", x->shard.n, y->shard.n) ||
@@ -217,6 +221,28 @@ static int link_traces(const struct merge *m)
 
 /* --- the merged summary ------------------------------------------------------ */
 
+/* explore --races: the shards' races joined, named by the guest's symbols
+ * when the guest is still there and the same (else by address). */
+static struct explore_races *join_races(const struct merge *m,
+					struct explore_opts *o)
+{
+	struct explore_races *er = explore_races_new();
+	char sha[sizeof(o->guest_sha256)];
+
+	if (!er) {
+		merge_error("out of memory");
+		return NULL;
+	}
+	snprintf(sha, sizeof(sha), "%s", o->guest_sha256);
+	explore_guest_hash(o);
+	if (!strcmp(sha, o->guest_sha256))
+		explore_races_symbols(er, o->cfg.guest);
+	snprintf(o->guest_sha256, sizeof(o->guest_sha256), "%s", sha);
+	for (int i = 0; i < m->nshards; i++)
+		explore_races_join(er, m->shards[i].races);
+	return er;
+}
+
 static int report(const struct merge *m)
 {
 	struct explore_opts o = m->shards[0].o;
@@ -237,6 +263,8 @@ static int report(const struct merge *m)
 	o.todo = o.runs;
 	o.json = m->json;
 	o.dir = m->out ? m->out : m->shards[0].dir;
+	if (m->shards[0].races && !(o.races = join_races(m, &o)))
+		goto out;
 	for (int i = 0; i < m->nshards; i++) {
 		const struct explore_shard *s = &m->shards[i];
 
@@ -262,6 +290,7 @@ static int report(const struct merge *m)
 				m->shards[i].o.todo);
 	status = t.nfail || t.stopped_by;
 out:
+	explore_races_free(o.races);
 	free(t.failures);
 	free(t.sigs);
 	return status;
@@ -348,8 +377,10 @@ int explore_merge_main(int argc, char **argv)
 		goto out;
 	status = report(&m);
 out:
-	for (i = 0; i < m.nshards; i++)
+	for (i = 0; i < m.nshards; i++) {
 		free(m.shards[i].recs);
+		explore_races_free(m.shards[i].races);
+	}
 	free(m.shards);
 	if (created && status == EXIT_USAGE)
 		rmdir(m.out);

@@ -17,12 +17,13 @@ struct explore_shard {
 	double seconds, run_seconds;
 	struct run_record *recs;
 	unsigned nrec, cap;
+	struct explore_races *races;    /* explore --races: the shard's */
 	uint32_t seen;                  /* required keys read */
 };
 
 /* Reads s->dir's summary into @s (s->dir set, the rest zero); the kept
  * traces' paths in s->recs[].text are in @out when given, else in s->dir.
- * 0, or -1 after saying why.  The caller frees s->recs. */
+ * 0, or -1 after saying why.  The caller frees s->recs and s->races. */
 int explore_summary_read(struct explore_shard *s, const char *out);
 
 /* "vcprr explore: --merge: ..." on stderr; returns -1. */

@@ -58,12 +58,28 @@ int explore_races_run(const struct explore_config *cfg, uint64_t seed,
 		      const struct symtab *st, struct explore_result *res,
 		      struct run_races *out, char *err, size_t errlen);
 
-/* Counts a run's races (failed: whether the run failed). */
+/* Counts run @run's races (failed: whether the run failed). */
 void explore_races_add(struct explore_races *er, const struct run_races *rr,
-		       bool failed);
-/* The races seen, as text for the summary or as a JSON array. */
-void explore_races_print(FILE *f, const struct explore_races *er,
-			 unsigned runs);
-void explore_races_json(FILE *f, const struct explore_races *er);
+		       bool failed, uint32_t run);
+/* Adds the tally of other runs (another shard's, explore --merge). */
+void explore_races_join(struct explore_races *er,
+			const struct explore_races *other);
+/* The races seen, in the order of the runs that first showed them (this
+ * sorts the tally), as text for the summary, or as a JSON array: @saved,
+ * the summary file's form, adds what explore_races_read() needs to join
+ * the tallies of shards (each pair's lines, the runs' notes) after the
+ * array, as keys of the enclosing object. */
+void explore_races_print(FILE *f, struct explore_races *er, unsigned runs);
+void explore_races_json(FILE *f, struct explore_races *er, bool saved);
+
+struct json_lex;
+/* The races array of a saved summary (untrusted) into an empty tally,
+ * each race checked (seen in 1 to @runs runs, the first of them below
+ * @planned): 0, or -1 with l->err set.  And a number key of the summary:
+ * true when it is one of the notes after the array (its value kept). */
+int explore_races_read(struct explore_races *er, struct json_lex *l,
+		       unsigned runs, unsigned planned);
+bool explore_races_read_note(struct explore_races *er, const char *key,
+			     uint64_t v);
 
 #endif

@@ -72,7 +72,8 @@ void explore_add_result(const struct explore_opts *o, struct tally *t,
 {
 	explore_tally_add(t, rec);
 	if (o->races && !rec->error)
-		explore_races_add(o->races, &rec->races, rec->res.failed);
+		explore_races_add(o->races, &rec->races, rec->res.failed,
+				  rec->index);
 	if (rec->error || !rec->res.failed)
 		return;
 	/* A log gets a line per failure; a terminal shows them in the
@@ -272,7 +273,7 @@ void explore_json(FILE *f, const struct explore_opts *o,
 	if (o->races) {
 		fprintf(f, ", \"races\": ");
 		fflush(f);
-		explore_races_json(f, o->races);
+		explore_races_json(f, o->races, saved);
 	}
 	fprintf(f, "}\n");
 }

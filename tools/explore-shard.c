@@ -3,6 +3,7 @@
  * summary file DIR/explore.json that --merge reads, and the JUnit report. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tools/explore-cli.h"
@@ -83,6 +84,25 @@ static void junit_signature(FILE *f, const char *suite,
 	fprintf(f, "</failure></testcase>\n");
 }
 
+/* explore --races: the races seen, as the summary tells them. */
+static void junit_races(FILE *f, const struct explore_opts *o,
+			const struct tally *t)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m)
+		return;
+	explore_races_print(m, o->races, t->done);
+	if (!fclose(m)) {
+		fprintf(f, "  <system-out>");
+		junit_escape(f, text + (text[0] == '\n'));
+		fprintf(f, "</system-out>\n");
+	}
+	free(text);
+}
+
 int explore_junit(const char *cmd, const char *path,
 		  const struct explore_opts *o, const struct tally *t,
 		  double wall)
@@ -111,6 +131,8 @@ int explore_junit(const char *cmd, const char *path,
 			"name=\"every run ran\"><error message=\"interrupted "
 			"(%s) after %u of %u runs\"/></testcase>\n",
 			strsignal(t->stopped_by), t->done, o->todo);
+	if (o->races)
+		junit_races(out.f, o, t);
 	fprintf(out.f, "</testsuite></testsuites>\n");
 	return outfile_commit(&out);
 }

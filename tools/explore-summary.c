@@ -277,6 +277,11 @@ static int read_value(struct explore_shard *s, struct json_lex *l, const char *k
 		return read_runs(s, l, out);
 	if (!strcmp(key, "args"))
 		return read_args(&s->o.cfg.input, l);
+	if ((!strcmp(key, "races") || !strncmp(key, "races_", 6)) &&
+	    !s->races && !(s->races = explore_races_new()))
+		return merge_error("out of memory");
+	if (!strcmp(key, "races"))
+		return explore_races_read(s->races, l, s->done, s->o.runs);
 	t = json_next(l);
 	if (t == JSON_NUMBER && (!strcmp(key, "seconds") ||
 				 !strcmp(key, "run_seconds") ||
@@ -291,6 +296,9 @@ static int read_value(struct explore_shard *s, struct json_lex *l, const char *k
 			s->o.pause_rate = d;
 		return 0;
 	}
+	if (t == JSON_NUMBER && json_u64(l, &v) && s->races &&
+	    explore_races_read_note(s->races, key, v))
+		return 0;
 	if (t == JSON_NUMBER && json_u64(l, &v))
 		return number_key(s, key, v) ? 0 : -1;
 	if (t == JSON_NUMBER)

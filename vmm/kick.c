@@ -50,6 +50,32 @@ void kick_install_handler(void)
 	pthread_once(&once, install_handler_once);
 }
 
+int kick_thread_create(pthread_t *t, const char *name, size_t stack_size,
+		       void *(*fn)(void *), void *arg, bool kicked)
+{
+	static const int sync_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+					    SIGTRAP, SIGSYS, SIGABRT };
+	pthread_attr_t attr;
+	sigset_t set, old;
+	int r;
+
+	sigfillset(&set);
+	for (size_t i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
+		sigdelset(&set, sync_signals[i]);
+	if (kicked)
+		sigdelset(&set, SIGRTMIN);
+	pthread_sigmask(SIG_SETMASK, &set, &old);  /* the thread inherits it */
+	pthread_attr_init(&attr);
+	if (stack_size)
+		pthread_attr_setstacksize(&attr, stack_size);
+	r = pthread_create(t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!r)
+		pthread_setname_np(*t, name);
+	return -r;
+}
+
 static void block_kick_signal(sigset_t *old)
 {
 	sigset_t set;

@@ -9,6 +9,15 @@
 /* Once per process, before the first VCPU thread starts. */
 void kick_install_handler(void);
 
+/* A thread of the VM that outlives a run (VCPU threads, the watchdog):
+ * it blocks every signal but the synchronous ones, and the kick when
+ * `kicked`, so that a SIGINT or SIGTERM meant for the process never lands
+ * on it while the process holds them off.  stack_size 0: the default;
+ * name: what ps and gdb show (at most 15 characters).  0 or -errno
+ * (pthread_create). */
+int kick_thread_create(pthread_t *t, const char *name, size_t stack_size,
+		       void *(*fn)(void *), void *arg, bool kicked);
+
 /* On the VCPU thread, before it first checks its flags: its VCPU becomes
  * kickable; 0 or -errno (KVM_SET_SIGNAL_MASK). */
 int kick_thread_init(struct vcpu_thread *t);

@@ -55,10 +55,6 @@ struct sched {
 	unsigned nchange;
 	struct sched_action queue[MAX_QUEUED];
 	unsigned nqueued;
-	pthread_t watchdog;
-	bool watchdog_started;
-	bool watchdog_quit;        /* sched_destroy() asks it to leave now */
-	pthread_cond_t watchdog_cond;
 	bool applying;             /* an apply is in progress (lock dropped) */
 	int applier;               /* the VCPU thread applying, -1: other */
 	int last;                  /* the last VCPU that held the token */
@@ -79,12 +75,19 @@ extern const struct vm_mode serial_mode;
 
 int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 		 size_t errlen);
-/* Step 0 and the watchdog thread.  0 or -errno. */
+/* Step 0, and the watchdog armed.  0 or -errno. */
 int sched_start(struct vm *vm);
-/* The watchdog leaves now and is joined (the run ended; a next run's
- * sched_start makes another). */
-void sched_join_watchdog(struct vm *vm);
 void sched_destroy(struct vm *vm);
+
+/* sched-watchdog.c: the no-exit watchdog, a thread of the VM kept from
+ * run to run.  Arm: it watches s's run (made on the first call); 0 or
+ * -errno.  Disarm: it has let go of the VM's current run when this
+ * returns (the run ended; the next sched_start arms it again).  Free:
+ * vm_destroy() ends it.  The VM's owner thread calls them, with no lock
+ * held (the watchdog takes its own lock, then the run's sched->lock). */
+int sched_watchdog_arm(struct sched *s);
+void sched_watchdog_disarm(struct vm *vm);
+void sched_watchdog_free(struct vm *vm);
 
 /* With the lock held (from a sched_source's apply_actions): */
 /* A pause applied now; the target is stopped when this returns (unless it

@@ -104,7 +104,7 @@ int sched_state_load(struct vm *vm, const struct sched_state *st)
 
 	if (st->plan && !(plan = plan_index_clone(st->plan)))
 		return -ENOMEM;
-	sched_join_watchdog(vm);  /* the ended run's */
+	sched_watchdog_disarm(vm);  /* the ended run's */
 	plan_index_free(s->plan);
 	s->plan = plan;
 	s->cfg = st->cfg;

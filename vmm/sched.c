@@ -389,53 +389,6 @@ static void wake_waiting(struct vm *vm)
 }
 
 
-/* --- the no-exit watchdog ----------------------------------------------------- */
-
-/* Checks every 20 ms that steps advance while a VCPU is in the guest.  It
- * sleeps on a condition so that the end of a run does not wait for it. */
-static void *watchdog_thread(void *arg)
-{
-	struct sched *s = arg;
-	struct vm *vm = s->vm;
-	uint64_t limit = s->cfg.watchdog_ns ? s->cfg.watchdog_ns :
-			 SCHED_DEFAULT_WATCHDOG_NS;
-	uint64_t last_step = ~0ull, since = mono_ns();
-	int stuck = -1;
-
-	pthread_mutex_lock(&s->lock);
-	while (!s->watchdog_quit && !atomic_load(&vm->stopping) &&
-	       atomic_load(&vm->live_vcpus)) {
-		int running = __atomic_load_n(&s->running, __ATOMIC_RELAXED);
-		uint64_t now = mono_ns(), wake = now + 20000000;
-		struct timespec ts = { (time_t)(wake / 1000000000),
-				       (long)(wake % 1000000000) };
-
-		if (s->step != last_step || running < 0) {
-			last_step = s->step;
-			since = now;
-		} else if (now - since > limit) {
-			stuck = running;
-			break;
-		}
-		pthread_cond_timedwait(&s->watchdog_cond, &s->lock, &ts);
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (stuck >= 0) {
-		char why[512];
-		/* No option names: run/record call the modes --sched serial
-		 * and step, explore --preempt exit and step. */
-		snprintf(why, sizeof(why), "hang: vcpu %d ran %llu ms without a VM exit "
-			 "under the %s scheduler: only one VCPU runs at a time, "
-			 "so a busy-wait for another VCPU never ends. Call "
-			 "vcprr_yield() in busy-wait loops, or let the scheduler "
-			 "switch at every instruction (step mode)", stuck,
-			 (unsigned long long)(limit / 1000000),
-			 sched_mode_name(s->cfg.mode));
-		vm_stop(vm, TEND_GUEST_FAULT, 1, why);
-	}
-	return NULL;
-}
-
 /* --- lifecycle ------------------------------------------------------------- */
 
 int sched_create(struct vm *vm, const struct sched_config *c, char *err,
@@ -475,13 +428,6 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 	pthread_cond_init(&s->cond, NULL);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		pthread_cond_init(&s->turn[i], NULL);
-	{
-		pthread_condattr_t a;
-		pthread_condattr_init(&a);
-		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-		pthread_cond_init(&s->watchdog_cond, &a);
-		pthread_condattr_destroy(&a);
-	}
 	if (c->policy == VM_POLICY_PCT)
 		pct_init(s, vm->nr_vcpus);
 	return 0;
@@ -490,7 +436,6 @@ int sched_create(struct vm *vm, const struct sched_config *c, char *err,
 int sched_start(struct vm *vm)
 {
 	struct sched *s = vm->sched;
-	int r;
 
 	if (!s)
 		return 0;
@@ -503,24 +448,7 @@ int sched_start(struct vm *vm)
 		  0 : sched_choose(s, SCHED_AT_IDLE), SCHED_AT_IDLE);
 	pthread_mutex_unlock(&s->lock);
 	vm_stop_pending(vm, NULL);
-	r = pthread_create(&s->watchdog, NULL, watchdog_thread, s);
-	s->watchdog_started = !r;
-	return -r;
-}
-
-void sched_join_watchdog(struct vm *vm)
-{
-	struct sched *s = vm->sched;
-
-	if (!s || !s->watchdog_started)
-		return;
-	pthread_mutex_lock(&s->lock);
-	s->watchdog_quit = true;
-	pthread_cond_signal(&s->watchdog_cond);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->watchdog, NULL);
-	s->watchdog_started = false;
-	s->watchdog_quit = false;
+	return sched_watchdog_arm(s);
 }
 
 void sched_destroy(struct vm *vm)
@@ -529,11 +457,10 @@ void sched_destroy(struct vm *vm)
 
 	if (!s)
 		return;
-	sched_join_watchdog(vm);
+	sched_watchdog_disarm(vm);
 	if (s->vm) {  /* fully created */
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->cond);
-		pthread_cond_destroy(&s->watchdog_cond);
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			pthread_cond_destroy(&s->turn[i]);
 	}

@@ -7,8 +7,8 @@
  * as a guest-physical address: vcprr guests are identity-mapped).  An
  * instruction that a PIO/MMIO exit interrupted is shown once, not again
  * when KVM_RUN re-enters to complete it; nor is one that a kick kept from
- * running.  It is also shown each event the VM records or replays (none
- * when the run is neither recorded nor replayed).
+ * running.  It is also shown each event of the run, as a recording of it
+ * has them, whether the run is recorded or not.
  *
  * The observer only reads: the run, its events and its trace are the same
  * with it as without.  step() is called on the VCPU thread that holds the

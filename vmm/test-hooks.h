@@ -21,6 +21,9 @@ enum vcpu_hook_point {
 	VCPU_HOOK_PARKED,        /* serial/step: its thread waits for its
 				    turn; from now on the thread at a
 				    scheduling point may take it over */
+	VCPU_HOOK_RUN_OVER,      /* its thread's run is over (the VCPU counted
+				    finished), before the thread parks until
+				    the next vm_start() */
 	VCPU_HOOK_COUNT
 };
 

@@ -302,9 +302,9 @@ static int setup_single_step(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg);
 }
 
-static void *vcpu_thread(void *arg)
+/* One run of the VCPU the thread holds, from its start to its end. */
+static void run_vcpu(struct vcpu_thread *self)
 {
-	struct vcpu_thread *self = arg;
 	struct vcpu *v = thread_vcpu(self);
 	struct vm *vm = v->vm;
 
@@ -331,6 +331,35 @@ static void *vcpu_thread(void *arg)
 	atomic_store(&v->finished, true);
 	handshake_wake(v);
 	vm_vcpu_finished(vm);
+	vcpu_hook(v, VCPU_HOOK_RUN_OVER);
+}
+
+/* --- threads kept from run to run ------------------------------------------ */
+
+/* A VCPU thread runs one run per vm_start() and parks in between, until
+ * vm_destroy(): a VM reset from a snapshot for its next run (explore)
+ * costs no thread creation, exit and join per run.  After its run's
+ * vm_vcpu_finished() the thread touches nothing of the run: it only
+ * parks, under pool_lock, which orders its writes before the reset. */
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_thread *self = arg;
+	struct vm *vm = thread_vcpu(self)->vm;
+
+	pthread_mutex_lock(&vm->pool_lock);
+	for (;;) {
+		while (!self->go && !vm->pool_quit)
+			pthread_cond_wait(&vm->pool_go, &vm->pool_lock);
+		if (!self->go)
+			break;
+		self->go = false;
+		pthread_mutex_unlock(&vm->pool_lock);
+		run_vcpu(self);
+		pthread_mutex_lock(&vm->pool_lock);
+		if (!--vm->pool_busy)
+			pthread_cond_broadcast(&vm->pool_idle);
+	}
+	pthread_mutex_unlock(&vm->pool_lock);
 	return NULL;
 }
 
@@ -338,25 +367,52 @@ static void *vcpu_thread(void *arg)
  * 8 MiB of address space each would make many VCPUs fail under a ulimit. */
 #define VCPU_STACK_SIZE (1u << 20)
 
-int vcpu_spawn(struct vcpu *v)
+int vcpu_threads_start(struct vm *vm, unsigned *started)
 {
-	pthread_attr_t attr;
-	sigset_t set;
-	int r;
+	int r = 0;
 
-	/* The thread inherits our mask: make sure the kick is not blocked. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGRTMIN);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
-	r = pthread_create(&v->join_handle, &attr, vcpu_thread,
-			   &v->vm->threads[v->id]);
-	pthread_attr_destroy(&attr);
-	if (r)
-		return -r;
-	v->thread_started = true;
-	return 0;
+	pthread_mutex_lock(&vm->pool_lock);
+	for (*started = 0; *started < vm->nr_vcpus; (*started)++) {
+		struct vcpu_thread *t = &vm->threads[*started];
+		char name[16];
+
+		snprintf(name, sizeof(name), "vcprr-vcpu%hu", (unsigned short)*started);
+		t->go = true;
+		if (!t->alive &&
+		    (r = kick_thread_create(&t->handle, name, VCPU_STACK_SIZE,
+					    vcpu_thread, t, true))) {
+			t->go = false;
+			break;
+		}
+		t->alive = true;
+		vm->pool_busy++;
+		vm->vcpus[*started].thread_started = true;
+	}
+	pthread_cond_broadcast(&vm->pool_go);
+	pthread_mutex_unlock(&vm->pool_lock);
+	return r;
+}
+
+void vcpu_threads_wait_parked(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pool_lock);
+	while (vm->pool_busy)
+		pthread_cond_wait(&vm->pool_idle, &vm->pool_lock);
+	pthread_mutex_unlock(&vm->pool_lock);
+}
+
+void vcpu_threads_end(struct vm *vm)
+{
+	if (!vm->threads)
+		return;
+	vcpu_threads_wait_parked(vm);
+	pthread_mutex_lock(&vm->pool_lock);
+	vm->pool_quit = true;
+	pthread_cond_broadcast(&vm->pool_go);
+	pthread_mutex_unlock(&vm->pool_lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->threads[i].alive)
+			pthread_join(vm->threads[i].handle, NULL);
 }
 
 /* The host's CPUID, trimmed to what the guest has (longmode.c); *xcr0

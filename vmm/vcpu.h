@@ -10,8 +10,15 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err,
 	      size_t errlen);
 /* The KVM side of a VCPU: the fd, kvm_run, CPUID and initial registers. */
 int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen);
-/* Starts its thread.  0 or -errno. */
-int vcpu_spawn(struct vcpu *v);
+/* VCPU threads outlive a run: each runs one run per call of
+ * vcpu_threads_start() and then parks.  Called by the VM's owner thread.
+ * Starts a run on every VCPU thread (creating the threads missing):
+ * 0, or -errno with *started the number of threads that run. */
+int vcpu_threads_start(struct vm *vm, unsigned *started);
+/* Waits until no thread runs (every one has parked after its run). */
+void vcpu_threads_wait_parked(struct vm *vm);
+/* Waits for the threads to park, then ends and joins them. */
+void vcpu_threads_end(struct vm *vm);
 void vcpu_free(struct vcpu *v);
 
 #endif

@@ -9,8 +9,8 @@
  *   vm->region_lock  ->  vm->ctl_trace_lock;
  *   the replay's input_lock (plugin inputs, applied through vm_ioctl)
  *   comes before all of the VMM's.
- *   vm->end_lock, console_lock and scratch_lock are leaves: nothing is
- *   taken while one is held.
+ *   vm->end_lock, console_lock, scratch_lock and pool_lock are leaves:
+ *   nothing is taken while one is held.
  * None is recursive.  Nothing that can end the run (vm_stop) is called
  * with sched->lock or a ctl_lock held: the event sinks report failure to
  * their caller (vm_stop_pending() after it unlocks). */
@@ -36,6 +36,7 @@
 
 struct vm_mode;
 struct sched;
+struct sched_watchdog;
 struct vm_snapshots;
 
 /* A VCPU thread.  It starts with the VCPU it was made for.  In serial and
@@ -49,6 +50,10 @@ struct vcpu_thread {
 	pthread_t self;             /* written by the thread itself */
 	struct vcpu *_Atomic vcpu;  /* the VCPU it runs (its signal handler
 				       reads it) */
+	/* The thread outlives a run and parks between runs (vcpu.h). */
+	pthread_t handle;           /* the creator's, for pthread_join */
+	bool alive;                 /* created (the creator's view) */
+	bool go;                    /* a run to start (under vm->pool_lock) */
 };
 
 static inline struct vcpu *thread_vcpu(struct vcpu_thread *t)
@@ -63,8 +68,7 @@ struct vcpu {
 	struct kvm_run *run;
 	struct vcpu_thread *_Atomic thread;  /* the thread that runs it: kicks
 						go there */
-	pthread_t join_handle;      /* the creator's, for pthread_join */
-	bool thread_started;        /* creator's view, for joining */
+	bool thread_started;        /* creator's view: its run started */
 	atomic_bool kickable;       /* set by its first thread itself, cleared
 				       by its last: `thread` is valid for
 				       pthread_kill */
@@ -163,6 +167,11 @@ struct vm {
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;
 	struct vcpu_thread *threads;  /* one per VCPU */
+	pthread_mutex_t pool_lock;  /* a leaf: the threads' runs and parking */
+	pthread_cond_t pool_go;     /* a thread's go, or pool_quit */
+	pthread_cond_t pool_idle;   /* pool_busy dropped to 0 */
+	unsigned pool_busy;         /* threads in a run */
+	bool pool_quit;             /* vm_destroy(): parked threads leave */
 
 	struct bus pio, mmio;
 	struct bus_device dev_console, dev_hypercall, dev_null, dev_random,
@@ -178,6 +187,7 @@ struct vm {
 	enum vm_kick_mode kick_mode;  /* resolved: never AUTO */
 	bool sync_regs;             /* KVM_CAP_SYNC_REGS: regs in kvm_run */
 	struct sched *sched;        /* serial/step only */
+	struct sched_watchdog *watchdog;  /* serial/step: kept from run to run */
 	pthread_mutex_t end_lock;   /* guards result, stop_claimed, ended,
 				       pending (a leaf lock) */
 	bool stop_claimed;          /* vm_stop's first caller: stopping

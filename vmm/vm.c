@@ -116,6 +116,9 @@ struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 	pthread_mutex_init(&vm->scratch_lock, NULL);
 	pthread_mutex_init(&vm->console_lock, NULL);
 	pthread_mutex_init(&vm->region_lock, NULL);
+	pthread_mutex_init(&vm->pool_lock, NULL);
+	pthread_cond_init(&vm->pool_go, NULL);
+	pthread_cond_init(&vm->pool_idle, NULL);
 	vm->kvm_fd = kvm_open(cfg->kvm_path, err, errlen);
 	if (vm->kvm_fd < 0)
 		goto fail;
@@ -210,6 +213,8 @@ static int raw_create_vcpus(struct vm *vm)
 int vm_start(struct vm *vm)
 {
 	int r = raw_create_vcpus(vm);
+	unsigned started = 0;
+	char why[128];
 
 	if (r)
 		return r;
@@ -221,22 +226,14 @@ int vm_start(struct vm *vm)
 	vm_stop_pending(vm, NULL);  /* the trace could not take them */
 	atomic_store(&vm->live_vcpus, vm->nr_vcpus);
 	r = sched_start(vm);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		char why[128];
-
-		if (!r)
-			r = vcpu_spawn(&vm->vcpus[i]);
-		if (!r)
-			continue;
-		/* The threads that never started count as finished. */
-		snprintf(why, sizeof(why), "cannot start VCPU threads: %s",
-			 strerror(-r));
-		vm_stop(vm, TEND_VMM_ERROR, 1, why);
-		for (unsigned j = i; j < vm->nr_vcpus; j++)
-			vm_vcpu_finished(vm);
-		return r;
-	}
-	return 0;
+	if (!r && !(r = vcpu_threads_start(vm, &started)))
+		return 0;
+	/* The threads that never started count as finished. */
+	snprintf(why, sizeof(why), "cannot start VCPU threads: %s", strerror(-r));
+	vm_stop(vm, TEND_VMM_ERROR, 1, why);
+	for (unsigned j = started; j < vm->nr_vcpus; j++)
+		vm_vcpu_finished(vm);
+	return r;
 }
 
 int vm_wait(struct vm *vm, int timeout_ms)
@@ -250,10 +247,8 @@ int vm_wait(struct vm *vm, int timeout_ms)
 		while (r < 0 && errno == EINTR);
 		if (r == 0)
 			return -ETIMEDOUT;
-		for (unsigned i = 0; i < vm->nr_vcpus; i++)
-			if (vm->vcpus[i].thread_started)
-				pthread_join(vm->vcpus[i].join_handle, NULL);
-		sched_join_watchdog(vm);
+		vcpu_threads_wait_parked(vm);
+		sched_watchdog_disarm(vm);
 		vm->joined = true;
 	}
 	return 0;
@@ -297,9 +292,11 @@ void vm_destroy(struct vm *vm)
 		vm_stop(vm, TEND_VMM_ERROR, 1, "VM destroyed while running");
 		vm_wait(vm, -1);
 	}
+	vcpu_threads_end(vm);
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_free(&vm->vcpus[i]);
 	sched_destroy(vm);
+	sched_watchdog_free(vm);
 	vm_snapshots_free(vm);
 	step_observer_free(vm);
 	free(vm->vcpus);
@@ -316,6 +313,9 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->scratch_lock);
 	pthread_mutex_destroy(&vm->console_lock);
 	pthread_mutex_destroy(&vm->region_lock);
+	pthread_mutex_destroy(&vm->pool_lock);
+	pthread_cond_destroy(&vm->pool_go);
+	pthread_cond_destroy(&vm->pool_idle);
 	if (vm->ctl_producer)
 		pthread_mutex_destroy(&vm->ctl_trace_lock);
 	free(vm);

@@ -116,12 +116,15 @@ struct vm_result {
 struct vm *vm_create(const struct vm_config *cfg, const char *guest_path,
 		     char *err, size_t errlen);
 
-/* Starts every VCPU thread.  Returns 0 or -errno. */
+/* Starts the run on every VCPU thread.  The threads outlive the run: made
+ * by the first start, they park after each run until the next start (a VM
+ * reset from a snapshot, vmm/snapshot.h) or vm_destroy().  Returns 0 or
+ * -errno. */
 int vm_start(struct vm *vm);
 
 /* Waits until the run has ended or timeout_ms passed (-1: forever).
- * Returns 0 when ended, -ETIMEDOUT otherwise.  Joins the VCPU threads and
- * the scheduler's watchdog. */
+ * Returns 0 when ended, -ETIMEDOUT otherwise.  Once it returned 0 no VCPU
+ * thread runs (each has parked) and the scheduler's watchdog is joined. */
 int vm_wait(struct vm *vm, int timeout_ms);
 
 /* Ends the run (first caller wins): records reason, code and a message, and

@@ -24,10 +24,13 @@ int vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
 /* PAUSE_TAKEN with the VCPU's position and register digest. */
 int vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *ev);
 
-/* Events are wanted when recording, and when a replay checks them. */
+/* Events are wanted when recording, when a replay checks them, and when a
+ * step observer watches the run (vcprr analyze, explore --races: the
+ * pause and resume edges reach it without a recording). */
 static inline bool vtrace_on(const struct vm *vm)
 {
-	return __builtin_expect(vm->cfg.trace != NULL || vm->replay != NULL, 0);
+	return __builtin_expect(vm->cfg.trace != NULL || vm->replay != NULL ||
+				vm->step_watch != NULL, 0);
 }
 
 /* Replay: the value a read returns is the recorded one. */
