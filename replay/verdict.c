@@ -123,9 +123,10 @@ void verdict_judge(struct replay *rp, const struct vm_result *res,
 	}
 	if (judge_divergence(rp, res, r))
 		return;
-	if (rp->prefix_only)
+	if (rp->prefix_only && !rp->end_recorded)
 		return judge_prefix(rp, r);
-	if (!(rp->parallel && rp->ended_by_stop) &&
+	/* (Recorded whole, every VCPU's way out is replayed too.) */
+	if (!(rp->parallel && rp->ended_by_stop && !rp->end_recorded) &&
 	    leftover(rp, r->message, sizeof(r->message))) {
 		r->status = REPLAY_DIVERGED;
 		return;

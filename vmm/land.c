@@ -1,4 +1,5 @@
 /* Landing recorded pauses in a parallel replay (see land.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 
@@ -26,29 +27,48 @@ static void land_stop(struct vcpu *v)
 	v->landing = v->land_stepping = false;
 }
 
-static void land_diverged(struct vcpu *v, const char *fmt, uint64_t a, uint64_t b)
+static void land_diverged(struct vcpu *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void land_diverged(struct vcpu *v, const char *fmt, ...)
 {
 	char why[512];
+	va_list ap;
 
-	snprintf(why, sizeof(why), fmt, (unsigned long long)a, (unsigned long long)b);
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
 	land_stop(v);
 	v->replay_diverged = true;  /* its own report, not the checker's */
 	vcpu_fault(v, "replay diverged: %s", why);
 }
 
 /* At the recorded position: the recorded requests go out, and the pause
- * check that follows takes the last. */
+ * check that follows takes the last.  At the end's: it waits for the stop
+ * (a halted VCPU sleeps in its HLT, where the stop caught it). */
 static void landed(struct vcpu *v, const struct vm_replay_pause *p)
 {
 	const struct vm_replay_hooks *h = v->vm->replay;
 
 	land_stop(v);
+	if (p->end) {
+		v->land_start_ns = 0;
+		if (h->at_end)
+			h->at_end(h->arg, v->id);
+		if (!v->halted)
+			handshake_wait_stop_or_end(v);
+		return;
+	}
 	if (h->landed)
 		h->landed(h->arg, v->id, mono_ns() - v->land_start_ns);
 	v->land_start_ns = 0;
 	for (unsigned i = 0; i < p->nreq; i++)
 		handshake_request_now(v->vm, v->id, p->data[i]);
 	vm_stop_pending(v->vm, v);
+}
+
+static const char *what(const struct vm_replay_pause *p)
+{
+	return p->end ? "end (where the stop caught the VCPU)" : "pause";
 }
 
 /* Runs the VCPU to its next recorded pause: to the recorded exit count,
@@ -69,22 +89,25 @@ static void land(struct vcpu *v)
 	if (!p)
 		return;
 	if (p->exit_seq < v->exit_seq && v->land_hits)
-		return land_diverged(v, "the recorded pause at rip %#llx was never "
+		return land_diverged(v, "the recorded %s at rip %#llx was never "
 				     "reached with the recorded registers (%llu visits "
 				     "before the next exit). In a parallel trace a value "
 				     "read from memory that other VCPUs write, or flags "
 				     "set by an atomic on it, does this: a cross-VCPU "
 				     "race; --sched serial or step records such runs "
-				     "exactly", p->rip, v->land_hits);
+				     "exactly", what(p), (unsigned long long)p->rip,
+				     (unsigned long long)v->land_hits);
 	if (p->exit_seq < v->exit_seq)
-		return land_diverged(v, "the recorded pause at exit %llu was not "
+		return land_diverged(v, "the recorded %s at exit %llu was not "
 				     "reached: the VCPU is already at exit %llu",
-				     p->exit_seq, v->exit_seq);
+				     what(p), (unsigned long long)p->exit_seq,
+				     (unsigned long long)v->exit_seq);
 	if (p->exit_seq > v->exit_seq)
 		return;
 	if (!v->land_start_ns)
 		v->land_start_ns = mono_ns();
-	if (v->io_pending)
+	/* (A pause completes the VCPU's PIO or MMIO first; a stop does not.) */
+	if (v->io_pending && !p->end)
 		complete_pending_io(v);
 	if (v->regs_synced)
 		regs = v->run->s.regs.regs;
@@ -103,9 +126,10 @@ static void land(struct vcpu *v)
 	if (h->visit)
 		h->visit(h->arg, v->id, p->rip, v->land_hits + 1);
 	if (++v->land_hits > LAND_MAX_HITS)
-		return land_diverged(v, "the recorded pause at rip %#llx was hit "
+		return land_diverged(v, "the recorded %s at rip %#llx was hit "
 				     "%llu times without the recorded registers",
-				     p->rip, v->land_hits);
+				     what(p), (unsigned long long)p->rip,
+				     (unsigned long long)v->land_hits);
 	/* Step over this instance, then re-arm.  (Setting RFLAGS.RF through
 	 * sync regs does not suppress the breakpoint on every host.) */
 	v->land_stepping = true;

@@ -1,0 +1,363 @@
+/* The end of a parallel run is recorded and replayed: each VCPU's
+ * VCPU_EXIT says where the stop caught it (exit count, RIP, register
+ * digest), and a replay lands every VCPU there before its stop, so the
+ * way out of each VCPU is checked like any event.  The windows are forced
+ * with the VMM's test hooks: VCPUs that never entered the guest before
+ * the stop, a pause taken before a VCPU's first guest entry (with and
+ * without a stop while it is paused there), a resume and a request that
+ * come with the stop, a stop that comes while a VCPU handles a PIO exit.  Each recording is replayed several times;
+ * a trace whose recorded end was altered must not replay `same`. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "replay/replay.h"
+#include "tests/helpers/gate.h"
+#include "tests/helpers/testutil.h"
+#include "traces/trace.h"
+#include "vmm/controller.h"
+#include "vmm/recording.h"
+
+#define WAIT_MS 5000
+#define REPLAYS 3
+
+static struct gates gs;
+static char dir[64], path[128], altered[128];
+
+struct forced_run {
+	const char *guest;
+	unsigned vcpus;
+	uint64_t arg;
+	void (*prepare)(struct vm *vm);
+	void (*control)(struct vm *vm);
+};
+
+/* Records f in parallel mode into path, the test driving the controller
+ * API (control) with the gates armed before the start (prepare). */
+static void record_forced(const struct forced_run *f)
+{
+	struct run_desc d;
+	struct vm_config vc;
+	struct trace_writer *w;
+	struct vm *vm;
+	char err[512];
+
+	unlink(path);
+	gates_init(&gs);
+	run_desc_init(&d);
+	d.nr_vcpus = f->vcpus;
+	d.guest_arg = f->arg;
+	d.sched.mode = VM_SCHED_PARALLEL;
+	w = recording_open(path, &d, guest_path(f->guest), err, sizeof(err));
+	if (!w)
+		fail_msg("%s", err);
+	run_desc_vm_config(&d, &vc);
+	vc.console_fd = vc.log_fd = -1;
+	vc.controlled = true;
+	vc.trace = w;
+	vm = vm_create(&vc, guest_path(f->guest), err, sizeof(err));
+	if (!vm)
+		fail_msg("%s", err);
+	vm_set_test_hook(vm, gates_hook, &gs);
+	if (f->prepare)
+		f->prepare(vm);
+	assert_int_equal(vm_start(vm), 0);
+	f->control(vm);
+	gates_release_all(&gs);
+	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
+	assert_int_equal(trace_writer_close(w, vm_result(vm)->reason,
+					    vm_result(vm)->exit_code,
+					    vm_memory_digest(vm)), 0);
+	vm_destroy(vm);
+	gates_destroy(&gs);
+}
+
+/* Every replay of t says same, checking the same number of events. */
+static void replays_same(const char *t)
+{
+	uint64_t first = 0;
+
+	for (int i = 0; i < REPLAYS; i++) {
+		struct replay_opts o = { .console_fd = -1 };
+		struct replay_result res;
+
+		replay_trace(t, &o, &res);
+		if (res.status != REPLAY_SAME)
+			fail_msg("replay %d: %s", i, res.message);
+		if (!i)
+			first = res.events;
+		else if (res.events != first)
+			fail_msg("replay %d checked %llu events, the first %llu",
+				 i, (unsigned long long)res.events,
+				 (unsigned long long)first);
+	}
+}
+
+/* VCPU vcpu's VCPU_EXIT in path. */
+static struct trace_event vcpu_exit_of(unsigned vcpu)
+{
+	struct trace_reader *r = trace_reader_open(path, NULL, 0);
+	struct trace_event ev, found = { .type = TEV_NONE };
+
+	assert_non_null(r);
+	while (trace_reader_next(r, &ev, NULL) == 1)
+		if (ev.type == TEV_VCPU_EXIT && ev.vcpu == vcpu)
+			found = ev;
+	trace_reader_close(r);
+	assert_int_equal(found.type, TEV_VCPU_EXIT);
+	return found;
+}
+
+/* A copy of path (in altered) with VCPU vcpu's VCPU_EXIT changed: its
+ * digest (the stop caught the VCPU elsewhere) or its code. */
+static void alter_end(unsigned vcpu, bool digest)
+{
+	struct trace_reader *r = trace_reader_open(path, NULL, 0);
+	struct trace_writer *w;
+	struct trace_producer *p;
+	struct trace_event ev;
+	const uint8_t *pl;
+	char err[256];
+
+	assert_non_null(r);
+	w = trace_writer_open(altered, trace_reader_header(r), NULL, err,
+			      sizeof(err));
+	assert_non_null(w);
+	p = trace_producer_new(w);
+	while (trace_reader_next(r, &ev, &pl) == 1 && ev.type != TEV_VM_END) {
+		if (ev.type == TEV_VCPU_EXIT && ev.vcpu == vcpu)
+			*(digest ? &ev.digest : &ev.a0) ^= 1;
+		assert_int_equal(trace_emit_timed(p, &ev, pl), 0);
+	}
+	assert_int_equal(ev.type, TEV_VM_END);
+	assert_int_equal(trace_writer_close(w, ev.a0, ev.a1, ev.a2), 0);
+	trace_reader_close(r);
+}
+
+/* Where the stop caught it cannot be landed, or the VCPU leaves with
+ * another code than recorded: either is a divergence, said as such. */
+static void altered_end_diverges(unsigned vcpu)
+{
+	for (int digest = 1; digest >= 0; digest--) {
+		struct replay_opts o = { .console_fd = -1 };
+		struct replay_result res;
+
+		alter_end(vcpu, digest);
+		replay_trace(altered, &o, &res);
+		/* (The end's position is landed, or reached by the VCPU's own
+		 * stop, or that of a pause never resumed: then compared.) */
+		if (res.status != REPLAY_DIVERGED ||
+		    (!strstr(res.message, "expected: VCPU_EXIT vcpu=") &&
+		     (!digest || !strstr(res.message, "the recorded end (where "
+					 "the stop caught the VCPU)"))))
+			fail_msg("vcpu %u's end altered (%s), the replay says "
+				 "%d: %s", vcpu, digest ? "digest" : "code",
+				 res.status, res.message);
+	}
+}
+
+static void wait_stopping(struct vm *vm)
+{
+	for (int i = 0; i < WAIT_MS && !vm_stopping(vm); i++)
+		usleep(1000);
+	assert_true(vm_stopping(vm));
+}
+
+/* --- VCPUs that never entered the guest before the stop ------------------- */
+
+static int held[2];
+
+static void hold_first_two(struct vm *vm)
+{
+	(void)vm;
+	held[0] = gate_arm(&gs, 0, VCPU_HOOK_BEFORE_RUN, 0);
+	held[1] = gate_arm(&gs, 1, VCPU_HOOK_BEFORE_RUN, 0);
+}
+
+/* VCPU 2 calls vcprr_exit while 0 and 1 wait before their first KVM_RUN. */
+static void stop_before_they_enter(struct vm *vm)
+{
+	assert_true(gate_wait_arrived(&gs, held[0]));
+	assert_true(gate_wait_arrived(&gs, held[1]));
+	wait_stopping(vm);
+	gate_release(&gs, held[0]);
+	gate_release(&gs, held[1]);
+}
+
+static void test_vcpus_that_never_entered(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct forced_run f = { .guest = "exitcode", .vcpus = 3,
+				.prepare = hold_first_two,
+				.control = stop_before_they_enter };
+	struct trace_event e0, e2;
+
+	record_forced(&f);
+	e0 = vcpu_exit_of(0);
+	e2 = vcpu_exit_of(2);
+	/* Caught before its first exit, at the entry point, the registers
+	 * logged all the same. */
+	assert_int_equal(e0.exit_seq, 0);
+	assert_int_equal(vcpu_exit_of(1).exit_seq, 0);
+	assert_true(e0.rip != 0 && e0.digest != 0);
+	assert_true(e2.exit_seq > 0 && e2.digest != 0);
+	replays_same(path);
+	altered_end_diverges(0);
+	altered_end_diverges(2);
+}
+
+/* --- a pause before a VCPU's first guest entry ------------------------------ */
+
+static int first_run;
+
+static void hold_vcpu1(struct vm *vm)
+{
+	(void)vm;
+	first_run = gate_arm(&gs, 1, VCPU_HOOK_BEFORE_RUN, 0);
+}
+
+static void pause_now(struct vm *vm, unsigned id, uint64_t data)
+{
+	vcpu_mask_t m = { { 0 } };
+
+	vcpu_mask_set(&m, id);
+	assert_int_equal(vm_pause_vcpus(vm, &m, data), 0);
+}
+
+/* The request and its kick come while VCPU 1 is about to enter the guest
+ * for the first time: KVM_RUN returns at once, and the pause is taken at
+ * exit 0, the registers as KVM reported them for the kick. */
+static void pause_at_first_entry(struct vm *vm)
+{
+	assert_true(gate_wait_arrived(&gs, first_run));
+	pause_now(vm, 1, 0x11);
+	gate_release(&gs, first_run);
+	expect_pause_event(vm, 1, 0x11, 1, WAIT_MS);
+}
+
+static void pause_then_resume(struct vm *vm)
+{
+	pause_at_first_entry(vm);
+	assert_int_equal(vcpu_resume(vm, 1, 0x22), 0);
+}
+
+/* ... and the run stopped from outside while it is paused there. */
+static void pause_then_stop(struct vm *vm)
+{
+	pause_at_first_entry(vm);
+	vm_stop(vm, TEND_SIGNAL, 15, "stopped by the test");
+}
+
+static void test_pause_before_first_entry(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct forced_run f = { .guest = "pio", .vcpus = 2, .arg = 300,
+				.prepare = hold_vcpu1,
+				.control = pause_then_resume };
+
+	record_forced(&f);
+	replays_same(path);
+	f.arg = 100000000;
+	f.control = pause_then_stop;
+	record_forced(&f);
+	assert_int_equal(vcpu_exit_of(1).exit_seq, 0);
+	replays_same(path);
+	altered_end_diverges(1);
+	altered_end_diverges(0);
+}
+
+/* --- resumed after the stop, with a request pending ------------------------ */
+
+static int stopped_gate;
+
+static void hold_at_stop(struct vm *vm)
+{
+	(void)vm;
+	stopped_gate = gate_arm(&gs, 1, VCPU_HOOK_STOPPED, 0);
+}
+
+/* VCPU 1 is held as it stops for 0x11; a second request, its resume and
+ * the run's stop all come before it waits: it logs RESUMED after VM_STOP
+ * and leaves with 0x22 not taken.  The replay publishes 0x22 before that
+ * resume too, and must not take it either. */
+static void resume_request_stop(struct vm *vm)
+{
+	pause_now(vm, 1, 0x11);
+	assert_true(gate_wait_arrived(&gs, stopped_gate));
+	expect_pause_event(vm, 1, 0x11, 1, WAIT_MS);
+	pause_now(vm, 1, 0x22);
+	assert_int_equal(vcpu_resume(vm, 1, 0x33), 0);
+	vm_stop(vm, TEND_SIGNAL, 15, "stopped by the test");
+	gate_release(&gs, stopped_gate);
+}
+
+static void test_resumed_after_stop(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct forced_run f = { .guest = "pio", .vcpus = 2, .arg = 100000000,
+				.prepare = hold_at_stop,
+				.control = resume_request_stop };
+
+	record_forced(&f);
+	replays_same(path);
+	altered_end_diverges(1);
+}
+
+/* --- a stop while a VCPU handles a PIO exit ------------------------------- */
+
+static int in_pio;
+
+static void hold_in_pio(struct vm *vm)
+{
+	(void)vm;
+	in_pio = gate_arm(&gs, 0, VCPU_HOOK_IN_PIO, 50);
+}
+
+/* VCPU 0 logs its 51st write after VM_STOP, and leaves with that write
+ * pending: where the stop caught it is the OUT instruction itself. */
+static void stop_in_pio(struct vm *vm)
+{
+	assert_true(gate_wait_arrived(&gs, in_pio));
+	vm_stop(vm, TEND_SIGNAL, 15, "stopped by the test");
+	gate_release(&gs, in_pio);
+}
+
+static void test_stop_during_pio_exit(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct forced_run f = { .guest = "pio", .vcpus = 2, .arg = 100000000,
+				.prepare = hold_in_pio, .control = stop_in_pio };
+
+	record_forced(&f);
+	assert_true(vcpu_exit_of(0).exit_seq > 50);
+	replays_same(path);
+	altered_end_diverges(0);
+}
+
+static int setup(void **state)
+{
+	if (scratch_dir(dir, sizeof(dir), "parend"))
+		return -1;
+	snprintf(path, sizeof(path), "%s/p.trace", dir);
+	snprintf(altered, sizeof(altered), "%s/altered.trace", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	return scratch_dir_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vcpus_that_never_entered),
+		cmocka_unit_test(test_pause_before_first_entry),
+		cmocka_unit_test(test_resumed_after_stop),
+		cmocka_unit_test(test_stop_during_pio_exit),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
