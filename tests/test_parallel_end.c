@@ -336,6 +336,95 @@ static void test_stop_during_pio_exit(void **state)
 	altered_end_diverges(0);
 }
 
+/* --- a pause that cannot be landed, said at the visit after its own ------ */
+
+static int loop_gate;
+static struct kvm_regs at_pause;
+
+static void hold_loop_entry(struct vm *vm)
+{
+	(void)vm;
+	/* counter: its second KVM_RUN enters the loop of locked adds */
+	loop_gate = gate_arm(&gs, 0, VCPU_HOOK_BEFORE_RUN, 1);
+}
+
+/* A pause while VCPU 0 runs its loop, which makes no exit: landed by
+ * breakpoint visits.  Its registers are kept for the test. */
+static void pause_in_loop(struct vm *vm)
+{
+	assert_true(gate_wait_arrived(&gs, loop_gate));
+	gate_release(&gs, loop_gate);
+	usleep(100);
+	pause_now(vm, 0, 0x11);
+	expect_pause_event(vm, 0, 0x11, 1, WAIT_MS);
+	assert_int_equal(vcpu_get_regs(vm, 0, &at_pause), 0);
+	assert_int_equal(vcpu_resume(vm, 0, 0x22), 0);
+}
+
+/* A copy of path (in altered) whose PAUSE_TAKEN has the digest of its
+ * registers with the carry flag flipped: the pause of a run whose locked
+ * add on a shared counter gave other flags. */
+static void alter_pause_flags(void)
+{
+	struct trace_reader *r = trace_reader_open(path, NULL, 0);
+	struct trace_writer *w;
+	struct trace_producer *p;
+	struct trace_event ev;
+	struct kvm_regs flipped = at_pause;
+	const uint8_t *pl;
+	char err[256];
+	bool seen = false;
+
+	flipped.rflags ^= 1;
+	assert_non_null(r);
+	w = trace_writer_open(altered, trace_reader_header(r), NULL, err,
+			      sizeof(err));
+	assert_non_null(w);
+	p = trace_producer_new(w);
+	while (trace_reader_next(r, &ev, &pl) == 1 && ev.type != TEV_VM_END) {
+		if (ev.type == TEV_PAUSE_TAKEN) {
+			assert_int_equal(ev.digest, regs_digest(&at_pause));
+			ev.digest = regs_digest(&flipped);
+			seen = true;
+		}
+		assert_int_equal(trace_emit_timed(p, &ev, pl), 0);
+	}
+	assert_true(seen);
+	assert_int_equal(trace_writer_close(w, ev.a0, ev.a1, ev.a2), 0);
+	trace_reader_close(r);
+}
+
+static void test_unlandable_pause_said_early(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct forced_run f = { .guest = "counter", .vcpus = 1,
+				.prepare = hold_loop_entry,
+				.control = pause_in_loop };
+	struct replay_opts o = { .console_fd = -1 };
+	struct replay_result res;
+	char want[256];
+	int tries = 0;
+
+	/* Caught in the loop: its countdown (eax) neither at its start nor
+	 * done.  (The kick may land before the guest runs a first add.) */
+	do {
+		record_forced(&f);
+	} while ((at_pause.rax < 2 || at_pause.rax >= 100000) && ++tries < 20);
+	assert_true(at_pause.rax >= 2 && at_pause.rax < 100000);
+	replays_same(path);
+	alter_pause_flags();
+	replay_trace(altered, &o, &res);
+	/* The visit of the recorded instance is the (100000 - eax + 1)th. */
+	snprintf(want, sizeof(want), "at visit %llu of that rip every register "
+		 "was as recorded but the arithmetic flags (rflags %#llx, "
+		 "recorded %#llx)", 100000 - (unsigned long long)at_pause.rax + 1,
+		 at_pause.rflags & 0x8d5, (at_pause.rflags ^ 1) & 0x8d5);
+	if (res.status != REPLAY_DIVERGED || !strstr(res.message, want) ||
+	    !strstr(res.message, "passed the recorded pause at exit 1"))
+		fail_msg("replay said %d: %s\n(wanted: %s)", res.status,
+			 res.message, want);
+}
+
 static int setup(void **state)
 {
 	if (scratch_dir(dir, sizeof(dir), "parend"))
@@ -357,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_pause_before_first_entry),
 		cmocka_unit_test(test_resumed_after_stop),
 		cmocka_unit_test(test_stop_during_pio_exit),
+		cmocka_unit_test(test_unlandable_pause_said_early),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -71,6 +71,75 @@ static const char *what(const struct vm_replay_pause *p)
 	return p->end ? "end (where the stop caught the VCPU)" : "pause";
 }
 
+#define RFLAGS_ARITH 0x8d5ull  /* CF PF AF ZF SF OF */
+
+/* The registers with their arithmetic flags set to @flags. */
+static uint64_t digest_with_flags(struct kvm_regs r, uint64_t flags)
+{
+	r.rflags = (r.rflags & ~RFLAGS_ARITH) | flags;
+	return regs_digest(&r);
+}
+
+/* Whether @r differs from the recorded registers in the arithmetic flags
+ * only: tries the 64 values of those flags against the recorded digest
+ * (about a microsecond; a breakpoint visit costs far more).  Then
+ * *recorded holds the recorded ones. */
+static bool flags_only(const struct kvm_regs *r, uint64_t digest,
+		       uint64_t *recorded)
+{
+	for (unsigned m = 0; m < 64; m++) {
+		uint64_t f = 0;
+
+		for (unsigned b = 0, bit = 0; bit < 12 && b < 6; bit++)
+			if (RFLAGS_ARITH >> bit & 1)
+				f |= (uint64_t)(m >> b++ & 1) << bit;
+		if (digest_with_flags(*r, f) == digest) {
+			*recorded = f;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A visit that proves the pause unlandable.  Without an instruction
+ * counter, a visit is known for the recorded one only by its registers:
+ * one whose registers all are the recorded ones but the arithmetic flags
+ * is that instance with the flags of another computation (an atomic on
+ * memory that other VCPUs write), once the next visit shows the registers
+ * moved on (a loop whose registers never change could still come back
+ * with the recorded flags).  True when the pause is found unlandable
+ * (the VCPU then faulted with why). */
+static bool passed_near_miss(struct vcpu *v, const struct vm_replay_pause *p,
+			     const struct kvm_regs *r)
+{
+	uint64_t state = digest_with_flags(*r, 0), rec;
+
+	if (v->near_hit && state != v->near_state) {
+		land_diverged(v, "the VCPU passed the recorded %s at exit %llu, "
+			      "rip %#llx, without the recorded registers: at "
+			      "visit %llu of that rip every register was as "
+			      "recorded but the arithmetic flags (rflags %#llx, "
+			      "recorded %#llx), and the next visit moved on. "
+			      "Flags set by an atomic on memory that other VCPUs "
+			      "write do this: a cross-VCPU race; --sched serial "
+			      "or step records such runs exactly", what(p),
+			      (unsigned long long)p->exit_seq,
+			      (unsigned long long)p->rip,
+			      (unsigned long long)v->near_hit,
+			      (unsigned long long)v->near_flags,
+			      (unsigned long long)v->near_rec_flags);
+		return true;
+	}
+	v->near_hit = 0;
+	if (!flags_only(r, p->digest, &rec))
+		return false;
+	v->near_hit = v->land_hits + 1;
+	v->near_flags = r->rflags & RFLAGS_ARITH;
+	v->near_rec_flags = rec;
+	v->near_state = state;
+	return false;
+}
+
 /* Runs the VCPU to its next recorded pause: to the recorded exit count,
  * then (a hardware breakpoint on the recorded RIP) to the instruction where
  * the registers match, stepping over other hits. */
@@ -117,12 +186,14 @@ static void land(struct vcpu *v)
 		return landed(v, p);
 	if (!v->landing) {
 		v->landing = true;
-		v->land_hits = 0;
+		v->land_hits = v->near_hit = 0;
 		set_debug(v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, p->rip);
 		return;
 	}
 	if (regs.rip != p->rip)
 		return;  /* just stepped over the breakpoint: run on to it */
+	if (passed_near_miss(v, p, &regs))
+		return;
 	if (h->visit)
 		h->visit(h->arg, v->id, p->rip, v->land_hits + 1);
 	if (++v->land_hits > LAND_MAX_HITS)
