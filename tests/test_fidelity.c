@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "replay/replay.h"
+#include "tests/helpers/forced-run.h"
 #include "tests/helpers/gate.h"
 #include "tests/helpers/testutil.h"
 #include "traces/trace.h"
 #include "vmm/controller.h"
-#include "vmm/recording.h"
 
 static void test_every_replay_same(void **state)
 {
@@ -88,54 +88,6 @@ static void test_parallel_vcpus_caught_at_start(void **state)
 
 static struct gates gs;
 
-/* Records `guest` on `vcpus` VCPUs under `mode` into path, the test
- * driving the controller API on this thread (control) with the gates
- * armed before the start (prepare); then replays it, which must say same. */
-struct forced_run {
-	const char *guest;
-	unsigned vcpus;
-	uint64_t arg;
-	enum vm_sched_mode mode;
-	void (*prepare)(struct vm *vm);
-	void (*control)(struct vm *vm);
-};
-
-static void record_forced(const struct forced_run *f, const char *path)
-{
-	struct run_desc d;
-	struct vm_config vc;
-	struct trace_writer *w;
-	struct vm *vm;
-	char err[512];
-
-	run_desc_init(&d);
-	d.nr_vcpus = f->vcpus;
-	d.guest_arg = f->arg;
-	d.sched = (struct sched_config){ .mode = f->mode,
-					 .policy = VM_POLICY_RR, .seed = 1 };
-	w = recording_open(path, &d, guest_path(f->guest), err, sizeof(err));
-	if (!w)
-		fail_msg("%s", err);
-	run_desc_vm_config(&d, &vc);
-	vc.console_fd = vc.log_fd = -1;
-	vc.controlled = true;
-	vc.trace = w;
-	vm = vm_create(&vc, guest_path(f->guest), err, sizeof(err));
-	if (!vm)
-		fail_msg("%s", err);
-	vm_set_test_hook(vm, gates_hook, &gs);
-	if (f->prepare)
-		f->prepare(vm);
-	assert_int_equal(vm_start(vm), 0);
-	f->control(vm);
-	gates_release_all(&gs);
-	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
-	assert_int_equal(trace_writer_close(w, vm_result(vm)->reason,
-					    vm_result(vm)->exit_code,
-					    vm_memory_digest(vm)), 0);
-	vm_destroy(vm);
-}
-
 static void replay_forced(const struct forced_run *f, const char *name)
 {
 	char dir[64], path[128];
@@ -149,7 +101,7 @@ static void replay_forced(const struct forced_run *f, const char *name)
 
 		g.mode = m;
 		gates_init(&gs);
-		record_forced(&g, path);
+		forced_record(&g, &gs, path);
 		gates_destroy(&gs);
 		replay_trace(path, &o, &res);
 		if (res.status != REPLAY_SAME)

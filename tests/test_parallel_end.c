@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "replay/replay.h"
+#include "tests/helpers/forced-run.h"
 #include "tests/helpers/gate.h"
 #include "tests/helpers/testutil.h"
 #include "traces/trace.h"
 #include "vmm/controller.h"
-#include "vmm/recording.h"
 
 #define WAIT_MS 5000
 #define REPLAYS 3
@@ -26,51 +26,12 @@
 static struct gates gs;
 static char dir[64], path[128], altered[128];
 
-struct forced_run {
-	const char *guest;
-	unsigned vcpus;
-	uint64_t arg;
-	void (*prepare)(struct vm *vm);
-	void (*control)(struct vm *vm);
-};
-
-/* Records f in parallel mode into path, the test driving the controller
- * API (control) with the gates armed before the start (prepare). */
-static void record_forced(const struct forced_run *f)
+/* f, in parallel mode, into path. */
+static void record_forced(struct forced_run *f)
 {
-	struct run_desc d;
-	struct vm_config vc;
-	struct trace_writer *w;
-	struct vm *vm;
-	char err[512];
-
-	unlink(path);
+	f->mode = VM_SCHED_PARALLEL;
 	gates_init(&gs);
-	run_desc_init(&d);
-	d.nr_vcpus = f->vcpus;
-	d.guest_arg = f->arg;
-	d.sched.mode = VM_SCHED_PARALLEL;
-	w = recording_open(path, &d, guest_path(f->guest), err, sizeof(err));
-	if (!w)
-		fail_msg("%s", err);
-	run_desc_vm_config(&d, &vc);
-	vc.console_fd = vc.log_fd = -1;
-	vc.controlled = true;
-	vc.trace = w;
-	vm = vm_create(&vc, guest_path(f->guest), err, sizeof(err));
-	if (!vm)
-		fail_msg("%s", err);
-	vm_set_test_hook(vm, gates_hook, &gs);
-	if (f->prepare)
-		f->prepare(vm);
-	assert_int_equal(vm_start(vm), 0);
-	f->control(vm);
-	gates_release_all(&gs);
-	assert_int_equal(vm_wait(vm, WAIT_MS), 0);
-	assert_int_equal(trace_writer_close(w, vm_result(vm)->reason,
-					    vm_result(vm)->exit_code,
-					    vm_memory_digest(vm)), 0);
-	vm_destroy(vm);
+	forced_record(f, &gs, path);
 	gates_destroy(&gs);
 }
 
@@ -110,9 +71,9 @@ static struct trace_event vcpu_exit_of(unsigned vcpu)
 	return found;
 }
 
-/* A copy of path (in altered) with VCPU vcpu's VCPU_EXIT changed: its
- * digest (the stop caught the VCPU elsewhere) or its code. */
-static void alter_end(unsigned vcpu, bool digest)
+/* A copy of path in altered, each event passed through edit first. */
+static void copy_edited(void (*edit)(struct trace_event *ev, void *arg),
+			void *arg)
 {
 	struct trace_reader *r = trace_reader_open(path, NULL, 0);
 	struct trace_writer *w;
@@ -127,13 +88,27 @@ static void alter_end(unsigned vcpu, bool digest)
 	assert_non_null(w);
 	p = trace_producer_new(w);
 	while (trace_reader_next(r, &ev, &pl) == 1 && ev.type != TEV_VM_END) {
-		if (ev.type == TEV_VCPU_EXIT && ev.vcpu == vcpu)
-			*(digest ? &ev.digest : &ev.a0) ^= 1;
+		edit(&ev, arg);
 		assert_int_equal(trace_emit_timed(p, &ev, pl), 0);
 	}
 	assert_int_equal(ev.type, TEV_VM_END);
 	assert_int_equal(trace_writer_close(w, ev.a0, ev.a1, ev.a2), 0);
 	trace_reader_close(r);
+}
+
+/* VCPU_EXIT of one VCPU changed: its digest (the stop caught the VCPU
+ * elsewhere) or its code. */
+struct end_edit {
+	unsigned vcpu;
+	bool digest;
+};
+
+static void alter_end(struct trace_event *ev, void *arg)
+{
+	const struct end_edit *e = arg;
+
+	if (ev->type == TEV_VCPU_EXIT && ev->vcpu == e->vcpu)
+		*(e->digest ? &ev->digest : &ev->a0) ^= 1;
 }
 
 /* Where the stop caught it cannot be landed, or the VCPU leaves with
@@ -144,7 +119,9 @@ static void altered_end_diverges(unsigned vcpu)
 		struct replay_opts o = { .console_fd = -1 };
 		struct replay_result res;
 
-		alter_end(vcpu, digest);
+		struct end_edit e = { vcpu, digest };
+
+		copy_edited(alter_end, &e);
 		replay_trace(altered, &o, &res);
 		/* (The end's position is landed, or reached by the VCPU's own
 		 * stop, or that of a pause never resumed: then compared.) */
@@ -361,37 +338,20 @@ static void pause_in_loop(struct vm *vm)
 	assert_int_equal(vcpu_resume(vm, 0, 0x22), 0);
 }
 
-/* A copy of path (in altered) whose PAUSE_TAKEN has the digest of its
- * registers with the carry flag flipped: the pause of a run whose locked
- * add on a shared counter gave other flags. */
-static void alter_pause_flags(void)
+/* PAUSE_TAKEN with the digest of its registers with the carry flag
+ * flipped: the pause of a run whose locked add on a shared counter gave
+ * other flags. */
+static void alter_pause_flags(struct trace_event *ev, void *arg)
 {
-	struct trace_reader *r = trace_reader_open(path, NULL, 0);
-	struct trace_writer *w;
-	struct trace_producer *p;
-	struct trace_event ev;
 	struct kvm_regs flipped = at_pause;
-	const uint8_t *pl;
-	char err[256];
-	bool seen = false;
+	unsigned *seen = arg;
 
+	if (ev->type != TEV_PAUSE_TAKEN)
+		return;
+	assert_int_equal(ev->digest, regs_digest(&at_pause));
 	flipped.rflags ^= 1;
-	assert_non_null(r);
-	w = trace_writer_open(altered, trace_reader_header(r), NULL, err,
-			      sizeof(err));
-	assert_non_null(w);
-	p = trace_producer_new(w);
-	while (trace_reader_next(r, &ev, &pl) == 1 && ev.type != TEV_VM_END) {
-		if (ev.type == TEV_PAUSE_TAKEN) {
-			assert_int_equal(ev.digest, regs_digest(&at_pause));
-			ev.digest = regs_digest(&flipped);
-			seen = true;
-		}
-		assert_int_equal(trace_emit_timed(p, &ev, pl), 0);
-	}
-	assert_true(seen);
-	assert_int_equal(trace_writer_close(w, ev.a0, ev.a1, ev.a2), 0);
-	trace_reader_close(r);
+	ev->digest = regs_digest(&flipped);
+	++*seen;
 }
 
 static void test_unlandable_pause_said_early(void **state)
@@ -403,6 +363,7 @@ static void test_unlandable_pause_said_early(void **state)
 	struct replay_opts o = { .console_fd = -1 };
 	struct replay_result res;
 	char want[256];
+	unsigned seen = 0;
 	int tries = 0;
 
 	/* Caught in the loop: its countdown (eax) neither at its start nor
@@ -412,7 +373,8 @@ static void test_unlandable_pause_said_early(void **state)
 	} while ((at_pause.rax < 2 || at_pause.rax >= 100000) && ++tries < 20);
 	assert_true(at_pause.rax >= 2 && at_pause.rax < 100000);
 	replays_same(path);
-	alter_pause_flags();
+	copy_edited(alter_pause_flags, &seen);
+	assert_int_equal(seen, 1);
 	replay_trace(altered, &o, &res);
 	/* The visit of the recorded instance is the (100000 - eax + 1)th. */
 	snprintf(want, sizeof(want), "at visit %llu of that rip every register "
