@@ -268,12 +268,15 @@ enum vm_replay_verdict check_event(void *arg, const struct trace_event *ev,
 	want = stream_peek(ctl ? &vs->ctl : &vs->own);
 	if (!want && stream_error(rp->ts))
 		return replay_done(c, TEND_VMM_ERROR, 1, stream_error(rp->ts));
-	/* parallel: once a run is being stopped (a fault, an exit), the other
+	/* parallel, in traces that do not log where the stop caught each
+	 * VCPU: once a run is being stopped (a fault, an exit), the other
 	 * VCPUs' last events depend on when the stop reaches them; the end
 	 * itself is compared afterwards.  So does how far a VCPU got before
 	 * it: one whose next recorded event is its way out (after VM_STOP)
 	 * may run on here until the replay's stop comes.  Past a cut, a VCPU
-	 * waits for the others (check_vcpu_ended). */
+	 * waits for the others (check_vcpu_ended).  With the end recorded,
+	 * every event is checked: each VCPU waits for the stop where it was
+	 * caught (land-hooks.c). */
 	if (rp->parallel && rp->stop_seq != UINT64_MAX && stops_run(ev->type) &&
 	    (rp->end_recorded || (rp->ended_by_stop && !rp->prefix_only)))
 		await_stop_turn(rp, ev, want);

@@ -87,12 +87,18 @@ bool verdict_empty(const struct replay *rp, struct replay_result *r)
 
 /* The VMM itself found the divergence (a pause it could not land), or
  * the checker did (the VM's account adds registers when it stopped the
- * run). */
+ * run); or the VMM gave up landing a pause (it cannot tell: the trace
+ * could not be replayed). */
 static bool judge_divergence(struct replay *rp, const struct vm_result *res,
 			     struct replay_result *r)
 {
 	bool vmm = strstr(res->diag, "replay diverged") != NULL;
 
+	if (strstr(res->diag, "replay gave up")) {
+		r->status = REPLAY_ERROR;
+		snprintf(r->message, sizeof(r->message), "%s", res->diag);
+		return true;
+	}
 	if (!atomic_load(&rp->diverged) && !vmm)
 		return false;
 	r->status = REPLAY_DIVERGED;

@@ -387,6 +387,60 @@ static void test_unlandable_pause_said_early(void **state)
 			 res.message, want);
 }
 
+/* --- where a long loop was caught: past the bound, not replayable ---------- */
+
+static int last_gate;
+
+static void hold_last(struct vm *vm)
+{
+	(void)vm;
+	last_gate = gate_arm(&gs, 2, VCPU_HOOK_BEFORE_RUN, 0);
+}
+
+static bool spinning(struct gates *g, void *arg)
+{
+	(void)arg;
+	/* entered twice: past their one exit, into the loop */
+	return g->seen[VCPU_HOOK_BEFORE_RUN][0] >= 2 &&
+	       g->seen[VCPU_HOOK_BEFORE_RUN][1] >= 2;
+}
+
+/* exitcode: VCPU 2 exits once 0 and 1 spin in their loop. */
+static void exit_once_spinning(struct vm *vm)
+{
+	(void)vm;
+	assert_true(gate_wait_arrived(&gs, last_gate));
+	assert_true(gates_wait_until(&gs, spinning, NULL, WAIT_MS));
+	usleep(2000);
+	gate_release(&gs, last_gate);
+}
+
+/* VCPU 0 spins in a loop whose registers never change: a visit that is
+ * not the recorded one shows nothing, so a recorded end that no visit
+ * matches (altered) is given up at the bound, and the trace called
+ * unreplayable, not diverged (nothing showed the run differs). */
+static void test_unlandable_in_bound_is_unreplayable(void **state)
+{
+	SKIP_WITHOUT_KVM();
+	struct forced_run f = { .guest = "exitcode", .vcpus = 3,
+				.prepare = hold_last,
+				.control = exit_once_spinning };
+	struct replay_opts o = { .console_fd = -1 };
+	struct replay_result res;
+	struct end_edit e = { 0, true };
+
+	record_forced(&f);
+	assert_int_equal(vcpu_exit_of(0).exit_seq, 1);
+	replays_same(path);
+	copy_edited(alter_end, &e);
+	replay_trace(altered, &o, &res);
+	if (res.status != REPLAY_ERROR ||
+	    !strstr(res.message, "replay gave up: the recorded end (where the "
+		    "stop caught the VCPU) at exit 1") ||
+	    !strstr(res.message, "was not landed in 200000 visits"))
+		fail_msg("replay said %d: %s", res.status, res.message);
+}
+
 static int setup(void **state)
 {
 	if (scratch_dir(dir, sizeof(dir), "parend"))
@@ -409,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_resumed_after_stop),
 		cmocka_unit_test(test_stop_during_pio_exit),
 		cmocka_unit_test(test_unlandable_pause_said_early),
+		cmocka_unit_test(test_unlandable_in_bound_is_unreplayable),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -27,19 +27,39 @@ static void land_stop(struct vcpu *v)
 	v->landing = v->land_stepping = false;
 }
 
+/* Landing failed: "replay diverged: " (the run differs), or "replay gave
+ * up: " (it cannot tell); the verdict reads which. */
+static void land_failed(struct vcpu *v, const char *verdict, const char *fmt,
+			va_list ap)
+{
+	char why[512];
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	land_stop(v);
+	v->replay_diverged = true;  /* its own report, not the checker's */
+	vcpu_fault(v, "replay %s: %s", verdict, why);
+}
+
 static void land_diverged(struct vcpu *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void land_diverged(struct vcpu *v, const char *fmt, ...)
 {
-	char why[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	land_failed(v, "diverged", fmt, ap);
 	va_end(ap);
-	land_stop(v);
-	v->replay_diverged = true;  /* its own report, not the checker's */
-	vcpu_fault(v, "replay diverged: %s", why);
+}
+
+static void land_gave_up(struct vcpu *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void land_gave_up(struct vcpu *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	land_failed(v, "gave up", fmt, ap);
+	va_end(ap);
 }
 
 /* At the recorded position: the recorded requests go out, and the pause
@@ -196,11 +216,17 @@ static void land(struct vcpu *v)
 		return;
 	if (h->visit)
 		h->visit(h->arg, v->id, p->rip, v->land_hits + 1);
+	/* Without an instruction counter nothing says how many visits the
+	 * recorded one is: past the bound the trace cannot be replayed. */
 	if (++v->land_hits > LAND_MAX_HITS)
-		return land_diverged(v, "the recorded %s at rip %#llx was hit "
-				     "%llu times without the recorded registers",
-				     what(p), (unsigned long long)p->rip,
-				     (unsigned long long)v->land_hits);
+		return land_gave_up(v, "the recorded %s at exit %llu, rip %#llx "
+				    "was not landed in %llu visits of that rip: a "
+				    "loop without exits that long cannot be landed "
+				    "by breakpoint (there is no instruction counter "
+				    "to tell which visit the recorded one is)",
+				    what(p), (unsigned long long)p->exit_seq,
+				    (unsigned long long)p->rip,
+				    (unsigned long long)LAND_MAX_HITS);
 	/* Step over this instance, then re-arm.  (Setting RFLAGS.RF through
 	 * sync regs does not suppress the breakpoint on every host.) */
 	v->land_stepping = true;

@@ -53,7 +53,8 @@ struct vm_replay_hooks {
 	/* The recorded value of the read this VCPU is doing (PIO or MMIO). */
 	void (*read_input)(void *arg, unsigned vcpu, uint32_t type, uint64_t addr,
 			   uint64_t sizedir, uint64_t *val);
-	/* Parallel mode: the VCPU's next recorded pause, or NULL. */
+	/* Parallel mode: the VCPU's next recorded pause, or NULL; after the
+	 * last one, where the recorded stop caught it (`end`), if logged. */
 	const struct vm_replay_pause *(*next_pause)(void *arg, unsigned vcpu);
 	/* Parallel mode: the recorded resume of the pause just taken; requests
 	 * made while it was paused are published first (their data in
