@@ -124,7 +124,7 @@ static enum vm_replay_verdict matched(struct replay *rp, struct replay_vcpu *vs,
 	if (rp->raw && !atomic_exchange(&rp->raw_done, true))
 		return replay_done(c, (int)rp->end.a0, (int)(int64_t)rp->end.a1,
 				   "every recorded event was replayed");
-	if (rp->prefix_only && !rp->raw &&
+	if (rp->prefix_only && !rp->raw && !rp->end_recorded &&
 	    !atomic_exchange(&rp->prefix_done, true))
 		return replay_done(c, TEND_SIGNAL, 0, "end of the recorded events");
 	return VM_REPLAY_MATCH;
@@ -190,30 +190,63 @@ static bool stops_run(uint32_t type)
 	       type == TEV_VCPU_ERROR;
 }
 
-static bool others_before_stop_done(struct replay *rp, uint32_t self)
+/* Whether every VCPU but @self is where the stop must find it: with the
+ * end recorded, waiting for the stop (or gone); else past its events
+ * before VM_STOP. */
+static bool others_ready_for_stop(struct replay *rp, uint32_t self)
 {
-	for (unsigned i = 0; i < rp->nr_vcpus; i++)
-		if (i != self && atomic_load(&rp->vcpus[i].next_seq) < rp->stop_seq)
+	for (unsigned i = 0; i < rp->nr_vcpus; i++) {
+		struct replay_vcpu *vs = &rp->vcpus[i];
+
+		if (i == self)
+			continue;
+		if (rp->end_recorded ? !atomic_load(&vs->awaiting_stop) &&
+				       !atomic_load(&vs->at_end) :
+				       atomic_load(&vs->next_seq) < rp->stop_seq)
 			return false;
+	}
 	return true;
 }
 
+bool check_all_await_stop(struct replay *rp)
+{
+	return rp->end_recorded && others_ready_for_stop(rp, UINT32_MAX);
+}
+
 /* Parallel, a run a VCPU stopped: the stop comes where it came in the
- * recording, after every event the recording has before VM_STOP.  The
- * recorded stopper waits for the others to replay theirs; a VCPU that
- * would stop the run too (a second assertion), when the recording has it
- * caught by the first one's stop, waits for that stop.  (Once the run is
- * stopping, or a replay diverged, nobody waits.)  Otherwise how much of
- * the recording is checked, and which stop ends the run, is timing. */
+ * recording, after every event the recording has before VM_STOP (and,
+ * with the end recorded, once every other VCPU waits where the stop
+ * caught it).  The recorded stopper (of vcprr_exit: the one whose code
+ * the stop has) waits for the others; a VCPU that would stop the run too
+ * (a second assertion), when the recording has it caught by the first
+ * one's stop, waits for that stop.  (Once the run is stopping, or a
+ * replay diverged, nobody waits.)  Otherwise how much of the recording is
+ * checked, and which stop ends the run, is timing. */
 static void await_stop_turn(struct replay *rp, const struct trace_event *ev,
 			    const struct trace_event *want)
 {
-	bool stopper = want && want->type == ev->type && want->seq < rp->stop_seq;
+	bool stopper = want && want->type == ev->type &&
+		       want->seq < rp->stop_seq &&
+		       (ev->type != TEV_GUEST_EXIT || want->a0 == rp->stop_code);
 	const struct timespec nap = { 0, 100000 };
 
+	atomic_store(&rp->vcpus[ev->vcpu].awaiting_stop, true);
 	while (!vm_stopping(rp->vm) && !atomic_load(&rp->diverged) &&
-	       !(stopper && others_before_stop_done(rp, ev->vcpu)))
+	       !(stopper && others_ready_for_stop(rp, ev->vcpu)))
 		nanosleep(&nap, NULL);
+}
+
+/* Older traces' VCPU_EXIT has no digest: a replay's is not compared. */
+static const struct trace_event *as_recorded(const struct trace_event *want,
+					     const struct trace_event *ev,
+					     struct trace_event *tmp)
+{
+	if (!want || want->type != TEV_VCPU_EXIT || ev->type != TEV_VCPU_EXIT ||
+	    want->digest)
+		return ev;
+	*tmp = *ev;
+	tmp->digest = 0;
+	return tmp;
 }
 
 enum vm_replay_verdict check_event(void *arg, const struct trace_event *ev,
@@ -223,6 +256,7 @@ enum vm_replay_verdict check_event(void *arg, const struct trace_event *ev,
 	struct replay *rp = arg;
 	struct replay_vcpu *vs;
 	const struct trace_event *want;
+	struct trace_event tmp;
 	bool ctl;
 
 	if (atomic_load(&rp->diverged) || atomic_load(&rp->prefix_done) ||
@@ -234,19 +268,24 @@ enum vm_replay_verdict check_event(void *arg, const struct trace_event *ev,
 	want = stream_peek(ctl ? &vs->ctl : &vs->own);
 	if (!want && stream_error(rp->ts))
 		return replay_done(c, TEND_VMM_ERROR, 1, stream_error(rp->ts));
-	/* parallel: once a run is being stopped (a fault, an exit), the other
+	/* parallel, in traces that do not log where the stop caught each
+	 * VCPU: once a run is being stopped (a fault, an exit), the other
 	 * VCPUs' last events depend on when the stop reaches them; the end
 	 * itself is compared afterwards.  So does how far a VCPU got before
 	 * it: one whose next recorded event is its way out (after VM_STOP)
 	 * may run on here until the replay's stop comes.  Past a cut, a VCPU
-	 * waits for the others (check_vcpu_ended). */
-	if (rp->parallel && rp->ended_by_stop && !rp->prefix_only &&
-	    rp->stop_seq != UINT64_MAX && stops_run(ev->type))
+	 * waits for the others (check_vcpu_ended).  With the end recorded,
+	 * every event is checked: each VCPU waits for the stop where it was
+	 * caught (land-hooks.c). */
+	if (rp->parallel && rp->stop_seq != UINT64_MAX && stops_run(ev->type) &&
+	    (rp->end_recorded || (rp->ended_by_stop && !rp->prefix_only)))
 		await_stop_turn(rp, ev, want);
-	if (rp->parallel && (rp->ended_by_stop || rp->prefix_only) &&
+	if (rp->parallel && !rp->end_recorded &&
+	    (rp->ended_by_stop || rp->prefix_only) &&
 	    (!want || vm_stopping(rp->vm) || want->seq > rp->stop_seq))
 		return VM_REPLAY_MATCH;
-	if (!want && rp->prefix_only) {
+	ev = as_recorded(want, ev, &tmp);
+	if (!want && rp->prefix_only && !rp->end_recorded) {
 		/* The recording stops here: so does the replay. */
 		atomic_store(&rp->prefix_done, true);
 		return replay_done(c, TEND_SIGNAL, 0, "end of the recorded events");

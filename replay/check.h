@@ -23,6 +23,8 @@ bool check_vcpu_ended(void *arg, unsigned vcpu);
 
 /* Whether every VCPU has replayed all it can: the run may end. */
 bool check_all_ended(const struct replay *rp);
+/* With the end recorded: every VCPU waits for the run's stop, or is gone. */
+bool check_all_await_stop(struct replay *rp);
 
 /* One event for a report: "EXIT_PIO vcpu=0 port=0x510 out size=4
  * data=0x41 exit=3 rip=0x100ac9", its fields decoded as `vcprr inspect

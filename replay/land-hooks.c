@@ -44,8 +44,8 @@ const struct vm_replay_pause *land_next_pause(void *arg, unsigned vcpu)
 	const struct trace_event *t = next_taken(vs), *c;
 	size_t n = 0;
 
-	if (!t)
-		return NULL;
+	if (!t)  /* then where the stop caught it, if the trace says */
+		return rp->end_recorded ? &vs->end_pos : NULL;
 	if (vs->pause_ok)
 		return &vs->pause;
 	/* The requests up to the taken one, in the order they were made. */
@@ -77,9 +77,16 @@ int land_resume_for(void *arg, unsigned vcpu, uint64_t *data, unsigned *mask,
 {
 	struct replay *rp = arg;
 	struct replay_vcpu *vs = &rp->vcpus[vcpu];
-	const struct trace_event *c = NULL;
+	const struct trace_event *c = NULL, *next = stream_peek(&vs->own);
 	size_t n = 0;
 
+	/* Recorded whole, a pause the recording never resumed (the stop came
+	 * first, or woke it) is where the stop caught the VCPU. */
+	if (rp->end_recorded && (!next || next->type != TEV_RESUMED)) {
+		vs->pause_ok = false;
+		land_at_end(arg, vcpu);
+		return -1;
+	}
 	if (atomic_load(&vs->resumes_left) &&
 	    !stream_cursor_copy(&vs->look, &vs->ctl))
 		/* the requests made while it was stopped come first */
@@ -114,6 +121,16 @@ void land_visit(void *arg, unsigned vcpu, uint64_t rip, uint64_t visits)
 	atomic_store(&vs->land_rip, rip);
 	atomic_store(&vs->visits, visits);
 	atomic_fetch_add(&rp->visits, 1);
+}
+
+void land_at_end(void *arg, unsigned vcpu)
+{
+	struct replay *rp = arg;
+	struct replay_vcpu *vs = &rp->vcpus[vcpu];
+
+	atomic_store(&vs->land_rip, 0);
+	atomic_store(&vs->visits, 0);
+	atomic_store(&vs->awaiting_stop, true);
 }
 
 void land_landed(void *arg, unsigned vcpu, uint64_t ns)

@@ -12,6 +12,9 @@ int land_resume_for(void *arg, unsigned vcpu, uint64_t *data, unsigned *mask,
 		    const uint64_t **pending, unsigned *npending);
 void land_landed(void *arg, unsigned vcpu, uint64_t ns);
 void land_visit(void *arg, unsigned vcpu, uint64_t rip, uint64_t visits);
+/* The VCPU waits where the recorded stop caught it (landed there, or in a
+ * pause the recording never resumed). */
+void land_at_end(void *arg, unsigned vcpu);
 
 /* The median cost of landing a pause (of a uniform sample when there were
  * many), 0 when none was landed. */

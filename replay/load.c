@@ -140,6 +140,15 @@ static int scan_event(void *arg, const struct trace_event *ev,
 	if (ev->type == TEV_VM_STOP && rp->stop_seq == UINT64_MAX) {
 		rp->stop_seq = ev->seq;
 		rp->stop_ns = ev->time_ns;
+		rp->stop_reason = ev->a0;
+		rp->stop_code = ev->a1;
+	}
+	if (ev->type == TEV_VCPU_EXIT && ev->vcpu < rp->nr_vcpus) {
+		struct replay_vcpu *vs = &rp->vcpus[ev->vcpu];
+
+		vs->end_pos = (struct vm_replay_pause){ .exit_seq = ev->exit_seq,
+			.rip = ev->rip, .digest = ev->digest, .end = true };
+		vs->has_end = ev->digest != 0;
 	}
 	if (ev->type == TEV_LOST) {
 		snprintf(s->err, s->errlen, "the trace lost %llu events (recorded "
@@ -201,6 +210,17 @@ out:
 	free(s.all);
 	free(s.before);
 	return r ? -1 : 0;
+}
+
+bool load_end_recorded(const struct replay *rp)
+{
+	if (rp->desc.sched.mode != VM_SCHED_PARALLEL || rp->raw ||
+	    rp->truncated || rp->stop_seq == UINT64_MAX)
+		return false;
+	for (unsigned i = 0; i < rp->nr_vcpus; i++)
+		if (!rp->vcpus[i].has_end)
+			return false;
+	return true;
 }
 
 /* A cursor of class @cls, already at its end when the scan counted none

@@ -18,6 +18,11 @@ int load_scan(struct replay *rp, const char *path, char *err, size_t errlen);
  * streams' classes and cursors, and what is left to check.  0 or -1. */
 int load_streams(struct replay *rp, char *err, size_t errlen);
 
+/* Whether the trace logs where its stop caught every VCPU (a parallel run
+ * stopped, and recorded whole): see replay-state.h end_recorded.  After
+ * load_scan. */
+bool load_end_recorded(const struct replay *rp);
+
 /* Events that depend on when signals land, not on the guest. */
 bool load_is_timing(uint32_t type);
 bool load_is_ctl(uint32_t type);

@@ -61,6 +61,11 @@ struct replay_vcpu {
 	struct stream_cursor scout;  /* at its next PAUSE_TAKEN */
 	bool scout_ok, pause_ok;
 	struct vm_replay_pause pause;
+	/* where the recorded stop caught it (its VCPU_EXIT), set by the
+	 * scan; has_end: the trace logs it (older ones do not) */
+	struct vm_replay_pause end_pos;
+	bool has_end;
+	atomic_bool awaiting_stop;  /* it waits for the run's stop */
 	struct stream_cursor look;  /* scratch; holds the resume's edits */
 	uint64_t *req;              /* scratch for pause.data and pending */
 	size_t req_cap;
@@ -99,6 +104,7 @@ struct replay {
 	uint64_t start_seq, start_ns;  /* VM_START (UINT64_MAX: none; then
 					  start_ns is the first event's) */
 	uint64_t stop_seq, stop_ns;    /* the first VM_STOP (UINT64_MAX) */
+	uint64_t stop_reason, stop_code;  /* ... its reason and code */
 	uint64_t nactions;
 	struct vcpu_counts *counts_before;  /* of events before VM_STOP, and */
 	uint64_t nactions_before;           /* ... until load_streams */
@@ -111,7 +117,10 @@ struct replay {
 	bool parallel;
 	bool prefix_only;           /* the recording was cut short */
 	bool cut_at_stop;           /* events after VM_STOP are not replayed */
-	bool ended_by_stop;         /* end races are tolerated then */
+	bool ended_by_stop;         /* end races are tolerated then, */
+	bool end_recorded;          /* unless the trace logs where the stop
+				       caught each VCPU (parallel): then each
+				       lands there and waits for the stop */
 	struct vm *vm;
 
 	/* raw inputs (raw-input.c) */

@@ -61,7 +61,8 @@ static void decide(struct replay *rp)
 	/* A run stopped from outside the guest (a signal, a timeout) was
 	 * caught wherever its VCPUs were: their way out after VM_STOP is
 	 * timing, not a replay's to match.  Plugin runs end that way too. */
-	rp->cut_at_stop = rp->stop_seq != UINT64_MAX &&
+	rp->end_recorded = load_end_recorded(rp);
+	rp->cut_at_stop = rp->stop_seq != UINT64_MAX && !rp->end_recorded &&
 			  (rp->prefix_only || rp->raw);
 	rp->parallel = rp->desc.sched.mode == VM_SCHED_PARALLEL;
 	/* Runs that did not end by every VCPU returning were stopped. */
@@ -88,6 +89,7 @@ static void build_config(struct replay *rp, struct replay_vm *rv,
 		.arg = rp, .event = check_event, .read_input = check_read_input,
 		.next_pause = land_next_pause, .resume_for = land_resume_for,
 		.landed = land_landed, .visit = land_visit,
+		.at_end = land_at_end,
 		.ended = check_vcpu_ended,
 	};
 	rv->source = (struct sched_source){ source_apply, source_switch, rp };

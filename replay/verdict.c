@@ -87,12 +87,18 @@ bool verdict_empty(const struct replay *rp, struct replay_result *r)
 
 /* The VMM itself found the divergence (a pause it could not land), or
  * the checker did (the VM's account adds registers when it stopped the
- * run). */
+ * run); or the VMM gave up landing a pause (it cannot tell: the trace
+ * could not be replayed). */
 static bool judge_divergence(struct replay *rp, const struct vm_result *res,
 			     struct replay_result *r)
 {
 	bool vmm = strstr(res->diag, "replay diverged") != NULL;
 
+	if (strstr(res->diag, "replay gave up")) {
+		r->status = REPLAY_ERROR;
+		snprintf(r->message, sizeof(r->message), "%s", res->diag);
+		return true;
+	}
 	if (!atomic_load(&rp->diverged) && !vmm)
 		return false;
 	r->status = REPLAY_DIVERGED;
@@ -123,9 +129,10 @@ void verdict_judge(struct replay *rp, const struct vm_result *res,
 	}
 	if (judge_divergence(rp, res, r))
 		return;
-	if (rp->prefix_only)
+	if (rp->prefix_only && !rp->end_recorded)
 		return judge_prefix(rp, r);
-	if (!(rp->parallel && rp->ended_by_stop) &&
+	/* (Recorded whole, every VCPU's way out is replayed too.) */
+	if (!(rp->parallel && rp->ended_by_stop && !rp->end_recorded) &&
 	    leftover(rp, r->message, sizeof(r->message))) {
 		r->status = REPLAY_DIVERGED;
 		return;

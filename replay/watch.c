@@ -120,9 +120,19 @@ static void report(struct replay *rp, const struct replay_opts *o,
 }
 
 /* Every VCPU replayed what it can of a recording cut short (or of a
- * plugin's run): the replay ends here, if no event has ended it. */
+ * plugin's run): the replay ends here, if no event has ended it.  A run
+ * stopped from outside, its end recorded, is stopped the same way once
+ * every VCPU waits where that stop caught it. */
 static void end_replayed(struct replay *rp)
 {
+	if (rp->end_recorded) {
+		if (rp->prefix_only && !vm_stopping(rp->vm) &&
+		    check_all_await_stop(rp))
+			vm_stop(rp->vm, (int)rp->stop_reason,
+				(int)(int64_t)rp->stop_code,
+				"stopped where the recording was");
+		return;
+	}
 	if (rp->raw && !atomic_exchange(&rp->raw_done, true))
 		vm_stop(rp->vm, (int)rp->end.a0, (int)(int64_t)rp->end.a1,
 			"every recorded event was replayed");
@@ -149,7 +159,7 @@ enum watch_end watch_run(struct replay *rp, const struct replay_opts *o,
 			busy = now;
 		}
 		tick = now;
-		if (check_all_ended(rp))
+		if (check_all_ended(rp) || rp->end_recorded)
 			end_replayed(rp);
 		if (o->timeout_ns && now - start >= o->timeout_ns) {
 			describe_waiting(rp, why, len, snprintf(why, len,

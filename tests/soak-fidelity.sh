@@ -8,9 +8,16 @@
 # `same`, with the same event count both times.  Failing recordings are
 # kept, and the command to replay them printed.
 #
-#   tests/soak-fidelity.sh [-q] [-b BUILD] [-n SEEDS] [-s FIRST_SEED] [-j JOBS] [-k DIR]
+# With -p, parallel recordings instead: guests whose VCPUs share no data,
+# with pauses (--pause-every, the pause scripts) or none, ended every way
+# a run ends (a clean exit, an assertion, a fault, vcprr_exit, all VCPUs
+# halted, --timeout, SIGTERM), so that the end of each run, where the
+# stop caught every VCPU, is replayed too.
+#
+#   tests/soak-fidelity.sh [-q] [-p] [-b BUILD] [-n SEEDS] [-s FIRST_SEED] [-j JOBS] [-k DIR]
 #
 #   -q         quick: one policy per guest and mode, in turn (make test)
+#   -p         parallel recordings (see above)
 #   -n SEEDS   rounds (default 1); every recording gets a seed of its own
 #   -s SEED    the first seed (default 1)
 #   -j JOBS    recordings in flight at once (default 2)
@@ -21,16 +28,17 @@
 # otherwise, 2 on a usage error.
 set -u
 
-build=build seeds=1 first=1 jobs=2 keep= quick=
-while getopts qb:n:s:j:k: o; do
+build=build seeds=1 first=1 jobs=2 keep= quick= parallel=
+while getopts qpb:n:s:j:k: o; do
 	case $o in
 	q) quick=1 ;;
+	p) parallel=1 ;;
 	b) build=$OPTARG ;;
 	n) seeds=$OPTARG ;;
 	s) first=$OPTARG ;;
 	j) jobs=$OPTARG ;;
 	k) keep=$OPTARG ;;
-	*) echo "usage: $0 [-q] [-b BUILD] [-n SEEDS] [-s FIRST_SEED] [-j JOBS] [-k DIR]" >&2
+	*) echo "usage: $0 [-q] [-p] [-b BUILD] [-n SEEDS] [-s FIRST_SEED] [-j JOBS] [-k DIR]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -74,6 +82,26 @@ hostile 2 --arg 0x204
 EOF
 }
 
+# Parallel: guest, VCPUs, how the run ends, extra options.  No two VCPUs
+# of these share data (a cross-VCPU race is no replay's to repeat).
+parallel_guests() {
+	cat <<EOF
+pio 4 exit --arg 3000
+hello 3 exit
+exitcode 3 exit
+assert 2 exit
+triple 2 exit
+idle 2 halt
+staggered 3 exit --arg 2000
+spin 2 timeout --timeout 40ms
+exit-spin 3 timeout --timeout 40ms
+storm 3 timeout --timeout 60ms
+pio 2 term --arg 100000000
+staggered 3 term --arg 100000000
+storm 4 term
+EOF
+}
+
 # Some load of our own, so that thread timing differs from run to run.
 load() {
 	i=0
@@ -96,15 +124,34 @@ one() {
 	t=$work/$name-$mode-$(echo "$policy" | tr -d :)-$seed-$ctl.trace
 	case $ctl in
 	every) c="--pause-every 1ms --hold 100us" ;;
+	often) c="--pause-every 50us" ;;
 	late) c="--pause-script $work/late.script" ;;
 	twice) c="--pause-script $work/twice.script" ;;
+	none) c= ;;
 	esac
-	# (--preserve-status: a timeout is 143, not 124 like an assertion)
-	timeout --preserve-status 120 "$v" record -o "$t" "$g/$name.elf" --vcpus "$vcpus" "$@" \
-		--sched "$mode" --policy "$policy" --seed "$seed" $c \
-		>/dev/null 2>"$t.rec"
-	rc=$?
-	if [ $rc -ge 128 ] || [ ! -s "$t" ]; then
+	# Parallel: `policy` says how the run ends.
+	if [ "$mode" = parallel ]; then
+		set -- --sched parallel "$@"
+	else
+		set -- --sched "$mode" --policy "$policy" "$@"
+	fi
+	expect=-1
+	if [ "$policy" = term ]; then
+		# Stopped from outside: status 128 + SIGTERM.
+		"$v" record -o "$t" "$g/$name.elf" --vcpus "$vcpus" "$@" \
+			--seed "$seed" $c >/dev/null 2>"$t.rec" &
+		sleep 0.1
+		kill -TERM $!
+		wait $!
+		rc=$?
+		expect=143
+	else
+		# (--preserve-status: a timeout is 143, not 124 like an assertion)
+		timeout --preserve-status 120 "$v" record -o "$t" "$g/$name.elf" \
+			--vcpus "$vcpus" "$@" --seed "$seed" $c >/dev/null 2>"$t.rec"
+		rc=$?
+	fi
+	if { [ $rc -ge 128 ] && [ $rc -ne $expect ]; } || [ ! -s "$t" ]; then
 		cp "$t" "$t.rec" "$keep/" 2>/dev/null
 		echo "FAIL record $name $mode $policy seed $seed $ctl: status $rc: $(tail -1 "$t.rec")"
 		return
@@ -130,7 +177,19 @@ list=$work/list
 : >"$list"
 n=0
 s=0
-while [ $s -lt "$seeds" ]; do
+while [ -n "$parallel" ] && [ $s -lt "$seeds" ]; do
+	parallel_guests | while read -r name vcpus end extra; do
+		for ctl in often every late twice none; do
+			n=$((n + 1))
+			[ -n "$quick" ] && [ $(((n + s) % 3)) -ne 0 ] && continue
+			# (A controller keeps halted VCPUs from ending the run.)
+			[ "$end" = halt ] && [ $ctl != none ] && continue
+			echo "$name $vcpus parallel $end $((first + s * 1000 + n)) $ctl $extra"
+		done
+	done >>"$list"
+	s=$((s + 1))
+done
+while [ -z "$parallel" ] && [ $s -lt "$seeds" ]; do
 	guests | while read -r name vcpus extra; do
 		for mode in serial step; do
 			# Step mode single-steps every instruction: counter's

@@ -67,7 +67,7 @@ static const char replay_usage[] =
 "no trace found), 2 usage, 3 the trace holds no run (cut right after its\n"
 "header, or its VM never started): nothing to replay, 126 the trace cannot\n"
 "be replayed (unreadable: a corrupt header, index or frame; guest missing or\n"
-"changed; --timeout).\n";
+"changed; --timeout; a parallel pause no breakpoint visit could land).\n";
 
 struct replay_cli {
 	struct replay_opts o;

@@ -24,7 +24,9 @@ enum trace_event_type {
 	TEV_VM_END,          /* a0 = enum trace_end_reason, a1 = exit code,
 	                        a2 = final guest memory digest (0 if unknown) */
 	TEV_VCPU_START,      /* VCPU thread entered its run loop */
-	TEV_VCPU_EXIT,       /* a0 = guest return code */
+	TEV_VCPU_EXIT,       /* a0 = guest return code; parallel runs:
+	                        position+digest where the end caught it
+	                        (no digest in traces before vcprr logged it) */
 	TEV_VCPU_ERROR,      /* a0 = KVM exit reason, payload = diagnostic text */
 	/* pause protocol */
 	TEV_PAUSE_REQUEST,   /* a0 = user data, a1 = req_seq (per VCPU) */

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "vmm/controller.h"
 #include "vmm/end.h"
 #include "vmm/handshake.h"
 #include "vmm/kick.h"
@@ -63,6 +64,32 @@ void vcpu_event(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
 		uint64_t a2, uint64_t a3, const void *payload, uint32_t len)
 {
 	if (vtrace_vcpu_emit(v, type, a0, a1, a2, a3, payload, len))
+		vm_stop_pending(v->vm, v);
+}
+
+/* Serial and step runs end where the schedule says: their VCPU_EXIT
+ * carries the RIP as any event does.  A parallel run's stop catches each
+ * VCPU wherever it is, so its whole position is logged: the registers
+ * KVM last reported, else (it never entered the guest) asked for. */
+void vcpu_log_exit(struct vcpu *v)
+{
+	struct vcpu_position pos = { .exit_seq = v->exit_seq };
+	struct kvm_regs regs;
+
+	if (!vtrace_on(v->vm))
+		return;
+	if (v->vm->sched || v->vm->cfg.raw) {
+		VCPU_EVENT(v, TEV_VCPU_EXIT, (uint64_t)(int64_t)v->exit_code, 0, 0);
+		return;
+	}
+	if (v->regs_synced)
+		regs = v->run->s.regs.regs;
+	else if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		memset(&regs, 0, sizeof(regs));  /* (a digest nobody matches) */
+	pos.rip = regs.rip;
+	pos.digest = regs_digest(&regs);
+	if (vtrace_vcpu_emit_at(v, TEV_VCPU_EXIT, &pos,
+				(uint64_t)(int64_t)v->exit_code))
 		vm_stop_pending(v->vm, v);
 }
 

@@ -28,6 +28,11 @@ void vcpu_event(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
 void vcpu_fault(struct vcpu *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A VCPU thread's last event, VCPU_EXIT.  In a parallel run it carries
+ * where the end caught the VCPU (exit count, RIP, register digest), which
+ * a replay lands it at before its stop (land.c). */
+void vcpu_log_exit(struct vcpu *v);
+
 /* A VCPU thread leaving its loop: the last one ends the run. */
 void vm_vcpu_finished(struct vm *vm);
 /* Every VCPU still running is halted and nothing can wake them (no

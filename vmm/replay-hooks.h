@@ -20,11 +20,14 @@ struct vm;
 
 /* A recorded pause a parallel replay must land: the VCPU runs to exit_seq,
  * then to rip with matching registers (hardware breakpoint), publishes the
- * recorded requests and takes the last. */
+ * recorded requests and takes the last.  With `end`, no pause: where the
+ * run's stop caught the VCPU (its VCPU_EXIT), landed the same way; there
+ * it waits for the stop. */
 struct vm_replay_pause {
 	uint64_t exit_seq, rip, digest;
 	unsigned nreq;
 	const uint64_t *data;       /* the data of each request to publish */
+	bool end;
 };
 
 /* What event() found. */
@@ -50,7 +53,8 @@ struct vm_replay_hooks {
 	/* The recorded value of the read this VCPU is doing (PIO or MMIO). */
 	void (*read_input)(void *arg, unsigned vcpu, uint32_t type, uint64_t addr,
 			   uint64_t sizedir, uint64_t *val);
-	/* Parallel mode: the VCPU's next recorded pause, or NULL. */
+	/* Parallel mode: the VCPU's next recorded pause, or NULL; after the
+	 * last one, where the recorded stop caught it (`end`), if logged. */
 	const struct vm_replay_pause *(*next_pause)(void *arg, unsigned vcpu);
 	/* Parallel mode: the recorded resume of the pause just taken; requests
 	 * made while it was paused are published first (their data in
@@ -63,6 +67,9 @@ struct vm_replay_hooks {
 	/* Parallel mode, optional: a pause landed, ns after the VCPU reached
 	 * its recorded exit count. */
 	void (*landed)(void *arg, unsigned vcpu, uint64_t ns);
+	/* Parallel mode, optional: the VCPU landed where the recorded stop
+	 * caught it, and waits there for the run's stop. */
+	void (*at_end)(void *arg, unsigned vcpu);
 	/* Parallel mode, optional: the breakpoint on the pause's RIP was hit
 	 * without the recorded registers, for the visits-th time. */
 	void (*visit)(void *arg, unsigned vcpu, uint64_t rip, uint64_t visits);

@@ -38,6 +38,11 @@ bool vcpu_pause_check(struct vcpu *v)
 {
 	struct vcpu_event ev = { .kind = VCPU_EVENT_PAUSED };
 
+	/* A parallel VCPU that has seen the stop takes no more pauses: the
+	 * stop is where its run ends (and where a replay lands it).  Serial
+	 * and step take those applied before the end (take_pause_on_leaving). */
+	if (!v->vm->sched && atomic_load(&v->vm->stopping))
+		return false;
 	if (!pause_pending(&v->pause, v->last_taken, &ev.req_seq, &ev.data))
 		return false;
 	if (v->io_pending)

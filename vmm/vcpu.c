@@ -322,7 +322,7 @@ static void run_vcpu(struct vcpu_thread *self)
 		v = run_loop(self);
 	}
 	console_flush(v);
-	VCPU_EVENT(v, TEV_VCPU_EXIT, (uint64_t)(int64_t)v->exit_code, 0, 0);
+	vcpu_log_exit(v);
 	/* A VM kept for another run (snapshots) must not carry a PIO/MMIO
 	 * that KVM finishes on the next KVM_RUN: no ioctl shows or undoes it. */
 	if (vm->snapshots && v->io_pending)

@@ -81,6 +81,9 @@ struct vcpu {
 	bool yielded;               /* the last exit was a yield hypercall */
 	bool landing, land_stepping; /* parallel replay: breakpoint armed */
 	uint64_t land_hits;
+	/* a visit whose registers were the recorded ones but for the
+	 * arithmetic flags: its flags, the recorded ones, the rest's digest */
+	uint64_t near_hit, near_flags, near_rec_flags, near_state;
 	bool replay_diverged;       /* landing failed: events no longer checked */
 	uint64_t land_start_ns;     /* 0: not at a recorded pause's exit yet */
 

@@ -123,17 +123,28 @@ int vtrace_vcpu_emit(struct vcpu *v, uint32_t type, uint64_t a0, uint64_t a1,
 	return vcpu_event(v, &ev, payload ? payload : "");
 }
 
-int vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *e)
+static int emit_at(struct vcpu *v, uint32_t type,
+		   const struct vcpu_position *pos, uint64_t a0, uint64_t a1)
 {
 	struct trace_event ev = {
-		.type = TEV_PAUSE_TAKEN, .vcpu = v->id, .exit_seq = e->pos.exit_seq,
-		.rip = e->pos.rip, .digest = e->pos.digest, .a0 = e->data,
-		.a1 = e->req_seq,
+		.type = type, .vcpu = v->id, .exit_seq = pos->exit_seq,
+		.rip = pos->rip, .digest = pos->digest, .a0 = a0, .a1 = a1,
 	};
 
 	if (!vtrace_on(v->vm))
 		return 0;
 	return vcpu_event(v, &ev, "");
+}
+
+int vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *e)
+{
+	return emit_at(v, TEV_PAUSE_TAKEN, &e->pos, e->data, e->req_seq);
+}
+
+int vtrace_vcpu_emit_at(struct vcpu *v, uint32_t type,
+			const struct vcpu_position *pos, uint64_t a0)
+{
+	return emit_at(v, type, pos, a0, 0);
 }
 
 int vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,

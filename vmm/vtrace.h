@@ -23,6 +23,9 @@ int vtrace_ctl_emit(struct vm *vm, uint32_t vcpu, uint32_t type, uint64_t a0,
 		    uint32_t len);
 /* PAUSE_TAKEN with the VCPU's position and register digest. */
 int vtrace_pause_taken(struct vcpu *v, const struct vcpu_event *ev);
+/* A VCPU's own event at a position it gives (RIP and digest included). */
+int vtrace_vcpu_emit_at(struct vcpu *v, uint32_t type,
+			const struct vcpu_position *pos, uint64_t a0);
 
 /* Events are wanted when recording, when a replay checks them, and when a
  * step observer watches the run (vcprr analyze, explore --races: the
