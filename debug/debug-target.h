@@ -101,6 +101,8 @@ struct debug_target_ops {
 	/* Moves to trace event @event (the numbers `inspect dump` prints). */
 	int (*goto_event)(void *t, uint64_t event, char *out, size_t outlen);
 	int (*list_checkpoints)(void *t, char *out, size_t outlen);
+	/* Takes a checkpoint at the current position. */
+	int (*checkpoint)(void *t, char *out, size_t outlen);
 };
 
 struct debug_target {

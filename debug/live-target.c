@@ -28,6 +28,7 @@
 #include "debug/live-target.h"
 #include "traces/event.h"
 #include "vmm/debug-stop.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 struct live_target {
@@ -65,6 +66,20 @@ struct live_target {
 	uint16_t *history;         /* the VCPU about to run at each position */
 	uint64_t history_len, history_cap;
 	unsigned nr_vcpus;
+	bool resume_mid;           /* the next start resumes a restored VM */
+	/* Called at each position (live_target_set_position_hook). */
+	uint64_t (*position_hook)(void *arg, uint64_t pos, unsigned vcpu);
+	void *hook_arg;
+	uint64_t hook_at;          /* the next position it wants */
+};
+
+/* Where a run stands, as a stop point that has looked at its stops
+ * leaves it (live_target_mark). */
+struct live_mark {
+	uint64_t instructions;
+	int last_ran;
+	unsigned nr_vcpus;
+	uint64_t eintr[];
 };
 
 /* --- the stop point, on VCPU threads ----------------------------------------- */
@@ -291,6 +306,16 @@ static void stop_point(struct vm *vm, unsigned vcpu, void *arg)
 		if (!report_stop(lt, &s))
 			break;
 	}
+	if (!lt->released && lt->position_hook &&
+	    lt->instructions >= lt->hook_at) {
+		uint64_t pos = lt->instructions, next;
+
+		/* (it may take a checkpoint: live_target_mark locks) */
+		pthread_mutex_unlock(&lt->lock);
+		next = lt->position_hook(lt->hook_arg, pos, vcpu);
+		pthread_mutex_lock(&lt->lock);
+		lt->hook_at = next;
+	}
 	if (!lt->released) {
 		apply_watches(lt, vcpu);
 		snapshot_values(lt, vcpu);
@@ -369,12 +394,28 @@ static bool vm_ended(struct live_target *lt)
 	return lt->started && poll(&p, 1, 0) == 1;
 }
 
+/* Starts the VCPU threads: a new run, or one going on from a restored
+ * snapshot. */
+static int start_run(struct live_target *lt, bool resume_mid, char *err,
+		     size_t errlen)
+{
+	int r;
+
+	if (resume_mid)
+		return vm_snapshot_resume(lt->vm, err, errlen);
+	r = vm_start(lt->vm);
+	if (r < 0)
+		snprintf(err, errlen, "starting the VCPU threads: %s",
+			 strerror(-r));
+	return r;
+}
+
 static int resume(void *t, const struct debug_resume *r, char *err,
 		  size_t errlen)
 {
 	struct live_target *lt = t;
 	uint64_t n;
-	bool start;
+	bool start, mid;
 	int ret = 0;
 
 	if (vm_ended(lt)) {
@@ -390,11 +431,12 @@ static int resume(void *t, const struct debug_resume *r, char *err,
 	atomic_store(&lt->interrupt, false);
 	pthread_cond_broadcast(&lt->cond);
 	start = !lt->started;
+	mid = lt->resume_mid;
 	lt->started = true;
+	lt->resume_mid = false;
 	pthread_mutex_unlock(&lt->lock);
-	if (start && (ret = vm_start(lt->vm)) < 0)
-		snprintf(err, errlen, "starting the VCPU threads: %s",
-			 strerror(-ret));
+	if (start)
+		ret = start_run(lt, mid, err, errlen);
 	return ret;
 }
 
@@ -567,7 +609,8 @@ int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
 {
 	struct epoll_event ev;
 	uint64_t n;
-	bool start;
+	bool start, mid;
+	char err[256];
 	int r;
 
 	pthread_mutex_lock(&lt->lock);
@@ -584,9 +627,11 @@ int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
 	lt->running = true;
 	pthread_cond_broadcast(&lt->cond);
 	start = !lt->started;
+	mid = lt->resume_mid;
 	lt->started = true;
+	lt->resume_mid = false;
 	pthread_mutex_unlock(&lt->lock);
-	if (start && (r = vm_start(lt->vm)) < 0)
+	if (start && (r = start_run(lt, mid, err, sizeof(err))) < 0)
 		return r;
 	while ((r = epoll_wait(lt->epoll_fd, &ev, 1, -1)) < 0 && errno == EINTR)
 		;
@@ -634,6 +679,64 @@ int live_target_vcpu_at(struct live_target *lt, uint64_t pos)
 		v = lt->history[pos];
 	pthread_mutex_unlock(&lt->lock);
 	return v;
+}
+
+void live_target_set_position_hook(struct live_target *lt,
+				   uint64_t (*fn)(void *arg, uint64_t pos,
+						  unsigned vcpu),
+				   void *arg)
+{
+	pthread_mutex_lock(&lt->lock);
+	lt->position_hook = fn;
+	lt->hook_arg = arg;
+	lt->hook_at = 0;
+	pthread_mutex_unlock(&lt->lock);
+}
+
+struct live_mark *live_target_mark(struct live_target *lt)
+{
+	struct live_mark *m = malloc(sizeof(*m) + lt->nr_vcpus *
+				     sizeof(m->eintr[0]));
+
+	if (!m)
+		return NULL;
+	pthread_mutex_lock(&lt->lock);
+	m->instructions = lt->instructions;
+	m->last_ran = lt->last_ran;
+	m->nr_vcpus = lt->nr_vcpus;
+	memcpy(m->eintr, lt->eintr, lt->nr_vcpus * sizeof(m->eintr[0]));
+	pthread_mutex_unlock(&lt->lock);
+	return m;
+}
+
+uint64_t live_mark_position(const struct live_mark *m)
+{
+	return m->instructions;
+}
+
+void live_target_rewind(struct live_target *lt, const struct live_mark *m)
+{
+	pthread_mutex_lock(&lt->lock);
+	lt->started = lt->running = lt->released = lt->have_stop = false;
+	lt->silent = lt->have_hit = false;
+	lt->resume_mid = m != NULL;
+	lt->instructions = m ? m->instructions : 0;
+	lt->last_ran = m ? m->last_ran : -1;
+	/* What the instruction before did was looked at when the mark was
+	 * taken: the exit it left in kvm_run is gone with the later run. */
+	lt->last_checked = m != NULL;
+	lt->break_reported = -1;
+	if (m)
+		memcpy(lt->eintr, m->eintr, lt->nr_vcpus * sizeof(lt->eintr[0]));
+	else
+		memset(lt->eintr, 0, lt->nr_vcpus * sizeof(lt->eintr[0]));
+	/* The debug registers and the watched values are read again. */
+	memset(lt->watch_gen, 0, lt->nr_vcpus * sizeof(uint64_t));
+	lt->values_gen = 0;
+	lt->points->gen++;
+	lt->hook_at = 0;
+	atomic_store(&lt->interrupt, false);
+	pthread_mutex_unlock(&lt->lock);
 }
 
 bool live_target_started(struct live_target *lt)

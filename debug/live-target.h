@@ -59,6 +59,27 @@ uint64_t live_target_position(struct live_target *lt);
 /* The VCPU about to run at @pos, -1 when not yet seen. */
 int live_target_vcpu_at(struct live_target *lt, uint64_t pos);
 
+/* Going back (debug/replay-target.h): a live_mark says where a run
+ * stands (the position, the VCPU that ran last, its kick counts), taken
+ * while the VM is still at a stop point; the caller frees it with free().
+ * NULL when out of memory. */
+struct live_mark;
+struct live_mark *live_target_mark(struct live_target *lt);
+uint64_t live_mark_position(const struct live_mark *m);
+/* The VM (stopped and joined) was put back to the snapshot taken with
+ * @m, or to its start when @m is NULL (then vm_start runs it): the next
+ * resume or run_to starts it from there, at @m's position.  Positions
+ * seen stay known. */
+void live_target_rewind(struct live_target *lt, const struct live_mark *m);
+/* @fn runs at each stop point the debugger passes, on the VCPU thread
+ * (the VM still: it may take a checkpoint), once the stops there are
+ * shown; it returns the next position it wants to be called at.  NULL:
+ * none. */
+void live_target_set_position_hook(struct live_target *lt,
+				   uint64_t (*fn)(void *arg, uint64_t pos,
+						  unsigned vcpu),
+				   void *arg);
+
 /* Frees, once the VM's VCPU threads are joined (after vm_wait or
  * vm_destroy, with live_target_release before them). */
 void live_target_destroy(struct live_target *lt);

@@ -15,6 +15,8 @@
 #include "vmm/sched-state.h"
 #include "vmm/snapshot.h"
 #include "vmm/vcpu-state.h"
+#include "vmm/vcpu.h"
+#include "vmm/end.h"
 
 /* What a VCPU thread's run has made of its struct vcpu (vm-state.h), the
  * resources (fd, kvm_run, locks, thread handles, trace producer) left out:
@@ -61,6 +63,8 @@ struct vm_snapshot {
 	struct vcpu_snapshot *vcpus;
 	struct vm_run_state run;
 	struct sched_state *sched;     /* NULL in parallel mode */
+	int stopped_vcpu;              /* taken at its debug stop point;
+					  -1: quiesced */
 	size_t bytes;                  /* besides the pages */
 	struct vm_snapshot *prev, *next;
 };
@@ -72,6 +76,8 @@ struct vm_snapshots {
 	uint64_t *dirty;               /* scratch page bitmap */
 	struct vm_snapshot *list;
 	struct vm_snapshot_stats stats;
+	bool resumable;                /* a mid-run snapshot was restored and
+					  no thread started since */
 };
 
 static uint64_t popcount(const uint64_t *bits, size_t words)
@@ -360,7 +366,51 @@ static int take_vcpus(struct vm *vm, struct vm_snapshot *s, char *err,
 	return 0;
 }
 
-struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
+/* The VM stands still at @holder's debug stop point in a way a snapshot
+ * can express: @holder holds the token and is about to enter the guest,
+ * every other VCPU's thread waits for its turn or has left; none owes a
+ * stop, is stopped or halted, has a PIO/MMIO for KVM to finish or register
+ * edits staged; nothing is queued and the run is not ending.  Under the
+ * scheduler's lock. */
+static int check_frozen(struct vm *vm, unsigned holder, char *err,
+			size_t errlen)
+{
+	struct sched *s = vm->sched;
+	unsigned live = 0;
+
+	if (s->current != (int)holder || s->running >= 0 || s->applying ||
+	    s->nqueued || s->nheld || atomic_load(&vm->stopping) ||
+	    atomic_load(&vm->has_pending) || atomic_load(&vm->halted_vcpus)) {
+		snprintf(err, errlen, "the scheduler is between two decisions");
+		return -1;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		struct vcpu_thread *t = atomic_load(&v->thread);
+
+		if (atomic_load(&v->finished))
+			continue;
+		live++;
+		if (v->done || v->halted || v->io_pending || v->dirty ||
+		    v->fetch_wanted || atomic_load(&v->stopped) ||
+		    vcpu_owes_stop(v) ||
+		    (i != holder && !(s->parked[t->idx] && thread_vcpu(t) == v))) {
+			snprintf(err, errlen, "vcpu %u is %s", i, v->io_pending ?
+				 "in a PIO/MMIO exit that KVM has not finished" :
+				 "between two states (stopping, stopped, halted "
+				 "or not yet waiting for its turn)");
+			return -1;
+		}
+	}
+	if (atomic_load(&vm->live_vcpus) != live) {
+		snprintf(err, errlen, "a VCPU thread is on its way out");
+		return -1;
+	}
+	return 0;
+}
+
+static struct vm_snapshot *take(struct vm *vm, int holder, char *err,
+				size_t errlen)
 {
 	struct vm_snapshots *st = vm->snapshots;
 	struct vm_snapshot *s;
@@ -370,8 +420,6 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 	/* (a new store counts the pages in use as taken) */
 	uint64_t before = st ? st->stats.pages_taken : 0;
 
-	if (check_settled(vm, err, errlen))
-		return NULL;
 	if (!st && !(st = vm->snapshots = store_new(vm, err, errlen)))
 		return NULL;
 	if (take_dirty(vm, err, errlen))
@@ -388,6 +436,7 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 	st->stats.pages_taken += popcount(st->dirty, memory_bitmap_words(vm));
 	st->stats.last_take_pages = st->stats.pages_taken - before;
 	s->vm = vm;
+	s->stopped_vcpu = holder;
 	s->mem = page_tree_get(&st->live);
 	s->bytes = sizeof(*s);
 	s->next = st->list;
@@ -409,6 +458,32 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 fail:
 	vm_snapshot_free(s);
 	return NULL;
+}
+
+struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
+{
+	if (check_settled(vm, err, errlen))
+		return NULL;
+	return take(vm, -1, err, errlen);
+}
+
+struct vm_snapshot *vm_snapshot_take_stopped(struct vm *vm, unsigned vcpu,
+					     char *err, size_t errlen)
+{
+	struct vm_snapshot *s = NULL;
+
+	if (!vm->snapshots || !vm->sched || !vm->debug_stop ||
+	    vcpu >= vm->nr_vcpus) {
+		snprintf(err, errlen, "a snapshot mid-run is taken at a debug stop "
+			 "point of a step-mode VM whose first snapshot was "
+			 "taken before its start");
+		return NULL;
+	}
+	pthread_mutex_lock(&vm->sched->lock);
+	if (!check_frozen(vm, vcpu, err, errlen))
+		s = take(vm, (int)vcpu, err, errlen);
+	pthread_mutex_unlock(&vm->sched->lock);
+	return s;
 }
 
 int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
@@ -459,7 +534,45 @@ int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 		}
 	}
 	vm_run_load(vm, &s->run);
+	st->resumable = s->stopped_vcpu >= 0;
+	if (st->resumable) {
+		/* No thread runs it until vm_snapshot_resume. */
+		vm->joined = true;
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			atomic_store(&vm->vcpus[i].kickable, false);
+	}
 	return 0;
+}
+
+int vm_snapshot_resume(struct vm *vm, char *err, size_t errlen)
+{
+	struct vm_snapshots *st = vm->snapshots;
+	int r = 0;
+
+	if (!st || !st->resumable) {
+		snprintf(err, errlen, "no snapshot taken mid-run was restored");
+		return -EINVAL;
+	}
+	st->resumable = false;
+	/* Which thread ran which VCPU was timing: each its own again. */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		atomic_store(&vm->threads[i].vcpu, &vm->vcpus[i]);
+		atomic_store(&vm->vcpus[i].thread, &vm->threads[i]);
+		vm->sched->parked[i] = false;
+		vm->vcpus[i].thread_started = false;
+	}
+	vm->joined = false;
+	for (unsigned i = 0; i < vm->nr_vcpus && !r; i++)
+		r = vcpu_spawn_resumed(&vm->vcpus[i]);
+	if (!r)
+		return 0;
+	/* The threads that did start end with the run. */
+	snprintf(err, errlen, "cannot start VCPU threads: %s", strerror(-r));
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (!vm->vcpus[i].thread_started && !vm->vcpus[i].finished)
+			vm_vcpu_finished(vm);
+	vm_stop(vm, TEND_VMM_ERROR, 1, err);
+	return r;
 }
 
 void vm_snapshot_free(struct vm_snapshot *s)

@@ -302,6 +302,24 @@ static int setup_single_step(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg);
 }
 
+/* The thread's way out, whichever way it started. */
+static void *thread_end(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	console_flush(v);
+	VCPU_EVENT(v, TEV_VCPU_EXIT, (uint64_t)(int64_t)v->exit_code, 0, 0);
+	/* A VM kept for another run (snapshots) must not carry a PIO/MMIO
+	 * that KVM finishes on the next KVM_RUN: no ioctl shows or undoes it. */
+	if (vm->snapshots && v->io_pending)
+		complete_pending_io(v);
+	kick_thread_exit(v);
+	atomic_store(&v->finished, true);
+	handshake_wake(v);
+	vm_vcpu_finished(vm);
+	return NULL;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu_thread *self = arg;
@@ -321,24 +339,33 @@ static void *vcpu_thread(void *arg)
 		}
 		v = run_loop(self);
 	}
-	console_flush(v);
-	VCPU_EVENT(v, TEV_VCPU_EXIT, (uint64_t)(int64_t)v->exit_code, 0, 0);
-	/* A VM kept for another run (snapshots) must not carry a PIO/MMIO
-	 * that KVM finishes on the next KVM_RUN: no ioctl shows or undoes it. */
-	if (vm->snapshots && v->io_pending)
-		complete_pending_io(v);
-	kick_thread_exit(v);
-	atomic_store(&v->finished, true);
-	handshake_wake(v);
-	vm_vcpu_finished(vm);
-	return NULL;
+	return thread_end(v);
+}
+
+/* A thread going on from a snapshot taken mid-run (snapshot.h): its VCPU
+ * started long ago, and one that had finished then stays so. */
+static void *vcpu_thread_resumed(void *arg)
+{
+	struct vcpu_thread *self = arg;
+	struct vcpu *v = thread_vcpu(self);
+
+	if (atomic_load(&v->finished))
+		return NULL;
+	pause_rcu_thread_init();
+	if (kick_thread_init(self) < 0)
+		vcpu_fault(v, "KVM_SET_SIGNAL_MASK: %s", strerror(errno));
+	else if (setup_single_step(v) < 0)
+		vcpu_fault(v, "KVM_SET_GUEST_DEBUG (single-step): %s", strerror(errno));
+	else
+		v = run_loop(self);
+	return thread_end(v);
 }
 
 /* A VCPU thread needs little stack (a few KiB of messages); the default
  * 8 MiB of address space each would make many VCPUs fail under a ulimit. */
 #define VCPU_STACK_SIZE (1u << 20)
 
-int vcpu_spawn(struct vcpu *v)
+static int spawn(struct vcpu *v, void *(*fn)(void *))
 {
 	pthread_attr_t attr;
 	sigset_t set;
@@ -350,13 +377,22 @@ int vcpu_spawn(struct vcpu *v)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
-	r = pthread_create(&v->join_handle, &attr, vcpu_thread,
-			   &v->vm->threads[v->id]);
+	r = pthread_create(&v->join_handle, &attr, fn, &v->vm->threads[v->id]);
 	pthread_attr_destroy(&attr);
 	if (r)
 		return -r;
 	v->thread_started = true;
 	return 0;
+}
+
+int vcpu_spawn(struct vcpu *v)
+{
+	return spawn(v, vcpu_thread);
+}
+
+int vcpu_spawn_resumed(struct vcpu *v)
+{
+	return spawn(v, vcpu_thread_resumed);
 }
 
 /* The host's CPUID, trimmed to what the guest has (longmode.c); *xcr0

@@ -12,6 +12,10 @@ int vcpu_init(struct vm *vm, struct vcpu *v, unsigned id, char *err,
 int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen);
 /* Starts its thread.  0 or -errno. */
 int vcpu_spawn(struct vcpu *v);
+/* Starts its thread on a VM restored to a snapshot taken mid-run
+ * (snapshot.h): no start event, straight into the run loop; a VCPU that
+ * had finished gets a thread that leaves at once.  0 or -errno. */
+int vcpu_spawn_resumed(struct vcpu *v);
 void vcpu_free(struct vcpu *v);
 
 #endif
