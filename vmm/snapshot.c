@@ -360,9 +360,10 @@ static int take_vcpus(struct vm *vm, struct vm_snapshot *s, char *err,
 			snprintf(err, errlen, "vcpu %u: %s", i, why);
 			return -1;
 		}
+		vcpu_state_compact(&c->kvm);
 		vcpu_run_save(v, &c->run);
+		s->bytes += vcpu_state_bytes(&c->kvm, caps) + sizeof(*c);
 	}
-	s->bytes += vm->nr_vcpus * (vcpu_state_bytes(caps) + sizeof(*s->vcpus));
 	return 0;
 }
 

@@ -144,6 +144,7 @@ int vcpu_state_alloc(struct vcpu_kvm_state *s, const struct vcpu_state_caps *cap
 	memset(s, 0, sizeof(*s));
 	s->msrs = msrs_new(caps->nmsrs);
 	s->xsave = calloc(1, caps->xsave_size);
+	s->xsave_len = caps->xsave_size;
 	if (!s->msrs || !s->xsave) {
 		vcpu_state_free(s);
 		return -ENOMEM;
@@ -161,10 +162,46 @@ void vcpu_state_free(struct vcpu_kvm_state *s)
 	s->xsave = NULL;
 }
 
-size_t vcpu_state_bytes(const struct vcpu_state_caps *caps)
+size_t vcpu_state_bytes(const struct vcpu_kvm_state *s,
+			const struct vcpu_state_caps *caps)
 {
 	return sizeof(struct vcpu_kvm_state) + sizeof(struct kvm_msrs) +
-	       caps->nmsrs * sizeof(struct kvm_msr_entry) + caps->xsave_size;
+	       caps->nmsrs * sizeof(struct kvm_msr_entry) + s->xsave_len;
+}
+
+void vcpu_state_compact(struct vcpu_kvm_state *s)
+{
+	const uint8_t *b = (const uint8_t *)s->xsave;
+	uint32_t len = s->xsave_len;
+	void *p;
+
+	while (len > 0 && !b[len - 1])
+		len--;
+	len = (len + 63) & ~63u;
+	if (len == s->xsave_len || !(p = realloc(s->xsave, len ? len : 64)))
+		return;
+	s->xsave = p;
+	s->xsave_len = len;
+}
+
+/* KVM_SET_XSAVE reads the whole area: a compacted one gets its zeros. */
+static int set_xsave(int fd, const struct vcpu_state_caps *caps,
+		     const struct vcpu_kvm_state *s)
+{
+	void *full;
+	int r;
+
+	if (s->xsave_len >= caps->xsave_size)
+		return ioctl(fd, KVM_SET_XSAVE, s->xsave);
+	full = calloc(1, caps->xsave_size);
+	if (!full) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(full, s->xsave, s->xsave_len);
+	r = ioctl(fd, KVM_SET_XSAVE, full);
+	free(full);
+	return r;
 }
 
 static int failed(const char *what, char *err, size_t errlen)
@@ -220,7 +257,7 @@ int vcpu_state_set(int fd, struct kvm_run *run, const struct vcpu_state_caps *ca
 	run->s.regs.regs = s->regs;
 	if (ioctl(fd, KVM_SET_REGS, &s->regs) < 0)
 		return failed("KVM_SET_REGS", err, errlen);
-	if (ioctl(fd, KVM_SET_XSAVE, s->xsave) < 0)
+	if (set_xsave(fd, caps, s) < 0)
 		return failed("KVM_SET_XSAVE", err, errlen);
 	if (caps->xcrs && ioctl(fd, KVM_SET_XCRS, &s->xcrs) < 0)
 		return failed("KVM_SET_XCRS", err, errlen);

@@ -45,7 +45,8 @@ struct vcpu_kvm_state {
 	struct kvm_mp_state mp;
 	struct kvm_vcpu_events events;
 	struct kvm_msrs *msrs;   /* caps->nmsrs entries (malloc'd) */
-	struct kvm_xsave *xsave; /* caps->xsave_size bytes (malloc'd) */
+	struct kvm_xsave *xsave; /* xsave_len bytes (malloc'd) ... */
+	uint32_t xsave_len;      /* ... of caps->xsave_size: the rest is 0 */
 };
 
 /* Fills @caps for VCPU fd @vcpu_fd of a VM: the XSAVE size and the MSRs
@@ -60,7 +61,13 @@ void vcpu_state_caps_free(struct vcpu_state_caps *caps);
 int vcpu_state_alloc(struct vcpu_kvm_state *s, const struct vcpu_state_caps *caps);
 void vcpu_state_free(struct vcpu_kvm_state *s);
 /* Bytes of memory @s uses. */
-size_t vcpu_state_bytes(const struct vcpu_state_caps *caps);
+size_t vcpu_state_bytes(const struct vcpu_kvm_state *s,
+			const struct vcpu_state_caps *caps);
+/* Drops the all-zero tail of @s's XSAVE area (most of it for a guest
+ * that leaves AVX and later states alone), for a state that is kept:
+ * vcpu_state_set puts the zeros back.  @s stays valid if memory runs
+ * out.  Not before vcpu_state_get (it needs the whole area). */
+void vcpu_state_compact(struct vcpu_kvm_state *s);
 
 /* Reads (resp. writes) every piece.  @run is the VCPU's kvm_run: registers
  * staged there for the next KVM_RUN (sync regs) are the VCPU's registers;
