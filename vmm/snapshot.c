@@ -91,7 +91,10 @@ static uint64_t popcount(const uint64_t *bits, size_t words)
 
 /* --- the run's state ------------------------------------------------------ */
 
-static void vcpu_run_save(const struct vcpu *v, struct vcpu_run_state *r)
+/* @mid_run: taken from a stop point (the creator may still be writing
+ * thread_started of a thread it just made: it is true by then). */
+static void vcpu_run_save(const struct vcpu *v, struct vcpu_run_state *r,
+			  bool mid_run)
 {
 	const struct pause_req *req = v->pause.req;  /* nobody publishes now */
 
@@ -108,7 +111,7 @@ static void vcpu_run_save(const struct vcpu *v, struct vcpu_run_state *r)
 	r->replay_diverged = v->replay_diverged;
 	r->land_hits = v->land_hits;
 	r->land_start_ns = v->land_start_ns;
-	r->thread_started = v->thread_started;
+	r->thread_started = mid_run || v->thread_started;
 	r->kickable = atomic_load(&v->kickable);
 	r->stopped = atomic_load(&v->stopped);
 	r->finished = atomic_load(&v->finished);
@@ -361,7 +364,7 @@ static int take_vcpus(struct vm *vm, struct vm_snapshot *s, char *err,
 			return -1;
 		}
 		vcpu_state_compact(&c->kvm);
-		vcpu_run_save(v, &c->run);
+		vcpu_run_save(v, &c->run, s->stopped_vcpu >= 0);
 		s->bytes += vcpu_state_bytes(&c->kvm, caps) + sizeof(*c);
 	}
 	return 0;
