@@ -122,9 +122,10 @@ bool checkpoints_want(struct checkpoints *c, uint64_t pos, uint64_t step_ns)
 	c->since_ns += step_ns;
 	if (c->since_ns < checkpoints_interval_ns(c))
 		return false;
-	/* Before the next one by at least half what this one would cover. */
+	/* Between two (a stretch replayed slower now than when it was
+	 * covered): only up to half way to the next one. */
 	gap = pos - c->v[i].pos;
-	if (i + 1 < c->n && c->v[i + 1].pos - pos < gap / 2)
+	if (i + 1 < c->n && c->v[i + 1].pos - pos < gap)
 		return false;
 	c->since_ns = 0;
 	return true;

@@ -93,15 +93,17 @@ static int take_checkpoint(struct replay_target *rt, int vcpu, bool manual,
 static uint64_t at_position(void *arg, uint64_t pos, unsigned vcpu)
 {
 	struct replay_target *rt = arg;
-	uint64_t now = mono_ns();
+	uint64_t now = mono_ns(), step = 0;
+	bool want;
 
 	/* Only steps run straight on: not the time a stop was shown. */
-	uint64_t step = pos == rt->hook_pos + 1 && now - rt->hook_ns <
-			STEP_MAX_NS ? now - rt->hook_ns : 0;
-
-	if (rt->every ? pos >= rt->cps.v[checkpoints_before(&rt->cps, pos)].pos +
-			rt->every : checkpoints_want(&rt->cps, pos, step) &&
-	    rt->auto_checkpoints)
+	if (pos == rt->hook_pos + 1 && now - rt->hook_ns < STEP_MAX_NS)
+		step = now - rt->hook_ns;
+	want = checkpoints_want(&rt->cps, pos, step);
+	if (rt->every)
+		want = pos >= rt->cps.v[checkpoints_before(&rt->cps, pos)].pos +
+			      rt->every;
+	if (want && rt->auto_checkpoints)
 		take_checkpoint(rt, (int)vcpu, false, rt->cp_error,
 				sizeof(rt->cp_error));
 	rt->hook_pos = pos;
@@ -117,6 +119,7 @@ static void end_run(struct replay_target *rt)
 
 	if (!live_target_started(rt->lt))
 		return;
+	replay_session_abandon(rt->rs);
 	vm_stop(vm, TEND_SIGNAL, SIGINT, "the debugger went back");
 	live_target_release(rt->lt);
 	vm_wait(vm, -1);
@@ -228,8 +231,11 @@ static int last_stop_before(struct replay_target *rt, uint64_t here,
 		r = restore(rt, i, err, errlen);
 		if (r)
 			return r;
-		/* (from the trace's end, the scan ends with the run) */
+		/* (from the trace's end, the scan ends with the run; its
+		 * stretches are covered: no checkpoints taken on the way) */
+		rt->auto_checkpoints = false;
 		r = run_to(rt, end, true, err, errlen);
+		rt->auto_checkpoints = true;
 		if (r && !(r == -EIO && live_target_position(rt->lt) == end))
 			return r;
 		*found = live_target_last_hit(rt->lt, s, at);

@@ -322,6 +322,11 @@ int replay_session_rewind(struct replay_session *s,
 	return replay_mark_restore(s->rp, m);
 }
 
+void replay_session_abandon(struct replay_session *s)
+{
+	atomic_store(&s->rp->diverged, true);  /* (check_event stops here) */
+}
+
 uint64_t replay_session_state_hash(struct replay_session *s)
 {
 	return replay_mark_hash(s->rp);

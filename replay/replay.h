@@ -115,6 +115,10 @@ int replay_session_rewind(struct replay_session *s,
 			  const struct replay_mark *m);
 void replay_mark_free(struct replay_mark *m);
 uint64_t replay_mark_bytes(const struct replay_mark *m);
+/* The caller ends this run to go back (vm_stop): what the VCPUs do on
+ * their way out is not checked (nor reported as a divergence, which
+ * would read the trace for its context) until a mark is restored. */
+void replay_session_abandon(struct replay_session *s);
 /* A hash of everything a mark holds, as the replay stands now. */
 uint64_t replay_session_state_hash(struct replay_session *s);
 /* Ends: the VM must be stopped and its threads joined (vm_stop, vm_wait)
