@@ -69,6 +69,10 @@ enum debug_resume_kind { DEBUG_CONTINUE = 0, DEBUG_STEP };
 struct debug_resume {
 	enum debug_resume_kind kind;
 	int thread;                 /* STEP: which thread (-1: any) */
+	/* reverse: an fd readable when the user asks to stop (gdb's
+	 * Ctrl-C on the connection; nothing is read from it), 0: none.  The
+	 * replay back then stops where it is, as DEBUG_STOP_INTERRUPT. */
+	int interrupt_fd;
 };
 
 struct debug_target_ops {

@@ -56,7 +56,7 @@ struct live_target {
 	} values[DEBUG_MAX_WATCHES];
 	bool dr_seen, dr_warned;   /* a debug register hit came; the warning */
 	/* Running silently to a position (live_target_run_to). */
-	bool silent, scan, have_hit;
+	bool silent, scan, have_hit, interrupted;
 	uint64_t silent_to;
 	bool (*until)(void *arg);
 	void *until_arg;
@@ -254,6 +254,10 @@ static void silent_point(struct live_target *lt, unsigned vcpu, uint64_t pos)
 	while (find_stop(lt, vcpu, &s)) {
 		uint64_t at = s.kind == DEBUG_STOP_WATCH && pos ? pos - 1 : pos;
 
+		if (s.kind == DEBUG_STOP_INTERRUPT) {
+			lt->interrupted = true;
+			break;
+		}
 		if (lt->scan && at < lt->silent_to &&
 		    (s.kind == DEBUG_STOP_BREAK || s.kind == DEBUG_STOP_WATCH)) {
 			lt->hit = s;
@@ -261,7 +265,8 @@ static void silent_point(struct live_target *lt, unsigned vcpu, uint64_t pos)
 			lt->have_hit = true;
 		}
 	}
-	if (pos < lt->silent_to && !(lt->until && lt->until(lt->until_arg)))
+	if (pos < lt->silent_to && !lt->interrupted &&
+	    !(lt->until && lt->until(lt->until_arg)))
 		return;
 	lt->silent = false;
 	memset(&s, 0, sizeof(s));
@@ -604,10 +609,34 @@ int live_target_attach(struct live_target *lt, struct vm *vm)
 	return attach(lt, vm);
 }
 
-int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
-		       bool (*until)(void *arg), void *arg)
+/* Waits for the silent run's stop or end; a readable @interrupt_fd asks
+ * for the stop now. */
+static void wait_silent(struct live_target *lt, int interrupt_fd)
 {
 	struct epoll_event ev;
+	bool watching = interrupt_fd > 0 && !watch_fd(lt->epoll_fd,
+						      interrupt_fd);
+	int r;
+
+	for (;;) {
+		r = epoll_wait(lt->epoll_fd, &ev, 1, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 1 && watching && ev.data.fd == interrupt_fd) {
+			atomic_store(&lt->interrupt, true);
+			epoll_ctl(lt->epoll_fd, EPOLL_CTL_DEL, interrupt_fd, NULL);
+			watching = false;
+			continue;
+		}
+		break;
+	}
+	if (watching)
+		epoll_ctl(lt->epoll_fd, EPOLL_CTL_DEL, interrupt_fd, NULL);
+}
+
+int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
+		       bool (*until)(void *arg), void *arg, int interrupt_fd)
+{
 	uint64_t n;
 	bool start, mid;
 	char err[256];
@@ -619,7 +648,8 @@ int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
 	lt->silent = true;
 	lt->silent_to = pos;
 	lt->scan = scan;
-	lt->have_hit = false;
+	lt->have_hit = lt->interrupted = false;
+	atomic_store(&lt->interrupt, false);  /* (one asked while stopped) */
 	lt->until = until;
 	lt->until_arg = arg;
 	lt->req = (struct debug_resume){ .kind = DEBUG_CONTINUE, .thread = -1 };
@@ -633,10 +663,9 @@ int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
 	pthread_mutex_unlock(&lt->lock);
 	if (start && (r = start_run(lt, mid, err, sizeof(err))) < 0)
 		return r;
-	while ((r = epoll_wait(lt->epoll_fd, &ev, 1, -1)) < 0 && errno == EINTR)
-		;
+	wait_silent(lt, interrupt_fd);
 	pthread_mutex_lock(&lt->lock);
-	r = lt->have_stop ? 0 : 1;
+	r = !lt->have_stop ? 1 : lt->interrupted ? -EINTR : 0;
 	lt->silent = false;
 	lt->until = NULL;
 	pthread_mutex_unlock(&lt->lock);

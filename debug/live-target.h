@@ -48,9 +48,10 @@ int live_target_attach(struct live_target *lt, struct vm *vm);
  * position) says so, and stops there: a DEBUG_STOP_STEP of the VCPU about
  * to run.  @scan keeps the last breakpoint or watchpoint stop found on the
  * way before @pos (live_target_last_hit).  Blocks.  0 when stopped, 1 when
- * the run ended first, -errno. */
+ * the run ended first, -EINTR when stopped before by an interrupt (the
+ * server's, or @interrupt_fd becoming readable; 0: none), -errno. */
 int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
-		       bool (*until)(void *arg), void *arg);
+		       bool (*until)(void *arg), void *arg, int interrupt_fd);
 bool live_target_last_hit(struct live_target *lt, struct debug_stop *s,
 			  uint64_t *pos);
 /* Replaces the stop the server will be shown. */

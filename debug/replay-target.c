@@ -39,6 +39,7 @@ struct replay_target {
 	char cp_error[256];         /* the last failed automatic take */
 	uint64_t every;             /* steps between automatic ones (0: by
 				       their cost) */
+	int interrupt_fd;           /* of the reverse going on (0: none) */
 };
 
 /* --- checkpoints -------------------------------------------------------------- */
@@ -163,10 +164,13 @@ static int run_to(struct replay_target *rt, uint64_t pos, bool scan,
 		  char *err, size_t errlen)
 {
 	uint64_t t0 = mono_ns();
-	int r = live_target_run_to(rt->lt, pos, scan, NULL, NULL);
+	int r = live_target_run_to(rt->lt, pos, scan, NULL, NULL,
+				   rt->interrupt_fd);
 
 	rt->replayed_ns += mono_ns() - t0;
-	if (r < 0)
+	if (r == -EINTR)
+		snprintf(err, errlen, "interrupted");
+	else if (r < 0)
 		snprintf(err, errlen, "replaying to step %" PRIu64 ": %s", pos,
 			 strerror(-r));
 	else if (r > 0)
@@ -244,6 +248,17 @@ static int last_stop_before(struct replay_target *rt, uint64_t here,
 	}
 }
 
+/* Stopped by the user on the way back: shown where it is. */
+static int interrupted(struct replay_target *rt)
+{
+	struct debug_stop s = { .kind = DEBUG_STOP_INTERRUPT };
+	uint64_t here = live_target_position(rt->lt);
+
+	s.thread = (unsigned)live_target_vcpu_at(rt->lt, here);
+	live_target_set_stop(rt->lt, &s);
+	return 0;
+}
+
 static int reverse(void *t, const struct debug_resume *r, char *err,
 		   size_t errlen)
 {
@@ -251,23 +266,25 @@ static int reverse(void *t, const struct debug_resume *r, char *err,
 	uint64_t here = live_target_position(rt->lt), to = 0;
 	struct debug_stop s = { .kind = DEBUG_STOP_STEP, .thread = (unsigned)-1 };
 	bool found = false;
-	int ret;
+	int ret = 0;
 
+	rt->interrupt_fd = r->interrupt_fd;
 	if (r->kind == DEBUG_STEP) {
 		/* gdb steps the thread it stopped in, even asking for any. */
 		found = previous_of(rt, here, r->thread < 0 ? (int)rt->thread :
 				    r->thread, &to);
 	} else {
 		ret = last_stop_before(rt, here, &s, &to, &found, err, errlen);
-		if (ret)
-			return ret;
 	}
-	if (!found) {
+	if (!ret && !found) {
 		to = 0;
 		s.kind = DEBUG_STOP_TRACE_BEGIN;
 		s.thread = (unsigned)-1;
 	}
-	return go_back_to(rt, to, &s, err, errlen);
+	if (!ret)
+		ret = go_back_to(rt, to, &s, err, errlen);
+	rt->interrupt_fd = 0;
+	return ret == -EINTR ? interrupted(rt) : ret;
 }
 
 /* --- the live target's operations, and the replay's ------------------------ */
@@ -383,7 +400,7 @@ static int goto_event(void *t, uint64_t event, char *out, size_t outlen)
 		r = restore(rt, i, err, sizeof(err));
 	rt->goto_seq = event;
 	if (!r)
-		r = live_target_run_to(rt->lt, UINT64_MAX, false, reached, rt);
+		r = live_target_run_to(rt->lt, UINT64_MAX, false, reached, rt, 0);
 	if (r < 0) {
 		snprintf(out, outlen, "goto: %s\n", err);
 		return r;

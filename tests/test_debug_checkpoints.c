@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "debug/replay-target.h"
 #include "tests/helpers/testutil.h"
@@ -267,6 +268,47 @@ static void test_reverse_stepi_then_stepi(void **state)
 	replay_target_destroy(rt);
 }
 
+/* The user's interrupt (gdb's Ctrl-C: its connection readable) stops a
+ * replay back where it is, as an interrupt; nothing is read from the fd,
+ * and the target goes on from there to the same end. */
+static void test_interrupt_going_back(void **state)
+{
+	struct debug_points points = { 0 };
+	struct replay_target *rt;
+	struct debug_target t;
+	struct debug_resume r = { .kind = DEBUG_CONTINUE, .thread = -1 };
+	struct debug_stop s;
+	uint64_t end;
+	char err[512], *first, *again, c;
+	int fds[2];
+
+	(void)state;
+	SKIP_WITHOUT_KVM();
+	rt = open_target(counter, &points);
+	t = replay_target_of(rt);
+	replay_target_checkpoint_every(rt, 100);
+	to_end(t);
+	end = replay_target_position(rt);
+	first = where_at_end(t);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "\x03", 1), 1);
+	r.interrupt_fd = fds[0];
+	assert_int_equal(t.ops->reverse(t.t, &r, err, sizeof(err)), 0);
+	s = wait_stop(t);
+	assert_int_equal(s.kind, DEBUG_STOP_INTERRUPT);
+	assert_true(replay_target_position(rt) < end);
+	assert_true(replay_target_position(rt) > 0);
+	assert_int_equal(read(fds[0], &c, 1), 1);  /* still there */
+	to_end(t);
+	again = where_at_end(t);
+	assert_string_equal(again, first);
+	close(fds[0]);
+	close(fds[1]);
+	free(first);
+	free(again);
+	replay_target_destroy(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_edits_round_trip),
 		cmocka_unit_test(test_lost_update_round_trip),
 		cmocka_unit_test(test_reverse_stepi_then_stepi),
+		cmocka_unit_test(test_interrupt_going_back),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
