@@ -26,61 +26,12 @@
 #include <unistd.h>
 
 #include "debug/live-target.h"
+#include "debug/live-target-state.h"
+#include "traces/clock.h"
 #include "traces/event.h"
 #include "vmm/debug-stop.h"
 #include "vmm/snapshot.h"
 #include "vmm/vm.h"
-
-struct live_target {
-	struct vm *vm;
-	struct debug_points *points;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int stop_evfd;             /* written at each stop */
-	int epoll_fd;              /* stop_evfd and the VM's end */
-	bool started, running, released;
-	struct debug_resume req;
-	atomic_bool interrupt;
-	int last_ran;              /* the VCPU of the previous instruction */
-	bool last_checked;         /* its watch and step were looked at */
-	int break_reported;        /* VCPU whose breakpoint at its rip was */
-	uint64_t break_rip;        /* reported: not again before it runs */
-	bool have_stop;
-	struct debug_stop stop;
-	uint64_t instructions;     /* executed under the debugger */
-	uint64_t *watch_gen;       /* per VCPU: the points' gen in its DRs */
-	uint64_t values_gen;       /* the points' gen of `values` */
-	struct {
-		const uint8_t *host;   /* NULL: not RAM */
-		uint8_t old[8];
-	} values[DEBUG_MAX_WATCHES];
-	bool dr_seen, dr_warned;   /* a debug register hit came; the warning */
-	/* Running silently to a position (live_target_run_to). */
-	bool silent, scan, have_hit, interrupted;
-	uint64_t silent_to;
-	bool (*until)(void *arg);
-	void *until_arg;
-	struct debug_stop hit;     /* scan: the last stop found before */
-	uint64_t hit_pos;          /* silent_to, and where it was */
-	uint64_t *eintr;           /* per VCPU: its kicks at its last stop */
-	uint16_t *history;         /* the VCPU about to run at each position */
-	uint64_t history_len, history_cap;
-	unsigned nr_vcpus;
-	bool resume_mid;           /* the next start resumes a restored VM */
-	/* Called at each position (live_target_set_position_hook). */
-	uint64_t (*position_hook)(void *arg, uint64_t pos, unsigned vcpu);
-	void *hook_arg;
-	uint64_t hook_at;          /* the next position it wants */
-};
-
-/* Where a run stands, as a stop point that has looked at its stops
- * leaves it (live_target_mark). */
-struct live_mark {
-	uint64_t instructions;
-	int last_ran;
-	unsigned nr_vcpus;
-	uint64_t eintr[];
-};
 
 /* --- the stop point, on VCPU threads ----------------------------------------- */
 
@@ -210,7 +161,7 @@ static bool find_stop(struct live_target *lt, unsigned vcpu,
  * server cannot be told. */
 static bool report_stop(struct live_target *lt, const struct debug_stop *s)
 {
-	uint64_t one = 1;
+	uint64_t one = 1, t0 = mono_ns();
 
 	lt->stop = *s;
 	lt->have_stop = true;
@@ -219,6 +170,7 @@ static bool report_stop(struct live_target *lt, const struct debug_stop *s)
 		return false;
 	while (!lt->running && !lt->released)
 		pthread_cond_wait(&lt->cond, &lt->lock);
+	lt->stopped_ns += mono_ns() - t0;
 	return true;
 }
 
@@ -401,8 +353,8 @@ static bool vm_ended(struct live_target *lt)
 
 /* Starts the VCPU threads: a new run, or one going on from a restored
  * snapshot. */
-static int start_run(struct live_target *lt, bool resume_mid, char *err,
-		     size_t errlen)
+int live_target_start_run(struct live_target *lt, bool resume_mid, char *err,
+			  size_t errlen)
 {
 	int r;
 
@@ -441,7 +393,7 @@ static int resume(void *t, const struct debug_resume *r, char *err,
 	lt->resume_mid = false;
 	pthread_mutex_unlock(&lt->lock);
 	if (start)
-		ret = start_run(lt, mid, err, errlen);
+		ret = live_target_start_run(lt, mid, err, errlen);
 	return ret;
 }
 
@@ -527,7 +479,7 @@ struct debug_target live_target_of(struct live_target *lt)
 
 /* --- lifecycle ------------------------------------------------------------------ */
 
-static int watch_fd(int epfd, int fd)
+int live_target_watch_fd(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
@@ -554,7 +506,7 @@ static int attach(struct live_target *lt, struct vm *vm)
 	/* Every watch generation differs from 0: the first resume programs
 	 * the debug registers, keeping the single step. */
 	lt->points->gen++;
-	if (watch_fd(lt->epoll_fd, vm_end_fd(vm)))
+	if (live_target_watch_fd(lt->epoll_fd, vm_end_fd(vm)))
 		return -errno;
 	return vm_set_debug_stop(vm, stop_point, lt);
 }
@@ -581,7 +533,7 @@ struct live_target *live_target_create(struct vm *vm,
 	lt->stop_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	lt->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (lt->stop_evfd < 0 || lt->epoll_fd < 0 ||
-	    watch_fd(lt->epoll_fd, lt->stop_evfd)) {
+	    live_target_watch_fd(lt->epoll_fd, lt->stop_evfd)) {
 		snprintf(err, errlen, "debugger's stop notification: %s",
 			 strerror(errno));
 		goto fail;
@@ -607,165 +559,6 @@ int live_target_attach(struct live_target *lt, struct vm *vm)
 	if (vm_nr_vcpus(vm) != lt->nr_vcpus)
 		return -EINVAL;
 	return attach(lt, vm);
-}
-
-/* Waits for the silent run's stop or end; a readable @interrupt_fd asks
- * for the stop now. */
-static void wait_silent(struct live_target *lt, int interrupt_fd)
-{
-	struct epoll_event ev;
-	bool watching = interrupt_fd > 0 && !watch_fd(lt->epoll_fd,
-						      interrupt_fd);
-	int r;
-
-	for (;;) {
-		r = epoll_wait(lt->epoll_fd, &ev, 1, -1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 1 && watching && ev.data.fd == interrupt_fd) {
-			atomic_store(&lt->interrupt, true);
-			epoll_ctl(lt->epoll_fd, EPOLL_CTL_DEL, interrupt_fd, NULL);
-			watching = false;
-			continue;
-		}
-		break;
-	}
-	if (watching)
-		epoll_ctl(lt->epoll_fd, EPOLL_CTL_DEL, interrupt_fd, NULL);
-}
-
-int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
-		       bool (*until)(void *arg), void *arg, int interrupt_fd)
-{
-	uint64_t n;
-	bool start, mid;
-	char err[256];
-	int r;
-
-	pthread_mutex_lock(&lt->lock);
-	while (read(lt->stop_evfd, &n, sizeof(n)) > 0)
-		;
-	lt->silent = true;
-	lt->silent_to = pos;
-	lt->scan = scan;
-	lt->have_hit = lt->interrupted = false;
-	atomic_store(&lt->interrupt, false);  /* (one asked while stopped) */
-	lt->until = until;
-	lt->until_arg = arg;
-	lt->req = (struct debug_resume){ .kind = DEBUG_CONTINUE, .thread = -1 };
-	lt->have_stop = false;
-	lt->running = true;
-	pthread_cond_broadcast(&lt->cond);
-	start = !lt->started;
-	mid = lt->resume_mid;
-	lt->started = true;
-	lt->resume_mid = false;
-	pthread_mutex_unlock(&lt->lock);
-	if (start && (r = start_run(lt, mid, err, sizeof(err))) < 0)
-		return r;
-	wait_silent(lt, interrupt_fd);
-	pthread_mutex_lock(&lt->lock);
-	r = !lt->have_stop ? 1 : lt->interrupted ? -EINTR : 0;
-	lt->silent = false;
-	lt->until = NULL;
-	pthread_mutex_unlock(&lt->lock);
-	return r;
-}
-
-bool live_target_last_hit(struct live_target *lt, struct debug_stop *s,
-			  uint64_t *pos)
-{
-	if (!lt->have_hit)
-		return false;
-	*s = lt->hit;
-	*pos = lt->hit_pos;
-	return true;
-}
-
-void live_target_set_stop(struct live_target *lt, const struct debug_stop *s)
-{
-	pthread_mutex_lock(&lt->lock);
-	lt->stop = *s;
-	pthread_mutex_unlock(&lt->lock);
-}
-
-uint64_t live_target_position(struct live_target *lt)
-{
-	uint64_t pos;
-
-	pthread_mutex_lock(&lt->lock);
-	pos = lt->instructions;
-	pthread_mutex_unlock(&lt->lock);
-	return pos;
-}
-
-int live_target_vcpu_at(struct live_target *lt, uint64_t pos)
-{
-	int v = -1;
-
-	pthread_mutex_lock(&lt->lock);
-	if (pos < lt->history_len)
-		v = lt->history[pos];
-	pthread_mutex_unlock(&lt->lock);
-	return v;
-}
-
-void live_target_set_position_hook(struct live_target *lt,
-				   uint64_t (*fn)(void *arg, uint64_t pos,
-						  unsigned vcpu),
-				   void *arg)
-{
-	pthread_mutex_lock(&lt->lock);
-	lt->position_hook = fn;
-	lt->hook_arg = arg;
-	lt->hook_at = 0;
-	pthread_mutex_unlock(&lt->lock);
-}
-
-struct live_mark *live_target_mark(struct live_target *lt)
-{
-	struct live_mark *m = malloc(sizeof(*m) + lt->nr_vcpus *
-				     sizeof(m->eintr[0]));
-
-	if (!m)
-		return NULL;
-	pthread_mutex_lock(&lt->lock);
-	m->instructions = lt->instructions;
-	m->last_ran = lt->last_ran;
-	m->nr_vcpus = lt->nr_vcpus;
-	memcpy(m->eintr, lt->eintr, lt->nr_vcpus * sizeof(m->eintr[0]));
-	pthread_mutex_unlock(&lt->lock);
-	return m;
-}
-
-uint64_t live_mark_position(const struct live_mark *m)
-{
-	return m->instructions;
-}
-
-void live_target_rewind(struct live_target *lt, const struct live_mark *m)
-{
-	pthread_mutex_lock(&lt->lock);
-	lt->started = lt->running = lt->released = lt->have_stop = false;
-	lt->silent = lt->have_hit = false;
-	lt->resume_mid = m != NULL;
-	lt->instructions = m ? m->instructions : 0;
-	lt->last_ran = m ? m->last_ran : -1;
-	/* What the instruction before did was looked at when the mark was
-	 * taken: the exit it left in kvm_run is gone with the later run. */
-	lt->last_checked = m != NULL;
-	lt->break_reported = -1;
-	if (m)
-		memcpy(lt->eintr, m->eintr, lt->nr_vcpus * sizeof(lt->eintr[0]));
-	else
-		memset(lt->eintr, 0, lt->nr_vcpus * sizeof(lt->eintr[0]));
-	/* The debug registers and the watched values are read again. */
-	memset(lt->watch_gen, 0, lt->nr_vcpus * sizeof(uint64_t));
-	lt->values_gen = 0;
-	lt->points->gen++;
-	lt->hook_at = 0;
-	atomic_store(&lt->interrupt, false);
-	pthread_mutex_unlock(&lt->lock);
 }
 
 bool live_target_started(struct live_target *lt)

@@ -72,6 +72,9 @@ uint64_t live_mark_position(const struct live_mark *m);
  * resume or run_to starts it from there, at @m's position.  Positions
  * seen stay known. */
 void live_target_rewind(struct live_target *lt, const struct live_mark *m);
+/* Time spent showing stops (blocked until the server resumes), for
+ * telling a step's cost from the user's pause.  Thread-safe. */
+uint64_t live_target_stopped_ns(struct live_target *lt);
 /* @fn runs at each stop point the debugger passes, on the VCPU thread
  * (the VM still: it may take a checkpoint), once the stops there are
  * shown; it returns the next position it wants to be called at.  NULL:

@@ -20,7 +20,6 @@
 #include "vmm/vm.h"
 
 #define CHECKPOINT_MEMORY (256ull << 20)
-#define STEP_MAX_NS       50000000ull  /* longer: a stop was shown */
 
 struct replay_target {
 	const char *path;
@@ -35,7 +34,7 @@ struct replay_target {
 	struct checkpoints cps;
 	bool auto_checkpoints;
 	/* the position hook's, on VCPU threads while the server waits */
-	uint64_t hook_pos, hook_ns;
+	uint64_t hook_pos, hook_ns, hook_stopped_ns;
 	char cp_error[256];         /* the last failed automatic take */
 	uint64_t every;             /* steps between automatic ones (0: by
 				       their cost) */
@@ -94,12 +93,15 @@ static int take_checkpoint(struct replay_target *rt, int vcpu, bool manual,
 static uint64_t at_position(void *arg, uint64_t pos, unsigned vcpu)
 {
 	struct replay_target *rt = arg;
-	uint64_t now = mono_ns(), step = 0;
+	uint64_t now = mono_ns(), shown = live_target_stopped_ns(rt->lt);
+	uint64_t step = 0;
 	bool want;
 
-	/* Only steps run straight on: not the time a stop was shown. */
-	if (pos == rt->hook_pos + 1 && now - rt->hook_ns < STEP_MAX_NS)
-		step = now - rt->hook_ns;
+	/* A step's cost, all of it (a slow one is worth a checkpoint after
+	 * it), but not the time a stop was shown. */
+	if (pos == rt->hook_pos + 1 && now - rt->hook_ns > shown -
+	    rt->hook_stopped_ns)
+		step = now - rt->hook_ns - (shown - rt->hook_stopped_ns);
 	want = checkpoints_want(&rt->cps, pos, step);
 	if (rt->every)
 		want = pos >= rt->cps.v[checkpoints_before(&rt->cps, pos)].pos +
@@ -109,6 +111,7 @@ static uint64_t at_position(void *arg, uint64_t pos, unsigned vcpu)
 				sizeof(rt->cp_error));
 	rt->hook_pos = pos;
 	rt->hook_ns = mono_ns();
+	rt->hook_stopped_ns = shown;
 	return pos + 1;
 }
 
