@@ -81,8 +81,11 @@ static int take_checkpoint(struct replay_target *rt, int vcpu, bool manual,
 		free(cp.live);
 		return -1;
 	}
+	/* (the start's copies all memory in use: not what a take costs) */
 	vm_snapshot_stats(vm, &st);
-	checkpoints_count_take(&rt->cps, mono_ns() - t0, st.last_take_pages);
+	if (vcpu >= 0)
+		checkpoints_count_take(&rt->cps, mono_ns() - t0,
+				       st.last_take_pages);
 	if (!manual)
 		checkpoints_thin(&rt->cps, checkpoint_bytes(rt));
 	return 0;
@@ -428,14 +431,18 @@ static int list_checkpoints(void *t, char *out, size_t outlen)
 	struct replay_target *rt = t;
 	const struct checkpoints *c = &rt->cps;
 	size_t n, shown = 0;
+	char steps[64] = "";
 
+	if (checkpoints_step_ns(c))
+		snprintf(steps, sizeof(steps), ", about %" PRIu64 " steps at %.1f "
+			 "us", checkpoints_interval(c),
+			 checkpoints_step_ns(c) / 1e3);
 	n = (size_t)snprintf(out, outlen, "%zu checkpoints, %.1f MiB; one every "
-			     "%.0f ms of replay, about %" PRIu64 " steps (%.1f us a step, %.0f us to take "
-			     "one, %.0f us to restore one); %" PRIu64 " replays, "
-			     "%.3f s spent replaying to positions\n", c->n,
+			     "%.0f ms of replay%s (%.0f us to take one, %.0f us "
+			     "to restore one); %" PRIu64 " replays, %.3f s spent "
+			     "replaying to positions\n", c->n,
 			     checkpoint_bytes(rt) / 1048576.0,
-			     checkpoints_interval_ns(c) / 1e6,
-			     checkpoints_interval(c), checkpoints_step_ns(c) / 1e3,
+			     checkpoints_interval_ns(c) / 1e6, steps,
 			     c->takes ? c->take_ns / 1e3 / c->takes : 0.0,
 			     c->restores ? c->restore_ns / 1e3 / c->restores : 0.0,
 			     rt->runs, rt->replayed_ns / 1e9);
