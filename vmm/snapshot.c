@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "vmm/memory.h"
 #include "vmm/page-tree.h"
@@ -60,8 +61,10 @@ struct vcpu_snapshot {
 struct vm_snapshot {
 	struct vm *vm;
 	struct page_tree mem;
-	struct vcpu_snapshot *vcpus;
-	struct vm_run_state run;
+	struct vcpu_snapshot *vcpus;   /* while taking: then packed into */
+	void *packed;                  /* zstd of every VCPU's state and run
+					  state, then the VM's run state */
+	size_t packed_len, flat_len;   /* ... (compressed, and not) */
 	struct sched_state *sched;     /* NULL in parallel mode */
 	int stopped_vcpu;              /* taken at its debug stop point;
 					  -1: quiesced */
@@ -363,11 +366,89 @@ static int take_vcpus(struct vm *vm, struct vm_snapshot *s, char *err,
 			snprintf(err, errlen, "vcpu %u: %s", i, why);
 			return -1;
 		}
-		vcpu_state_compact(&c->kvm);
 		vcpu_run_save(v, &c->run, s->stopped_vcpu >= 0);
-		s->bytes += vcpu_state_bytes(&c->kvm, caps) + sizeof(*c);
 	}
 	return 0;
+}
+
+static void free_vcpus(struct vcpu_snapshot *v, unsigned n)
+{
+	for (unsigned i = 0; v && i < n; i++)
+		vcpu_state_free(&v[i].kvm);
+	free(v);
+}
+
+/* Every VCPU's state and run state, flattened and compressed: a
+ * checkpoint's fixed cost is mostly zeros and values that repeat (XSAVE,
+ * MSRs, the console line). */
+static int pack_vcpus(struct vm *vm, struct vm_snapshot *s)
+{
+	const struct vcpu_state_caps *caps = &vm->snapshots->caps;
+	size_t one = sizeof(uint32_t) + vcpu_state_flat_max(caps) +
+		     sizeof(struct vcpu_run_state), len = 0, bound;
+	uint8_t *flat = malloc(vm->nr_vcpus * one + sizeof(struct vm_run_state));
+	int r = -ENOMEM;
+
+	if (!flat)
+		return r;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		uint32_t n = (uint32_t)vcpu_state_flatten(&s->vcpus[i].kvm, caps,
+							  flat + len + 4);
+
+		memcpy(flat + len, &n, sizeof(n));
+		len += sizeof(n) + n;
+		memcpy(flat + len, &s->vcpus[i].run, sizeof(s->vcpus[i].run));
+		len += sizeof(s->vcpus[i].run);
+	}
+	vm_run_save(vm, (struct vm_run_state *)(flat + len));
+	len += sizeof(struct vm_run_state);
+	bound = ZSTD_compressBound(len);
+	s->packed = malloc(bound);
+	if (s->packed) {
+		s->packed_len = ZSTD_compress(s->packed, bound, flat, len, 1);
+		r = ZSTD_isError(s->packed_len) ? -EIO : 0;
+	}
+	free(flat);
+	if (r)
+		return r;
+	s->flat_len = len;
+	s->bytes += s->packed_len;
+	free_vcpus(s->vcpus, vm->nr_vcpus);
+	s->vcpus = NULL;
+	return 0;
+}
+
+/* The VCPU states of @s, unpacked (free_vcpus them), and the VM's run
+ * state into @run; NULL: no memory. */
+static struct vcpu_snapshot *unpack_vcpus(struct vm *vm,
+					  const struct vm_snapshot *s,
+					  struct vm_run_state *run)
+{
+	const struct vcpu_state_caps *caps = &vm->snapshots->caps;
+	struct vcpu_snapshot *v = calloc(vm->nr_vcpus, sizeof(*v));
+	uint8_t *flat = malloc(s->flat_len);
+	size_t off = 0;
+	bool ok = v && flat && ZSTD_decompress(flat, s->flat_len, s->packed,
+					       s->packed_len) == s->flat_len;
+
+	for (unsigned i = 0; ok && i < vm->nr_vcpus; i++) {
+		uint32_t n;
+
+		memcpy(&n, flat + off, sizeof(n));
+		off += sizeof(n);
+		ok = !vcpu_state_alloc(&v[i].kvm, caps) &&
+		     !vcpu_state_unflatten(&v[i].kvm, caps, flat + off, n);
+		off += n;
+		memcpy(&v[i].run, flat + off, sizeof(v[i].run));
+		off += sizeof(v[i].run);
+	}
+	if (ok)
+		memcpy(run, flat + off, sizeof(*run));
+	free(flat);
+	if (ok)
+		return v;
+	free_vcpus(v, vm->nr_vcpus);
+	return NULL;
 }
 
 /* The VM stands still at @holder's debug stop point in a way a snapshot
@@ -450,7 +531,10 @@ static struct vm_snapshot *take(struct vm *vm, int holder, char *err,
 	st->stats.snapshots++;
 	if (take_vcpus(vm, s, err, errlen))
 		goto fail;
-	vm_run_save(vm, &s->run);
+	if (pack_vcpus(vm, s)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (vm->sched) {
 		if (!(s->sched = sched_state_save(vm))) {
 			snprintf(err, errlen, "out of memory");
@@ -494,6 +578,8 @@ int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 			char *err, size_t errlen)
 {
 	struct vm_snapshots *st = vm->snapshots;
+	struct vcpu_snapshot *vs;
+	struct vm_run_state *run;
 	uint64_t n;
 
 	if (!s || s->vm != vm) {
@@ -523,21 +609,28 @@ int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 	st->live = page_tree_get(&s->mem);
 	st->stats.last_restore_pages = n;
 	st->stats.pages_restored += n;
+	if (!(run = malloc(sizeof(*run))) || !(vs = unpack_vcpus(vm, s, run))) {
+		free(run);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		char why[256];
 
-		if (vcpu_state_set(v->fd, v->run, &st->caps, &s->vcpus[i].kvm,
-				   why, sizeof(why))) {
+		if (vcpu_state_set(v->fd, v->run, &st->caps, &vs[i].kvm, why,
+				   sizeof(why))) {
 			snprintf(err, errlen, "vcpu %u: %s", i, why);
-			return -1;
+			goto fail;
 		}
-		if (vcpu_run_load(v, &s->vcpus[i].run)) {
+		if (vcpu_run_load(v, &vs[i].run)) {
 			snprintf(err, errlen, "out of memory");
-			return -1;
+			goto fail;
 		}
 	}
-	vm_run_load(vm, &s->run);
+	free_vcpus(vs, vm->nr_vcpus);
+	vm_run_load(vm, run);
+	free(run);
 	st->resumable = s->stopped_vcpu >= 0;
 	if (st->resumable) {
 		/* No thread runs it until vm_snapshot_resume. */
@@ -546,6 +639,10 @@ int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 			atomic_store(&vm->vcpus[i].kickable, false);
 	}
 	return 0;
+fail:
+	free_vcpus(vs, vm->nr_vcpus);
+	free(run);
+	return -1;
 }
 
 int vm_snapshot_resume(struct vm *vm, char *err, size_t errlen)
@@ -587,9 +684,8 @@ void vm_snapshot_free(struct vm_snapshot *s)
 		return;
 	st = s->vm->snapshots;
 	page_tree_put(&st->pool, &s->mem);
-	for (unsigned i = 0; s->vcpus && i < s->vm->nr_vcpus; i++)
-		vcpu_state_free(&s->vcpus[i].kvm);
-	free(s->vcpus);
+	free_vcpus(s->vcpus, s->vm->nr_vcpus);
+	free(s->packed);
 	sched_state_free(s->sched);
 	if (s->prev)
 		s->prev->next = s->next;

@@ -3,6 +3,7 @@
  * places: registers, XSAVE, XCRs, sregs, MSRs, events, MP state, debug
  * registers. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,6 @@ int vcpu_state_alloc(struct vcpu_kvm_state *s, const struct vcpu_state_caps *cap
 	memset(s, 0, sizeof(*s));
 	s->msrs = msrs_new(caps->nmsrs);
 	s->xsave = calloc(1, caps->xsave_size);
-	s->xsave_len = caps->xsave_size;
 	if (!s->msrs || !s->xsave) {
 		vcpu_state_free(s);
 		return -ENOMEM;
@@ -162,46 +162,59 @@ void vcpu_state_free(struct vcpu_kvm_state *s)
 	s->xsave = NULL;
 }
 
-size_t vcpu_state_bytes(const struct vcpu_kvm_state *s,
-			const struct vcpu_state_caps *caps)
+size_t vcpu_state_bytes(const struct vcpu_state_caps *caps)
 {
 	return sizeof(struct vcpu_kvm_state) + sizeof(struct kvm_msrs) +
-	       caps->nmsrs * sizeof(struct kvm_msr_entry) + s->xsave_len;
+	       caps->nmsrs * sizeof(struct kvm_msr_entry) + caps->xsave_size;
 }
 
-void vcpu_state_compact(struct vcpu_kvm_state *s)
-{
-	const uint8_t *b = (const uint8_t *)s->xsave;
-	uint32_t len = s->xsave_len;
-	void *p;
+/* The fixed part (up to the pointers), the MSR values, the XSAVE head. */
+#define FLAT_FIXED offsetof(struct vcpu_kvm_state, msrs)
 
-	while (len > 0 && !b[len - 1])
-		len--;
-	len = (len + 63) & ~63u;
-	if (len == s->xsave_len || !(p = realloc(s->xsave, len ? len : 64)))
-		return;
-	s->xsave = p;
-	s->xsave_len = len;
+size_t vcpu_state_flat_max(const struct vcpu_state_caps *caps)
+{
+	return FLAT_FIXED + caps->nmsrs * sizeof(uint64_t) + sizeof(uint32_t) +
+	       caps->xsave_size;
 }
 
-/* KVM_SET_XSAVE reads the whole area: a compacted one gets its zeros. */
-static int set_xsave(int fd, const struct vcpu_state_caps *caps,
-		     const struct vcpu_kvm_state *s)
+size_t vcpu_state_flatten(const struct vcpu_kvm_state *s,
+			  const struct vcpu_state_caps *caps, uint8_t *out)
 {
-	void *full;
-	int r;
+	const uint8_t *x = (const uint8_t *)s->xsave;
+	uint32_t xlen = caps->xsave_size;
+	uint8_t *p = out;
 
-	if (s->xsave_len >= caps->xsave_size)
-		return ioctl(fd, KVM_SET_XSAVE, s->xsave);
-	full = calloc(1, caps->xsave_size);
-	if (!full) {
-		errno = ENOMEM;
-		return -1;
-	}
-	memcpy(full, s->xsave, s->xsave_len);
-	r = ioctl(fd, KVM_SET_XSAVE, full);
-	free(full);
-	return r;
+	while (xlen && !x[xlen - 1])  /* (most of it, without AVX and later) */
+		xlen--;
+	memcpy(p, s, FLAT_FIXED);
+	p += FLAT_FIXED;
+	for (uint32_t i = 0; i < caps->nmsrs; i++, p += sizeof(uint64_t))
+		memcpy(p, &s->msrs->entries[i].data, sizeof(uint64_t));
+	memcpy(p, &xlen, sizeof(xlen));
+	p += sizeof(xlen);
+	memcpy(p, x, xlen);
+	return (size_t)(p - out) + xlen;
+}
+
+int vcpu_state_unflatten(struct vcpu_kvm_state *s,
+			 const struct vcpu_state_caps *caps, const uint8_t *in,
+			 size_t len)
+{
+	size_t head = FLAT_FIXED + caps->nmsrs * sizeof(uint64_t);
+	uint32_t xlen;
+
+	if (len < head + sizeof(xlen))
+		return -EINVAL;
+	memcpy(&xlen, in + head, sizeof(xlen));
+	if (xlen > caps->xsave_size || len != head + sizeof(xlen) + xlen)
+		return -EINVAL;
+	memcpy(s, in, FLAT_FIXED);
+	for (uint32_t i = 0; i < caps->nmsrs; i++)
+		memcpy(&s->msrs->entries[i].data, in + FLAT_FIXED +
+		       i * sizeof(uint64_t), sizeof(uint64_t));
+	memset(s->xsave, 0, caps->xsave_size);
+	memcpy(s->xsave, in + head + sizeof(xlen), xlen);
+	return 0;
 }
 
 static int failed(const char *what, char *err, size_t errlen)
@@ -257,7 +270,7 @@ int vcpu_state_set(int fd, struct kvm_run *run, const struct vcpu_state_caps *ca
 	run->s.regs.regs = s->regs;
 	if (ioctl(fd, KVM_SET_REGS, &s->regs) < 0)
 		return failed("KVM_SET_REGS", err, errlen);
-	if (set_xsave(fd, caps, s) < 0)
+	if (ioctl(fd, KVM_SET_XSAVE, s->xsave) < 0)
 		return failed("KVM_SET_XSAVE", err, errlen);
 	if (caps->xcrs && ioctl(fd, KVM_SET_XCRS, &s->xcrs) < 0)
 		return failed("KVM_SET_XCRS", err, errlen);

@@ -45,8 +45,7 @@ struct vcpu_kvm_state {
 	struct kvm_mp_state mp;
 	struct kvm_vcpu_events events;
 	struct kvm_msrs *msrs;   /* caps->nmsrs entries (malloc'd) */
-	struct kvm_xsave *xsave; /* xsave_len bytes (malloc'd) ... */
-	uint32_t xsave_len;      /* ... of caps->xsave_size: the rest is 0 */
+	struct kvm_xsave *xsave; /* caps->xsave_size bytes (malloc'd) */
 };
 
 /* Fills @caps for VCPU fd @vcpu_fd of a VM: the XSAVE size and the MSRs
@@ -61,13 +60,17 @@ void vcpu_state_caps_free(struct vcpu_state_caps *caps);
 int vcpu_state_alloc(struct vcpu_kvm_state *s, const struct vcpu_state_caps *caps);
 void vcpu_state_free(struct vcpu_kvm_state *s);
 /* Bytes of memory @s uses. */
-size_t vcpu_state_bytes(const struct vcpu_kvm_state *s,
-			const struct vcpu_state_caps *caps);
-/* Drops the all-zero tail of @s's XSAVE area (most of it for a guest
- * that leaves AVX and later states alone), for a state that is kept:
- * vcpu_state_set puts the zeros back.  @s stays valid if memory runs
- * out.  Not before vcpu_state_get (it needs the whole area). */
-void vcpu_state_compact(struct vcpu_kvm_state *s);
+size_t vcpu_state_bytes(const struct vcpu_state_caps *caps);
+
+/* @s as bytes, for keeping it compressed: at most vcpu_state_flat_max
+ * bytes into @out, the count returned; and back into @s (allocated for
+ * @caps): 0, or -EINVAL when @in is not such bytes. */
+size_t vcpu_state_flat_max(const struct vcpu_state_caps *caps);
+size_t vcpu_state_flatten(const struct vcpu_kvm_state *s,
+			  const struct vcpu_state_caps *caps, uint8_t *out);
+int vcpu_state_unflatten(struct vcpu_kvm_state *s,
+			 const struct vcpu_state_caps *caps, const uint8_t *in,
+			 size_t len);
 
 /* Reads (resp. writes) every piece.  @run is the VCPU's kvm_run: registers
  * staged there for the next KVM_RUN (sync regs) are the VCPU's registers;
