@@ -476,14 +476,20 @@ static int check_frozen(struct vm *vm, unsigned holder, char *err,
 		if (atomic_load(&v->finished))
 			continue;
 		live++;
+		/* (a thread not parked may be writing its VCPU's fields: they
+		 * are read only once it waits, under the lock) */
+		if (i != holder && !(s->parked[t->idx] && thread_vcpu(t) == v)) {
+			snprintf(err, errlen, "vcpu %u is between two states "
+				 "(not yet waiting for its turn)", i);
+			return -1;
+		}
 		if (v->done || v->halted || v->io_pending || v->dirty ||
 		    v->fetch_wanted || atomic_load(&v->stopped) ||
-		    vcpu_owes_stop(v) ||
-		    (i != holder && !(s->parked[t->idx] && thread_vcpu(t) == v))) {
+		    vcpu_owes_stop(v)) {
 			snprintf(err, errlen, "vcpu %u is %s", i, v->io_pending ?
 				 "in a PIO/MMIO exit that KVM has not finished" :
-				 "between two states (stopping, stopped, halted "
-				 "or not yet waiting for its turn)");
+				 "between two states (stopping, stopped or "
+				 "halted)");
 			return -1;
 		}
 	}
