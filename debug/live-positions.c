@@ -38,31 +38,19 @@ static void wait_silent(struct live_target *lt, int interrupt_fd)
 int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
 		       bool (*until)(void *arg), void *arg, int interrupt_fd)
 {
-	uint64_t n;
-	bool start, mid;
+	const struct debug_resume cont = { .kind = DEBUG_CONTINUE, .thread = -1 };
 	char err[256];
 	int r;
 
 	pthread_mutex_lock(&lt->lock);
-	while (read(lt->stop_evfd, &n, sizeof(n)) > 0)
-		;
 	lt->silent = true;
 	lt->silent_to = pos;
 	lt->scan = scan;
 	lt->have_hit = lt->interrupted = false;
-	atomic_store(&lt->interrupt, false);  /* (one asked while stopped) */
 	lt->until = until;
 	lt->until_arg = arg;
-	lt->req = (struct debug_resume){ .kind = DEBUG_CONTINUE, .thread = -1 };
-	lt->have_stop = false;
-	lt->running = true;
-	pthread_cond_broadcast(&lt->cond);
-	start = !lt->started;
-	mid = lt->resume_mid;
-	lt->started = true;
-	lt->resume_mid = false;
-	pthread_mutex_unlock(&lt->lock);
-	if (start && (r = live_target_start_run(lt, mid, err, sizeof(err))) < 0)
+	r = live_target_go(lt, &cont, err, sizeof(err));
+	if (r < 0)
 		return r;
 	wait_silent(lt, interrupt_fd);
 	pthread_mutex_lock(&lt->lock);
@@ -90,14 +78,20 @@ void live_target_set_stop(struct live_target *lt, const struct debug_stop *s)
 	pthread_mutex_unlock(&lt->lock);
 }
 
-uint64_t live_target_position(struct live_target *lt)
+/* A counter the VCPU threads update, read under the lock. */
+static uint64_t read_locked(struct live_target *lt, const uint64_t *field)
 {
-	uint64_t pos;
+	uint64_t v;
 
 	pthread_mutex_lock(&lt->lock);
-	pos = lt->instructions;
+	v = *field;
 	pthread_mutex_unlock(&lt->lock);
-	return pos;
+	return v;
+}
+
+uint64_t live_target_position(struct live_target *lt)
+{
+	return read_locked(lt, &lt->instructions);
 }
 
 int live_target_vcpu_at(struct live_target *lt, uint64_t pos)
@@ -141,12 +135,7 @@ struct live_mark *live_target_mark(struct live_target *lt)
 
 uint64_t live_target_stopped_ns(struct live_target *lt)
 {
-	uint64_t ns;
-
-	pthread_mutex_lock(&lt->lock);
-	ns = lt->stopped_ns;
-	pthread_mutex_unlock(&lt->lock);
-	return ns;
+	return read_locked(lt, &lt->stopped_ns);
 }
 
 uint64_t live_mark_position(const struct live_mark *m)

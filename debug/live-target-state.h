@@ -63,10 +63,11 @@ struct live_mark {
 	uint64_t eintr[];
 };
 
-/* Starts the VCPU threads (vm_start, or vm_snapshot_resume after a
- * rewind to a mid-run checkpoint).  0, or -errno with a message. */
-int live_target_start_run(struct live_target *lt, bool resume_mid, char *err,
-			  size_t errlen);
+/* Lets the VM run as @r asks, with the lock held (it unlocks): the VCPU
+ * threads start if they have not (vm_start, or vm_snapshot_resume after
+ * a rewind to a mid-run checkpoint).  0, or -errno with a message. */
+int live_target_go(struct live_target *lt, const struct debug_resume *r,
+		   char *err, size_t errlen);
 /* Adds @fd to the epoll set @epfd (readable).  0 or -1 (errno). */
 int live_target_watch_fd(int epfd, int fd);
 

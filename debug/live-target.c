@@ -353,8 +353,8 @@ static bool vm_ended(struct live_target *lt)
 
 /* Starts the VCPU threads: a new run, or one going on from a restored
  * snapshot. */
-int live_target_start_run(struct live_target *lt, bool resume_mid, char *err,
-			  size_t errlen)
+static int start_run(struct live_target *lt, bool resume_mid, char *err,
+		     size_t errlen)
 {
 	int r;
 
@@ -367,34 +367,38 @@ int live_target_start_run(struct live_target *lt, bool resume_mid, char *err,
 	return r;
 }
 
-static int resume(void *t, const struct debug_resume *r, char *err,
-		  size_t errlen)
+int live_target_go(struct live_target *lt, const struct debug_resume *r,
+		   char *err, size_t errlen)
 {
-	struct live_target *lt = t;
 	uint64_t n;
 	bool start, mid;
-	int ret = 0;
 
-	if (vm_ended(lt)) {
-		snprintf(err, errlen, "the run has ended");
-		return -ESRCH;
-	}
-	pthread_mutex_lock(&lt->lock);
 	while (read(lt->stop_evfd, &n, sizeof(n)) > 0)
 		;
 	lt->req = *r;
 	lt->have_stop = false;
 	lt->running = true;
-	atomic_store(&lt->interrupt, false);
+	atomic_store(&lt->interrupt, false);  /* (one asked while stopped) */
 	pthread_cond_broadcast(&lt->cond);
 	start = !lt->started;
 	mid = lt->resume_mid;
 	lt->started = true;
 	lt->resume_mid = false;
 	pthread_mutex_unlock(&lt->lock);
-	if (start)
-		ret = live_target_start_run(lt, mid, err, errlen);
-	return ret;
+	return start ? start_run(lt, mid, err, errlen) : 0;
+}
+
+static int resume(void *t, const struct debug_resume *r, char *err,
+		  size_t errlen)
+{
+	struct live_target *lt = t;
+
+	if (vm_ended(lt)) {
+		snprintf(err, errlen, "the run has ended");
+		return -ESRCH;
+	}
+	pthread_mutex_lock(&lt->lock);
+	return live_target_go(lt, r, err, errlen);
 }
 
 static int stop_fd(void *t)
