@@ -314,7 +314,7 @@ check-asan:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 # The concurrency tests (pause protocol, trace writers) under TSan.
-TSAN_TESTS = test_pause test_pause_windows test_vcpu_threads test_parallel_end test_replay test_replay_stream test_explore test_snapshot test_debug_protocol test_debug_live test_debug_reverse test_analyze_run $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
+TSAN_TESTS = test_pause test_pause_windows test_vcpu_threads test_parallel_end test_replay test_replay_stream test_explore test_snapshot test_debug_protocol test_debug_live test_debug_reverse test_debug_checkpoints test_analyze_run $(notdir $(basename $(wildcard tests/test_trace_writer*.c tests/test_trace_threads*.c)))
 tsan: check-deps
 	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" \
 		build/tsan/vcprr $(GUESTS) $(TSAN_TESTS:%=build/tsan/tests/%)

@@ -69,6 +69,10 @@ enum debug_resume_kind { DEBUG_CONTINUE = 0, DEBUG_STEP };
 struct debug_resume {
 	enum debug_resume_kind kind;
 	int thread;                 /* STEP: which thread (-1: any) */
+	/* reverse: an fd readable when the user asks to stop (gdb's
+	 * Ctrl-C on the connection; nothing is read from it), 0: none.  The
+	 * replay back then stops where it is, as DEBUG_STOP_INTERRUPT. */
+	int interrupt_fd;
 };
 
 struct debug_target_ops {
@@ -101,6 +105,8 @@ struct debug_target_ops {
 	/* Moves to trace event @event (the numbers `inspect dump` prints). */
 	int (*goto_event)(void *t, uint64_t event, char *out, size_t outlen);
 	int (*list_checkpoints)(void *t, char *out, size_t outlen);
+	/* Takes a checkpoint at the current position. */
+	int (*checkpoint)(void *t, char *out, size_t outlen);
 };
 
 struct debug_target {

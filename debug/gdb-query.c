@@ -136,6 +136,7 @@ static const char monitor_help[] =
 	"  goto EVENT       go to trace event EVENT (as `vcprr inspect dump` "
 	"numbers them)\n"
 	"  checkpoints      list the checkpoints\n"
+	"  checkpoint       take one here\n"
 	"  help             this list\n";
 
 static void monitor(struct gdb_conn *c, const char *hex)
@@ -162,6 +163,11 @@ static void monitor(struct gdb_conn *c, const char *hex)
 			snprintf(out, sizeof(out), "checkpoints: %s\n", NO_REVERSE);
 		else
 			t->ops->list_checkpoints(t->t, out, sizeof(out));
+	} else if (!strcmp(cmd, "checkpoint")) {
+		if (!t->ops->checkpoint)
+			snprintf(out, sizeof(out), "checkpoint: %s\n", NO_REVERSE);
+		else
+			t->ops->checkpoint(t->t, out, sizeof(out));
 	} else if (!strncmp(cmd, "goto", 4) && (cmd[4] == ' ' || !cmd[4])) {
 		arg = cmd + 4 + strspn(cmd + 4, " ");
 		event = strtoull(arg, &end, 0);

@@ -126,8 +126,14 @@ static void resume(struct gdb_conn *c, const struct debug_resume *r,
 		gdb_conn_reply(c, NO_REVERSE);
 		return;
 	}
-	ret = reverse ? ops->reverse(c->target->t, r, err, sizeof(err)) :
-	      ops->resume(c->target->t, r, err, sizeof(err));
+	if (reverse) {
+		struct debug_resume back = *r;
+
+		back.interrupt_fd = c->fd;  /* a 0x03 from gdb stops it */
+		ret = ops->reverse(c->target->t, &back, err, sizeof(err));
+	} else {
+		ret = ops->resume(c->target->t, r, err, sizeof(err));
+	}
 	if (ret < 0) {
 		gdb_conn_reply(c, "E.%s", err[0] ? err : strerror(-ret));
 		return;
@@ -304,8 +310,9 @@ static void breakpoint(struct gdb_conn *c, const char *s, bool insert)
 
 static int dispatch(struct gdb_conn *c, const char *p)
 {
-	struct debug_resume step = { DEBUG_STEP, c->c_thread };
-	struct debug_resume cont = { DEBUG_CONTINUE, -1 };
+	struct debug_resume step = { .kind = DEBUG_STEP,
+				     .thread = c->c_thread };
+	struct debug_resume cont = { .kind = DEBUG_CONTINUE, .thread = -1 };
 
 	gdb_conn_reply(c, "%s", "");
 	if (c->running) {  /* all-stop: gdb waits for the stop first */

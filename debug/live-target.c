@@ -26,46 +26,12 @@
 #include <unistd.h>
 
 #include "debug/live-target.h"
+#include "debug/live-target-state.h"
+#include "traces/clock.h"
 #include "traces/event.h"
 #include "vmm/debug-stop.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
-
-struct live_target {
-	struct vm *vm;
-	struct debug_points *points;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int stop_evfd;             /* written at each stop */
-	int epoll_fd;              /* stop_evfd and the VM's end */
-	bool started, running, released;
-	struct debug_resume req;
-	atomic_bool interrupt;
-	int last_ran;              /* the VCPU of the previous instruction */
-	bool last_checked;         /* its watch and step were looked at */
-	int break_reported;        /* VCPU whose breakpoint at its rip was */
-	uint64_t break_rip;        /* reported: not again before it runs */
-	bool have_stop;
-	struct debug_stop stop;
-	uint64_t instructions;     /* executed under the debugger */
-	uint64_t *watch_gen;       /* per VCPU: the points' gen in its DRs */
-	uint64_t values_gen;       /* the points' gen of `values` */
-	struct {
-		const uint8_t *host;   /* NULL: not RAM */
-		uint8_t old[8];
-	} values[DEBUG_MAX_WATCHES];
-	bool dr_seen, dr_warned;   /* a debug register hit came; the warning */
-	/* Running silently to a position (live_target_run_to). */
-	bool silent, scan, have_hit;
-	uint64_t silent_to;
-	bool (*until)(void *arg);
-	void *until_arg;
-	struct debug_stop hit;     /* scan: the last stop found before */
-	uint64_t hit_pos;          /* silent_to, and where it was */
-	uint64_t *eintr;           /* per VCPU: its kicks at its last stop */
-	uint16_t *history;         /* the VCPU about to run at each position */
-	uint64_t history_len, history_cap;
-	unsigned nr_vcpus;
-};
 
 /* --- the stop point, on VCPU threads ----------------------------------------- */
 
@@ -195,7 +161,7 @@ static bool find_stop(struct live_target *lt, unsigned vcpu,
  * server cannot be told. */
 static bool report_stop(struct live_target *lt, const struct debug_stop *s)
 {
-	uint64_t one = 1;
+	uint64_t one = 1, t0 = mono_ns();
 
 	lt->stop = *s;
 	lt->have_stop = true;
@@ -204,6 +170,7 @@ static bool report_stop(struct live_target *lt, const struct debug_stop *s)
 		return false;
 	while (!lt->running && !lt->released)
 		pthread_cond_wait(&lt->cond, &lt->lock);
+	lt->stopped_ns += mono_ns() - t0;
 	return true;
 }
 
@@ -239,6 +206,10 @@ static void silent_point(struct live_target *lt, unsigned vcpu, uint64_t pos)
 	while (find_stop(lt, vcpu, &s)) {
 		uint64_t at = s.kind == DEBUG_STOP_WATCH && pos ? pos - 1 : pos;
 
+		if (s.kind == DEBUG_STOP_INTERRUPT) {
+			lt->interrupted = true;
+			break;
+		}
 		if (lt->scan && at < lt->silent_to &&
 		    (s.kind == DEBUG_STOP_BREAK || s.kind == DEBUG_STOP_WATCH)) {
 			lt->hit = s;
@@ -246,7 +217,8 @@ static void silent_point(struct live_target *lt, unsigned vcpu, uint64_t pos)
 			lt->have_hit = true;
 		}
 	}
-	if (pos < lt->silent_to && !(lt->until && lt->until(lt->until_arg)))
+	if (pos < lt->silent_to && !lt->interrupted &&
+	    !(lt->until && lt->until(lt->until_arg)))
 		return;
 	lt->silent = false;
 	memset(&s, 0, sizeof(s));
@@ -290,6 +262,16 @@ static void stop_point(struct vm *vm, unsigned vcpu, void *arg)
 	while (!lt->released && find_stop(lt, vcpu, &s)) {
 		if (!report_stop(lt, &s))
 			break;
+	}
+	if (!lt->released && lt->position_hook &&
+	    lt->instructions >= lt->hook_at) {
+		uint64_t pos = lt->instructions, next;
+
+		/* (it may take a checkpoint: live_target_mark locks) */
+		pthread_mutex_unlock(&lt->lock);
+		next = lt->position_hook(lt->hook_arg, pos, vcpu);
+		pthread_mutex_lock(&lt->lock);
+		lt->hook_at = next;
 	}
 	if (!lt->released) {
 		apply_watches(lt, vcpu);
@@ -369,33 +351,54 @@ static bool vm_ended(struct live_target *lt)
 	return lt->started && poll(&p, 1, 0) == 1;
 }
 
+/* Starts the VCPU threads: a new run, or one going on from a restored
+ * snapshot. */
+static int start_run(struct live_target *lt, bool resume_mid, char *err,
+		     size_t errlen)
+{
+	int r;
+
+	if (resume_mid)
+		return vm_snapshot_resume(lt->vm, err, errlen);
+	r = vm_start(lt->vm);
+	if (r < 0)
+		snprintf(err, errlen, "starting the VCPU threads: %s",
+			 strerror(-r));
+	return r;
+}
+
+int live_target_go(struct live_target *lt, const struct debug_resume *r,
+		   char *err, size_t errlen)
+{
+	uint64_t n;
+	bool start, mid;
+
+	while (read(lt->stop_evfd, &n, sizeof(n)) > 0)
+		;
+	lt->req = *r;
+	lt->have_stop = false;
+	lt->running = true;
+	atomic_store(&lt->interrupt, false);  /* (one asked while stopped) */
+	pthread_cond_broadcast(&lt->cond);
+	start = !lt->started;
+	mid = lt->resume_mid;
+	lt->started = true;
+	lt->resume_mid = false;
+	pthread_mutex_unlock(&lt->lock);
+	return start ? start_run(lt, mid, err, errlen) : 0;
+}
+
 static int resume(void *t, const struct debug_resume *r, char *err,
 		  size_t errlen)
 {
 	struct live_target *lt = t;
-	uint64_t n;
-	bool start;
-	int ret = 0;
 
 	if (vm_ended(lt)) {
 		snprintf(err, errlen, "the run has ended");
 		return -ESRCH;
 	}
 	pthread_mutex_lock(&lt->lock);
-	while (read(lt->stop_evfd, &n, sizeof(n)) > 0)
-		;
-	lt->req = *r;
-	lt->have_stop = false;
-	lt->running = true;
-	atomic_store(&lt->interrupt, false);
-	pthread_cond_broadcast(&lt->cond);
-	start = !lt->started;
-	lt->started = true;
-	pthread_mutex_unlock(&lt->lock);
-	if (start && (ret = vm_start(lt->vm)) < 0)
-		snprintf(err, errlen, "starting the VCPU threads: %s",
-			 strerror(-ret));
-	return ret;
+	return live_target_go(lt, r, err, errlen);
 }
 
 static int stop_fd(void *t)
@@ -480,7 +483,7 @@ struct debug_target live_target_of(struct live_target *lt)
 
 /* --- lifecycle ------------------------------------------------------------------ */
 
-static int watch_fd(int epfd, int fd)
+int live_target_watch_fd(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
@@ -507,7 +510,7 @@ static int attach(struct live_target *lt, struct vm *vm)
 	/* Every watch generation differs from 0: the first resume programs
 	 * the debug registers, keeping the single step. */
 	lt->points->gen++;
-	if (watch_fd(lt->epoll_fd, vm_end_fd(vm)))
+	if (live_target_watch_fd(lt->epoll_fd, vm_end_fd(vm)))
 		return -errno;
 	return vm_set_debug_stop(vm, stop_point, lt);
 }
@@ -534,7 +537,7 @@ struct live_target *live_target_create(struct vm *vm,
 	lt->stop_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	lt->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (lt->stop_evfd < 0 || lt->epoll_fd < 0 ||
-	    watch_fd(lt->epoll_fd, lt->stop_evfd)) {
+	    live_target_watch_fd(lt->epoll_fd, lt->stop_evfd)) {
 		snprintf(err, errlen, "debugger's stop notification: %s",
 			 strerror(errno));
 		goto fail;
@@ -560,80 +563,6 @@ int live_target_attach(struct live_target *lt, struct vm *vm)
 	if (vm_nr_vcpus(vm) != lt->nr_vcpus)
 		return -EINVAL;
 	return attach(lt, vm);
-}
-
-int live_target_run_to(struct live_target *lt, uint64_t pos, bool scan,
-		       bool (*until)(void *arg), void *arg)
-{
-	struct epoll_event ev;
-	uint64_t n;
-	bool start;
-	int r;
-
-	pthread_mutex_lock(&lt->lock);
-	while (read(lt->stop_evfd, &n, sizeof(n)) > 0)
-		;
-	lt->silent = true;
-	lt->silent_to = pos;
-	lt->scan = scan;
-	lt->have_hit = false;
-	lt->until = until;
-	lt->until_arg = arg;
-	lt->req = (struct debug_resume){ .kind = DEBUG_CONTINUE, .thread = -1 };
-	lt->have_stop = false;
-	lt->running = true;
-	pthread_cond_broadcast(&lt->cond);
-	start = !lt->started;
-	lt->started = true;
-	pthread_mutex_unlock(&lt->lock);
-	if (start && (r = vm_start(lt->vm)) < 0)
-		return r;
-	while ((r = epoll_wait(lt->epoll_fd, &ev, 1, -1)) < 0 && errno == EINTR)
-		;
-	pthread_mutex_lock(&lt->lock);
-	r = lt->have_stop ? 0 : 1;
-	lt->silent = false;
-	lt->until = NULL;
-	pthread_mutex_unlock(&lt->lock);
-	return r;
-}
-
-bool live_target_last_hit(struct live_target *lt, struct debug_stop *s,
-			  uint64_t *pos)
-{
-	if (!lt->have_hit)
-		return false;
-	*s = lt->hit;
-	*pos = lt->hit_pos;
-	return true;
-}
-
-void live_target_set_stop(struct live_target *lt, const struct debug_stop *s)
-{
-	pthread_mutex_lock(&lt->lock);
-	lt->stop = *s;
-	pthread_mutex_unlock(&lt->lock);
-}
-
-uint64_t live_target_position(struct live_target *lt)
-{
-	uint64_t pos;
-
-	pthread_mutex_lock(&lt->lock);
-	pos = lt->instructions;
-	pthread_mutex_unlock(&lt->lock);
-	return pos;
-}
-
-int live_target_vcpu_at(struct live_target *lt, uint64_t pos)
-{
-	int v = -1;
-
-	pthread_mutex_lock(&lt->lock);
-	if (pos < lt->history_len)
-		v = lt->history[pos];
-	pthread_mutex_unlock(&lt->lock);
-	return v;
 }
 
 bool live_target_started(struct live_target *lt)

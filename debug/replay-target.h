@@ -45,6 +45,32 @@ uint64_t replay_target_position(struct replay_target *rt);
 /* The guest image the trace runs. */
 const char *replay_target_guest(const struct replay_target *rt);
 
+/* Automatic checkpoints every @steps steps instead of by their measured
+ * cost (0: by cost again), for tests that want many on a short trace. */
+void replay_target_checkpoint_every(struct replay_target *rt, uint64_t steps);
+
+/* A hash of the state a checkpoint puts back, as it is now: the replay's
+ * cursors and checks (replay_session_state_hash), the position, guest
+ * memory, every VCPU's registers and the scheduler's step.  While the
+ * target is stopped. */
+uint64_t replay_target_state_hash(struct replay_target *rt);
+
+/* What the checkpoints cost so far. */
+struct replay_checkpoint_stats {
+	uint64_t checkpoints;       /* kept now */
+	uint64_t bytes;             /* memory they hold */
+	uint64_t written_bytes;     /* guest memory found written by the takes
+				       (the first: every page in use) */
+	uint64_t takes, take_ns, take_pages;  /* all takes: time, pages copied */
+	uint64_t restores, restore_ns;
+	uint64_t interval;          /* steps between automatic ones now */
+	uint64_t step_ns;           /* a forward step, measured */
+	uint64_t thinned;           /* times every other one was dropped */
+	uint64_t replayed_ns;       /* spent running to positions */
+};
+void replay_target_checkpoint_stats(struct replay_target *rt,
+				    struct replay_checkpoint_stats *st);
+
 /* Stops the current run and frees everything. */
 void replay_target_destroy(struct replay_target *rt);
 

@@ -13,6 +13,7 @@
 #include "replay/check.h"
 #include "replay/land-hooks.h"
 #include "replay/load.h"
+#include "replay/mark.h"
 #include "replay/raw-input.h"
 #include "replay/replay.h"
 #include "replay/sched-source.h"
@@ -310,6 +311,27 @@ bool replay_session_diverged(struct replay_session *s, char *msg, size_t len)
 	snprintf(msg, len, "%s", s->rp->message);
 	pthread_mutex_unlock(&s->rp->msg_lock);
 	return true;
+}
+
+struct replay_mark *replay_session_mark(struct replay_session *s)
+{
+	return replay_mark_take(s->rp);
+}
+
+int replay_session_rewind(struct replay_session *s,
+			  const struct replay_mark *m)
+{
+	return replay_mark_restore(s->rp, m);
+}
+
+void replay_session_abandon(struct replay_session *s)
+{
+	atomic_store(&s->rp->diverged, true);  /* (check_event stops here) */
+}
+
+uint64_t replay_session_state_hash(struct replay_session *s)
+{
+	return replay_mark_hash(s->rp);
 }
 
 int replay_trace(const char *path, const struct replay_opts *o,

@@ -104,6 +104,23 @@ uint64_t replay_session_last_seq(struct replay_session *s);
 uint64_t replay_session_recorded_digest(const struct replay_session *s);
 /* Whether the run differed from the trace, and how (in @msg). */
 bool replay_session_diverged(struct replay_session *s, char *msg, size_t len);
+/* Checkpoints (replay/mark.h): where the replay stands, taken and put
+ * back while the VM is still (a debug stop point) or its run ended; with
+ * a VM snapshot of the same moment, restoring both and running on makes
+ * the same events.  The caller owns a mark: replay_mark_free().  NULL
+ * when out of memory; rewind: 0 or -errno. */
+struct replay_mark;
+struct replay_mark *replay_session_mark(struct replay_session *s);
+int replay_session_rewind(struct replay_session *s,
+			  const struct replay_mark *m);
+void replay_mark_free(struct replay_mark *m);
+uint64_t replay_mark_bytes(const struct replay_mark *m);
+/* The caller ends this run to go back (vm_stop): what the VCPUs do on
+ * their way out is not checked (nor reported as a divergence, which
+ * would read the trace for its context) until a mark is restored. */
+void replay_session_abandon(struct replay_session *s);
+/* A hash of everything a mark holds, as the replay stands now. */
+uint64_t replay_session_state_hash(struct replay_session *s);
 /* Ends: the VM must be stopped and its threads joined (vm_stop, vm_wait)
  * or never started.  NULL is allowed. */
 void replay_session_close(struct replay_session *s);

@@ -48,8 +48,8 @@ sched-policy sched-inject sched-watchdog sched sched-state land
 mode
 vcpu-stop debug-stop
 console hypercall devices raw
-snapshot
 vcpu
+snapshot
 vm
 controller
 run-desc
@@ -61,6 +61,7 @@ load
 raw-input
 check
 land-hooks sched-source
+mark
 verdict
 watch
 replay"

@@ -250,6 +250,34 @@ static void test_goto_event(void **state)
 	free(out);
 }
 
+/* monitor checkpoint takes one at the stop (or says why not there);
+ * monitor checkpoints lists them, the trace's start first; going back
+ * past them and on again lands on the same registers. */
+static void test_monitor_checkpoints(void **state)
+{
+	char *out;
+
+	(void)state;
+	SKIP_WITHOUT_GDB();
+	assert_int_equal(debug_script(&out, "break vcprr_assert_fail\n"
+		"continue\nmonitor checkpoint\nstepi\nstepi\n"
+		"monitor checkpoint\nmonitor checkpoints\n"
+		"printf \"at=%lx\\n\", $pc\nreverse-stepi\nreverse-stepi\n"
+		"reverse-stepi\nstepi\nstepi\nstepi\n"
+		"printf \"at=%lx\\n\", $pc\n"), 0);
+	expect(out, "checkpoint 0: step 0, after trace event 0 (the trace's "
+	       "start)");
+	if (!strstr(out, "(asked for)") || !strstr(out, " MiB; one every "))
+		fail_msg("no checkpoint asked for listed:\n%s", out);
+	{
+		const char *a = strstr(out, "at="), *b = a ? strstr(a + 3, "at=") : NULL;
+
+		assert_non_null(b);
+		assert_memory_equal(a, b, strcspn(a, "\n"));
+	}
+	free(out);
+}
+
 /* Reverse execution needs a step recording: others are refused, clearly. */
 static void test_refusals(void **state)
 {
@@ -325,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_reverse_stepi_roundtrip),
 		cmocka_unit_test(test_back_and_on_to_the_end),
 		cmocka_unit_test(test_goto_event),
+		cmocka_unit_test(test_monitor_checkpoints),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_target_round_trip),
 	};

@@ -43,6 +43,35 @@ static int reverse(struct debug_target t, enum debug_resume_kind kind)
 	return 0;
 }
 
+/* What the checkpoints cost: per MiB of guest memory written since the
+ * last one (each take copies those pages, plus a fixed part: the VCPUs'
+ * state), and their memory against the guest memory written. */
+static void report_checkpoints(struct replay_target *rt,
+			       struct bench_report *rep)
+{
+	struct replay_checkpoint_stats st;
+	double dirty_mib;
+
+	replay_target_checkpoint_stats(rt, &st);
+	/* (the first take, before the start, copies the loaded image) */
+	dirty_mib = st.take_pages * 4096.0 / 1048576.0;
+	bench_report_add(rep, "checkpoint_us_per_dirty_mib", dirty_mib > 0 ?
+			 st.take_ns / 1e3 / dirty_mib : BENCH_NONE);
+	bench_report_add(rep, "checkpoints", (double)st.checkpoints);
+	bench_report_add(rep, "checkpoint_takes", (double)st.takes);
+	bench_report_add(rep, "checkpoint_restores", (double)st.restores);
+	bench_report_add(rep, "checkpoint_thinned", (double)st.thinned);
+	bench_report_add(rep, "checkpoint_take_us", st.takes ?
+			 st.take_ns / 1e3 / st.takes : BENCH_NONE);
+	bench_report_add(rep, "checkpoint_interval_steps", (double)st.interval);
+	bench_report_add(rep, "checkpoint_mib", st.bytes / 1048576.0);
+	bench_report_add(rep, "guest_written_mib", st.written_bytes / 1048576.0);
+	bench_report_add(rep, "checkpoint_memory_vs_written", st.written_bytes ?
+			 (double)st.bytes / st.written_bytes : BENCH_NONE);
+	bench_report_add(rep, "restore_mean_us", st.restores ?
+			 st.restore_ns / 1e3 / st.restores : BENCH_NONE);
+}
+
 static int measure(const char *path, struct bench_report *rep)
 {
 	struct replay_opts o = { .console_fd = -1 };
@@ -92,9 +121,7 @@ static int measure(const char *path, struct bench_report *rep)
 			 bench_percentile(samples, SAMPLES, 50) / 1e6);
 	bench_report_add(rep, "reverse_stepi_ms_p99",
 			 bench_percentile(samples, SAMPLES, 99) / 1e6);
-	/* No checkpoint is taken mid-run: going back replays from the start. */
-	bench_report_add(rep, "checkpoint_us_per_dirty_mib", BENCH_NONE);
-	bench_report_add(rep, "checkpoints", 1);
+	report_checkpoints(rt, rep);
 	ret = 0;
 out:
 	if (ret && err[0])

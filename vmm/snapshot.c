@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "vmm/memory.h"
 #include "vmm/page-tree.h"
@@ -15,6 +16,8 @@
 #include "vmm/sched-state.h"
 #include "vmm/snapshot.h"
 #include "vmm/vcpu-state.h"
+#include "vmm/vcpu.h"
+#include "vmm/end.h"
 
 /* What a VCPU thread's run has made of its struct vcpu (vm-state.h), the
  * resources (fd, kvm_run, locks, thread handles, trace producer) left out:
@@ -58,9 +61,13 @@ struct vcpu_snapshot {
 struct vm_snapshot {
 	struct vm *vm;
 	struct page_tree mem;
-	struct vcpu_snapshot *vcpus;
-	struct vm_run_state run;
+	struct vcpu_snapshot *vcpus;   /* while taking: then packed into */
+	void *packed;                  /* zstd of every VCPU's state and run
+					  state, then the VM's run state */
+	size_t packed_len, flat_len;   /* ... (compressed, and not) */
 	struct sched_state *sched;     /* NULL in parallel mode */
+	int stopped_vcpu;              /* taken at its debug stop point;
+					  -1: quiesced */
 	size_t bytes;                  /* besides the pages */
 	struct vm_snapshot *prev, *next;
 };
@@ -72,6 +79,8 @@ struct vm_snapshots {
 	uint64_t *dirty;               /* scratch page bitmap */
 	struct vm_snapshot *list;
 	struct vm_snapshot_stats stats;
+	bool resumable;                /* a mid-run snapshot was restored and
+					  no thread started since */
 };
 
 static uint64_t popcount(const uint64_t *bits, size_t words)
@@ -85,7 +94,10 @@ static uint64_t popcount(const uint64_t *bits, size_t words)
 
 /* --- the run's state ------------------------------------------------------ */
 
-static void vcpu_run_save(const struct vcpu *v, struct vcpu_run_state *r)
+/* @mid_run: taken from a stop point (the creator may still be writing
+ * thread_started of a thread it just made: it is true by then). */
+static void vcpu_run_save(const struct vcpu *v, struct vcpu_run_state *r,
+			  bool mid_run)
 {
 	const struct pause_req *req = v->pause.req;  /* nobody publishes now */
 
@@ -102,7 +114,7 @@ static void vcpu_run_save(const struct vcpu *v, struct vcpu_run_state *r)
 	r->replay_diverged = v->replay_diverged;
 	r->land_hits = v->land_hits;
 	r->land_start_ns = v->land_start_ns;
-	r->thread_started = v->thread_started;
+	r->thread_started = mid_run || v->thread_started;
 	r->kickable = atomic_load(&v->kickable);
 	r->stopped = atomic_load(&v->stopped);
 	r->finished = atomic_load(&v->finished);
@@ -354,13 +366,142 @@ static int take_vcpus(struct vm *vm, struct vm_snapshot *s, char *err,
 			snprintf(err, errlen, "vcpu %u: %s", i, why);
 			return -1;
 		}
-		vcpu_run_save(v, &c->run);
+		vcpu_run_save(v, &c->run, s->stopped_vcpu >= 0);
 	}
-	s->bytes += vm->nr_vcpus * (vcpu_state_bytes(caps) + sizeof(*s->vcpus));
 	return 0;
 }
 
-struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
+static void free_vcpus(struct vcpu_snapshot *v, unsigned n)
+{
+	for (unsigned i = 0; v && i < n; i++)
+		vcpu_state_free(&v[i].kvm);
+	free(v);
+}
+
+/* Every VCPU's state and run state, flattened and compressed: a
+ * checkpoint's fixed cost is mostly zeros and values that repeat (XSAVE,
+ * MSRs, the console line). */
+static int pack_vcpus(struct vm *vm, struct vm_snapshot *s)
+{
+	const struct vcpu_state_caps *caps = &vm->snapshots->caps;
+	size_t one = sizeof(uint32_t) + vcpu_state_flat_max(caps) +
+		     sizeof(struct vcpu_run_state), len = 0, bound;
+	uint8_t *flat = malloc(vm->nr_vcpus * one + sizeof(struct vm_run_state));
+	int r = -ENOMEM;
+
+	if (!flat)
+		return r;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		uint32_t n = (uint32_t)vcpu_state_flatten(&s->vcpus[i].kvm, caps,
+							  flat + len + 4);
+
+		memcpy(flat + len, &n, sizeof(n));
+		len += sizeof(n) + n;
+		memcpy(flat + len, &s->vcpus[i].run, sizeof(s->vcpus[i].run));
+		len += sizeof(s->vcpus[i].run);
+	}
+	vm_run_save(vm, (struct vm_run_state *)(flat + len));
+	len += sizeof(struct vm_run_state);
+	bound = ZSTD_compressBound(len);
+	s->packed = malloc(bound);
+	if (s->packed) {
+		s->packed_len = ZSTD_compress(s->packed, bound, flat, len, 1);
+		r = ZSTD_isError(s->packed_len) ? -EIO : 0;
+	}
+	free(flat);
+	if (r)
+		return r;
+	s->flat_len = len;
+	s->bytes += s->packed_len;
+	free_vcpus(s->vcpus, vm->nr_vcpus);
+	s->vcpus = NULL;
+	return 0;
+}
+
+/* The VCPU states of @s, unpacked (free_vcpus them), and the VM's run
+ * state into @run; NULL: no memory. */
+static struct vcpu_snapshot *unpack_vcpus(struct vm *vm,
+					  const struct vm_snapshot *s,
+					  struct vm_run_state *run)
+{
+	const struct vcpu_state_caps *caps = &vm->snapshots->caps;
+	struct vcpu_snapshot *v = calloc(vm->nr_vcpus, sizeof(*v));
+	uint8_t *flat = malloc(s->flat_len);
+	size_t off = 0;
+	bool ok = v && flat && ZSTD_decompress(flat, s->flat_len, s->packed,
+					       s->packed_len) == s->flat_len;
+
+	for (unsigned i = 0; ok && i < vm->nr_vcpus; i++) {
+		uint32_t n;
+
+		memcpy(&n, flat + off, sizeof(n));
+		off += sizeof(n);
+		ok = !vcpu_state_alloc(&v[i].kvm, caps) &&
+		     !vcpu_state_unflatten(&v[i].kvm, caps, flat + off, n);
+		off += n;
+		memcpy(&v[i].run, flat + off, sizeof(v[i].run));
+		off += sizeof(v[i].run);
+	}
+	if (ok)
+		memcpy(run, flat + off, sizeof(*run));
+	free(flat);
+	if (ok)
+		return v;
+	free_vcpus(v, vm->nr_vcpus);
+	return NULL;
+}
+
+/* The VM stands still at @holder's debug stop point in a way a snapshot
+ * can express: @holder holds the token and is about to enter the guest,
+ * every other VCPU's thread waits for its turn or has left; none owes a
+ * stop, is stopped or halted, has a PIO/MMIO for KVM to finish or register
+ * edits staged; nothing is queued and the run is not ending.  Under the
+ * scheduler's lock. */
+static int check_frozen(struct vm *vm, unsigned holder, char *err,
+			size_t errlen)
+{
+	struct sched *s = vm->sched;
+	unsigned live = 0;
+
+	if (s->current != (int)holder || s->running >= 0 || s->applying ||
+	    s->nqueued || s->nheld || atomic_load(&vm->stopping) ||
+	    atomic_load(&vm->has_pending) || atomic_load(&vm->halted_vcpus)) {
+		snprintf(err, errlen, "the scheduler is between two decisions");
+		return -1;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		struct vcpu_thread *t = atomic_load(&v->thread);
+
+		if (atomic_load(&v->finished))
+			continue;
+		live++;
+		/* (a thread not parked may be writing its VCPU's fields: they
+		 * are read only once it waits, under the lock) */
+		if (i != holder && !(s->parked[t->idx] && thread_vcpu(t) == v)) {
+			snprintf(err, errlen, "vcpu %u is between two states "
+				 "(not yet waiting for its turn)", i);
+			return -1;
+		}
+		if (v->done || v->halted || v->io_pending || v->dirty ||
+		    v->fetch_wanted || atomic_load(&v->stopped) ||
+		    vcpu_owes_stop(v)) {
+			snprintf(err, errlen, "vcpu %u is %s", i, v->io_pending ?
+				 "in a PIO/MMIO exit that KVM has not finished" :
+				 "between two states (stopping, stopped or "
+				 "halted)");
+			return -1;
+		}
+	}
+	if (atomic_load(&vm->live_vcpus) != live) {
+		snprintf(err, errlen, "a VCPU thread is on its way out");
+		return -1;
+	}
+	return 0;
+}
+
+static struct vm_snapshot *take(struct vm *vm, int holder, char *err,
+				size_t errlen)
 {
 	struct vm_snapshots *st = vm->snapshots;
 	struct vm_snapshot *s;
@@ -370,8 +511,6 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 	/* (a new store counts the pages in use as taken) */
 	uint64_t before = st ? st->stats.pages_taken : 0;
 
-	if (check_settled(vm, err, errlen))
-		return NULL;
 	if (!st && !(st = vm->snapshots = store_new(vm, err, errlen)))
 		return NULL;
 	if (take_dirty(vm, err, errlen))
@@ -388,6 +527,7 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 	st->stats.pages_taken += popcount(st->dirty, memory_bitmap_words(vm));
 	st->stats.last_take_pages = st->stats.pages_taken - before;
 	s->vm = vm;
+	s->stopped_vcpu = holder;
 	s->mem = page_tree_get(&st->live);
 	s->bytes = sizeof(*s);
 	s->next = st->list;
@@ -397,7 +537,10 @@ struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
 	st->stats.snapshots++;
 	if (take_vcpus(vm, s, err, errlen))
 		goto fail;
-	vm_run_save(vm, &s->run);
+	if (pack_vcpus(vm, s)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (vm->sched) {
 		if (!(s->sched = sched_state_save(vm))) {
 			snprintf(err, errlen, "out of memory");
@@ -411,10 +554,38 @@ fail:
 	return NULL;
 }
 
+struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen)
+{
+	if (check_settled(vm, err, errlen))
+		return NULL;
+	return take(vm, -1, err, errlen);
+}
+
+struct vm_snapshot *vm_snapshot_take_stopped(struct vm *vm, unsigned vcpu,
+					     char *err, size_t errlen)
+{
+	struct vm_snapshot *s = NULL;
+
+	if (!vm->snapshots || !vm->sched || !vm->debug_stop ||
+	    vcpu >= vm->nr_vcpus) {
+		snprintf(err, errlen, "a snapshot mid-run is taken at a debug stop "
+			 "point of a step-mode VM whose first snapshot was "
+			 "taken before its start");
+		return NULL;
+	}
+	pthread_mutex_lock(&vm->sched->lock);
+	if (!check_frozen(vm, vcpu, err, errlen))
+		s = take(vm, (int)vcpu, err, errlen);
+	pthread_mutex_unlock(&vm->sched->lock);
+	return s;
+}
+
 int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 			char *err, size_t errlen)
 {
 	struct vm_snapshots *st = vm->snapshots;
+	struct vcpu_snapshot *vs;
+	struct vm_run_state *run;
 	uint64_t n;
 
 	if (!s || s->vm != vm) {
@@ -444,22 +615,71 @@ int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 	st->live = page_tree_get(&s->mem);
 	st->stats.last_restore_pages = n;
 	st->stats.pages_restored += n;
+	if (!(run = malloc(sizeof(*run))) || !(vs = unpack_vcpus(vm, s, run))) {
+		free(run);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		char why[256];
 
-		if (vcpu_state_set(v->fd, v->run, &st->caps, &s->vcpus[i].kvm,
-				   why, sizeof(why))) {
+		if (vcpu_state_set(v->fd, v->run, &st->caps, &vs[i].kvm, why,
+				   sizeof(why))) {
 			snprintf(err, errlen, "vcpu %u: %s", i, why);
-			return -1;
+			goto fail;
 		}
-		if (vcpu_run_load(v, &s->vcpus[i].run)) {
+		if (vcpu_run_load(v, &vs[i].run)) {
 			snprintf(err, errlen, "out of memory");
-			return -1;
+			goto fail;
 		}
 	}
-	vm_run_load(vm, &s->run);
+	free_vcpus(vs, vm->nr_vcpus);
+	vm_run_load(vm, run);
+	free(run);
+	st->resumable = s->stopped_vcpu >= 0;
+	if (st->resumable) {
+		/* No thread runs it until vm_snapshot_resume. */
+		vm->joined = true;
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			atomic_store(&vm->vcpus[i].kickable, false);
+	}
 	return 0;
+fail:
+	free_vcpus(vs, vm->nr_vcpus);
+	free(run);
+	return -1;
+}
+
+int vm_snapshot_resume(struct vm *vm, char *err, size_t errlen)
+{
+	struct vm_snapshots *st = vm->snapshots;
+	unsigned started = 0;
+	int r = 0;
+
+	if (!st || !st->resumable) {
+		snprintf(err, errlen, "no snapshot taken mid-run was restored");
+		return -EINVAL;
+	}
+	st->resumable = false;
+	/* Which thread ran which VCPU was timing: each its own again. */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		atomic_store(&vm->threads[i].vcpu, &vm->vcpus[i]);
+		atomic_store(&vm->vcpus[i].thread, &vm->threads[i]);
+		vm->sched->parked[i] = false;
+		vm->vcpus[i].thread_started = false;
+	}
+	vm->joined = false;
+	r = vcpu_threads_resume(vm, &started);
+	if (!r)
+		return 0;
+	/* The threads that did start end with the run. */
+	snprintf(err, errlen, "cannot start VCPU threads: %s", strerror(-r));
+	for (unsigned i = started; i < vm->nr_vcpus; i++)
+		if (!vm->vcpus[i].finished)
+			vm_vcpu_finished(vm);
+	vm_stop(vm, TEND_VMM_ERROR, 1, err);
+	return r;
 }
 
 void vm_snapshot_free(struct vm_snapshot *s)
@@ -470,9 +690,8 @@ void vm_snapshot_free(struct vm_snapshot *s)
 		return;
 	st = s->vm->snapshots;
 	page_tree_put(&st->pool, &s->mem);
-	for (unsigned i = 0; s->vcpus && i < s->vm->nr_vcpus; i++)
-		vcpu_state_free(&s->vcpus[i].kvm);
-	free(s->vcpus);
+	free_vcpus(s->vcpus, s->vm->nr_vcpus);
+	free(s->packed);
 	sched_state_free(s->sched);
 	if (s->prev)
 		s->prev->next = s->next;

@@ -34,6 +34,21 @@
  * taken before its first start (it turns the dirty log on); long-mode VMs
  * only (raw-mode memory is the plugin's).
  *
+ * Mid-run (a debugger going backwards): a step-mode VM stopped in a debug
+ * stop point (debug-stop.h) can be snapshot too, when it stands still in a
+ * state the snapshot expresses: the stopped VCPU holds the token and is
+ * about to enter the guest; every other VCPU's thread waits for its turn
+ * or has left its run; none is stopped by a pause, halted, owes a stop,
+ * has a PIO/MMIO exit KVM has yet to finish (its next KVM_RUN would finish
+ * it, with state no ioctl shows) or staged register edits.  Elsewhere
+ * vm_snapshot_take_stopped() says why not, and a caller tries a later
+ * position.  Threads are not part of a snapshot: to go back, end the run
+ * (vm_stop, vm_wait), restore the snapshot, and vm_snapshot_resume()
+ * starts new VCPU threads that go on from the stop point (no start
+ * events; the token holder's thread reaches the stop point first).  Which
+ * thread runs which VCPU, and the no-exit watchdog (no step-mode
+ * instruction can run long), are not resumed.
+ *
  * Ownership and threads: a snapshot belongs to its VM.  vm_snapshot_free()
  * frees one; vm_destroy() frees those left.  All calls come from the thread
  * that owns the VM, never concurrently with each other or with vm_start. */
@@ -50,11 +65,21 @@ struct vm_snapshot;
  * out of memory, an ioctl KVM refused). */
 struct vm_snapshot *vm_snapshot_take(struct vm *vm, char *err, size_t errlen);
 
+/* A snapshot of @vm stopped at @vcpu's debug stop point, called while its
+ * stop function blocks (from it, or from any thread then).  NULL with a
+ * message when the VM does not stand still as above. */
+struct vm_snapshot *vm_snapshot_take_stopped(struct vm *vm, unsigned vcpu,
+					     char *err, size_t errlen);
+
 /* Puts @vm back into the state of @s (one of its own).  0, or -1 with a
  * message; after a failure past the checks the VM's state is undefined
  * (destroy it). */
 int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 			char *err, size_t errlen);
+
+/* After restoring a snapshot taken mid-run: starts VCPU threads that go
+ * on from it.  0, or -errno with a message (then the run is stopped). */
+int vm_snapshot_resume(struct vm *vm, char *err, size_t errlen);
 
 /* NULL is allowed. */
 void vm_snapshot_free(struct vm_snapshot *s);

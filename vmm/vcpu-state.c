@@ -3,6 +3,7 @@
  * places: registers, XSAVE, XCRs, sregs, MSRs, events, MP state, debug
  * registers. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,55 @@ size_t vcpu_state_bytes(const struct vcpu_state_caps *caps)
 {
 	return sizeof(struct vcpu_kvm_state) + sizeof(struct kvm_msrs) +
 	       caps->nmsrs * sizeof(struct kvm_msr_entry) + caps->xsave_size;
+}
+
+/* The fixed part (up to the pointers), the MSR values, the XSAVE head. */
+#define FLAT_FIXED offsetof(struct vcpu_kvm_state, msrs)
+
+size_t vcpu_state_flat_max(const struct vcpu_state_caps *caps)
+{
+	return FLAT_FIXED + caps->nmsrs * sizeof(uint64_t) + sizeof(uint32_t) +
+	       caps->xsave_size;
+}
+
+size_t vcpu_state_flatten(const struct vcpu_kvm_state *s,
+			  const struct vcpu_state_caps *caps, uint8_t *out)
+{
+	const uint8_t *x = (const uint8_t *)s->xsave;
+	uint32_t xlen = caps->xsave_size;
+	uint8_t *p = out;
+
+	while (xlen && !x[xlen - 1])  /* (most of it, without AVX and later) */
+		xlen--;
+	memcpy(p, s, FLAT_FIXED);
+	p += FLAT_FIXED;
+	for (uint32_t i = 0; i < caps->nmsrs; i++, p += sizeof(uint64_t))
+		memcpy(p, &s->msrs->entries[i].data, sizeof(uint64_t));
+	memcpy(p, &xlen, sizeof(xlen));
+	p += sizeof(xlen);
+	memcpy(p, x, xlen);
+	return (size_t)(p - out) + xlen;
+}
+
+int vcpu_state_unflatten(struct vcpu_kvm_state *s,
+			 const struct vcpu_state_caps *caps, const uint8_t *in,
+			 size_t len)
+{
+	size_t head = FLAT_FIXED + caps->nmsrs * sizeof(uint64_t);
+	uint32_t xlen;
+
+	if (len < head + sizeof(xlen))
+		return -EINVAL;
+	memcpy(&xlen, in + head, sizeof(xlen));
+	if (xlen > caps->xsave_size || len != head + sizeof(xlen) + xlen)
+		return -EINVAL;
+	memcpy(s, in, FLAT_FIXED);
+	for (uint32_t i = 0; i < caps->nmsrs; i++)
+		memcpy(&s->msrs->entries[i].data, in + FLAT_FIXED +
+		       i * sizeof(uint64_t), sizeof(uint64_t));
+	memset(s->xsave, 0, caps->xsave_size);
+	memcpy(s->xsave, in + head + sizeof(xlen), xlen);
+	return 0;
 }
 
 static int failed(const char *what, char *err, size_t errlen)

@@ -62,6 +62,16 @@ void vcpu_state_free(struct vcpu_kvm_state *s);
 /* Bytes of memory @s uses. */
 size_t vcpu_state_bytes(const struct vcpu_state_caps *caps);
 
+/* @s as bytes, for keeping it compressed: at most vcpu_state_flat_max
+ * bytes into @out, the count returned; and back into @s (allocated for
+ * @caps): 0, or -EINVAL when @in is not such bytes. */
+size_t vcpu_state_flat_max(const struct vcpu_state_caps *caps);
+size_t vcpu_state_flatten(const struct vcpu_kvm_state *s,
+			  const struct vcpu_state_caps *caps, uint8_t *out);
+int vcpu_state_unflatten(struct vcpu_kvm_state *s,
+			 const struct vcpu_state_caps *caps, const uint8_t *in,
+			 size_t len);
+
 /* Reads (resp. writes) every piece.  @run is the VCPU's kvm_run: registers
  * staged there for the next KVM_RUN (sync regs) are the VCPU's registers;
  * a restore discards any staged ones.  0, or -1 with a message naming the

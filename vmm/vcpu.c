@@ -302,6 +302,24 @@ static int setup_single_step(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg);
 }
 
+/* The end of a run, whichever way it started. */
+static void run_end(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	console_flush(v);
+	vcpu_log_exit(v);
+	/* A VM kept for another run (snapshots) must not carry a PIO/MMIO
+	 * that KVM finishes on the next KVM_RUN: no ioctl shows or undoes it. */
+	if (vm->snapshots && v->io_pending)
+		complete_pending_io(v);
+	kick_thread_exit(v);
+	atomic_store(&v->finished, true);
+	handshake_wake(v);
+	vm_vcpu_finished(vm);
+	vcpu_hook(v, VCPU_HOOK_RUN_OVER);
+}
+
 /* One run of the VCPU the thread holds, from its start to its end. */
 static void run_vcpu(struct vcpu_thread *self)
 {
@@ -321,26 +339,36 @@ static void run_vcpu(struct vcpu_thread *self)
 		}
 		v = run_loop(self);
 	}
-	console_flush(v);
-	vcpu_log_exit(v);
-	/* A VM kept for another run (snapshots) must not carry a PIO/MMIO
-	 * that KVM finishes on the next KVM_RUN: no ioctl shows or undoes it. */
-	if (vm->snapshots && v->io_pending)
-		complete_pending_io(v);
-	kick_thread_exit(v);
-	atomic_store(&v->finished, true);
-	handshake_wake(v);
-	vm_vcpu_finished(vm);
-	vcpu_hook(v, VCPU_HOOK_RUN_OVER);
+	run_end(v);
+}
+
+/* A run going on from a snapshot taken mid-run (snapshot.h): its VCPU
+ * started long ago (no start event), and one that had finished then
+ * stays so. */
+static void run_vcpu_resumed(struct vcpu_thread *self)
+{
+	struct vcpu *v = thread_vcpu(self);
+
+	if (atomic_load(&v->finished))
+		return;
+	pause_rcu_thread_init();
+	if (kick_thread_init(self) < 0)
+		vcpu_fault(v, "KVM_SET_SIGNAL_MASK: %s", strerror(errno));
+	else if (setup_single_step(v) < 0)
+		vcpu_fault(v, "KVM_SET_GUEST_DEBUG (single-step): %s", strerror(errno));
+	else
+		v = run_loop(self);
+	run_end(v);
 }
 
 /* --- threads kept from run to run ------------------------------------------ */
 
-/* A VCPU thread runs one run per vm_start() and parks in between, until
- * vm_destroy(): a VM reset from a snapshot for its next run (explore)
- * costs no thread creation, exit and join per run.  After its run's
- * vm_vcpu_finished() the thread touches nothing of the run: it only
- * parks, under pool_lock, which orders its writes before the reset. */
+/* A VCPU thread runs one run per vm_start() (or vm_snapshot_resume()) and
+ * parks in between, until vm_destroy(): a VM reset from a snapshot for its
+ * next run (explore) costs no thread creation, exit and join per run.
+ * After its run's vm_vcpu_finished() the thread touches nothing of the
+ * run: it only parks, under pool_lock, which orders its writes before the
+ * reset. */
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu_thread *self = arg;
@@ -348,13 +376,19 @@ static void *vcpu_thread(void *arg)
 
 	pthread_mutex_lock(&vm->pool_lock);
 	for (;;) {
+		bool resumed;
+
 		while (!self->go && !vm->pool_quit)
 			pthread_cond_wait(&vm->pool_go, &vm->pool_lock);
 		if (!self->go)
 			break;
 		self->go = false;
+		resumed = self->resumed;
 		pthread_mutex_unlock(&vm->pool_lock);
-		run_vcpu(self);
+		if (resumed)
+			run_vcpu_resumed(self);
+		else
+			run_vcpu(self);
 		pthread_mutex_lock(&vm->pool_lock);
 		if (!--vm->pool_busy)
 			pthread_cond_broadcast(&vm->pool_idle);
@@ -367,7 +401,8 @@ static void *vcpu_thread(void *arg)
  * 8 MiB of address space each would make many VCPUs fail under a ulimit. */
 #define VCPU_STACK_SIZE (1u << 20)
 
-int vcpu_threads_start(struct vm *vm, unsigned *started)
+/* Starts a run on every VCPU thread (creating the threads missing). */
+static int threads_go(struct vm *vm, unsigned *started, bool resumed)
 {
 	int r = 0;
 
@@ -378,6 +413,7 @@ int vcpu_threads_start(struct vm *vm, unsigned *started)
 
 		snprintf(name, sizeof(name), "vcprr-vcpu%hu", (unsigned short)*started);
 		t->go = true;
+		t->resumed = resumed;
 		if (!t->alive &&
 		    (r = kick_thread_create(&t->handle, name, VCPU_STACK_SIZE,
 					    vcpu_thread, t, true))) {
@@ -413,6 +449,16 @@ void vcpu_threads_end(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->threads[i].alive)
 			pthread_join(vm->threads[i].handle, NULL);
+}
+
+int vcpu_threads_start(struct vm *vm, unsigned *started)
+{
+	return threads_go(vm, started, false);
+}
+
+int vcpu_threads_resume(struct vm *vm, unsigned *started)
+{
+	return threads_go(vm, started, true);
 }
 
 /* The host's CPUID, trimmed to what the guest has (longmode.c); *xcr0

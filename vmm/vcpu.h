@@ -15,6 +15,10 @@ int vcpu_create_kvm(struct vm *vm, struct vcpu *v, char *err, size_t errlen);
  * Starts a run on every VCPU thread (creating the threads missing):
  * 0, or -errno with *started the number of threads that run. */
 int vcpu_threads_start(struct vm *vm, unsigned *started);
+/* The same from a VM restored to a snapshot taken mid-run (snapshot.h):
+ * no start event, straight into the run loop; a VCPU that had finished
+ * stays so (its thread parks again at once). */
+int vcpu_threads_resume(struct vm *vm, unsigned *started);
 /* Waits until no thread runs (every one has parked after its run). */
 void vcpu_threads_wait_parked(struct vm *vm);
 /* Waits for the threads to park, then ends and joins them. */

@@ -54,6 +54,7 @@ struct vcpu_thread {
 	pthread_t handle;           /* the creator's, for pthread_join */
 	bool alive;                 /* created (the creator's view) */
 	bool go;                    /* a run to start (under vm->pool_lock) */
+	bool resumed;               /* ... from a mid-run snapshot (same) */
 };
 
 static inline struct vcpu *thread_vcpu(struct vcpu_thread *t)
