@@ -43,9 +43,10 @@
  * it, with state no ioctl shows) or staged register edits.  Elsewhere
  * vm_snapshot_take_stopped() says why not, and a caller tries a later
  * position.  Threads are not part of a snapshot: to go back, end the run
- * (vm_stop, vm_wait), restore the snapshot, and vm_snapshot_resume()
- * starts new VCPU threads that go on from the stop point (no start
- * events; the token holder's thread reaches the stop point first).  Which
+ * (vm_stop, vm_wait: the VCPU threads park), restore the snapshot, and
+ * vm_snapshot_resume() starts the parked threads again, going on from the
+ * stop point (no start events; the token holder's thread reaches the stop
+ * point first).  Which
  * thread runs which VCPU, and the no-exit watchdog (no step-mode
  * instruction can run long), are not resumed.
  *
@@ -77,8 +78,8 @@ struct vm_snapshot *vm_snapshot_take_stopped(struct vm *vm, unsigned vcpu,
 int vm_snapshot_restore(struct vm *vm, const struct vm_snapshot *s,
 			char *err, size_t errlen);
 
-/* After restoring a snapshot taken mid-run: starts VCPU threads that go
- * on from it.  0, or -errno with a message (then the run is stopped). */
+/* After restoring a snapshot taken mid-run: starts the VM's (parked) VCPU
+ * threads going on from it.  0, or -errno with a message (then the run is stopped). */
 int vm_snapshot_resume(struct vm *vm, char *err, size_t errlen);
 
 /* NULL is allowed. */
