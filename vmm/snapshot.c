@@ -387,6 +387,7 @@ static int pack_vcpus(struct vm *vm, struct vm_snapshot *s)
 	size_t one = sizeof(uint32_t) + vcpu_state_flat_max(caps) +
 		     sizeof(struct vcpu_run_state), len = 0, bound;
 	uint8_t *flat = malloc(vm->nr_vcpus * one + sizeof(struct vm_run_state));
+	struct vm_run_state run;
 	int r = -ENOMEM;
 
 	if (!flat)
@@ -400,8 +401,9 @@ static int pack_vcpus(struct vm *vm, struct vm_snapshot *s)
 		memcpy(flat + len, &s->vcpus[i].run, sizeof(s->vcpus[i].run));
 		len += sizeof(s->vcpus[i].run);
 	}
-	vm_run_save(vm, (struct vm_run_state *)(flat + len));
-	len += sizeof(struct vm_run_state);
+	vm_run_save(vm, &run);  /* (flat + len is not aligned for it) */
+	memcpy(flat + len, &run, sizeof(run));
+	len += sizeof(run);
 	bound = ZSTD_compressBound(len);
 	s->packed = malloc(bound);
 	if (s->packed) {
