@@ -216,6 +216,21 @@ static void test_missing_input_named_before_output(void **state)
 	}
 }
 
+/* A JUnit report replaces an earlier report, never another file. */
+static void test_junit_replaces_only_a_report(void **state)
+{
+	struct scratch *s = *state;
+
+	SKIP_WITHOUT_KVM();
+	assert_int_equal(sh_in(s, NULL, "printf '%s' > r.xml", precious), 0);
+	assert_int_not_equal(sh_in(s, NULL, "$V explore $G --runs 1 -o e "
+				   "--junit r.xml"), 0);
+	assert_file_is(s->dir, "r.xml", precious);
+	assert_int_equal(sh_in(s, NULL, "$V explore $G --runs 1 -o e "
+			       "--junit j.xml && $V explore $G --runs 1 "
+			       "-o e2 --junit j.xml"), 0);
+}
+
 /* Outputs that are an input, by name, hard link or symbolic link: refused
  * even with --force, the input intact. */
 static void test_output_is_an_input(void **state)
@@ -549,6 +564,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_existing_output_needs_force,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_input_named_before_output,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_junit_replaces_only_a_report,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_is_an_input, setup,
 						teardown),

@@ -238,9 +238,15 @@ static void test_cli_conventions(void **state)
 	free(out);
 	assert_int_equal(vcprr_sh(NULL, "$V replay -q %s >/dev/null", trace), 0);
 	snprintf(junit, sizeof(junit), "%s/old.xml", dir);
-	assert_int_equal(vcprr_sh(NULL, "echo old > %s && $V replay --check %s "
-				  "--junit %s >/dev/null && grep -q '<testcase' %s",
+	assert_int_equal(vcprr_sh(NULL, "$V replay --check %s --junit %s "
+				  ">/dev/null && $V replay --check %s --junit %s "
+				  ">/dev/null && grep -q '<testcase' %s", trace,
 				  junit, trace, junit, junit), 0);
+	/* but not a file that is no report */
+	assert_int_not_equal(vcprr_sh(NULL, "echo old > %s && $V replay --check "
+				      "%s --junit %s >/dev/null 2>&1", junit,
+				      trace, junit), 0);
+	assert_int_equal(vcprr_sh(NULL, "grep -qx old %s", junit), 0);
 }
 
 /* A trace of format version 1 (a header without a checksum, 2652 bytes

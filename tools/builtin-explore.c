@@ -21,6 +21,7 @@
 
 #include "tools/cli.h"
 #include "tools/explore-cli.h"
+#include "tools/junit.h"
 #include "tools/outfile.h"
 #include "traces/clock.h"
 #include "traces/sha256.h"
@@ -328,8 +329,8 @@ static int check_output(struct explore_opts *o)
 {
 	char *old;
 
-	if (o->junit && outfile_check("explore", o->junit, &o->cfg.guest, 1,
-				      true))
+	if (o->junit && junit_check_output("explore", o->junit, &o->cfg.guest,
+					   1, o->force))
 		return -1;
 	if (outfile_check_dir("explore", o->dir, &o->created_dir))
 		return -1;

@@ -328,8 +328,7 @@ static int write_junit(const char *path, struct job *jobs, size_t n)
 		errors += jobs[i].r.status >= REPLAY_ERROR;
 		total += jobs[i].r.duration_ns / 1e9;
 	}
-	fprintf(out.f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<testsuites><testsuite name=\"vcprr replay\" tests=\"%zu\" "
+	fprintf(out.f, JUNIT_HEAD "><testsuite name=\"vcprr replay\" tests=\"%zu\" "
 		"failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", n, fails,
 		errors, total);
 	for (size_t i = 0; i < n; i++)
@@ -388,8 +387,9 @@ static int check_corpus(int argc, char **argv, const struct replay_cli *c)
 	}
 	qsort(paths, n, sizeof(*paths), cmp_str);
 	/* (before any work: the report must not replace a trace) */
-	if (c->junit && outfile_check("replay", c->junit,
-				      (const char *const *)paths, (int)n, true))
+	if (c->junit && junit_check_output("replay", c->junit,
+					   (const char *const *)paths, (int)n,
+					   false))
 		goto out;
 	jobs = calloc(n, sizeof(*jobs));
 	if (!jobs)

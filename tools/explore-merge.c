@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "tools/explore-merge.h"
+#include "tools/junit.h"
 #include "tools/outfile.h"
 
 
@@ -344,7 +345,8 @@ static int check_outputs(const struct merge *m, bool *created)
 	for (int i = 0; i < m->nshards; i++)
 		inputs[i] = m->shards[i].path;
 	if (m->junit)
-		r = outfile_check("explore", m->junit, inputs, m->nshards, true);
+		r = junit_check_output("explore", m->junit, inputs, m->nshards,
+				       false);
 	free(inputs);
 	if (!r && m->out)
 		r = outfile_check_dir("explore", m->out, created) ||

@@ -114,8 +114,7 @@ int explore_junit(const char *cmd, const char *path,
 	if (outfile_open(&out, cmd, path, true))
 		return -1;
 	snprintf(suite, sizeof(suite), "vcprr explore %s", o->cfg.guest);
-	fprintf(out.f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<testsuites><testsuite name=\"");
+	fprintf(out.f, JUNIT_HEAD "><testsuite name=\"");
 	junit_escape(out.f, suite);
 	fprintf(out.f, "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" "
 		"time=\"%.3f\">\n", tests + !!t->stopped_by, t->nsigs,
